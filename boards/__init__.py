@@ -1,0 +1,1 @@
+"""Board harness (UART, LEDs), platforms, build flows, reports and the host runtime."""

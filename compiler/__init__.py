@@ -1,0 +1,1 @@
+"""Model files -> IR -> passes -> hardware plan. See ``docs/architecture.md``."""

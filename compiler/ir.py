@@ -1,0 +1,183 @@
+"""The integer model IR: plain dataclasses, the one thing every fpgac stage agrees on.
+
+A :class:`Model` is what the loaders produce (from the legacy export or fpgac's own format),
+what the golden model executes (:mod:`fpgac.sim.golden`), what the compression side exports,
+and what the compiler passes transform into a hardware plan.
+
+Contract
+--------
+* Tensors are NumPy ``int64`` arrays (weights, biases) or Python floats (scales).
+* Activations are unsigned ``n_bits`` integers with an affine zero point:
+  ``real = scale * (q - zero_point)``.
+* Weighted ops (:class:`Conv2d`, :class:`Linear`) carry their own quantization parameters
+  and requantization multiplier; see ``docs/semantics.md`` for the exact integer arithmetic.
+* ``ops`` is in execution order and is a straight chain (each op consumes the previous op's
+  output; the first consumes the network input).
+* Nothing here validates: the frontends validate on the way in
+  (:mod:`fpgac.compiler.frontend`); :mod:`fpgac.compiler.analysis.shapes` infers and checks
+  the shape chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+import numpy as np
+
+__all__ = [
+    "Rounding", "QuantParams", "InputSpec", "Conv2d", "Linear", "ReLU", "MaxPool2d",
+    "Flatten", "Op", "WeightedOp", "Model",
+]
+
+#: ``floor``: arithmetic shift right (legacy default).
+#: ``half_up``: add ``2**(shift-1)`` before the arithmetic shift (round half towards +inf).
+Rounding = Literal["floor", "half_up"]
+
+
+@dataclass(frozen=True)
+class QuantParams:
+    """Affine quantization of an activation tensor: ``real = scale * (q - zero_point)``."""
+
+    scale: float
+    zero_point: int
+
+
+@dataclass
+class InputSpec:
+    """The network input and how raw 8-bit pixels become quantized input integers.
+
+    ``x = (p / 255 - mean) / std`` in float32, then
+    ``q = clamp(round_half_even(x / quant.scale) + quant.zero_point, 0, 2**n_bits - 1)``.
+    """
+
+    shape: tuple[int, int, int]          # (channels, height, width)
+    quant: QuantParams
+    n_bits: int
+    mean: float = 0.5
+    std: float = 0.5
+
+
+@dataclass
+class Conv2d:
+    """2-D convolution with square kernel, followed by requantization.
+
+    ``weight`` is ``[out_channels, in_channels, k, k]`` of unsigned ``n_bits`` integers,
+    ``bias`` is ``[out_channels]`` of signed integers (scale ``in_q.scale * w_scale``,
+    zero point 0) or ``None``. Padding pads with the input zero point ``in_q.zero_point``.
+    """
+
+    name: str
+    weight: np.ndarray
+    bias: np.ndarray | None
+    in_q: QuantParams
+    out_q: QuantParams
+    w_scale: float
+    w_zero_point: int
+    mn: int
+    mqm0: int
+    n_bits: int
+    stride: int = 1
+    padding: int = 0
+    #: Set by :mod:`fpgac.compiler.passes.fuse_activations`; the frontends emit explicit ops.
+    relu: bool = False
+
+    @property
+    def out_channels(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def kernel(self) -> int:
+        return int(self.weight.shape[2])
+
+    @property
+    def shift(self) -> int:
+        """Total right shift of the requantizer: ``mn + n_bits``."""
+        return self.mn + self.n_bits
+
+
+@dataclass
+class Linear:
+    """Fully connected layer, ``weight`` is ``[out_features, in_features]``; else as Conv2d."""
+
+    name: str
+    weight: np.ndarray
+    bias: np.ndarray | None
+    in_q: QuantParams
+    out_q: QuantParams
+    w_scale: float
+    w_zero_point: int
+    mn: int
+    mqm0: int
+    n_bits: int
+    relu: bool = False
+
+    @property
+    def out_features(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def in_features(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def shift(self) -> int:
+        return self.mn + self.n_bits
+
+
+@dataclass
+class ReLU:
+    """``q = max(q, zero_point)`` of the incoming activation (exact ReLU in the quantized domain)."""
+
+    name: str = "relu"
+
+
+@dataclass
+class MaxPool2d:
+    """Max of integer values over ``kernel x kernel`` windows; floor mode (partial windows dropped)."""
+
+    kernel: int = 2
+    stride: int = 2
+    name: str = "maxpool"
+
+
+@dataclass
+class Flatten:
+    """``[C, H, W] -> [C*H*W]`` in C-order (channel-major), as ``torch.flatten``."""
+
+    name: str = "flatten"
+
+
+WeightedOp = Union[Conv2d, Linear]
+Op = Union[Conv2d, Linear, ReLU, MaxPool2d, Flatten]
+
+
+@dataclass
+class Model:
+    """A quantized network: input spec, op chain, output quantization, rounding mode.
+
+    ``float_reference`` optionally keeps the float twin (``name -> (weight, bias)``) read from a
+    ``float_value`` file; it is never used to build hardware.
+    """
+
+    input: InputSpec
+    ops: list[Op]
+    out_q: QuantParams
+    rounding: Rounding = "floor"
+    name: str = "model"
+    source_format: str = "fpgac"
+    float_reference: dict[str, tuple[np.ndarray, np.ndarray | None]] | None = field(
+        default=None, repr=False)
+
+    @property
+    def weighted(self) -> list[WeightedOp]:
+        return [op for op in self.ops if isinstance(op, (Conv2d, Linear))]
+
+    @property
+    def n_bits(self) -> int:
+        """Widest activation/weight width in the model."""
+        return max([self.input.n_bits] + [op.n_bits for op in self.weighted])

@@ -1,0 +1,1 @@
+"""PyTorch side: train, prune, fine-tune, quantize, integer mode, export."""

@@ -1,0 +1,1 @@
+"""Shipped example models. See ``examples/README.md`` for how each one was made."""

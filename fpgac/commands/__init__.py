@@ -1,0 +1,1 @@
+"""One module per ``fpgac`` subcommand; each provides ``register(subparsers)``."""

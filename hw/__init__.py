@@ -1,0 +1,1 @@
+"""Amaranth components of the accelerator core. The only input is a HardwarePlan."""

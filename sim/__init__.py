@@ -1,0 +1,1 @@
+"""Golden integer model, input preprocessing, MNIST data, and RTL simulation."""
