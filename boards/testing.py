@@ -1,0 +1,46 @@
+"""Amaranth-simulator helpers that drive and decode a UART line bit by bit.
+
+Used by the tests of :mod:`fpgac.boards.uart` and :mod:`fpgac.boards.harness`; they model the
+host's serial adapter, so they work on the pins, never on internal streams.
+"""
+
+from __future__ import annotations
+
+__all__ = ["uart_send", "uart_recv"]
+
+
+async def uart_send(ctx, line, data, divisor: int, *, stop: int = 1, gap: int = 0):
+    """Drive ``line`` with 8N1 frames for each byte of ``data`` (``divisor`` clocks per bit).
+
+    ``stop=0`` sends a frame with a broken (low) stop bit, to provoke a framing error.
+    ``gap`` idle clocks are inserted after each frame.
+    """
+    for byte in bytes(data):
+        bits = [0] + [(byte >> i) & 1 for i in range(8)] + [stop]
+        for bit in bits:
+            ctx.set(line, bit)
+            await ctx.tick().repeat(divisor)
+        ctx.set(line, 1)
+        if gap:
+            await ctx.tick().repeat(gap)
+
+
+async def uart_recv(ctx, line, divisor: int, *, timeout: int) -> int:
+    """Wait (at most ``timeout`` clocks) for a start bit on ``line`` and return the byte.
+
+    Samples the middle of each bit; raises ``AssertionError`` on a timeout or a low stop bit.
+    """
+    waited = 0
+    while ctx.get(line):
+        await ctx.tick()
+        waited += 1
+        assert waited <= timeout, f"no start bit within {timeout} clocks"
+    await ctx.tick().repeat(divisor // 2)
+    assert ctx.get(line) == 0, "start bit too short"
+    value = 0
+    for i in range(8):
+        await ctx.tick().repeat(divisor)
+        value |= ctx.get(line) << i
+    await ctx.tick().repeat(divisor)
+    assert ctx.get(line) == 1, "stop bit low"
+    return value
