@@ -1,0 +1,205 @@
+"""Board harness: the accelerator core behind a UART, with status LEDs.
+
+Host protocol (8N1, see ``docs/boards.md``)
+-------------------------------------------
+* Host -> board: the ``plan.input_pixels`` raw 8-bit pixels of one image (row-major, 784 bytes
+  for MNIST), nothing else. If the line goes quiet for ``resync_clocks`` while an image is
+  partly received, the harness resets the core and waits for a new image from its first byte.
+* Board -> host, one frame per image::
+
+      0xA5, klass, logit[0] .. logit[classes-1], checksum
+
+  Each logit is 1 byte if ``plan.out_bits <= 8``, else 2 bytes little endian. ``checksum`` is
+  the XOR of every byte after the header (klass and the logit bytes).
+
+:class:`Harness` is a plain component over pins (``rx``, ``tx``, ``busy_led``, ``digit_leds``)
+so the simulator can drive it; :class:`BoardTop` requests the board's pins from an
+amaranth-boards platform and wires them to a :class:`Harness`. The core never sees a board.
+"""
+
+import operator
+
+from amaranth.hdl import Const, Elaboratable, Module, Mux, ResetInserter, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgac.boards.uart import UARTRx, UARTTx
+
+__all__ = ["HEADER", "Harness", "BoardTop", "frame_length", "logit_bytes"]
+
+#: First byte of every result frame.
+HEADER = 0xA5
+
+
+def logit_bytes(out_bits: int) -> int:
+    """Bytes per logit on the wire: 1 for ``out_bits <= 8``, else 2 (``out_bits <= 16``)."""
+    out_bits = operator.index(out_bits)
+    if not 1 <= out_bits <= 16:
+        raise ValueError(f"out_bits must be in [1, 16], not {out_bits}")
+    return 1 if out_bits <= 8 else 2
+
+
+def frame_length(classes: int, out_bits: int) -> int:
+    """Length in bytes of one result frame (header, klass, logits, checksum)."""
+    return 3 + classes * logit_bytes(out_bits)
+
+
+class Harness(wiring.Component):
+    """UART RX -> core pixels; core result -> UART TX frame; busy and digit LEDs.
+
+    Parameters
+    ----------
+    plan : HardwarePlan
+        Read for ``input_pixels``, ``classes``, ``out_bits``, ``class_bits``.
+    divisor : int
+        UART clocks per bit (:func:`fpgac.boards.uart.uart_divisor`).
+    core : wiring.Component, optional
+        The accelerator; defaults to ``fpgac.hw.core.Accelerator(plan)``.
+    resync_clocks : int
+        Idle clocks inside a partly received image after which the core is reset.
+
+    Attributes
+    ----------
+    rx : In(1)
+        UART line from the host.
+    tx : Out(1)
+        UART line to the host.
+    busy_led : Out(1)
+        High from the first pixel of an image until its result frame is on the line.
+    digit_leds : Out(plan.class_bits)
+        The last predicted class, binary (held until the next result).
+    """
+
+    def __init__(self, plan, *, divisor: int, core=None, resync_clocks: int = 1 << 20):
+        self._plan = plan
+        self._divisor = operator.index(divisor)
+        self._resync = operator.index(resync_clocks)
+        if self._resync < 1:
+            raise ValueError(f"resync_clocks must be >= 1, not {self._resync}")
+        if core is None:
+            from fpgac.hw.core import Accelerator
+            core = Accelerator(plan)
+        self.core = core
+        self._pixels = operator.index(plan.input_pixels)
+        self._classes = operator.index(plan.classes)
+        self._out_bits = operator.index(plan.out_bits)
+        self._class_bits = operator.index(plan.class_bits)
+        self._lbytes = logit_bytes(self._out_bits)
+        super().__init__({
+            "rx": In(1, init=1),
+            "tx": Out(1, init=1),
+            "busy_led": Out(1),
+            "digit_leds": Out(self._class_bits),
+        })
+
+    @property
+    def frame_length(self) -> int:
+        return frame_length(self._classes, self._out_bits)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.uart_rx = urx = UARTRx(self._divisor)
+        m.submodules.uart_tx = utx = UARTTx(self._divisor)
+        core_rst = Signal()
+        m.submodules.core = ResetInserter(core_rst)(self.core)
+        core = self.core
+        m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
+
+        # ---- pixels in, with resync on a stalled partial image ----
+        wiring.connect(m, urx.data, core.pixels)
+        count = Signal(range(self._pixels))
+        idle = Signal(range(self._resync + 1))
+        with m.If(core.pixels.valid & core.pixels.ready):
+            m.d.sync += [
+                count.eq(Mux(count == self._pixels - 1, 0, count + 1)),
+                idle.eq(0),
+            ]
+        with m.Elif(count != 0):
+            with m.If(idle == self._resync):
+                m.d.comb += core_rst.eq(1)
+                m.d.sync += [count.eq(0), idle.eq(0)]
+            with m.Else():
+                m.d.sync += idle.eq(idle + 1)
+
+        # ---- result frame out ----
+        n = self.frame_length
+        klass = Signal(self._class_bits)
+        logits = [Signal(self._out_bits, name=f"logit{i}") for i in range(self._classes)]
+        index = Signal(range(n + 1))         # 0: idle / frame done, else the next byte is index-1
+        check = Signal(8)
+        sending = Signal()
+        m.d.comb += sending.eq(index != 0)
+        m.d.comb += core.result.ready.eq(~sending)
+        with m.If(core.result.valid & ~sending):
+            m.d.sync += [klass.eq(core.result.payload.klass), index.eq(1), check.eq(0)]
+            m.d.sync += [logits[i].eq(core.result.payload.logits[i])
+                         for i in range(self._classes)]
+            m.d.sync += self.digit_leds.eq(core.result.payload.klass)
+
+        wire = []                              # byte sequence of a frame, as expressions
+        wire.append(Const(HEADER, 8))
+        wire.append(klass)
+        for sig in logits:
+            for b in range(self._lbytes):
+                wire.append(sig.as_unsigned()[8 * b:8 * b + 8])
+        byte = Signal(8)
+        with m.Switch(index):
+            for i, expr in enumerate(wire):
+                with m.Case(i + 1):
+                    m.d.comb += byte.eq(expr)
+            with m.Case(n):
+                m.d.comb += byte.eq(check)
+        m.d.comb += [utx.data.payload.eq(byte), utx.data.valid.eq(sending)]
+        with m.If(utx.data.valid & utx.data.ready):
+            m.d.sync += index.eq(Mux(index == n, 0, index + 1))
+            with m.If(index != 1):
+                m.d.sync += check.eq(check ^ byte)
+
+        m.d.comb += self.busy_led.eq((count != 0) | core.busy | sending)
+        return m
+
+
+
+class BoardTop(Elaboratable):
+    """Top level for an amaranth-boards platform: requests the pins and wires a :class:`Harness`.
+
+    Parameters
+    ----------
+    plan : HardwarePlan
+        The accelerator plan.
+    board : fpgac.boards.platforms.Board
+        Which UART and LED resources to use.
+    baud : int
+        UART baud rate; checked against the platform's default clock
+        (:func:`fpgac.boards.uart.uart_divisor`).
+    core : wiring.Component, optional
+        Passed to :class:`Harness`.
+    """
+
+    def __init__(self, plan, board, *, baud: int = 115200, core=None):
+        self.plan = plan
+        self.board = board
+        self.baud = operator.index(baud)
+        self.core = core
+        self.harness = None
+
+    def elaborate(self, platform):
+        from fpgac.boards.uart import uart_divisor
+
+        m = Module()
+        clk = platform.default_clk_frequency
+        divisor = uart_divisor(clk, self.baud)
+        self.harness = harness = Harness(self.plan, divisor=divisor, core=self.core,
+                                         resync_clocks=max(1, int(clk // 10)))
+        m.submodules.harness = harness
+        uart = platform.request("uart", 0)
+        m.d.comb += [harness.rx.eq(uart.rx.i), uart.tx.o.eq(harness.tx)]
+        for name, number in self.board.extra_high:
+            m.d.comb += platform.request(name, number).o.eq(1)
+        busy = platform.request(*self.board.busy_led)
+        busy = getattr(busy, "g", busy)              # an RGB LED shows busy in green
+        m.d.comb += busy.o.eq(harness.busy_led)
+        for bit, (name, number) in enumerate(self.board.digit_leds):
+            if bit < len(harness.digit_leds):
+                m.d.comb += platform.request(name, number).o.eq(harness.digit_leds[bit])
+        return m

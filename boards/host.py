@@ -1,0 +1,145 @@
+"""Host side of the board protocol (see :mod:`fpgac.boards.harness` and ``docs/boards.md``).
+
+:class:`Protocol` encodes images and decodes result frames; :class:`BoardLink` talks to a board
+over any pyserial port (a real ``/dev/ttyUSB*``, or ``serial.serial_for_url("loop://")`` and pty
+pairs in tests).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from fpgac.boards.harness import HEADER, frame_length, logit_bytes
+from fpgac.errors import FpgacError
+
+__all__ = ["Result", "Protocol", "BoardLink"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """One decoded answer: predicted class and the raw output integers."""
+
+    klass: int
+    logits: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Wire format for a model with ``input_pixels`` pixels and ``classes`` logits of
+    ``out_bits`` bits each."""
+
+    input_pixels: int
+    classes: int
+    out_bits: int
+
+    @classmethod
+    def for_plan(cls, plan) -> "Protocol":
+        return cls(int(plan.input_pixels), int(plan.classes), int(plan.out_bits))
+
+    @property
+    def frame_length(self) -> int:
+        return frame_length(self.classes, self.out_bits)
+
+    def encode_image(self, pixels) -> bytes:
+        """Raw bytes for one image: ``input_pixels`` unsigned 8-bit values, row-major."""
+        arr = np.asarray(pixels)
+        if arr.size != self.input_pixels:
+            raise FpgacError(f"image: expected {self.input_pixels} pixels, found {arr.size}")
+        if arr.size and (arr.min() < 0 or arr.max() > 255):
+            raise FpgacError(f"image: expected pixels in [0, 255], found "
+                             f"[{arr.min()}, {arr.max()}]")
+        return arr.astype(np.uint8).reshape(-1).tobytes()
+
+    def encode_result(self, result: Result) -> bytes:
+        """The frame the board sends for ``result`` (used to test decoders)."""
+        width = logit_bytes(self.out_bits)
+        body = bytes([result.klass]) + b"".join(
+            int(v).to_bytes(width, "little") for v in result.logits)
+        check = 0
+        for b in body:
+            check ^= b
+        return bytes([HEADER]) + body + bytes([check])
+
+    def decode_frame(self, frame: bytes) -> Result:
+        """Decode one complete frame; :class:`FpgacError` on a bad header, length or checksum."""
+        if len(frame) != self.frame_length:
+            raise FpgacError(f"board frame: expected {self.frame_length} bytes, "
+                             f"found {len(frame)}")
+        if frame[0] != HEADER:
+            raise FpgacError(f"board frame: expected header 0x{HEADER:02X}, "
+                             f"found 0x{frame[0]:02X}")
+        check = 0
+        for b in frame[1:-1]:
+            check ^= b
+        if check != frame[-1]:
+            raise FpgacError(f"board frame: expected checksum 0x{check:02X}, "
+                             f"found 0x{frame[-1]:02X}")
+        width = logit_bytes(self.out_bits)
+        logits = tuple(int.from_bytes(frame[2 + i * width:2 + (i + 1) * width], "little")
+                       for i in range(self.classes))
+        klass = frame[1]
+        if klass >= self.classes:
+            raise FpgacError(f"board frame: expected a class < {self.classes}, found {klass}")
+        return Result(klass, logits)
+
+
+class BoardLink:
+    """A board running an fpgac harness, behind a pyserial port.
+
+    Parameters
+    ----------
+    port : serial.Serial-like
+        An open port (anything with ``write``, ``read``, ``reset_input_buffer``).
+    protocol : Protocol
+        The model's wire format.
+    timeout : float
+        Seconds to wait for one answer.
+    """
+
+    def __init__(self, port, protocol: Protocol, *, timeout: float = 5.0):
+        self.port = port
+        self.protocol = protocol
+        self.timeout = timeout
+
+    @classmethod
+    def open(cls, device: str, protocol: Protocol, *, baud: int = 115200,
+             timeout: float = 5.0) -> "BoardLink":
+        """Open ``device`` (a path or a pyserial URL) at ``baud``, 8N1."""
+        import serial
+
+        try:
+            port = serial.serial_for_url(device, baudrate=baud, bytesize=8, parity="N",
+                                         stopbits=1, timeout=min(timeout, 0.5))
+        except (serial.SerialException, ValueError) as exc:
+            raise FpgacError(f"--port: expected a serial port that opens, found {device!r} "
+                             f"({exc})") from None
+        return cls(port, protocol, timeout=timeout)
+
+    def close(self):
+        self.port.close()
+
+    def read_frame(self) -> Result:
+        """Read bytes until one valid frame has arrived (skipping noise before the header)."""
+        n = self.protocol.frame_length
+        deadline = time.monotonic() + self.timeout
+        buf = bytearray()
+        while time.monotonic() < deadline:
+            chunk = self.port.read(max(1, n - len(buf)))
+            buf += chunk
+            while buf and buf[0] != HEADER:
+                del buf[0]
+            if len(buf) >= n:
+                return self.protocol.decode_frame(bytes(buf[:n]))
+        raise FpgacError(f"board: expected a {n}-byte result frame within {self.timeout:g} s, "
+                         f"found {len(buf)} bytes (is the board programmed with this model "
+                         f"and baud rate?)")
+
+    def infer(self, pixels) -> Result:
+        """Send one image and return the board's answer."""
+        self.port.reset_input_buffer()
+        self.port.write(self.protocol.encode_image(pixels))
+        self.port.flush()
+        return self.read_frame()
