@@ -1,0 +1,271 @@
+"""Seeded generator of random, valid integer models (the reliability regression's input).
+
+:func:`random_model` builds an :class:`fpgac.compiler.ir.Model` that obeys every range of
+``docs/semantics.md`` while stressing the corners: ``n_bits`` 2..16, zero points anywhere in
+``[0, 2^n - 1]`` (including both ends), sparsity from fully dense to 99 % with all-zero filters,
+``mqm0`` in ``[0, 2^n]`` and ``mn`` in ``[-n, 64]`` (extremes included), kernels 1..7, padding,
+max-pooling, stride, ReLU or not, bias or not, both rounding modes. Input maps are small (1..3
+channels, 6..16 pixels a side) so one model runs through RTL simulation in seconds.
+
+Contract
+--------
+* Deterministic: the same seed (or the same ``numpy.random.Generator`` state) and options give
+  an identical model (arrays and floats compare equal).
+* Valid: shapes chain; every op's input zero point equals the previous op's output zero point;
+  one ``n_bits`` for the whole model (as the legacy format); every layer's accumulator bound
+  times ``mqm0`` plus the rounding constant stays below :data:`T_LIMIT` (``2^61``), inside the
+  golden's ``2^62`` assertion range.
+* Chain shape: ``[conv [relu] [maxpool]]* flatten [linear [relu]]+`` -- zero or more
+  convolutions, then a flatten, then one or more linear layers; the last layer may or may not
+  have a ReLU. A convolution whose output is 1x1 (output-parallel in hardware) is generated on
+  purpose now and then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..compiler import ir
+
+__all__ = ["T_LIMIT", "RandomOptions", "random_model", "accumulator_bound", "model_summary"]
+
+#: Upper bound (exclusive) this generator keeps for ``|acc * mqm0| + r`` of every layer.
+T_LIMIT = 2 ** 61
+
+
+@dataclass(frozen=True)
+class RandomOptions:
+    """Knobs of :func:`random_model` (all ranges inclusive)."""
+
+    max_convs: int = 3
+    max_linears: int = 2
+    channels: tuple[int, int] = (1, 3)          # input channels
+    size: tuple[int, int] = (6, 16)             # input height / width
+    max_conv_channels: int = 6
+    max_features: int = 12
+    max_kernel: int = 7
+    n_bits: tuple[int, int] = (2, 16)
+    strides: bool = True                        # allow conv stride 2
+    square: bool = False                        # force H == W
+    rounding: tuple[str, ...] = ("floor", "half_up")
+    max_flat: int = 1024                        # cap of the flattened feature count
+
+
+def _edge_int(rng: np.random.Generator, lo: int, hi: int, p_edge: float = 0.25) -> int:
+    """An integer in ``[lo, hi]``; with probability ``p_edge`` one of the two ends."""
+    if rng.random() < p_edge:
+        return int(lo if rng.random() < 0.5 else hi)
+    return int(rng.integers(lo, hi + 1))
+
+
+def accumulator_bound(weight: np.ndarray, bias: np.ndarray | None, inz: int, wz: int,
+                      n_bits: int) -> int:
+    """Per-layer bound of ``|acc|`` from semantics.md section 2 (max over output channels)."""
+    w = weight.reshape(weight.shape[0], -1).astype(object)
+    xmax = max(int(inz), (1 << n_bits) - 1 - int(inz))
+    best = 0
+    for o in range(w.shape[0]):
+        s = sum(abs(int(v) - int(wz)) for v in w[o]) * xmax
+        if bias is not None:
+            s += abs(int(bias[o]))
+        best = max(best, s)
+    return best
+
+
+def _weights(rng: np.random.Generator, shape: tuple[int, ...], n: int, wz: int) -> np.ndarray:
+    """Unsigned ``n``-bit weights with a random sparsity style around ``wz``."""
+    top = (1 << n) - 1
+    w = rng.integers(0, top + 1, size=shape, dtype=np.int64)
+    style = rng.choice(["dense", "uniform", "high", "extreme"], p=[0.2, 0.3, 0.3, 0.2])
+    sparsity = {"dense": 0.0, "uniform": float(rng.random()), "high": 0.9,
+                "extreme": 0.99}[str(style)]
+    mask = rng.random(shape) < sparsity
+    w[mask] = wz
+    if rng.random() < 0.15:                         # extreme weights: all at one end
+        w[~mask] = top if rng.random() < 0.5 else 0
+    n_out = shape[0]
+    if n_out > 1 and rng.random() < 0.35:           # some all-zero filters
+        dead = rng.random(n_out) < 0.4
+        w[dead] = wz
+    if rng.random() < 0.05:                         # a fully pruned layer
+        w[...] = wz
+    return w
+
+
+def _bias(rng: np.random.Generator, n_out: int, scale: int) -> np.ndarray | None:
+    r = rng.random()
+    if r < 0.2:
+        return None
+    if r < 0.3:
+        return np.zeros(n_out, dtype=np.int64)
+    mag = max(1, int(scale * rng.choice([0.01, 0.3, 1.0, 3.0])))
+    return rng.integers(-mag, mag + 1, size=n_out, dtype=np.int64)
+
+
+def _requant(rng: np.random.Generator, n: int, bound: int, typical: int) -> tuple[int, int]:
+    """Pick ``(mqm0, mn)``: usually so that typical accumulators land inside ``n`` bits,
+    sometimes at the extremes of the legal ranges."""
+    top = 1 << n
+    choice = rng.random()
+    if choice < 0.1:
+        mqm0 = int(rng.choice([0, 1, top, top - 1, top // 2]))
+    elif choice < 0.75:
+        mqm0 = int(rng.integers(top // 2, top + 1))      # legacy range [2^(n-1), 2^n]
+    else:
+        mqm0 = int(rng.integers(0, top + 1))
+    # largest shift that keeps the result meaningful: typical*mqm0 / 2^s ~ 2^(n-1)
+    prod = max(1, typical * max(mqm0, 1))
+    s_fit = max(0, prod.bit_length() - (n - 1) + int(rng.integers(-2, 3)))
+    r = rng.random()
+    if r < 0.08:
+        s = 0
+    elif r < 0.16:
+        s = 64 + n
+    elif r < 0.22:
+        s = int(rng.integers(0, 64 + n + 1))
+    else:
+        s = s_fit
+    s = min(max(s, 0), 64 + n)
+    mn = s - n
+    return mqm0, mn
+
+
+def _quant(rng: np.random.Generator, n: int) -> ir.QuantParams:
+    zp = _edge_int(rng, 0, (1 << n) - 1)
+    scale = float(np.float32(2.0 / (1 << n) * float(rng.uniform(0.5, 4.0))))
+    return ir.QuantParams(scale=scale, zero_point=zp)
+
+
+def random_model(rng: np.random.Generator | int, *, options: RandomOptions | None = None,
+                 **overrides) -> ir.Model:
+    """Return a random valid :class:`~fpgac.compiler.ir.Model`.
+
+    Parameters
+    ----------
+    rng
+        A seed (int) or a NumPy ``Generator``; the model is a pure function of it.
+    options
+        :class:`RandomOptions`; keyword ``overrides`` replace single fields (e.g.
+        ``max_convs=0`` for an MLP, ``n_bits=(8, 8)``).
+
+    Returns
+    -------
+    Model
+        ``source_format="fpgac"``, ``name="rand<seed>"`` when a seed was given.
+    """
+    name = "random"
+    if not isinstance(rng, np.random.Generator):
+        name = f"rand{int(rng)}"
+        rng = np.random.default_rng(int(rng))
+    opt = options or RandomOptions()
+    if overrides:
+        opt = RandomOptions(**{**opt.__dict__, **overrides})
+    for _attempt in range(100):
+        model = _try_model(rng, opt, name)
+        if model is not None:
+            return model
+    raise RuntimeError("random_model: no valid model in 100 attempts (options too tight)")
+
+
+def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Model | None:
+    n = int(rng.integers(opt.n_bits[0], opt.n_bits[1] + 1))
+    top = (1 << n) - 1
+    c = int(rng.integers(opt.channels[0], opt.channels[1] + 1))
+    h = int(rng.integers(opt.size[0], opt.size[1] + 1))
+    w = h if (opt.square or rng.random() < 0.7) else int(rng.integers(opt.size[0],
+                                                                       opt.size[1] + 1))
+    q_in = _quant(rng, n)
+    spec = ir.InputSpec(shape=(c, h, w), quant=q_in, n_bits=n)
+    ops: list[ir.Op] = []
+    q = q_in
+    n_convs = int(rng.integers(0, opt.max_convs + 1))
+    n_lin = int(rng.integers(1, opt.max_linears + 1))
+    layer_no = 0
+
+    def finish(shape: tuple[int, ...], fan_in: int) -> tuple | None:
+        wz = _edge_int(rng, 0, top)
+        wq = _weights(rng, shape, n, wz)
+        xmax = max(q.zero_point, top - q.zero_point)
+        bias = _bias(rng, shape[0], max(1, fan_in * xmax * max(1, top // 4)))
+        bound = accumulator_bound(wq, bias, q.zero_point, wz, n)
+        typical = max(1, int(np.sqrt(max(1, fan_in))) * max(1, top // 3) * max(1, xmax // 2))
+        mqm0, mn = _requant(rng, n, bound, typical)
+        s = mn + n
+        r = (1 << (s - 1)) if s > 0 else 0
+        if bound * mqm0 + r >= T_LIMIT:
+            return None
+        out_q = _quant(rng, n)
+        ws = float(np.float32(rng.uniform(0.001, 0.05)))
+        return wq, bias, wz, mqm0, mn, out_q, ws
+
+    for _ in range(n_convs):
+        cin, hin, win = c, h, w
+        k = int(rng.integers(1, min(opt.max_kernel, 7) + 1))
+        pad = int(rng.integers(0, k)) if rng.random() < 0.6 else 0
+        stride = 2 if (opt.strides and rng.random() < 0.15) else 1
+        if hin == win and hin <= 7 and rng.random() < 0.3:   # a 1x1-output conv on purpose
+            pad, stride, k = 0, 1, hin
+        hout = (hin + 2 * pad - k) // stride + 1
+        wout = (win + 2 * pad - k) // stride + 1
+        if hout < 1 or wout < 1 or k > hin + 2 * pad or k > win + 2 * pad:
+            break
+        cout = int(rng.integers(1, opt.max_conv_channels + 1))
+        got = finish((cout, cin, k, k), cin * k * k)
+        if got is None:
+            return None
+        wq, bias, wz, mqm0, mn, out_q, ws = got
+        layer_no += 1
+        ops.append(ir.Conv2d(name=f"conv{layer_no}", weight=wq, bias=bias, in_q=q,
+                             out_q=out_q, w_scale=ws, w_zero_point=wz, mn=mn, mqm0=mqm0,
+                             n_bits=n, stride=stride, padding=pad))
+        q = out_q
+        c, h, w = cout, hout, wout
+        if rng.random() < 0.75:
+            ops.append(ir.ReLU(name=f"relu{layer_no}"))
+        if h >= 2 and w >= 2 and rng.random() < 0.5:
+            pk = 2 if (h < 3 or w < 3 or rng.random() < 0.8) else 3
+            ops.append(ir.MaxPool2d(kernel=pk, stride=pk, name=f"pool{layer_no}"))
+            h, w = h // pk, w // pk
+    flat = c * h * w
+    if flat > opt.max_flat:
+        return None
+    ops.append(ir.Flatten(name="flatten"))
+    for i in range(n_lin):
+        last = i == n_lin - 1
+        fout = int(rng.integers(1, opt.max_features + 1))
+        got = finish((fout, flat), flat)
+        if got is None:
+            return None
+        wq, bias, wz, mqm0, mn, out_q, ws = got
+        layer_no += 1
+        ops.append(ir.Linear(name=f"fc{layer_no}", weight=wq, bias=bias, in_q=q, out_q=out_q,
+                             w_scale=ws, w_zero_point=wz, mn=mn, mqm0=mqm0, n_bits=n))
+        q = out_q
+        flat = fout
+        if not last or rng.random() < 0.3:
+            ops.append(ir.ReLU(name=f"relu{layer_no}"))
+    rounding = str(rng.choice(list(opt.rounding)))
+    return ir.Model(input=spec, ops=ops, out_q=q, rounding=rounding, name=name,
+                    source_format="fpgac")
+
+
+def model_summary(model: ir.Model) -> str:
+    """One line describing a model (for progress output and failure reports)."""
+    parts = [f"{model.name}: n={model.input.n_bits} in={model.input.shape} "
+             f"inz={model.input.quant.zero_point} {model.rounding}"]
+    for op in model.ops:
+        if isinstance(op, ir.Conv2d):
+            nz = int(np.count_nonzero(op.weight != op.w_zero_point))
+            parts.append(f"conv{op.out_channels}x{op.in_channels}k{op.kernel}p{op.padding}"
+                         f"s{op.stride}[nz={nz},wz={op.w_zero_point},m={op.mqm0},mn={op.mn}]")
+        elif isinstance(op, ir.Linear):
+            nz = int(np.count_nonzero(op.weight != op.w_zero_point))
+            parts.append(f"fc{op.out_features}x{op.in_features}"
+                         f"[nz={nz},wz={op.w_zero_point},m={op.mqm0},mn={op.mn}]")
+        elif isinstance(op, ir.MaxPool2d):
+            parts.append(f"pool{op.kernel}")
+        elif isinstance(op, ir.ReLU):
+            parts.append("relu")
+    return " ".join(parts)
