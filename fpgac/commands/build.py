@@ -1,0 +1,70 @@
+"""``fpgac build MODEL --board B``: Verilog, constraints, scripts, ROM hex, report; optionally
+the open-flow bitstream (iCEBreaker, ULX3S) or Vivado / a resource estimate (Arty)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+__all__ = ["register", "run"]
+
+
+def _pes(text: str):
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer or 'auto', found {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', found {value}")
+    return value
+
+
+def register(subparsers) -> None:
+    from fpgac.boards.platforms import BOARDS
+
+    p = subparsers.add_parser(
+        "build", help="build the accelerator + UART harness for a board",
+        description="Generate Verilog, constraints and scripts for MODEL on a board, with a "
+                    "report (cycles, throughput, memory, resources, Fmax). iCEBreaker and ULX3S "
+                    "go through the open flow (YoWASP) to a bitstream unless --no-pnr.")
+    p.add_argument("model", help="model file (YAML)")
+    p.add_argument("--board", required=True, choices=sorted(BOARDS), help="target board")
+    p.add_argument("--pes", type=_pes, default="auto",
+                   help="parallel lanes P, or 'auto' (largest that fits; default)")
+    p.add_argument("-o", "--output", default=None, help="output directory (build/<board>)")
+    p.add_argument("--baud", type=int, default=115200, help="UART baud rate (115200)")
+    p.add_argument("--clock-mhz", type=float, default=None,
+                   help="clock in MHz; must be the board oscillator (no PLL is generated)")
+    p.add_argument("--no-pnr", dest="pnr", action="store_false",
+                   help="stop after Verilog + report (no synthesis / place and route)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from rich.console import Console
+
+    from fpgac.boards.build import build
+
+    console = Console(stderr=True)
+    out = args.output or f"build/{args.board}"
+    with console.status("fpgac build") as status:
+        def progress(text: str) -> None:
+            status.update(f"fpgac build: {text}")
+            console.log(text)
+
+        report = build(args.model, args.board, pes=args.pes, out_dir=out, baud=args.baud,
+                       clock_mhz=args.clock_mhz, pnr=args.pnr, progress=progress)
+    line = (f"{report['board']}: P={report['pes']}, {report['cycles_per_inference']} cycles, "
+            f"{report['images_per_s']:.0f} images/s at {report['clock_mhz']:g} MHz")
+    if report.get("fmax_mhz"):
+        line += f", Fmax {report['fmax_mhz']:.1f} MHz"
+    print(line)
+    for note in report["notes"]:
+        print(f"note: {note}")
+    print(f"report: {out}/report.md")
+    return 0
+
+
