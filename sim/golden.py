@@ -325,14 +325,14 @@ def check_model(model: Model) -> None:
             raise ModelError(f"{where}.mn", f"an integer in [{-n}, 64]", op.mn)
         w = np.asarray(op.weight)
         if not np.issubdtype(w.dtype, np.integer):
-            raise ModelError(f"{where}.weight", "integers", f"dtype {w.dtype}")
+            raise ModelError(f"{where}.weight", "integers", f"a {w.dtype} array")
         if w.size and (int(w.min()) < 0 or int(w.max()) > hi):
-            raise ModelError(f"{where}.weight", f"integers in [0, {hi}]",
-                             f"values in [{int(w.min())}, {int(w.max())}]")
+            bad = int(w.min()) if int(w.min()) < 0 else int(w.max())
+            raise ModelError(f"{where}.weight", f"integers in [0, {hi}]", f"a weight of {bad}")
         bound = accumulator_bound(op)
         if bound >= LIMIT or bound * int(op.mqm0) >= LIMIT:
             raise ModelError(f"{where}.weight", "an accumulator bound times mqm0 below 2^62",
-                             f"bound {bound}, mqm0 {op.mqm0}")
+                             f"a bound of {bound} with mqm0 {op.mqm0}")
 
 
 def _layer(op: Conv2d | Linear, x: np.ndarray, rounding: str, relu: bool,
