@@ -1,0 +1,335 @@
+"""The legacy LeNet-style export (``head: int_values`` / ``head: float_value``) <-> IR.
+
+Implements ``legacy-format.md`` exactly (summarised in ``docs/model-format.md``): the file lists
+weighted layers only; the topology is inferred. A 4-D weight is a stride-1 conv with a square
+kernel (the first conv pads ``(k-1)/2``, later ones 0); every layer but the last is followed by
+ReLU; a conv whose output is larger than 1x1 is followed by a 2x2 max-pool of stride 2; the last
+conv is followed by a flatten; the input is one 28x28 image with the first conv's in_channels.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from fpgac.compiler.analysis.shapes import infer_shapes
+from fpgac.compiler.ir import (Conv2d, Flatten, InputSpec, Linear, MaxPool2d, Model, Op,
+                               QuantParams, ReLU)
+from fpgac.errors import ModelError
+
+from .checks import check_keys, req_float, req_int, req_list, req_mapping, req_str
+from .layers import QUANT_KEYS, close, default_name, parse_weighted, weighted_to_dict
+from .tensors import LEGACY_LAYOUTS, parse_tensor, write_tensor
+from .yamlio import MAX_BYTES, dump_yaml, load_yaml
+
+__all__ = ["from_legacy", "legacy_ops", "load_float_reference", "save_legacy",
+           "save_legacy_float", "LEGACY_INPUT_SIZE"]
+
+#: Height and width of the input image the legacy topology assumes (MNIST).
+LEGACY_INPUT_SIZE = 28
+
+_TOP_KEYS = ("head", "ins", "inz", "outs", "outz", "layers")
+_LAYER_OPTIONAL = ("bias", "bs", "bz")
+
+
+def _model_name(source: str) -> str:
+    if source.startswith("<"):
+        return "model"
+    return Path(source).name.split(".")[0] or "model"
+
+
+def legacy_ops(weighted: list[Conv2d | Linear], size: int = LEGACY_INPUT_SIZE
+               ) -> tuple[list[Op], list[int]]:
+    """The op chain the legacy topology implies for ``weighted``, and each op's layer index.
+
+    ``weighted`` must already carry the right padding (first conv ``(k-1)/2``, others 0).
+    Returns ``(ops, owner)`` where ``owner[i]`` is the index in ``weighted`` the op belongs to.
+    """
+    ops: list[Op] = []
+    owner: list[int] = []
+    last_conv = max((j for j, op in enumerate(weighted) if isinstance(op, Conv2d)), default=-1)
+    if weighted and isinstance(weighted[0], Linear):
+        ops.append(Flatten(name="flatten"))
+        owner.append(0)
+    for j, op in enumerate(weighted):
+        ops.append(op)
+        owner.append(j)
+        last = j == len(weighted) - 1
+        if not last:
+            ops.append(ReLU(name=default_name("relu", op.name, len(ops))))
+            owner.append(j)
+        if isinstance(op, Conv2d):
+            size = size + 2 * op.padding - op.kernel + 1
+            if size > 1:
+                ops.append(MaxPool2d(2, 2, name=default_name("maxpool2d", op.name, len(ops))))
+                owner.append(j)
+                size = (size - 2) // 2 + 1
+            if j == last_conv:
+                ops.append(Flatten(name="flatten"))
+                owner.append(j)
+    return ops, owner
+
+
+def from_legacy(doc: object, source: str, *, mean: float = 0.5, std: float = 0.5) -> Model:
+    """Validate a parsed ``int_values`` document and build the IR model.
+
+    Parameters
+    ----------
+    doc
+        The parsed YAML (a mapping with ``head: int_values``).
+    source
+        File name for messages; its stem becomes ``Model.name``.
+    mean, std
+        Input preprocessing ``x = (p/255 - mean) / std`` (legacy files do not store it).
+
+    Raises
+    ------
+    ModelError
+        Any violation of the format, the ranges of ``docs/semantics.md``, the scale/zero-point
+        chain (relative tolerance 1e-6 on scales) or the inferred shape chain.
+    """
+    top = req_mapping(doc, "", source)
+    head = req_str(top, "head", "", source, choices=["int_values", "float_value"])
+    if head == "float_value":
+        raise ModelError("head", "'int_values' (the hardware needs the integer twin of this "
+                         "float reference file)", head, source=source)
+    check_keys(top, "", source, _TOP_KEYS)
+    layers = req_list(top["layers"], "layers", source, "a non-empty list of layer mappings")
+    if not layers:
+        raise ModelError("layers", "a non-empty list of layer mappings", "an empty list",
+                         source=source)
+    fields = []
+    for i, layer in enumerate(layers):
+        path = f"layers[{i}]"
+        req_mapping(layer, path, source)
+        check_keys(layer, path, source, QUANT_KEYS, _LAYER_OPTIONAL)
+        fields.append(parse_weighted(layer, path, source, layouts=LEGACY_LAYOUTS))
+
+    n = fields[0].n_bits
+    names: dict[str, int] = {}
+    seen_linear = None
+    for i, f in enumerate(fields):
+        if f.n_bits != n:
+            raise ModelError(f"layers[{i}].n_bits", f"{n} (= layers[0].n_bits; one width per "
+                             "model)", f.n_bits, source=source)
+        if f.name in names:
+            raise ModelError(f"layers[{i}].name", f"a name not used before (layers[{names[f.name]}]"
+                             " has it)", f.name, source=source)
+        names[f.name] = i
+        if f.weight.ndim == 2 and seen_linear is None:
+            seen_linear = i
+        if f.weight.ndim == 4 and seen_linear is not None:
+            raise ModelError(f"layers[{i}].weight.size", "2 dimensions (convolutions must come "
+                             f"before linear layers; layers[{seen_linear}] is linear)",
+                             "shape [" + ", ".join(map(str, f.weight.shape)) + "]",
+                             source=source)
+
+    top_inz = req_int(top, "inz", "", source, 0, (1 << n) - 1)
+    top_ins = req_float(top, "ins", "", source, positive=True)
+    top_outz = req_int(top, "outz", "", source, 0, (1 << n) - 1)
+    top_outs = req_float(top, "outs", "", source, positive=True)
+    prev_s, prev_z, prev_name = top_ins, top_inz, "ins"
+    for i, f in enumerate(fields):
+        if not close(f.in_q.scale, prev_s):
+            raise ModelError(f"layers[{i}].ins", f"{prev_s!r} (= {prev_name})", f.in_q.scale,
+                             source=source)
+        zname = prev_name[:-1] + "z" if prev_name != "ins" else "inz"
+        if f.in_q.zero_point != prev_z:
+            raise ModelError(f"layers[{i}].inz", f"{prev_z} (= {zname})", f.in_q.zero_point,
+                             source=source)
+        prev_s, prev_z, prev_name = f.out_q.scale, f.out_q.zero_point, f"layers[{i}].outs"
+    last = len(fields) - 1
+    if not close(top_outs, prev_s):
+        raise ModelError("outs", f"{prev_s!r} (= layers[{last}].outs)", top_outs, source=source)
+    if top_outz != prev_z:
+        raise ModelError("outz", f"{prev_z} (= layers[{last}].outz)", top_outz, source=source)
+
+    weighted: list[Conv2d | Linear] = []
+    for i, f in enumerate(fields):
+        common = dict(name=f.name, weight=f.weight, bias=f.bias, in_q=f.in_q, out_q=f.out_q,
+                      w_scale=f.w_scale, w_zero_point=f.w_zero_point, mn=f.mn, mqm0=f.mqm0,
+                      n_bits=f.n_bits)
+        if f.weight.ndim == 4:
+            k = int(f.weight.shape[2])
+            if i == 0 and k % 2 == 0:
+                raise ModelError("layers[0].weight.size[2]", "an odd kernel size (the first conv "
+                                 "keeps the spatial size: padding (k-1)/2)", k, source=source)
+            weighted.append(Conv2d(**common, stride=1, padding=(k - 1) // 2 if i == 0 else 0))
+        else:
+            weighted.append(Linear(**common))
+
+    channels = weighted[0].in_channels if isinstance(weighted[0], Conv2d) else 1
+    ops, owner = legacy_ops(weighted)
+    model = Model(
+        input=InputSpec(shape=(channels, LEGACY_INPUT_SIZE, LEGACY_INPUT_SIZE),
+                        quant=QuantParams(top_ins, top_inz), n_bits=n, mean=float(mean),
+                        std=float(std)),
+        ops=ops, out_q=QuantParams(top_outs, top_outz), rounding="floor",
+        name=_model_name(source), source_format="legacy")
+    infer_shapes(model, source=source, labels=[f"layers[{j}]" for j in owner])
+    return model
+
+
+def load_float_reference(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES
+                         ) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """Read a ``float_value`` file: ``layer name -> (weight float64, bias float64 or None)``.
+
+    Dense or COO tensors; entries a COO tensor does not list are 0.0. Weights must be 4-D or 2-D
+    and biases 1-D with one entry per output channel. The quantization keys of the int twin may
+    be present (checked for type only); anything else is an unknown key.
+    """
+    source = os.fspath(path)
+    top = req_mapping(load_yaml(path, max_bytes=max_bytes), "", source)
+    req_str(top, "head", "", source, choices=["float_value"])
+    check_keys(top, "", source, ("head", "layers"), ("ins", "inz", "outs", "outz"))
+    layers = req_list(top["layers"], "layers", source, "a non-empty list of layer mappings")
+    if not layers:
+        raise ModelError("layers", "a non-empty list of layer mappings", "an empty list",
+                         source=source)
+    out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+    for i, layer in enumerate(layers):
+        path_i = f"layers[{i}]"
+        req_mapping(layer, path_i, source)
+        check_keys(layer, path_i, source, ("name", "weight"),
+                   [k for k in QUANT_KEYS + _LAYER_OPTIONAL if k not in ("name", "weight")])
+        name = req_str(layer, "name", path_i, source)
+        if name in out:
+            raise ModelError(f"{path_i}.name", "a name not used before", name, source=source)
+        for key in ("ins", "outs", "ws", "bs"):
+            if key in layer:
+                req_float(layer, key, path_i, source, positive=True)
+        for key in ("inz", "outz", "wz", "bz", "mn", "mqm0", "n_bits"):
+            if key in layer:
+                req_int(layer, key, path_i, source)
+        weight = parse_tensor(layer["weight"], f"{path_i}.weight", kind="float", fill=0.0,
+                              source=source)
+        if weight.ndim not in (4, 2):
+            raise ModelError(f"{path_i}.weight.size", "4 dimensions (conv2d) or 2 (linear)",
+                             "shape [" + ", ".join(map(str, weight.shape)) + "]", source=source)
+        bias = None
+        if "bias" in layer:
+            bias = parse_tensor(layer["bias"], f"{path_i}.bias", kind="float", fill=0.0,
+                                source=source)
+            if bias.shape != (weight.shape[0],):
+                raise ModelError(f"{path_i}.bias.size", f"[{weight.shape[0]}] (one per output "
+                                 "channel)", "shape [" + ", ".join(map(str, bias.shape)) + "]",
+                                 source=source)
+        out[name] = (weight, bias)
+    return out
+
+
+def _check_expressible(model: Model) -> None:
+    """Raise unless the legacy topology reproduces ``model`` exactly (up to inferred op names)."""
+    def refuse(path: str, expected: str, found: object) -> None:
+        raise ModelError(path, expected, found, source="(legacy writer)")
+
+    weighted = model.weighted
+    if not weighted:
+        refuse("ops", "at least one conv2d or linear op", "none")
+    if model.rounding != "floor":
+        refuse("rounding", "'floor' (legacy files cannot store the rounding)", model.rounding)
+    if (model.input.mean, model.input.std) != (0.5, 0.5):
+        refuse("input.preprocess", "mean 0.5, std 0.5 (legacy files cannot store them)",
+               f"a mean of {model.input.mean} and std of {model.input.std}")
+    first = weighted[0]
+    channels = first.in_channels if isinstance(first, Conv2d) else 1
+    want_shape = (channels, LEGACY_INPUT_SIZE, LEGACY_INPUT_SIZE)
+    if tuple(model.input.shape) != want_shape:
+        refuse("input.shape", f"{list(want_shape)} (the legacy input)",
+               "shape [" + ", ".join(map(str, model.input.shape)) + "]")
+    n = model.input.n_bits
+    prev = model.input.quant
+    for j, op in enumerate(weighted):
+        if op.n_bits != n:
+            refuse(f"{op.name}.n_bits", f"{n} (one width per model)", op.n_bits)
+        if op.relu:
+            refuse(f"{op.name}.relu", "explicit ReLU ops (save before fusing activations)",
+                   True)
+        if isinstance(op, Conv2d):
+            pad = (op.kernel - 1) // 2 if j == 0 else 0
+            if op.stride != 1 or op.padding != pad or (j == 0 and op.kernel % 2 == 0):
+                refuse(f"{op.name}", f"stride 1 and padding {pad} (odd kernel for the first conv)",
+                       f"a stride of {op.stride}, padding of {op.padding}, kernel {op.kernel}")
+        if op.in_q != prev:
+            refuse(f"{op.name}.in_q", f"{prev} (the previous output quantization)", str(op.in_q))
+        prev = op.out_q
+    if model.out_q != prev:
+        refuse("out_q", f"{prev} (the last layer's output quantization)", str(model.out_q))
+    expected, _ = legacy_ops(weighted)
+    kinds = [type(op).__name__ for op in model.ops]
+    want = [type(op).__name__ for op in expected]
+    for i, (a, b) in enumerate(zip(expected, model.ops)):
+        same = type(a) is type(b) and (not isinstance(a, MaxPool2d) or
+                                       (a.kernel, a.stride) == (b.kernel, b.stride))
+        if not same:
+            refuse(f"ops[{i}] ({model.ops[i].name})", f"a {kinds_text(a)} (legacy topology: "
+                   + ", ".join(want) + ")", f"a {kinds_text(b)}")
+    if len(kinds) != len(want):
+        refuse("ops", f"{len(want)} ops (legacy topology: " + ", ".join(want) + ")",
+               f"{len(kinds)} ops")
+
+
+def kinds_text(op: Op) -> str:
+    if isinstance(op, MaxPool2d):
+        return f"MaxPool2d({op.kernel}, {op.stride})"
+    return type(op).__name__
+
+
+def _legacy_doc(model: Model, head: str, layers: list[dict]) -> dict:
+    return {"head": head, "ins": float(model.input.quant.scale),
+            "inz": int(model.input.quant.zero_point), "outs": float(model.out_q.scale),
+            "outz": int(model.out_q.zero_point), "layers": layers}
+
+
+def save_legacy(model: Model, path: str | os.PathLike, *, coo: bool = False) -> None:
+    """Write ``model`` as a legacy ``int_values`` file (dense, or COO with ``coo=True``).
+
+    Keys are sorted as PyYAML sorts them; ``bs`` is written as ``ins * ws`` and ``bz`` as 0.
+    COO weights list the entries different from ``wz``, COO biases those different from 0.
+
+    Raises
+    ------
+    ModelError
+        When the legacy topology cannot express the model (other rounding or preprocessing,
+        input not 28x28, strides/padding/pooling/activations other than the inferred ones).
+    """
+    _check_expressible(model)
+    layout = "coo" if coo else "dense"
+    layers = [weighted_to_dict(op, layout, layout_key=False) for op in model.weighted]
+    dump_yaml(_legacy_doc(model, "int_values", layers), path, sort_keys=True)
+
+
+def save_legacy_float(model: Model, float_weights: dict[str, tuple[np.ndarray, np.ndarray | None]],
+                      path: str | os.PathLike, *, coo: bool = False) -> None:
+    """Write the ``float_value`` twin of ``model``: its keys with float weights and biases.
+
+    ``float_weights`` maps each weighted layer name to ``(weight, bias or None)`` with the
+    layer's weight shape (and ``[out]`` bias). COO lists the entries different from 0.0.
+    """
+    _check_expressible(model)
+    layout = "coo" if coo else "dense"
+    layers = []
+    for op in model.weighted:
+        if op.name not in float_weights:
+            raise ModelError(f"float_weights[{op.name!r}]", "a (weight, bias) pair for every "
+                             "weighted layer", "no entry", source="(legacy writer)")
+        w, b = float_weights[op.name]
+        w = np.asarray(w, dtype=np.float64)
+        if w.shape != np.asarray(op.weight).shape or not np.isfinite(w).all():
+            raise ModelError(f"float_weights[{op.name!r}][0]", "finite values of shape "
+                             f"{list(np.asarray(op.weight).shape)}", f"shape {list(w.shape)}",
+                             source="(legacy writer)")
+        entry = weighted_to_dict(op, "dense", layout_key=False)
+        entry["weight"] = write_tensor(w, layout, fill=0.0)
+        entry.pop("bias", None)
+        if b is not None:
+            b = np.asarray(b, dtype=np.float64)
+            if b.shape != (w.shape[0],) or not np.isfinite(b).all():
+                raise ModelError(f"float_weights[{op.name!r}][1]", f"finite values of shape "
+                                 f"[{w.shape[0]}]", f"shape {list(b.shape)}",
+                                 source="(legacy writer)")
+            entry["bias"] = write_tensor(b, layout, fill=0.0)
+        layers.append(entry)
+    dump_yaml(_legacy_doc(model, "float_value", layers), path, sort_keys=True)
