@@ -49,9 +49,14 @@ def _requant(acc: torch.Tensor, op: ir.Conv2d | ir.Linear, relu: bool, rounding:
     s = op.mn + op.n_bits
     if s < 0:
         raise FpgacError(f"integer mode: {op.name}.mn: expected mn + n_bits >= 0, found {s}")
-    if rounding == "half_up" and s > 0:
-        t = t + (1 << (s - 1))
-    y = torch.where(t < 0, -1, 0) if s >= 63 else torch.bitwise_right_shift(t, s)
+    if rounding == "half_up" and s >= 64:
+        # |t| < 2^62 < 2^(s-1): t + 2^(s-1) lies in (0, 2^s), so the quotient is 0
+        # (adding 2^(s-1) to an int64 tensor would wrap or overflow).
+        y = torch.zeros_like(t)
+    else:
+        if rounding == "half_up" and s > 0:
+            t = t + (1 << (s - 1))
+        y = torch.where(t < 0, -1, 0) if s >= 63 else torch.bitwise_right_shift(t, s)
     y = y + op.out_q.zero_point
     if relu:
         y = torch.clamp(y, min=op.out_q.zero_point)

@@ -69,10 +69,8 @@ def test_torch_requantize_matches_bigint_common_shifts():
     assert res.failures == 0, res.line()
 
 
-@pytest.mark.xfail(strict=True, reason="compress.integer._requant: half_up with shift >= 64 "
-                   "adds 1 << (s-1) to an int64 tensor (wraps at s=64, OverflowError above); "
-                   "reported to the compress owner")
 def test_torch_requantize_matches_bigint_all_shifts():
+    """Shifts up to 64 + n (mn = 64). Found: half_up with shift >= 64 used to wrap/overflow."""
     res = check_requant_torch(seed=20261125, count=20_000)
     assert res.failures == 0, res.line()
 
