@@ -51,6 +51,7 @@ class RandomOptions:
     square: bool = False                        # force H == W
     rounding: tuple[str, ...] = ("floor", "half_up")
     max_flat: int = 1024                        # cap of the flattened feature count
+    wild: float = 0.3                           # share of models with extreme requantization
 
 
 def _edge_int(rng: np.random.Generator, lo: int, hi: int, p_edge: float = 0.25) -> int:
@@ -74,7 +75,8 @@ def accumulator_bound(weight: np.ndarray, bias: np.ndarray | None, inz: int, wz:
     return best
 
 
-def _weights(rng: np.random.Generator, shape: tuple[int, ...], n: int, wz: int) -> np.ndarray:
+def _weights(rng: np.random.Generator, shape: tuple[int, ...], n: int, wz: int, wild: bool
+             ) -> np.ndarray:
     """Unsigned ``n``-bit weights with a random sparsity style around ``wz``."""
     top = (1 << n) - 1
     w = rng.integers(0, top + 1, size=shape, dtype=np.int64)
@@ -83,13 +85,13 @@ def _weights(rng: np.random.Generator, shape: tuple[int, ...], n: int, wz: int) 
                 "extreme": 0.99}[str(style)]
     mask = rng.random(shape) < sparsity
     w[mask] = wz
-    if rng.random() < 0.15:                         # extreme weights: all at one end
+    if wild and rng.random() < 0.3:                 # extreme weights: all at one end
         w[~mask] = top if rng.random() < 0.5 else 0
     n_out = shape[0]
     if n_out > 1 and rng.random() < 0.35:           # some all-zero filters
         dead = rng.random(n_out) < 0.4
         w[dead] = wz
-    if rng.random() < 0.05:                         # a fully pruned layer
+    if wild and rng.random() < 0.1:                 # a fully pruned layer
         w[...] = wz
     return w
 
@@ -104,32 +106,67 @@ def _bias(rng: np.random.Generator, n_out: int, scale: int) -> np.ndarray | None
     return rng.integers(-mag, mag + 1, size=n_out, dtype=np.int64)
 
 
-def _requant(rng: np.random.Generator, n: int, bound: int, typical: int) -> tuple[int, int]:
-    """Pick ``(mqm0, mn)``: usually so that typical accumulators land inside ``n`` bits,
-    sometimes at the extremes of the legal ranges."""
+def _pick_mqm0(rng: np.random.Generator, n: int, wild: bool) -> int:
     top = 1 << n
     choice = rng.random()
-    if choice < 0.1:
-        mqm0 = int(rng.choice([0, 1, top, top - 1, top // 2]))
-    elif choice < 0.75:
-        mqm0 = int(rng.integers(top // 2, top + 1))      # legacy range [2^(n-1), 2^n]
+    if wild and choice < 0.3:
+        return int(rng.choice([0, 1, top, top - 1, top // 2]))
+    if choice < 0.75:
+        return int(rng.integers(top // 2, top + 1))      # legacy range [2^(n-1), 2^n]
+    return int(rng.integers(1, top + 1))
+
+
+def _pick_shift(rng: np.random.Generator, n: int, acc: np.ndarray, mqm0: int, wild: bool
+                ) -> tuple[int, int | None]:
+    """``(shift, out_zero_point or None)``: usually calibrated on sample accumulators so the
+    outputs spread over the ``n``-bit range (a meaningful network), sometimes an extreme."""
+    r = rng.random() if wild else 1.0
+    if r < 0.06:
+        return 0, None
+    if r < 0.12:
+        return 64 + n, None
+    if r < 0.18:
+        return int(rng.integers(0, 64 + n + 1)), None
+    t = acc.astype(object).ravel() * mqm0
+    if len(t) == 0:
+        return n, None
+    lo, hi = int(min(t)), int(max(t))
+    spread = max(1, hi - lo)
+    s = max(0, spread.bit_length() - n + int(rng.integers(-1, 2)))
+    s = min(s, 64 + n)
+    mid = (lo + hi) // 2
+    outz = (1 << (n - 1)) - (mid >> s)
+    return s, int(min(max(outz, 0), (1 << n) - 1))
+
+
+def _sample_acc(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, inz: int, wz: int,
+                stride: int = 1, padding: int = 0) -> np.ndarray:
+    """Accumulators of sample inputs ``x`` ``[S, C, H, W]`` (conv) or ``[S, K]`` (linear)."""
+    wd = w.astype(np.int64) - wz
+    if w.ndim == 2:
+        acc = (x.astype(np.int64) - inz) @ wd.T
     else:
-        mqm0 = int(rng.integers(0, top + 1))
-    # largest shift that keeps the result meaningful: typical*mqm0 / 2^s ~ 2^(n-1)
-    prod = max(1, typical * max(mqm0, 1))
-    s_fit = max(0, prod.bit_length() - (n - 1) + int(rng.integers(-2, 3)))
-    r = rng.random()
-    if r < 0.08:
-        s = 0
-    elif r < 0.16:
-        s = 64 + n
-    elif r < 0.22:
-        s = int(rng.integers(0, 64 + n + 1))
-    else:
-        s = s_fit
-    s = min(max(s, 0), 64 + n)
-    mn = s - n
-    return mqm0, mn
+        k = w.shape[2]
+        xp = np.pad(x.astype(np.int64) - inz,
+                    ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+        sw = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))
+        sw = sw[:, :, ::stride, ::stride]                     # [S, C, Ho, Wo, k, k]
+        acc = np.einsum("schwyx,ocyx->sohw", sw, wd, optimize=True)
+    if bias is not None:
+        shape = (1, -1) + (1,) * (acc.ndim - 2)
+        acc = acc + bias.reshape(shape)
+    return acc
+
+
+def _apply(acc: np.ndarray, mqm0: int, s: int, outz: int, n: int, relu: bool,
+           rounding: str) -> np.ndarray:
+    t = acc.astype(object) * mqm0
+    r = (1 << (s - 1)) if (rounding == "half_up" and s > 0) else 0
+    y = (t + r) // (1 << s) + outz
+    y = np.asarray(y, dtype=object)
+    if relu:
+        y = np.maximum(y, outz)
+    return np.clip(y, 0, (1 << n) - 1).astype(np.int64)
 
 
 def _quant(rng: np.random.Generator, n: int) -> ir.QuantParams:
@@ -176,29 +213,36 @@ def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Mo
     h = int(rng.integers(opt.size[0], opt.size[1] + 1))
     w = h if (opt.square or rng.random() < 0.7) else int(rng.integers(opt.size[0],
                                                                        opt.size[1] + 1))
+    rounding = str(rng.choice(list(opt.rounding)))
+    wild = bool(rng.random() < opt.wild)
     q_in = _quant(rng, n)
     spec = ir.InputSpec(shape=(c, h, w), quant=q_in, n_bits=n)
     ops: list[ir.Op] = []
     q = q_in
+    # sample activations used to calibrate each layer's shift (never stored in the model)
+    sample = rng.integers(0, top + 1, size=(6, c, h, w), dtype=np.int64)
     n_convs = int(rng.integers(0, opt.max_convs + 1))
     n_lin = int(rng.integers(1, opt.max_linears + 1))
     layer_no = 0
 
-    def finish(shape: tuple[int, ...], fan_in: int) -> tuple | None:
+    def weighted(shape: tuple[int, ...], fan_in: int, stride: int = 1, padding: int = 0):
+        """Weights, bias and requantization of one layer; ``None`` if out of range."""
         wz = _edge_int(rng, 0, top)
-        wq = _weights(rng, shape, n, wz)
+        wq = _weights(rng, shape, n, wz, wild)
         xmax = max(q.zero_point, top - q.zero_point)
         bias = _bias(rng, shape[0], max(1, fan_in * xmax * max(1, top // 4)))
         bound = accumulator_bound(wq, bias, q.zero_point, wz, n)
-        typical = max(1, int(np.sqrt(max(1, fan_in))) * max(1, top // 3) * max(1, xmax // 2))
-        mqm0, mn = _requant(rng, n, bound, typical)
-        s = mn + n
-        r = (1 << (s - 1)) if s > 0 else 0
-        if bound * mqm0 + r >= T_LIMIT:
+        mqm0 = _pick_mqm0(rng, n, wild)
+        if bound * mqm0 >= T_LIMIT // 2:
             return None
+        acc = _sample_acc(sample, wq, bias, q.zero_point, wz, stride, padding)
+        s, outz = _pick_shift(rng, n, acc, mqm0, wild)
         out_q = _quant(rng, n)
+        if outz is not None and rng.random() < 0.85:
+            out_q = ir.QuantParams(out_q.scale, outz)
         ws = float(np.float32(rng.uniform(0.001, 0.05)))
-        return wq, bias, wz, mqm0, mn, out_q, ws
+        y = _apply(acc, mqm0, s, out_q.zero_point, n, False, rounding)
+        return wq, bias, wz, mqm0, s - n, out_q, ws, y
 
     for _ in range(n_convs):
         cin, hin, win = c, h, w
@@ -209,13 +253,13 @@ def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Mo
             pad, stride, k = 0, 1, hin
         hout = (hin + 2 * pad - k) // stride + 1
         wout = (win + 2 * pad - k) // stride + 1
-        if hout < 1 or wout < 1 or k > hin + 2 * pad or k > win + 2 * pad:
+        if hout < 1 or wout < 1:
             break
         cout = int(rng.integers(1, opt.max_conv_channels + 1))
-        got = finish((cout, cin, k, k), cin * k * k)
+        got = weighted((cout, cin, k, k), cin * k * k, stride, pad)
         if got is None:
             return None
-        wq, bias, wz, mqm0, mn, out_q, ws = got
+        wq, bias, wz, mqm0, mn, out_q, ws, sample = got
         layer_no += 1
         ops.append(ir.Conv2d(name=f"conv{layer_no}", weight=wq, bias=bias, in_q=q,
                              out_q=out_q, w_scale=ws, w_zero_point=wz, mn=mn, mqm0=mqm0,
@@ -224,21 +268,25 @@ def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Mo
         c, h, w = cout, hout, wout
         if rng.random() < 0.75:
             ops.append(ir.ReLU(name=f"relu{layer_no}"))
+            sample = np.maximum(sample, q.zero_point)
         if h >= 2 and w >= 2 and rng.random() < 0.5:
             pk = 2 if (h < 3 or w < 3 or rng.random() < 0.8) else 3
             ops.append(ir.MaxPool2d(kernel=pk, stride=pk, name=f"pool{layer_no}"))
             h, w = h // pk, w // pk
+            sw = np.lib.stride_tricks.sliding_window_view(sample, (pk, pk), axis=(2, 3))
+            sample = sw[:, :, ::pk, ::pk][:, :, :h, :w].max(axis=(-2, -1))
     flat = c * h * w
     if flat > opt.max_flat:
         return None
     ops.append(ir.Flatten(name="flatten"))
+    sample = sample.reshape(sample.shape[0], -1)
     for i in range(n_lin):
         last = i == n_lin - 1
         fout = int(rng.integers(1, opt.max_features + 1))
-        got = finish((fout, flat), flat)
+        got = weighted((fout, flat), flat)
         if got is None:
             return None
-        wq, bias, wz, mqm0, mn, out_q, ws = got
+        wq, bias, wz, mqm0, mn, out_q, ws, sample = got
         layer_no += 1
         ops.append(ir.Linear(name=f"fc{layer_no}", weight=wq, bias=bias, in_q=q, out_q=out_q,
                              w_scale=ws, w_zero_point=wz, mn=mn, mqm0=mqm0, n_bits=n))
@@ -246,7 +294,7 @@ def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Mo
         flat = fout
         if not last or rng.random() < 0.3:
             ops.append(ir.ReLU(name=f"relu{layer_no}"))
-    rounding = str(rng.choice(list(opt.rounding)))
+            sample = np.maximum(sample, q.zero_point)
     return ir.Model(input=spec, ops=ops, out_q=q, rounding=rounding, name=name,
                     source_format="fpgac")
 
