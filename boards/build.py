@@ -53,27 +53,62 @@ class Estimate:
     bram_blocks: int
 
 
-def _plan_memory_bits(plan) -> int:
-    """Bits of on-chip memory the core needs: ROMs plus one activation copy per lane."""
-    act = int(plan.act_depth) * int(plan.act_bits) * int(plan.pes)
-    return int(plan.rom_bits) + act + 256 * int(plan.n_bits)
+#: Block RAM aspect ratios (width, depth) per flow, and hard multiplier operand widths.
+_BRAM_SHAPES = {
+    "ice40": [(2, 2048), (4, 1024), (8, 512), (16, 256)],
+    "ecp5": [(1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512)],
+    "vivado": [(1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048), (36, 1024)],
+}
+_MULT_WIDTH = {"ice40": (16, 16), "ecp5": (18, 18), "vivado": (25, 18)}
+
+
+def _blocks(width: int, depth: int, flow: str) -> int:
+    """Fewest block RAMs holding a ``depth x width`` memory (best aspect ratio)."""
+    if width <= 0 or depth <= 0:
+        return 0
+    return min(-(-width // w) * -(-depth // d) for w, d in _BRAM_SHAPES[flow])
+
+
+def _mults(a: int, b: int, flow: str) -> int:
+    wa, wb = _MULT_WIDTH[flow]
+    return min(-(-a // wa) * -(-b // wb), -(-a // wb) * -(-b // wa))
+
+
+def _memories(plan) -> list[tuple[int, int, int]]:
+    """``(copies, width, depth)`` of every memory of the core (see docs/architecture.md)."""
+    pes = int(plan.pes)
+    entry = int(plan.w_bits) + int(plan.tap_bits)
+    mems = [(pes, int(plan.act_bits), int(plan.mem_depth)),          # activation copies
+            (1, int(plan.act_bits), 256)]                             # pixel LUT
+    if plan.shared_rom:
+        mems.append((1, entry, len(plan.shared_rom)))
+    if plan.lane_rom:
+        mems.append((1, pes * entry, len(plan.lane_rom)))
+    if plan.in_table:
+        mems.append((1, pes * int(plan.addr_bits), len(plan.in_table)))
+    if plan.out_table:
+        mems.append((1, 4 + int(plan.addr_bits) + int(plan.bias_bits), len(plan.out_table)))
+    return mems
 
 
 def estimate(plan, board: Board) -> Estimate:
-    """Resource estimate from the plan alone (no synthesis).
+    """Resource estimate of core + harness from the plan alone (no synthesis).
 
-    Contract: one hard multiplier per lane plus one for the requantizer; about 60 LUTs of
-    datapath per lane plus 600 for control, UART and harness (measured on the open flows);
-    memories rounded up to whole blocks of the part (activation copies are separate memories,
-    so each rounds up on its own).
+    Contract: one hard multiplier array per lane (``(act_bits+1) x (w_bits+1)`` signed) plus one
+    for the requantizer (``acc_bits x (act_bits+1)``), split into the part's multiplier size;
+    LUTs: 700 for control, UART and harness plus ``6 * acc_bits`` per lane (accumulator, pool
+    compare, muxes); memories: each one rounded up to whole blocks of the part at its best
+    aspect ratio, activation copies separately.
     """
-    cap = board.capacity
-    block = cap.bram_bits // cap.bram_blocks
+    flow = board.flow
     pes = int(plan.pes)
-    act_bits = int(plan.act_depth) * int(plan.act_bits)
-    blocks = pes * -(-act_bits // block) + -(-int(plan.rom_bits) // block) + 1
-    return Estimate(dsps=pes + 1, luts=600 + 60 * pes,
-                    memory_bits=_plan_memory_bits(plan), bram_blocks=blocks)
+    lane = _mults(int(plan.act_bits) + 1, int(plan.w_bits) + 1, flow)
+    requant = _mults(int(plan.acc_bits), int(plan.act_bits) + 1, flow)
+    mems = _memories(plan)
+    bits = sum(c * w * d for c, w, d in mems)
+    blocks = sum(c * _blocks(w, d, flow) for c, w, d in mems)
+    return Estimate(dsps=pes * lane + requant, luts=700 + 6 * int(plan.acc_bits) * pes,
+                    memory_bits=bits, bram_blocks=blocks)
 
 
 def _misfits(est: Estimate, board: Board) -> list[tuple[str, int, int]]:
@@ -134,10 +169,15 @@ def _run(cmd, cwd: Path, log: Path, env=None) -> None:
                          f"(see {log}): {' | '.join(tail)}")
 
 
+_MAIN_CELLS = {"ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP", "ICESTORM_SPRAM",
+               "TRELLIS_COMB", "TRELLIS_FF", "DP16KD", "MULT18X18D"}
+
+
 def _parse_nextpnr_report(path: Path) -> tuple[dict, float | None]:
     data = json.loads(path.read_text())
     util = {name: {"used": v["used"], "available": v["available"]}
-            for name, v in data.get("utilization", {}).items() if v.get("used")}
+            for name, v in data.get("utilization", {}).items()
+            if v.get("used") or name in _MAIN_CELLS}
     fmax = None
     for clk, v in data.get("fmax", {}).items():
         fmax = v["achieved"] if fmax is None else min(fmax, v["achieved"])
@@ -226,9 +266,9 @@ def build(model_path, board_name: str, *, pes="auto", out_dir="build", baud: int
     t1 = time.monotonic()
     overrides = {}
     if board.flow == "ice40":
-        overrides = {"synth_opts": "-dsp", "nextpnr_opts": "--report nextpnr_report.json"}
+        overrides = {"synth_opts": "-dsp", "nextpnr_opts": "--report nextpnr_report.json --timing-allow-fail"}
     elif board.flow == "ecp5":
-        overrides = {"nextpnr_opts": "--report nextpnr_report.json"}
+        overrides = {"nextpnr_opts": "--report nextpnr_report.json --timing-allow-fail"}
     top = BoardTop(plan, board, baud=baud)
     bplan = plat.build(top, name="top", do_build=False, **overrides)
     bplan.extract(str(out))
@@ -263,6 +303,7 @@ def build(model_path, board_name: str, *, pes="auto", out_dir="build", baud: int
         "fmax_mhz": None,
         "images_per_s_at_fmax": None,
         "bitstream": None,
+        "timing_met": None,
         "notes": [],
         "tools": {"python": _pyplatform.python_version()},
         "times_s": times,
@@ -281,6 +322,7 @@ def build(model_path, board_name: str, *, pes="auto", out_dir="build", baud: int
             report["fmax_mhz"] = fmax
             if fmax:
                 report["images_per_s_at_fmax"] = fmax * 1e6 / latency
+                report["timing_met"] = fmax * 1e6 >= clock_hz
                 if fmax * 1e6 < clock_hz:
                     report["notes"].append(
                         f"timing NOT met: Fmax {fmax:.2f} MHz < clock {clock_hz / 1e6:g} MHz")

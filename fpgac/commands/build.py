@@ -4,6 +4,7 @@ the open-flow bitstream (iCEBreaker, ULX3S) or Vivado / a resource estimate (Art
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 __all__ = ["register", "run"]
@@ -65,6 +66,10 @@ def run(args) -> int:
     for note in report["notes"]:
         print(f"note: {note}")
     print(f"report: {out}/report.md")
+    if report.get("timing_met") is False:
+        print(f"fpgac build: error: timing not met (Fmax {report['fmax_mhz']:.2f} MHz < "
+              f"{report['clock_mhz']:g} MHz); the bitstream may not work", file=sys.stderr)
+        return 1
     return 0
 
 
