@@ -17,7 +17,11 @@ PyTorch's own ``torch.quantize_per_tensor`` is not one fixed function: its ``qui
 evaluates ``rint(fma(x, 1/scale, zp))`` and its ``qint32`` kernel ``rint(x * (1/scale) + zp)``
 (two float32 roundings). All three agree except when ``x / scale`` lies within a float32
 rounding error of a half-integer, where they can differ by one; fpgac fixes the division form
-above (what the legacy format documents) so the table does not depend on the CPU's FMA.
+above (what the legacy format documents, and what ``torch.round(x / scale)`` -- fake
+quantization in training -- computes) so the table does not depend on the CPU's FMA. Beware the
+scale ``2/255`` with zero point 128 (a min/max observer on ``[-1, 1]``): there every quotient is
+within an ulp of ``p - 127.5``, and ``torch.quantize_per_tensor`` differs from this table in
+about a quarter of the entries.
 """
 
 from __future__ import annotations
