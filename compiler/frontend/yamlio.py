@@ -101,23 +101,37 @@ def _child_path(path: str, key: object) -> str:
 
 def _check_graph(root: yaml.Node, source: str) -> None:
     """Reject foreign tags, duplicate or non-scalar keys, recursion and alias bombs."""
-    expanded: dict[int, int] = {}      # id(node) -> number of nodes once aliases are expanded
+    allowed = _ALLOWED_TAGS
+    scalar_type = yaml.ScalarNode
+    seq_type = yaml.SequenceNode
+
+    def bad_tag(node: yaml.Node, path: str) -> ModelError:
+        return ModelError(path or "(document)",
+                          "plain YAML data (mappings, lists, strings, numbers, booleans, null)",
+                          f"a tag {node.tag.replace(_TAG, '!!')}", source=source)
+
+    if isinstance(root, scalar_type):
+        if root.tag not in allowed:
+            raise bad_tag(root, "")
+        return
+    expanded: dict[int, int] = {}      # id(collection) -> node count once aliases are expanded
     on_stack: set[int] = set()
-    references = 0                     # how many times a node is reached more than once
-    # Iterative post-order walk: (node, path, children_pushed).
+    references = 0                     # collections reached more than once (alias uses)
+    # Iterative post-order walk over collections: (node, path, children_done).
     stack: list[tuple[yaml.Node, str, bool]] = [(root, "", False)]
     while stack:
         node, path, done = stack.pop()
         key = id(node)
+        if isinstance(node, seq_type):
+            children = node.value
+        else:
+            children = [n for pair in node.value for n in pair]
         if done:
             on_stack.discard(key)
-            if isinstance(node, yaml.SequenceNode):
-                children = node.value
-            elif isinstance(node, yaml.MappingNode):
-                children = [n for pair in node.value for n in pair]
-            else:
-                children = []
-            expanded[key] = 1 + sum(expanded[id(c)] for c in children)
+            total = 1
+            for child in children:
+                total += 1 if isinstance(child, scalar_type) else expanded[id(child)]
+            expanded[key] = total
             continue
         if key in expanded:
             references += 1
@@ -125,27 +139,31 @@ def _check_graph(root: yaml.Node, source: str) -> None:
         if key in on_stack:
             raise ModelError(path or "(document)", "a non-recursive document",
                              "an alias that refers to its own parent", source=source)
-        if node.tag not in _ALLOWED_TAGS:
-            raise ModelError(path or "(document)",
-                             "plain YAML data (mappings, lists, strings, numbers, booleans, null)",
-                             f"a tag {node.tag.replace(_TAG, '!!')}", source=source)
+        if node.tag not in allowed:
+            raise bad_tag(node, path)
         on_stack.add(key)
         stack.append((node, path, True))
-        if isinstance(node, yaml.SequenceNode):
-            for i in range(len(node.value) - 1, -1, -1):
-                stack.append((node.value[i], f"{path}[{i}]", False))
-        elif isinstance(node, yaml.MappingNode):
-            seen: dict[tuple[str, str], int] = {}
-            pushed = []
-            for knode, vnode in node.value:
-                if isinstance(knode, yaml.ScalarNode) and knode.tag == _TAG + "merge":
-                    pushed.append((knode, path, False))
-                    pushed.append((vnode, path, False))
-                    continue
-                if not isinstance(knode, yaml.ScalarNode):
-                    raise ModelError(path or "(document)", "scalar mapping keys",
-                                     f"a {knode.id} as a key at line {knode.start_mark.line + 1}",
-                                     source=source)
+        if isinstance(node, seq_type):
+            for i in range(len(children) - 1, -1, -1):
+                child = children[i]
+                if isinstance(child, scalar_type):
+                    if child.tag not in allowed:
+                        raise bad_tag(child, f"{path}[{i}]")
+                else:
+                    stack.append((child, f"{path}[{i}]", False))
+            continue
+        seen: dict[tuple[str, str], int] = {}
+        pushed = []
+        for knode, vnode in node.value:
+            if not isinstance(knode, scalar_type):
+                raise ModelError(path or "(document)", "scalar mapping keys",
+                                 f"a {knode.id} as a key at line {knode.start_mark.line + 1}",
+                                 source=source)
+            if knode.tag == _TAG + "merge":
+                child_path = path
+            else:
+                if knode.tag not in allowed:
+                    raise bad_tag(knode, path)
                 line = knode.start_mark.line + 1
                 ident = (knode.tag, knode.value)
                 if ident in seen:
@@ -153,16 +171,19 @@ def _check_graph(root: yaml.Node, source: str) -> None:
                                      f"a duplicate key at line {line} "
                                      f"(first at line {seen[ident]})", source=source)
                 seen[ident] = line
-                pushed.append((knode, path, False))
-                pushed.append((vnode, _child_path(path, knode.value), False))
-            stack.extend(reversed(pushed))
+                child_path = _child_path(path, knode.value)
+            if isinstance(vnode, scalar_type):
+                if vnode.tag not in allowed:
+                    raise bad_tag(vnode, child_path)
+            else:
+                pushed.append((vnode, child_path, False))
+        stack.extend(reversed(pushed))
     distinct = len(expanded)
     total = expanded[id(root)]
     limit = max(MAX_EXPANDED_NODES, 2 * distinct)
     if total > limit:
         raise ModelError("(document)", f"at most {limit} nodes after alias expansion",
-                         f"a document of {total} nodes ({references} aliases)",
-                         source=source)
+                         f"a document of {total} nodes ({references} aliases)", source=source)
 
 
 def load_yaml(path_or_text: Any, *, max_bytes: int = MAX_BYTES) -> object:
