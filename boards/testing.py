@@ -6,7 +6,7 @@ host's serial adapter, so they work on the pins, never on internal streams.
 
 from __future__ import annotations
 
-__all__ = ["uart_send", "uart_recv"]
+__all__ = ["uart_send", "uart_recv", "harness_roundtrip"]
 
 
 async def uart_send(ctx, line, data, divisor: int, *, stop: int = 1, gap: int = 0):
@@ -44,3 +44,14 @@ async def uart_recv(ctx, line, divisor: int, *, timeout: int) -> int:
     await ctx.tick().repeat(divisor)
     assert ctx.get(line) == 1, "stop bit low"
     return value
+
+
+async def harness_roundtrip(ctx, harness, image: bytes, divisor: int, *,
+                            timeout: int = 1_000_000) -> bytes:
+    """Send one image to a :class:`~fpgac.boards.harness.Harness` on its RX pin and return the
+    result frame read back from its TX pin (``harness.frame_length`` bytes)."""
+    await uart_send(ctx, harness.rx, image, divisor)
+    frame = [await uart_recv(ctx, harness.tx, divisor, timeout=timeout)]
+    for _ in range(harness.frame_length - 1):
+        frame.append(await uart_recv(ctx, harness.tx, divisor, timeout=4 * divisor))
+    return bytes(frame)

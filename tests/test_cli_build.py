@@ -1,0 +1,118 @@
+"""``fpgac build`` and ``fpgac run`` from the command line (exit codes, one-line errors), and
+``fpgac run`` end to end over a pty against the simulated board (harness + real core)."""
+
+import os
+import struct
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from fpgac.boards.harness import Harness
+from fpgac.boards.testing import harness_roundtrip
+from fpgac.cli import main
+from fpgac.compiler.frontend import save_model
+from fpgac.compiler.plan import plan_hardware
+from fpgac.sim import golden
+from fpgac.sim.randmodel import random_model
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    model = random_model(29, size=(8, 8), channels=(1, 1), n_bits=(4, 8), max_convs=2,
+                         max_linears=2, strides=False, square=True)
+    path = tmp_path_factory.mktemp("model") / "tiny.fpgac.yml"
+    save_model(model, path)
+    return model, path
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "fpgac", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_build_no_pnr(tiny, tmp_path):
+    _, path = tiny
+    out = tmp_path / "ice"
+    proc = _cli("build", path, "--board", "icebreaker", "--pes", "2", "-o", out, "--no-pnr")
+    assert proc.returncode == 0, proc.stderr
+    assert "icebreaker: P=2," in proc.stdout and "images/s at 12 MHz" in proc.stdout
+    assert (out / "report.md").is_file() and (out / "top.pcf").is_file()
+
+
+def test_build_misfit_is_one_line_exit_2(tiny, tmp_path):
+    _, path = tiny
+    proc = _cli("build", path, "--board", "icebreaker", "--pes", "40", "-o", tmp_path,
+                "--no-pnr")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith("fpgac build: error: --board icebreaker: DSP: expected at most")
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--board", "nexys"], "invalid choice: 'nexys'"),
+    (["--board", "arty", "--pes", "zero"], "expected a positive integer or 'auto', found 'zero'"),
+])
+def test_build_bad_flags(tiny, args, message):
+    proc = _cli("build", tiny[1], *args)
+    assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_run_bad_port_is_one_line(tiny, tmp_path):
+    model, path = tiny
+    raw = tmp_path / "img.raw"
+    raw.write_bytes(bytes(64))
+    proc = _cli("run", "--port", "/dev/does-not-exist-fpgac", "--model", path, raw)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--port: expected a serial port that opens" in proc.stderr
+
+
+def _idx(arr):
+    return bytes([0, 0, 8, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.tobytes()
+
+
+def test_run_over_pty_against_simulated_board(tiny, tmp_path, capsys):
+    """``fpgac run`` on an IDX file: answers from the harness + core simulation behind a pty,
+    accuracy against the labels file beside it, logits bit-exact against golden."""
+    model, path = tiny
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (3, 8, 8), dtype=np.uint8)
+    _, classes = golden.predict(model, images[:, None])
+    labels = classes.astype(np.uint8).copy()
+    labels[0] = (labels[0] + 1) % 11                  # one wrong label: accuracy 2/3
+    (tmp_path / "x-images-idx3-ubyte").write_bytes(_idx(images))
+    (tmp_path / "x-labels-idx1-ubyte").write_bytes(_idx(labels))
+
+    plan = plan_hardware(model, pes=2)
+    harness = Harness(plan, divisor=4)
+    master, slave = os.openpty()
+
+    async def board(ctx):
+        for _ in range(3):
+            data = b""
+            while len(data) < plan.input_pixels:
+                data += os.read(master, plan.input_pixels - len(data))
+            os.write(master, await harness_roundtrip(ctx, harness, data, 4))
+
+    def run_sim():
+        sim = Simulator(harness)
+        sim.add_clock(1e-6)
+        sim.add_testbench(board)
+        sim.run()
+
+    thread = threading.Thread(target=run_sim, daemon=True)
+    thread.start()
+    try:
+        status = main(["run", "--port", os.ttyname(slave), "--model", str(path),
+                       "--timeout", "60", str(tmp_path / "x-images-idx3-ubyte")])
+    finally:
+        thread.join(60)
+        os.close(master)
+        os.close(slave)
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "3/3 logits identical" in out and "accuracy: 66.67% (2/3)" in out
