@@ -1,0 +1,189 @@
+"""``fpgac verify MODEL``: the emitted RTL, simulated on MNIST test images, against the golden model.
+
+Plans and emits the accelerator for ``--pes`` lanes, builds it with Verilator (or Icarus), streams
+``--images`` test images through it and compares every logit and every class with
+:mod:`fpgac.sim.golden` (bit-exact: 0 LSB). It also checks the simulated compute cycles of every
+image against :func:`fpgac.compiler.analysis.cycles.predict` and reports simulation speed, PE
+utilization and accuracy. Exit status 1 if any image mismatches or any cycle count differs from
+the prediction; 2 for a user error (bad model, bad flag).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+__all__ = ["register", "run", "verify", "DEFAULT_PES"]
+
+#: Lanes used when ``--pes`` is not given.
+DEFAULT_PES = 16
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {value}")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "verify", help="simulate the generated RTL on MNIST and compare with the golden model",
+        description="Build the accelerator for MODEL, simulate it (cocotb + Verilator or Icarus) "
+                    "on MNIST test images and compare every logit and class with the golden "
+                    "integer model; check simulated against predicted cycles. Exit 1 on any "
+                    "mismatch.")
+    p.add_argument("model", help="model file (YAML, fpgac or legacy int_values format)")
+    p.add_argument("--images", type=_positive, default=100,
+                   help="number of MNIST test images, from the first (default 100)")
+    p.add_argument("--pes", type=_positive, default=DEFAULT_PES,
+                   help=f"parallel lanes P (default {DEFAULT_PES})")
+    p.add_argument("--data", default=None,
+                   help="MNIST directory (t10k-* IDX files); default: the shipped copy")
+    p.add_argument("--json", default=None, help="write every figure to this JSON file")
+    p.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator",
+                   help="HDL simulator (default verilator)")
+    p.add_argument("--build-dir", default=None,
+                   help="simulator build cache (default ~/.cache/fpgac/rtl)")
+    p.add_argument("--stalls", type=int, default=None, metavar="SEED",
+                   help="random valid/ready stalls on the streams with this seed")
+    p.set_defaults(func=run)
+
+
+def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=None,
+           simulator: str = "verilator", build_dir=None, stalls: int | None = None,
+           progress=None) -> dict:
+    """Run the whole check and return its figures (the ``--json`` document).
+
+    ``progress(stage)`` is called with a short text before every stage. The returned dict has
+    ``mismatches`` (images whose logits or class differ), ``mismatch_examples`` (up to 10),
+    ``cycle_mismatches`` (images whose compute cycles differ from the prediction), cycles,
+    utilization, accuracies, timings and ``passed``.
+
+    Raises
+    ------
+    FpgacError
+        Bad model, bad image count, missing simulator, build or simulation failure.
+    """
+    import numpy as np
+
+    from fpgac.compiler.analysis import cycles
+    from fpgac.compiler.frontend import load_model
+    from fpgac.compiler.plan import plan_hardware
+    from fpgac.errors import FpgacError
+    from fpgac.sim import golden, rtl
+    from fpgac.sim.mnist import load_mnist
+
+    def stage(text: str) -> None:
+        if progress:
+            progress(text)
+
+    stage("loading model and MNIST")
+    model = load_model(model_path)
+    all_images, all_labels = load_mnist("test", data_dir)
+    if images > len(all_images):
+        raise FpgacError(f"--images: expected at most {len(all_images)} (test images "
+                         f"available), found {images}")
+    imgs = all_images[:images].reshape((images,) + tuple(model.input.shape))
+    labels = all_labels[:images].astype(np.int64)
+
+    stage("planning")
+    plan = plan_hardware(model, pes=pes)
+    report = cycles.predict(plan)
+    stage(f"golden model on {images} images")
+    t0 = time.perf_counter()
+    want_logits, want_klass = golden.predict(model, imgs)
+    golden_seconds = time.perf_counter() - t0
+
+    def rtl_stage(name: str) -> None:
+        stage({"build": f"building the {simulator} model (cached per design)",
+               "sim": f"simulating {images} images on {simulator}"}.get(name, name))
+
+    res = rtl.simulate(plan, imgs, simulator=simulator, build_dir=build_dir, stalls=stalls,
+                       progress=rtl_stage)
+    bad_logits = (res.logits != want_logits).any(axis=1)
+    bad_klass = res.klass != want_klass
+    bad = np.flatnonzero(bad_logits | bad_klass)
+    examples = []
+    for i in bad[:10]:
+        diff = np.flatnonzero(res.logits[i] != want_logits[i])
+        examples.append({"image": int(i), "rtl_class": int(res.klass[i]),
+                         "golden_class": int(want_klass[i]),
+                         "logit_indices": [int(j) for j in diff],
+                         "rtl_logits": [int(v) for v in res.logits[i]],
+                         "golden_logits": [int(v) for v in want_logits[i]]})
+    sim_cycles = res.compute_cycles
+    cycle_bad = np.flatnonzero(sim_cycles != report.compute_cycles)
+    mean_cycles = float(sim_cycles.mean())
+    result = {
+        "model": str(model_path), "model_name": model.name, "images": images, "pes": pes,
+        "simulator": simulator, "stalls": stalls,
+        "mismatches": int(len(bad)), "logit_mismatches": int(bad_logits.sum()),
+        "class_mismatches": int(bad_klass.sum()), "mismatch_examples": examples,
+        "predicted_compute_cycles": int(report.compute_cycles),
+        "simulated_compute_cycles_min": int(sim_cycles.min()),
+        "simulated_compute_cycles_max": int(sim_cycles.max()),
+        "simulated_compute_cycles_mean": mean_cycles,
+        "cycle_mismatches": int(len(cycle_bad)),
+        "load_cycles": int(report.load_cycles),
+        "nnz_macs": int(plan.nnz_macs), "dense_macs": int(plan.dense_macs),
+        "pe_utilization": (plan.nnz_macs / pes) / mean_cycles,
+        "predicted_utilization": float(report.utilization),
+        "accuracy_rtl": float((res.klass == labels).mean()),
+        "accuracy_golden": float((want_klass == labels).mean()),
+        "build_seconds": res.build_seconds, "cached_build": res.cached_build,
+        "sim_seconds": res.sim_seconds, "golden_seconds": golden_seconds,
+        "sim_images_per_second": res.images_per_second,
+        "sim_cycles": int(res.total_cycles), "sim_cycles_per_second": res.cycles_per_second,
+    }
+    result["passed"] = result["mismatches"] == 0 and result["cycle_mismatches"] == 0
+    return result
+
+
+def run(args) -> int:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("fpgac verify") as status:
+        def progress(text: str) -> None:
+            status.update(f"fpgac verify: {text}")
+
+        t0 = time.perf_counter()
+        r = verify(args.model, images=args.images, pes=args.pes, data_dir=args.data,
+                   simulator=args.simulator, build_dir=args.build_dir, stalls=args.stalls,
+                   progress=progress)
+        r["total_seconds"] = time.perf_counter() - t0
+    _print(r)
+    if args.json:
+        Path(args.json).write_text(json.dumps(r, indent=2) + "\n")
+    return 0 if r["passed"] else 1
+
+
+def _print(r: dict) -> None:
+    n = r["images"]
+    print(f"model      {r['model_name']} ({r['model']}), P = {r['pes']}, {r['simulator']}"
+          + (f", stalls seed {r['stalls']}" if r["stalls"] is not None else ""))
+    print(f"mismatches {r['mismatches']} of {n} images vs golden "
+          f"(logits {r['logit_mismatches']}, class {r['class_mismatches']})")
+    for ex in r["mismatch_examples"]:
+        print(f"  image {ex['image']}: class rtl {ex['rtl_class']} golden {ex['golden_class']}; "
+              f"logits differ at {ex['logit_indices']}: rtl {ex['rtl_logits']} "
+              f"golden {ex['golden_logits']}")
+    lo, hi = r["simulated_compute_cycles_min"], r["simulated_compute_cycles_max"]
+    sim = str(lo) if lo == hi else f"{lo}..{hi}"
+    print(f"cycles     {sim} simulated, {r['predicted_compute_cycles']} predicted per inference "
+          f"(+{r['load_cycles']} load); {r['cycle_mismatches']} images differ")
+    print(f"PE util    {100 * r['pe_utilization']:.1f} % ({r['nnz_macs']} non-zero MACs / "
+          f"{r['pes']} PEs / cycles)")
+    print(f"accuracy   {100 * r['accuracy_rtl']:.2f} % RTL, {100 * r['accuracy_golden']:.2f} % "
+          f"golden (on {n} labelled test images)")
+    build = "cached" if r["cached_build"] else f"{r['build_seconds']:.1f} s"
+    print(f"speed      build {build}, simulation {r['sim_seconds']:.1f} s = "
+          f"{r['sim_images_per_second']:.0f} images/s, "
+          f"{r['sim_cycles_per_second'] / 1e6:.2f} M cycles/s")
+    print("PASS: bit-exact and cycle-exact" if r["passed"] else "FAIL")
