@@ -1,0 +1,129 @@
+"""Exact cycle model of the accelerator (the RTL meets it to the cycle; tests check both ways).
+
+Timing rules
+------------
+Cycle numbers are relative to the cycle ``A`` in which the last input pixel is accepted
+(``pixels.valid & pixels.ready``), so ``A = 0``.
+
+* **Loading**: one pixel per cycle while the stream is valid; ``load_cycles = C*H*W``. Pixel
+  ``i`` accepted in cycle ``c`` is written to the activation memory in cycle ``c + 1``.
+* **Issue**: the controller issues at most one lockstep step per cycle; the first step of
+  the program may issue in cycle ``1``. The steps of group ``k`` (``n_k = phases * count``) issue
+  in order; step issued in cycle ``t`` reads the weight ROMs in ``t`` (data in ``t+1``), each lane
+  reads its activation in ``t+1`` (data in ``t+2``), multiplies in ``t+2`` and accumulates,
+  pools and (last step of the group) latches in ``t+3``: the latched values are visible from
+  cycle ``w_k = u_k + ROM_LATENCY + LANE_LATENCY`` where ``u_k`` is the issue cycle of the
+  group's last step.
+* **Writer**: reads latched result ``i`` (``i < n_valid``) in cycle ``w_k + i`` and writes the
+  requantized value in cycle ``w_k + i + WRITER_LATENCY``; the last write of group ``k`` is
+  ``W_k = w_k + n_valid_k - 1 + WRITER_LATENCY``.
+* **Hazard rule**: a group may not latch while the writer still reads the previous group's
+  latches: the last step of group ``k`` issues no earlier than ``u_{k-1} + n_valid_{k-1}``.
+  The controller waits (issues nothing) just before that last step.
+* **Layer barrier**: the first step of a layer's first group issues no earlier than the
+  previous layer's last write ``W`` (its read in ``W + 1`` sees the written value). The
+  controller waits before that first step until nothing is in flight but that last write.
+* **Result**: the last logit is written (and the running first-max argmax updated) in
+  ``W_last``; ``result.valid`` rises in ``W_last + RESULT_LATENCY``. So
+  ``compute_cycles = W_last + RESULT_LATENCY`` (cycles after the last pixel accept).
+
+Putting it together, with ``t`` the first free issue cycle (``t = 1`` initially)::
+
+    s_k = max(t, W_prev_layer)  if group k is the first of a layer (and k > 0)  else t
+    u_k = max(s_k + n_k - 1, u_{k-1} + n_valid_{k-1})
+    t   = u_k + 1
+
+``hw/`` publishes the latencies as properties (``Lane.latency``, ``Writer.latency``, ...);
+``tests/hw`` assert they equal the constants below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fpgac.compiler.plan import HardwarePlan
+
+__all__ = ["ROM_LATENCY", "LANE_LATENCY", "WRITER_LATENCY", "RESULT_LATENCY", "LayerCycles",
+           "CycleReport", "predict"]
+
+#: Issue of a step -> ROM data at the lanes (synchronous ROM read).
+ROM_LATENCY = 1
+#: Step at the lane input -> latched value visible (activation read, multiply, accumulate).
+LANE_LATENCY = 3
+#: Writer reads a latched value -> cycle its requantized value is written.
+WRITER_LATENCY = 3
+#: Last logit written -> ``result.valid``.
+RESULT_LATENCY = 1
+
+
+@dataclass(frozen=True)
+class LayerCycles:
+    """Cycles of one layer: from its first issue (or the previous layer's end) to its last write."""
+
+    name: str
+    cycles: int
+    nnz_macs: int
+    utilization: float
+    stall_cycles: int
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """Prediction for one image; ``utilization = (nnz_macs / pes) / compute_cycles``."""
+
+    pes: int
+    load_cycles: int
+    compute_cycles: int
+    total_cycles: int
+    nnz_macs: int
+    utilization: float
+    per_layer: tuple[LayerCycles, ...]
+
+
+def schedule(plan: HardwarePlan) -> list[tuple[int, int, int, int]]:
+    """Per group ``(s_k, u_k, w_k, W_k)`` in cycles after the last pixel accept (rules above)."""
+    out = []
+    t = 1
+    prev_u = prev_v = None
+    last_write = 0
+    for k, g in enumerate(plan.program):
+        s = max(t, last_write) if (g.layer_first and k > 0) else t
+        n = g.phases * g.count
+        u = s + n - 1
+        if prev_u is not None:
+            u = max(u, prev_u + prev_v)
+        w = u + ROM_LATENCY + LANE_LATENCY
+        last = w + g.n_valid - 1 + WRITER_LATENCY
+        out.append((s, u, w, last))
+        last_write = last
+        prev_u, prev_v = u, g.n_valid
+        t = u + 1
+    return out
+
+
+def predict(plan: HardwarePlan) -> CycleReport:
+    """Predict load and compute cycles of ``plan`` exactly (module docstring)."""
+    sched = schedule(plan)
+    compute = sched[-1][3] + RESULT_LATENCY
+    per_layer = []
+    start = 0
+    for li, layer in enumerate(plan.layers):
+        idx = [k for k, g in enumerate(plan.program) if g.layer == li]
+        end = sched[idx[-1]][3]
+        steps = sum(plan.program[k].phases * plan.program[k].count for k in idx)
+        cycles = end - start
+        per_layer.append(LayerCycles(
+            name=layer.name, cycles=cycles, nnz_macs=layer.nnz_macs,
+            utilization=(layer.nnz_macs / plan.pes) / cycles if cycles else 0.0,
+            stall_cycles=cycles - steps))
+        start = end
+    per_layer[-1] = LayerCycles(
+        name=per_layer[-1].name, cycles=per_layer[-1].cycles + RESULT_LATENCY,
+        nnz_macs=per_layer[-1].nnz_macs,
+        utilization=(per_layer[-1].nnz_macs / plan.pes) / (per_layer[-1].cycles + RESULT_LATENCY),
+        stall_cycles=per_layer[-1].stall_cycles + RESULT_LATENCY)
+    load = plan.input_pixels
+    return CycleReport(pes=plan.pes, load_cycles=load, compute_cycles=compute,
+                       total_cycles=load + compute, nnz_macs=plan.nnz_macs,
+                       utilization=(plan.nnz_macs / plan.pes) / compute,
+                       per_layer=tuple(per_layer))

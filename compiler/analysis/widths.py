@@ -1,0 +1,84 @@
+"""Bit widths of the accelerator datapath, derived from the model's actual values.
+
+Contract (``docs/semantics.md`` §5): every width returned here holds every value the datapath
+can produce for *any* input image, so the hardware never overflows.
+
+* ``x - inz`` and ``w - wz``: ``n + 1`` bits signed (:func:`delta_bits`).
+* accumulator incl. bias: from the per-output bound
+  ``B[o] = sum_k |w[o,k] - wz| * max(inz, 2**n - 1 - inz) + |bias[o]|``
+  (:func:`acc_bound`, :func:`signed_bits`). Partial sums, pooled maxima and the value fed to the
+  requantizer are all bounded by ``max_o B[o]``.
+* ``acc * mqm0``: :func:`signed_bits` of ``max_o B[o] * mqm0`` (plus the rounding constant).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fpgac.compiler import ir
+from fpgac.errors import UnsupportedError
+
+__all__ = ["signed_bits", "unsigned_bits", "delta_bits", "acc_bound", "layer_acc_bits",
+           "requant_bits"]
+
+#: Bounds above this are rejected: the golden model keeps every intermediate in int64.
+LIMIT = 2**62
+
+
+def unsigned_bits(value: int) -> int:
+    """Bits of an unsigned integer holding ``[0, value]`` (at least 1)."""
+    value = int(value)
+    if value < 0:
+        raise ValueError(f"unsigned_bits: expected a value >= 0, found {value}")
+    return max(1, value.bit_length())
+
+
+def signed_bits(bound: int) -> int:
+    """Bits of a two's complement integer holding ``[-bound, bound]`` (at least 2)."""
+    bound = int(bound)
+    if bound < 0:
+        raise ValueError(f"signed_bits: expected a bound >= 0, found {bound}")
+    return max(2, bound.bit_length() + 1)
+
+
+def delta_bits(n_bits: int) -> int:
+    """Signed width of ``x - inz`` and ``w - wz`` for ``n_bits`` operands: ``n + 1``."""
+    return int(n_bits) + 1
+
+
+def acc_bound(op: ir.Conv2d | ir.Linear) -> list[int]:
+    """Per-output accumulator bound ``B[o]`` (module docstring), exact Python ints.
+
+    Raises
+    ------
+    UnsupportedError
+        If a bound reaches ``2**62`` (outside what the golden model can check).
+    """
+    n = int(op.n_bits)
+    inz = int(op.in_q.zero_point)
+    xmax = max(inz, 2**n - 1 - inz)
+    w = np.asarray(op.weight, dtype=np.int64).reshape(op.weight.shape[0], -1)
+    wabs = np.abs(w - int(op.w_zero_point))
+    bounds = []
+    for o in range(w.shape[0]):
+        b = sum(int(v) for v in wabs[o]) * xmax
+        if op.bias is not None:
+            b += abs(int(op.bias[o]))
+        if b >= LIMIT:
+            raise UnsupportedError(
+                f"{op.name}: accumulator bound of output {o} is {b}, expected < 2**62")
+        bounds.append(b)
+    return bounds
+
+
+def layer_acc_bits(op: ir.Conv2d | ir.Linear) -> int:
+    """Signed accumulator width (incl. bias) of one weighted layer."""
+    return signed_bits(max(acc_bound(op), default=0))
+
+
+def requant_bits(op: ir.Conv2d | ir.Linear) -> int:
+    """Signed width of ``acc * mqm0 + r`` (the requantizer's product plus rounding constant)."""
+    bound = max(acc_bound(op), default=0) * int(op.mqm0)
+    shift = int(op.shift)
+    bound += 2 ** (shift - 1) if shift > 0 else 0
+    return signed_bits(bound)

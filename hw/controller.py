@@ -1,0 +1,156 @@
+"""The controller: runs the program of groups, issuing one lockstep step per cycle."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Shape, Signal, unsigned
+from amaranth.lib import data, memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgac.compiler.analysis.widths import unsigned_bits
+from fpgac.compiler.plan import LANES, Group
+from fpgac.hw.checks import check_unsigned
+
+__all__ = ["Controller"]
+
+
+class Controller(wiring.Component):
+    """Sequencer of the program (``docs/architecture.md``, "Program").
+
+    After ``start`` (cycle ``c``), steps issue from cycle ``c + 1``. In the cycle a step issues,
+    ``rom_addr = rom_start + e`` and ``row_addr = table_row`` drive the synchronous ROM/table
+    read ports; the step itself appears one cycle later on the ``s1_*`` outputs (aligned with the
+    ROM data), with its group context (``s1_out_base``, ``s1_count``, ``s1_layer``,
+    ``s1_final``) for the writer.
+
+    Waits (see :mod:`fpgac.compiler.analysis.cycles`):
+
+    * *layer barrier*: the first step of a layer's first group waits until ``idle`` (nothing in
+      flight downstream except the final write) and no step is in stage 1;
+    * *hazard*: the last step of a group waits until ``n_valid`` of the previous group's last
+      step cycles have passed since that step issued.
+
+    After the last group it waits for ``idle`` and pulses ``done``. ``busy`` is high from
+    ``start`` to ``done``.
+    """
+
+    def __init__(self, *, program: tuple[Group, ...], phase_table: tuple[int, ...],
+                 act_bits: int, addr_bits: int, rom_bits: int, row_bits: int, idx_bits: int,
+                 pes: int, layers: int):
+        self._program = tuple(program)
+        self._phase_table = tuple(phase_table)
+        self._addr_bits = int(addr_bits)
+        big = max(g.count for g in self._program)
+        self._group = data.StructLayout({
+            "lanes": 1,
+            "rom_start": unsigned(rom_bits),
+            "count_m1": unsigned(unsigned_bits(big - 1)),
+            "phases_m1": unsigned(unsigned_bits(max(g.phases for g in self._program) - 1)),
+            "phase_base": unsigned(unsigned_bits(len(self._phase_table) - 1)),
+            "table_row": unsigned(row_bits),
+            "out_base": unsigned(idx_bits),
+            "n_valid": unsigned(unsigned_bits(pes)),
+            "layer_first": 1,
+            "inz": unsigned(act_bits),
+            "final": 1,
+            "layer": unsigned(unsigned_bits(layers - 1)),
+        })
+        g = self._group
+        super().__init__({
+            "start": In(1),
+            "idle": In(1),
+            "rom_addr": Out(unsigned(rom_bits + unsigned_bits(big))),
+            "row_addr": Out(unsigned(row_bits)),
+            "s1_valid": Out(1), "s1_first": Out(1), "s1_last": Out(1), "s1_phase0": Out(1),
+            "s1_latch": Out(1), "s1_lanes": Out(1),
+            "s1_inz": Out(unsigned(act_bits)),
+            "s1_phase_off": Out(unsigned(addr_bits)),
+            "s1_out_base": Out(g.members["out_base"]),
+            "s1_count": Out(g.members["n_valid"]),
+            "s1_layer": Out(g.members["layer"]),
+            "s1_final": Out(1),
+            "busy": Out(1),
+            "done": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        lay = self._group
+        init = []
+        for k, g in enumerate(self._program):
+            entry = {"lanes": int(g.mode == LANES), "rom_start": g.rom_start,
+                     "count_m1": g.count - 1, "phases_m1": g.phases - 1,
+                     "phase_base": g.phase_base, "table_row": g.table_row,
+                     "out_base": g.out_base, "n_valid": g.n_valid,
+                     "layer_first": int(g.layer_first), "inz": g.inz, "final": int(g.final),
+                     "layer": g.layer}
+            for key, val in entry.items():
+                check_unsigned(f"program[{k}].{key}", [val],
+                               Shape.cast(lay.members[key]).width)
+            init.append(entry)
+        m.submodules.program = prog = memory.Memory(shape=lay, depth=len(init), init=init)
+        m.submodules.phases = ptab = memory.Memory(
+            shape=unsigned(self._addr_bits), depth=len(self._phase_table),
+            init=check_unsigned("phase_table", self._phase_table, self._addr_bits))
+        rp = prog.read_port()
+        pp = ptab.read_port(domain="comb")
+        cur = rp.data
+
+        running = Signal()
+        draining = Signal()
+        pc = Signal(range(len(init)))
+        pc_next = Signal.like(pc)
+        e = Signal.like(cur.count_m1)
+        ph = Signal.like(cur.phases_m1)
+        hz = Signal(unsigned(unsigned_bits(max(g.n_valid for g in self._program))))
+        first_step = (e == 0) & (ph == 0)
+        is_last = (e == cur.count_m1) & (ph == cur.phases_m1)
+        idle = self.idle & ~self.s1_valid
+        barrier = first_step & cur.layer_first & ~idle
+        hazard = is_last & (hz != 0)
+        issue = Signal()
+        m.d.comb += [
+            issue.eq(running & ~barrier & ~hazard),
+            pc_next.eq(pc),
+            rp.addr.eq(pc_next),
+            self.rom_addr.eq(cur.rom_start + e),
+            self.row_addr.eq(cur.table_row),
+            pp.addr.eq(cur.phase_base + ph),
+            self.busy.eq(running | draining),
+        ]
+        with m.If(hz != 0):
+            m.d.sync += hz.eq(hz - 1)
+        m.d.sync += [
+            self.s1_valid.eq(issue),
+            self.s1_first.eq(e == 0),
+            self.s1_last.eq(e == cur.count_m1),
+            self.s1_phase0.eq(ph == 0),
+            self.s1_latch.eq(is_last),
+            self.s1_lanes.eq(cur.lanes),
+            self.s1_inz.eq(cur.inz),
+            self.s1_phase_off.eq(pp.data),
+            self.s1_out_base.eq(cur.out_base),
+            self.s1_count.eq(cur.n_valid),
+            self.s1_layer.eq(cur.layer),
+            self.s1_final.eq(cur.final),
+        ]
+        with m.If(issue):
+            with m.If(e == cur.count_m1):
+                m.d.sync += e.eq(0)
+                with m.If(ph == cur.phases_m1):
+                    m.d.sync += [ph.eq(0), hz.eq(cur.n_valid - 1)]
+                    with m.If(pc == len(init) - 1):
+                        m.d.comb += pc_next.eq(0)
+                        m.d.sync += [running.eq(0), draining.eq(1)]
+                    with m.Else():
+                        m.d.comb += pc_next.eq(pc + 1)
+                with m.Else():
+                    m.d.sync += ph.eq(ph + 1)
+            with m.Else():
+                m.d.sync += e.eq(e + 1)
+        m.d.sync += pc.eq(pc_next)
+        with m.If(draining & idle):
+            m.d.comb += self.done.eq(1)
+            m.d.sync += draining.eq(0)
+        with m.If(self.start & ~running & ~draining):
+            m.d.sync += running.eq(1)
+        return m

@@ -1,0 +1,96 @@
+"""Verilog and ROM images of the accelerator, from a :class:`HardwarePlan` only.
+
+Contract
+--------
+* :func:`to_verilog` is a pure function of the plan and its arguments: the same plan gives the
+  same Verilog byte for byte (no source locations, no timestamps, no machine paths).
+* :func:`rom_images` lists every ROM and table the core holds, packed exactly as
+  :class:`~fpgac.hw.core.Accelerator` packs them (fields LSB first in the order the plan lists
+  them, two's complement for signed fields). The Verilog already contains these contents as
+  memory initialisers; :func:`write_rom_hex` writes them as ``$readmemh`` files next to it so
+  users can inspect them and vendor flows can re-target them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from amaranth.back import verilog
+
+from fpgac.compiler.analysis.widths import unsigned_bits
+from fpgac.compiler.plan import HardwarePlan
+from fpgac.hw.core import Accelerator
+
+__all__ = ["RomImage", "to_verilog", "rom_images", "write_rom_hex"]
+
+
+def to_verilog(plan: HardwarePlan, *, name: str = "fpgac_core", debug: bool = False) -> str:
+    """The Verilog of :class:`~fpgac.hw.core.Accelerator` for ``plan`` as top module ``name``."""
+    if not isinstance(plan, HardwarePlan):
+        raise TypeError(f"to_verilog: expected a HardwarePlan, found {type(plan).__name__}")
+    return verilog.convert(Accelerator(plan, debug=debug), name=name, emit_src=False)
+
+
+@dataclass(frozen=True)
+class RomImage:
+    """One memory's contents: ``depth = len(words)`` words of ``width`` bits."""
+
+    name: str
+    width: int
+    words: tuple[int, ...]
+
+    @property
+    def bits(self) -> int:
+        return self.width * len(self.words)
+
+    def hex_lines(self) -> str:
+        digits = max(1, -(-self.width // 4))
+        return "".join(f"{w:0{digits}x}\n" for w in self.words)
+
+
+def _pack(fields: list[tuple[int, int, bool]]) -> int:
+    """Pack ``(value, width, signed)`` fields LSB first."""
+    word, pos = 0, 0
+    for value, width, is_signed in fields:
+        lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if is_signed else (0, (1 << width) - 1)
+        if not lo <= value <= hi:
+            raise ValueError(f"rom field: expected a value in [{lo}, {hi}] ({width} bits), "
+                             f"found {value}")
+        word |= (value & ((1 << width) - 1)) << pos
+        pos += width
+    return word
+
+
+def rom_images(plan: HardwarePlan) -> list[RomImage]:
+    """All ROMs and tables of the core for ``plan`` (module docstring)."""
+    wb, tb, ab = plan.w_bits, plan.tap_bits, plan.addr_bits
+    entry = wb + tb
+    images = []
+    if plan.shared_rom:
+        images.append(RomImage("shared_rom", entry, tuple(
+            _pack([(d, wb, True), (t, tb, False)]) for d, t in plan.shared_rom)))
+    images.append(RomImage("lane_rom", entry * plan.pes, tuple(
+        _pack([f for d, t in row for f in ((d, wb, True), (t, tb, False))])
+        for row in plan.lane_rom)))
+    images.append(RomImage("in_table", ab * plan.pes, tuple(
+        _pack([(a, ab, False) for a in row]) for row in plan.in_table)))
+    lane_bits = unsigned_bits(plan.pes - 1)
+    images.append(RomImage("out_table", lane_bits + ab + plan.bias_bits, tuple(
+        _pack([(lane, lane_bits, False), (addr, ab, False), (bias, plan.bias_bits, True)])
+        for lane, addr, bias in plan.out_table)))
+    images.append(RomImage("pixel_lut", plan.act_bits, tuple(plan.pixel_lut)))
+    images.append(RomImage("act_init", plan.act_bits, tuple(plan.mem_init)))
+    return images
+
+
+def write_rom_hex(plan: HardwarePlan, out_dir: str | Path) -> list[Path]:
+    """Write every :func:`rom_images` entry to ``out_dir/<name>.hex``; returns the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for image in rom_images(plan):
+        path = out / f"{image.name}.hex"
+        path.write_text(image.hex_lines())
+        paths.append(path)
+    return paths

@@ -1,0 +1,174 @@
+"""Storage and I/O blocks of the core: activation memory, pixel loader, result unit."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal, unsigned
+from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgac.hw.checks import check_unsigned
+
+__all__ = ["ActivationMemory", "PixelLoader", "ResultUnit"]
+
+
+class ActivationMemory(wiring.Component):
+    """``pes`` copies of the activation memory, one synchronous read port each.
+
+    Every write (``wr_en`` in cycle ``c``) goes to all copies; a read whose address is presented
+    in cycle ``c`` returns in ``c + 1`` the contents before any write of cycle ``c`` (not
+    transparent). With ``debug``, ``debug_addr`` reads copy 0 through an extra port with the
+    same timing.
+    """
+
+    def __init__(self, *, init, pes: int, act_bits: int, addr_bits: int, debug: bool = False):
+        self._init = tuple(init)
+        self._pes = int(pes)
+        self._act_bits = int(act_bits)
+        self._debug = bool(debug)
+        ports = {
+            "wr_en": In(1), "wr_addr": In(unsigned(addr_bits)),
+            "wr_data": In(unsigned(act_bits)),
+            "rd_addr": In(data.ArrayLayout(unsigned(addr_bits), self._pes)),
+            "rd_data": Out(data.ArrayLayout(unsigned(act_bits), self._pes)),
+        }
+        if self._debug:
+            ports["debug_addr"] = In(unsigned(addr_bits))
+            ports["debug_data"] = Out(unsigned(act_bits))
+        super().__init__(ports)
+
+    @property
+    def read_latency(self) -> int:
+        return 1
+
+    def elaborate(self, platform):
+        m = Module()
+        init = check_unsigned("mem_init", self._init, self._act_bits)
+        for p in range(self._pes):
+            mem = memory.Memory(shape=unsigned(self._act_bits), depth=len(init), init=init)
+            m.submodules[f"copy{p}"] = mem
+            wp = mem.write_port()
+            rp = mem.read_port()
+            m.d.comb += [wp.en.eq(self.wr_en), wp.addr.eq(self.wr_addr),
+                         wp.data.eq(self.wr_data), rp.addr.eq(self.rd_addr[p]),
+                         self.rd_data[p].eq(rp.data)]
+            if p == 0 and self._debug:
+                dp = mem.read_port()
+                m.d.comb += [dp.addr.eq(self.debug_addr), self.debug_data.eq(dp.data)]
+        return m
+
+
+class PixelLoader(wiring.Component):
+    """Accepts ``C*H*W`` pixels in raster order ``(c, y, x)`` and writes their LUT values.
+
+    ``pixels.ready`` equals ``enable``. A pixel accepted in cycle ``c`` is written in ``c + 1``
+    at its place inside the input map (``offset``, padding ring ``pad``). ``last`` is high in
+    the cycle the last pixel of an image is accepted. ``busy`` is high while an image is
+    partly loaded.
+    """
+
+    def __init__(self, *, lut, shape: tuple[int, int, int], offset: int, pad: int,
+                 act_bits: int, addr_bits: int):
+        self._lut = tuple(lut)
+        self._shape = tuple(int(v) for v in shape)
+        self._offset = int(offset)
+        self._pad = int(pad)
+        self._act_bits = int(act_bits)
+        super().__init__({
+            "pixels": In(stream.Signature(8)),
+            "enable": In(1),
+            "wr_en": Out(1), "wr_addr": Out(unsigned(addr_bits)),
+            "wr_data": Out(unsigned(act_bits)),
+            "last": Out(1),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        if len(self._lut) != 256:
+            raise ValueError(f"pixel_lut: expected 256 entries, found {len(self._lut)}")
+        m.submodules.lut = lut = memory.Memory(
+            shape=unsigned(self._act_bits), depth=256,
+            init=check_unsigned("pixel_lut", self._lut, self._act_bits))
+        rp = lut.read_port(domain="comb")
+        c, h, w = self._shape
+        pad = self._pad
+        wp = w + 2 * pad
+        start = self._offset + pad * wp + pad
+        x = Signal(range(max(2, w)))
+        y = Signal(range(max(2, h)))
+        ch = Signal(range(max(2, c)))
+        addr = Signal.like(self.wr_addr, init=start)
+        accept = self.pixels.valid & self.pixels.ready
+        m.d.comb += [self.pixels.ready.eq(self.enable), rp.addr.eq(self.pixels.payload),
+                     self.busy.eq((x != 0) | (y != 0) | (ch != 0))]
+        m.d.sync += self.wr_en.eq(accept)
+        with m.If(accept):
+            m.d.sync += [self.wr_addr.eq(addr), self.wr_data.eq(rp.data)]
+            with m.If(x == w - 1):
+                m.d.sync += x.eq(0)
+                with m.If(y == h - 1):
+                    m.d.sync += y.eq(0)
+                    with m.If(ch == c - 1):
+                        m.d.sync += [ch.eq(0), addr.eq(start)]
+                        m.d.comb += self.last.eq(1)
+                    with m.Else():
+                        m.d.sync += [ch.eq(ch + 1), addr.eq(addr + 1 + 2 * pad + 2 * pad * wp)]
+                with m.Else():
+                    m.d.sync += [y.eq(y + 1), addr.eq(addr + 1 + 2 * pad)]
+            with m.Else():
+                m.d.sync += [x.eq(x + 1), addr.eq(addr + 1)]
+        return m
+
+
+class ResultUnit(wiring.Component):
+    """Captures the last layer's writes as logits, tracks the first maximum, sends the result.
+
+    A write with ``wr_final`` in cycle ``c`` stores ``wr_data`` as logit ``wr_addr - offset``
+    and updates the running argmax (a later class wins only if strictly greater, or equal with a
+    smaller index: the first maximum, whatever the write order). ``done`` in cycle ``c`` makes
+    ``result.valid`` high from ``c + 1`` until the transfer; the transfer clears the argmax.
+    """
+
+    def __init__(self, *, classes: int, out_bits: int, class_bits: int, offset: int,
+                 addr_bits: int, act_bits: int):
+        self._classes = int(classes)
+        self._out_bits = int(out_bits)
+        self._class_bits = int(class_bits)
+        self._offset = int(offset)
+        self.result_layout = data.StructLayout({
+            "klass": unsigned(class_bits),
+            "logits": data.ArrayLayout(unsigned(out_bits), classes)})
+        super().__init__({
+            "wr_en": In(1), "wr_final": In(1), "wr_addr": In(unsigned(addr_bits)),
+            "wr_data": In(unsigned(act_bits)),
+            "done": In(1),
+            "result": Out(stream.Signature(self.result_layout)),
+        })
+
+    @property
+    def latency(self) -> int:
+        """Cycles from the last logit write (and ``done``) to ``result.valid``."""
+        return 1
+
+    def elaborate(self, platform):
+        m = Module()
+        have = Signal()
+        best = Signal(unsigned(self._out_bits))
+        best_i = Signal(unsigned(self._class_bits))
+        cls = Signal(unsigned(self._class_bits))
+        val = Signal(unsigned(self._out_bits))
+        m.d.comb += [cls.eq(self.wr_addr - self._offset), val.eq(self.wr_data)]
+        logits = self.result.payload.logits
+        with m.If(self.wr_en & self.wr_final):
+            with m.Switch(cls):
+                for k in range(self._classes):
+                    with m.Case(k):
+                        m.d.sync += logits[k].eq(val)
+            with m.If(~have | (val > best) | ((val == best) & (cls < best_i))):
+                m.d.sync += [have.eq(1), best.eq(val), best_i.eq(cls)]
+        m.d.comb += self.result.payload.klass.eq(best_i)
+        with m.If(self.done):
+            m.d.sync += self.result.valid.eq(1)
+        with m.If(self.result.valid & self.result.ready):
+            m.d.sync += [self.result.valid.eq(0), have.eq(0)]
+        return m
