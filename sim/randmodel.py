@@ -52,6 +52,9 @@ class RandomOptions:
     rounding: tuple[str, ...] = ("floor", "half_up")
     max_flat: int = 1024                        # cap of the flattened feature count
     wild: float = 0.3                           # share of models with extreme requantization
+    #: the legacy LeNet-style topology (28x28 input, first conv "same", 2x2 pools, last conv
+    #: 1x1, ReLU after every layer but the last, floor rounding): writable as ``int_values``
+    legacy: bool = False
 
 
 def _edge_int(rng: np.random.Generator, lo: int, hi: int, p_edge: float = 0.25) -> int:
@@ -215,6 +218,9 @@ def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Mo
                                                                        opt.size[1] + 1))
     rounding = str(rng.choice(list(opt.rounding)))
     wild = bool(rng.random() < opt.wild)
+    if opt.legacy:
+        c, h, w, rounding = 1, 28, 28, "floor"
+        legacy_kernels = _legacy_kernels(rng)
     q_in = _quant(rng, n)
     spec = ir.InputSpec(shape=(c, h, w), quant=q_in, n_bits=n)
     ops: list[ir.Op] = []
@@ -223,6 +229,8 @@ def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Mo
     sample = rng.integers(0, top + 1, size=(6, c, h, w), dtype=np.int64)
     n_convs = int(rng.integers(0, opt.max_convs + 1))
     n_lin = int(rng.integers(1, opt.max_linears + 1))
+    if opt.legacy:
+        n_convs = len(legacy_kernels)
     layer_no = 0
 
     def weighted(shape: tuple[int, ...], fan_in: int, stride: int = 1, padding: int = 0):
@@ -244,13 +252,16 @@ def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Mo
         y = _apply(acc, mqm0, s, out_q.zero_point, n, False, rounding)
         return wq, bias, wz, mqm0, s - n, out_q, ws, y
 
-    for _ in range(n_convs):
+    for ci_ in range(n_convs):
         cin, hin, win = c, h, w
         k = int(rng.integers(1, min(opt.max_kernel, 7) + 1))
         pad = int(rng.integers(0, k)) if rng.random() < 0.6 else 0
         stride = 2 if (opt.strides and rng.random() < 0.15) else 1
         if hin == win and hin <= 7 and rng.random() < 0.3:   # a 1x1-output conv on purpose
             pad, stride, k = 0, 1, hin
+        if opt.legacy:
+            k, stride = legacy_kernels[ci_], 1
+            pad = (k - 1) // 2 if ci_ == 0 else 0
         hout = (hin + 2 * pad - k) // stride + 1
         wout = (win + 2 * pad - k) // stride + 1
         if hout < 1 or wout < 1:
@@ -266,11 +277,12 @@ def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Mo
                              n_bits=n, stride=stride, padding=pad))
         q = out_q
         c, h, w = cout, hout, wout
-        if rng.random() < 0.75:
+        if opt.legacy or rng.random() < 0.75:
             ops.append(ir.ReLU(name=f"relu{layer_no}"))
             sample = np.maximum(sample, q.zero_point)
-        if h >= 2 and w >= 2 and rng.random() < 0.5:
-            pk = 2 if (h < 3 or w < 3 or rng.random() < 0.8) else 3
+        if (opt.legacy and h > 1) or (not opt.legacy and h >= 2 and w >= 2
+                                      and rng.random() < 0.5):
+            pk = 2 if (opt.legacy or h < 3 or w < 3 or rng.random() < 0.8) else 3
             ops.append(ir.MaxPool2d(kernel=pk, stride=pk, name=f"pool{layer_no}"))
             h, w = h // pk, w // pk
             sw = np.lib.stride_tricks.sliding_window_view(sample, (pk, pk), axis=(2, 3))
@@ -292,11 +304,22 @@ def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Mo
                              w_scale=ws, w_zero_point=wz, mn=mn, mqm0=mqm0, n_bits=n))
         q = out_q
         flat = fout
-        if not last or rng.random() < 0.3:
+        if not last or (not opt.legacy and rng.random() < 0.3):
             ops.append(ir.ReLU(name=f"relu{layer_no}"))
             sample = np.maximum(sample, q.zero_point)
     return ir.Model(input=spec, ops=ops, out_q=q, rounding=rounding, name=name,
                     source_format="fpgac")
+
+
+def _legacy_kernels(rng: np.random.Generator) -> list[int]:
+    """Kernels of a legacy conv chain on 28x28 that ends in a 1x1 output (or no convs)."""
+    if rng.random() < 0.1:
+        return []
+    k1 = int(rng.choice([1, 3, 5, 7]))           # "same" conv: 28 -> pool -> 14
+    if rng.random() < 0.3:
+        return [k1, 14]                           # 14 -> 1x1 would need k = 14: too big
+    k2 = int(rng.choice([3, 5]))                  # 14 -> 12 or 10 -> pool -> 6 or 5
+    return [k1, k2, (14 - k2 + 1) // 2]
 
 
 def model_summary(model: ir.Model) -> str:

@@ -310,12 +310,13 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
             if build_path.exists():
                 shutil.rmtree(build_path)
             build_path.mkdir(parents=True)
-            (build_path / "core.v").write_text(verilog)
+            core_file = build_path / f"{module}.v"
+            core_file.write_text(verilog)
             log = build_path / "build.log"
             with tools.patched_environ(env):
                 runner = get_runner(simulator)
                 try:
-                    _build(runner, simulator, build_path / "core.v", iface, images.shape[1],
+                    _build(runner, simulator, core_file, iface, images.shape[1],
                            build_path, log)
                 except (RuntimeError, SystemExit) as exc:
                     raise FpgacError(f"{simulator} build of {module}: expected success, found "

@@ -1,0 +1,79 @@
+"""``fpgac verify``: output, JSON figures and exit status (0 pass, 1 mismatch, 2 user error)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fpgac.cli import main
+
+
+@pytest.fixture(scope="module")
+def tiny_yaml(tmp_path_factory):
+    from fpgac.compiler.frontend import save_model
+    from fpgac.compress.tiny import tiny_model
+
+    path = tmp_path_factory.mktemp("verify") / "tiny.yml"
+    save_model(tiny_model(1, train_images=300, epochs=1, sparsity=0.5), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("verify_build")
+
+
+@pytest.mark.slow
+def test_verify_passes_and_writes_json(tiny_yaml, build_dir, tmp_path, capsys):
+    out = tmp_path / "v.json"
+    code = main(["verify", str(tiny_yaml), "--images", "30", "--pes", "8",
+                 "--build-dir", str(build_dir), "--json", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "mismatches 0 of 30 images vs golden" in text
+    assert "PASS: bit-exact and cycle-exact" in text
+    fig = json.loads(out.read_text())
+    assert fig["mismatches"] == 0 and fig["cycle_mismatches"] == 0 and fig["images"] == 30
+    assert fig["simulated_compute_cycles_min"] == fig["predicted_compute_cycles"]
+    assert fig["simulated_compute_cycles_max"] == fig["predicted_compute_cycles"]
+    assert 0 < fig["pe_utilization"] <= 1
+    assert fig["accuracy_rtl"] == fig["accuracy_golden"]
+    assert fig["sim_images_per_second"] > 0
+
+
+@pytest.mark.slow
+def test_verify_reports_mismatch_with_exit_1(tiny_yaml, build_dir, monkeypatch, capsys):
+    from fpgac.sim import golden
+
+    real = golden.predict
+
+    def off_by_one(model, images, **kw):          # a golden model that disagrees on image 2
+        logits, klass = real(model, images, **kw)
+        logits = logits.copy()
+        logits[2, 4] += 1
+        return logits, np.argmax(logits, axis=1)
+
+    monkeypatch.setattr(golden, "predict", off_by_one)
+    code = main(["verify", str(tiny_yaml), "--images", "5", "--pes", "8",
+                 "--build-dir", str(build_dir)])
+    text = capsys.readouterr().out
+    assert code == 1
+    assert "mismatches 1 of 5 images vs golden (logits 1," in text
+    assert "image 2: class rtl" in text and "logits differ at [4]" in text
+    assert "FAIL" in text
+
+
+def test_verify_user_errors_exit_2(tmp_path, tiny_yaml, capsys):
+    assert main(["verify", str(tmp_path / "missing.yml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fpgac verify: error: ") and len(err.strip().splitlines()) == 1
+    assert main(["verify", str(tiny_yaml), "--images", "10001"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("fpgac verify: error: --images: expected at most 10000 (test images "
+                   "available), found 10001")
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", str(tiny_yaml), "--pes", "0"])
+    assert exc.value.code == 2
+    assert "expected a positive integer, found 0" in capsys.readouterr().err
