@@ -34,21 +34,21 @@ class Dataset:
 
 
 def load_split(split: str, root: str | Path | None = None, limit: int | None = None) -> Dataset:
-    """Load ``split`` (``"train"``: the 5k training subset, ``"test"``: the 10k test set).
+    """Load an MNIST split with :func:`fpgac.sim.mnist.load_mnist`.
 
-    ``root`` is a directory of IDX files (default: the MNIST shipped with fpgac). The training
-    subset is stored grouped by label; shuffle it before use (the trainer does).
+    ``split`` is ``"train5k"`` (the shipped 5,000-image training subset, grouped by label:
+    shuffle before use, the trainer does), ``"train"`` (a full training set in ``root``) or
+    ``"test"`` (10,000 images). ``root`` is a directory of IDX files (default: the MNIST shipped
+    with fpgac); ``limit`` keeps the first ``limit`` samples.
     """
-    try:
-        from fpgac.sim.mnist import load_mnist
-    except ModuleNotFoundError:  # TEMPORARY until sim/mnist.py lands
-        load_mnist = _read_idx
-    images, labels = load_mnist(split, root=root) if root is not None else load_mnist(split)
+    from fpgac.sim.mnist import load_mnist
+
+    images, labels = load_mnist(split, root)
     images = np.asarray(images, dtype=np.uint8)
     if images.ndim == 3:
         images = images[:, None]
-    ds = Dataset(torch.from_numpy(images.copy()), torch.from_numpy(
-        np.asarray(labels, dtype=np.int64).copy()))
+    ds = Dataset(torch.from_numpy(images.copy()),
+                 torch.from_numpy(np.asarray(labels, dtype=np.int64)))
     return ds.head(limit)
 
 
@@ -75,17 +75,3 @@ def random_shift(pixels: torch.Tensor, max_shift: int, gen: torch.Generator) -> 
     return out[:, None].expand(n, c, h, w).contiguous() if c == 1 else torch.stack(
         [padded[:, ch][idx_n, rows[:, :, None], cols[:, None, :]] for ch in range(c)], 1)
 
-
-def _read_idx(split: str, root=None):
-    import gzip
-    base = Path(root) if root else Path(__file__).resolve().parents[1] / "fpgac/data/mnist"
-    stem = {"train": "train5k", "test": "t10k"}[split]
-
-    def read(kind):
-        with gzip.open(base / f"{stem}-{kind}", "rb") as f:
-            raw = f.read()
-        ndim = raw[3]
-        dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-        return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-    return read("images-idx3-ubyte.gz"), read("labels-idx1-ubyte.gz")

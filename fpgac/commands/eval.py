@@ -1,0 +1,164 @@
+"""``fpgac eval MODEL``: the golden integer model on the MNIST test set.
+
+Loads the model (either YAML format), quantizes the test images with the model's pixel table,
+runs :mod:`fpgac.sim.golden` and prints the accuracy, the speed and the confusion matrix.
+``--save-logits`` writes the ``int64`` logits ``(N, classes)`` in test-set order (a ``.npy``
+file), the reference every other path (PyTorch integer mode, RTL) is compared with.
+Exit status 0 on success, 2 with a one-line message for a user error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["register", "run", "evaluate"]
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {value}")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "eval", help="accuracy of the golden integer model on the MNIST test set",
+        description="Run the bit-exact golden integer model of MODEL on the MNIST test set; "
+                    "print accuracy, images/s and the confusion matrix.")
+    p.add_argument("model", help="model file (YAML, fpgac or legacy int_values format)")
+    p.add_argument("--data", default=None, metavar="DIR",
+                   help="MNIST directory (t10k-* IDX files, gz or not); default: shipped copy")
+    p.add_argument("--limit", type=_positive, default=None, metavar="N",
+                   help="evaluate only the first N test images")
+    p.add_argument("--save-logits", default=None, metavar="FILE.npy",
+                   help="write the int64 logits (N, classes), in test-set order, to FILE.npy")
+    p.add_argument("--mean", type=float, default=None, metavar="M",
+                   help="preprocessing mean, x = (p/255 - M)/S (default: the model's, "
+                        "legacy 0.5)")
+    p.add_argument("--std", type=float, default=None, metavar="S",
+                   help="preprocessing std (default: the model's, legacy 0.5)")
+    p.set_defaults(func=run)
+
+
+def evaluate(model_path, *, data_dir=None, limit: int | None = None,
+             mean: float | None = None, std: float | None = None,
+             progress: bool = False) -> dict:
+    """Evaluate a model file with the golden model on the MNIST test set.
+
+    Parameters
+    ----------
+    model_path
+        The model file.
+    data_dir
+        MNIST directory, or ``None`` for the shipped test set.
+    limit
+        Use only the first ``limit`` images (``None``: all 10,000).
+    mean, std
+        Override the model's input preprocessing.
+    progress
+        Show a ``rich`` progress bar (on stderr).
+
+    Returns
+    -------
+    dict
+        ``model`` (name), ``images``, ``correct``, ``accuracy`` (fraction), ``seconds`` (golden
+        run only), ``images_per_s``, ``logits`` (``int64 [N, classes]``), ``predicted``
+        (``int64 [N]``), ``labels`` (``int64 [N]``) and ``confusion`` (``int64 [10, classes]``:
+        row = true label, column = predicted class).
+
+    Raises
+    ------
+    FpgacError
+        Bad model file, bad data directory, bad ``limit``.
+    """
+    from fpgac.compiler.frontend import load_model
+    from fpgac.errors import FpgacError
+    from fpgac.sim import golden
+    from fpgac.sim.mnist import load_mnist
+    from fpgac.sim.preprocess import quantize_images
+
+    if limit is not None and limit < 1:
+        raise FpgacError(f"--limit: expected a positive integer, found {limit}")
+    model = load_model(model_path, mean=mean, std=std)
+    images, labels = load_mnist("test", data_dir)
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    start = time.perf_counter()
+    q = quantize_images(images, model.input)
+    logits = golden.run(model, q, progress=progress)
+    seconds = time.perf_counter() - start
+    predicted = np.argmax(logits, axis=1).astype(np.int64)
+    labels = labels.astype(np.int64)
+    classes = logits.shape[1]
+    confusion = np.zeros((10, classes), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    correct = int((predicted == labels).sum())
+    return {
+        "model": model.name, "images": int(labels.size), "correct": correct,
+        "accuracy": correct / labels.size, "seconds": seconds,
+        "images_per_s": labels.size / seconds if seconds > 0 else float("inf"),
+        "logits": logits, "predicted": predicted, "labels": labels, "confusion": confusion,
+    }
+
+
+def _confusion_table(confusion: np.ndarray):
+    from rich.table import Table
+
+    table = Table(title="confusion (rows: true label, columns: predicted class)",
+                  title_justify="left")
+    table.add_column("true", justify="right", style="bold")
+    for c in range(confusion.shape[1]):
+        table.add_column(str(c), justify="right")
+    table.add_column("recall", justify="right")
+    for t, row in enumerate(confusion):
+        total = int(row.sum())
+        cells = [f"[green]{v}[/green]" if c == t else (f"[red]{v}[/red]" if v else "·")
+                 for c, v in enumerate(row.tolist())]
+        recall = f"{row[t] / total:.1%}" if total and t < row.size else "-"
+        table.add_row(str(t), *cells, recall)
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from fpgac.errors import FpgacError
+
+    out_path = None
+    if args.save_logits is not None:
+        out_path = Path(args.save_logits)
+        if not out_path.parent.is_dir():
+            raise FpgacError(f"--save-logits: expected a file in an existing directory, "
+                             f"found {str(out_path)!r}")
+    result = evaluate(args.model, data_dir=args.data, limit=args.limit, mean=args.mean,
+                      std=args.std, progress=True)
+    console = Console(highlight=False)
+    console.print(f"model {result['model']}: {result['images']} MNIST test images")
+    console.print(f"accuracy {result['accuracy']:.2%} ({result['correct']}/{result['images']})"
+                  f"  golden: {result['seconds']:.2f} s, {result['images_per_s']:.0f} images/s")
+    console.print(_confusion_table(result["confusion"]))
+    errors = result["confusion"].copy()
+    diag = np.arange(min(errors.shape))
+    errors[diag, diag] = 0
+    worst = [(int(errors[t, p]), t, p) for t, p in zip(*np.nonzero(errors))]
+    worst.sort(key=lambda item: (-item[0], item[1], item[2]))
+    if worst:
+        console.print("most confused: " + ", ".join(f"{t}->{p} x{n}" for n, t, p in worst[:5]))
+    if out_path is not None:
+        try:
+            with open(out_path, "wb") as fh:
+                np.save(fh, result["logits"].astype(np.int64))
+        except OSError as exc:
+            raise FpgacError(f"--save-logits: expected a writable file, found "
+                             f"{exc.strerror or exc} ({str(out_path)!r})") from None
+        console.print(f"logits {result['logits'].shape[0]}x{result['logits'].shape[1]} int64 "
+                      f"-> {out_path}")
+    return 0
