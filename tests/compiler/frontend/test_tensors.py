@@ -81,9 +81,9 @@ def m(base, **changes):
 
 CASES = [
     ("not-mapping", 5, f"{P}: expected a tensor mapping {{size, data}} or {{size, indices, "
-     "values, nnz}}, found 5"),
+     "values, nnz}, found 5"),
     ("no-form", {"size": [2]}, f"{P}: expected a tensor mapping {{size, data}} or {{size, "
-     "indices, values, nnz}}, found a mapping with keys [size]"),
+     "indices, values, nnz}, found a mapping with keys [size]"),
     ("unknown-key", m(D, extra=1), f"{P}.extra: expected one of the keys data, size, found an "
      "unknown key"),
     ("missing-size", m(D, size=...), f"{P}.size: expected a required key, found no such key"),
@@ -136,7 +136,7 @@ CASES = [
     ("coo-duplicate", m(C, indices=[[1, 1], [0, 0]]), f"{P}.indices[*][1]: expected a "
      "coordinate not listed before, found a duplicate: (1, 0)"),
     ("layout-legacy", m(R), f"{P}: expected a tensor mapping {{size, data}} or {{size, indices, "
-     "values, nnz}}, found a mapping with keys [indices, indptr, layout, size, values]"),
+     "values, nnz}, found a mapping with keys [indices, indptr, layout, size, values]"),
 ]
 
 OWN_CASES = [
