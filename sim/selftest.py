@@ -231,12 +231,16 @@ def check_random_models(seeds, *, images: int = 3, rtl: tuple[str, ...] = (),
     return res
 
 
-def rtl_logits(model, images: np.ndarray, *, simulator: str = "verilator", lanes: int = 2,
+def rtl_logits(model, images: np.ndarray, *, simulator: str = "verilator", pes: int = 2,
                **options) -> np.ndarray:
-    """Logits of the RTL for ``model`` on ``images`` (``int64`` ``[N, classes]``)."""
+    """Logits of the RTL for ``model`` on ``images`` (``int64`` ``[N, classes]``).
+
+    ``pes`` is the lane count of the core; ``options`` go to :func:`fpgac.sim.rtl.simulate`
+    (``stalls``, ``x_seed``, ``build_dir``).
+    """
     from ..compiler.plan import plan_hardware
     from . import rtl
-    plan = plan_hardware(model, lanes=lanes)
+    plan = plan_hardware(model, pes=pes)
     out = rtl.simulate(plan, images, simulator=simulator, **options)
     logits = getattr(out, "logits", out)
     return np.asarray(logits, dtype=np.int64).reshape(len(images), -1)
