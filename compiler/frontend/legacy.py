@@ -227,7 +227,7 @@ def _check_expressible(model: Model) -> None:
 
     weighted = model.weighted
     if not weighted:
-        refuse("ops", "at least one conv2d or linear op", "none")
+        refuse("ops", "at least one conv2d or linear op", "no weighted op")
     if model.rounding != "floor":
         refuse("rounding", "'floor' (legacy files cannot store the rounding)", model.rounding)
     if (model.input.mean, model.input.std) != (0.5, 0.5):
@@ -248,15 +248,22 @@ def _check_expressible(model: Model) -> None:
             refuse(f"{op.name}.relu", "explicit ReLU ops (save before fusing activations)",
                    True)
         if isinstance(op, Conv2d):
-            pad = (op.kernel - 1) // 2 if j == 0 else 0
+            if j == 0:
+                pad = (op.kernel - 1) // 2
+                want = f"stride 1, an odd kernel and padding (k-1)/2 = {pad} (the legacy first conv)"
+            else:
+                pad = 0
+                want = "stride 1 and padding 0 (legacy convs after the first)"
             if op.stride != 1 or op.padding != pad or (j == 0 and op.kernel % 2 == 0):
-                refuse(f"{op.name}", f"stride 1 and padding {pad} (odd kernel for the first conv)",
-                       f"a stride of {op.stride}, padding of {op.padding}, kernel {op.kernel}")
+                refuse(f"{op.name}", want, f"a stride of {op.stride}, padding of {op.padding}, "
+                       f"kernel {op.kernel}")
         if op.in_q != prev:
-            refuse(f"{op.name}.in_q", f"{prev} (the previous output quantization)", str(op.in_q))
+            refuse(f"{op.name}.in_q", f"{_quant_text(prev)} (the previous output quantization)",
+                   f"a {_quant_text(op.in_q)}")
         prev = op.out_q
     if model.out_q != prev:
-        refuse("out_q", f"{prev} (the last layer's output quantization)", str(model.out_q))
+        refuse("out_q", f"{_quant_text(prev)} (the last layer's output quantization)",
+               f"a {_quant_text(model.out_q)}")
     expected, _ = legacy_ops(weighted)
     kinds = [type(op).__name__ for op in model.ops]
     want = [type(op).__name__ for op in expected]
@@ -268,7 +275,11 @@ def _check_expressible(model: Model) -> None:
                    + ", ".join(want) + ")", f"a {kinds_text(b)}")
     if len(kinds) != len(want):
         refuse("ops", f"{len(want)} ops (legacy topology: " + ", ".join(want) + ")",
-               f"{len(kinds)} ops")
+               f"a chain of {len(kinds)} ops")
+
+
+def _quant_text(q: QuantParams) -> str:
+    return f"scale {q.scale!r}, zero point {q.zero_point}"
 
 
 def kinds_text(op: Op) -> str:
@@ -301,6 +312,17 @@ def save_legacy(model: Model, path: str | os.PathLike, *, coo: bool = False) -> 
     dump_yaml(_legacy_doc(model, "int_values", layers), path, sort_keys=True)
 
 
+def _check_float(arr: np.ndarray, shape: tuple[int, ...], path: str) -> None:
+    want = f"finite values of shape {list(shape)}"
+    if arr.shape != tuple(shape):
+        raise ModelError(path, want, f"shape {list(arr.shape)}", source="(legacy writer)")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ModelError(path, want, f"a {arr[index]} at {list(index)}",
+                         source="(legacy writer)")
+
+
 def save_legacy_float(model: Model, float_weights: dict[str, tuple[np.ndarray, np.ndarray | None]],
                       path: str | os.PathLike, *, coo: bool = False) -> None:
     """Write the ``float_value`` twin of ``model``: its keys with float weights and biases.
@@ -317,19 +339,13 @@ def save_legacy_float(model: Model, float_weights: dict[str, tuple[np.ndarray, n
                              "weighted layer", "no entry", source="(legacy writer)")
         w, b = float_weights[op.name]
         w = np.asarray(w, dtype=np.float64)
-        if w.shape != np.asarray(op.weight).shape or not np.isfinite(w).all():
-            raise ModelError(f"float_weights[{op.name!r}][0]", "finite values of shape "
-                             f"{list(np.asarray(op.weight).shape)}", f"shape {list(w.shape)}",
-                             source="(legacy writer)")
+        _check_float(w, np.asarray(op.weight).shape, f"float_weights[{op.name!r}][0]")
         entry = weighted_to_dict(op, "dense", layout_key=False)
         entry["weight"] = write_tensor(w, layout, fill=0.0)
         entry.pop("bias", None)
         if b is not None:
             b = np.asarray(b, dtype=np.float64)
-            if b.shape != (w.shape[0],) or not np.isfinite(b).all():
-                raise ModelError(f"float_weights[{op.name!r}][1]", f"finite values of shape "
-                                 f"[{w.shape[0]}]", f"shape {list(b.shape)}",
-                                 source="(legacy writer)")
+            _check_float(b, (w.shape[0],), f"float_weights[{op.name!r}][1]")
             entry["bias"] = write_tensor(b, layout, fill=0.0)
         layers.append(entry)
     dump_yaml(_legacy_doc(model, "float_value", layers), path, sort_keys=True)

@@ -15,7 +15,7 @@ from fpgac.compiler.ir import (Conv2d, Flatten, InputSpec, Linear, MaxPool2d, Mo
                                QuantParams, ReLU)
 from fpgac.errors import ModelError
 
-from .checks import (check_keys, describe, key_path, req_float, req_int, req_list, req_mapping,
+from .checks import (check_keys, describe, is_int, req_float, req_int, req_list, req_mapping,
                      req_str)
 from .layers import QUANT_KEYS, close, default_name, parse_weighted, weighted_to_dict
 from .tensors import LAYOUTS
@@ -68,11 +68,13 @@ def from_native(doc: object, source: str) -> Model:
     check_keys(inp, "input", source, ("shape", "scale", "zero_point", "n_bits"), ("preprocess",))
     n = req_int(inp, "n_bits", "input", source, 2, 16)
     shape = inp["shape"]
-    if (not isinstance(shape, list) or len(shape) != 3
-            or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1
-                       for d in shape)):
+    if not isinstance(shape, list) or len(shape) != 3:
         raise ModelError("input.shape", "3 positive integers [C, H, W]", describe(shape),
                          source=source)
+    for i, dim in enumerate(shape):
+        if not is_int(dim) or dim < 1:
+            raise ModelError(f"input.shape[{i}]", "a positive integer", describe(dim),
+                             source=source)
     in_q = _quant(inp, "input", source, n)
     mean, std = 0.5, 0.5
     if "preprocess" in inp:
@@ -195,7 +197,7 @@ def to_native(model: Model, *, layout: str = "coo") -> dict:
             entry = {"op": "flatten", "name": op.name}
         else:
             raise ModelError(f"ops[{len(layers)}]", "conv2d, linear, relu, maxpool2d or flatten",
-                             f"a {type(op).__name__}")
+                             f"an op of type {type(op).__name__}")
         layers.append(entry)
     spec = model.input
     return {

@@ -77,7 +77,8 @@ def _read(path_or_text: Any, max_bytes: int) -> tuple[bytes | str, str]:
         return bytes(data) if isinstance(data, bytearray) else data, source
     if not isinstance(path_or_text, (str, os.PathLike)):
         raise ModelError("(file)", "a file path or YAML text",
-                         f"a {type(path_or_text).__name__}", source="<argument>")
+                         f"an object of type {type(path_or_text).__name__}",
+                         source="<argument>")
     path = Path(path_or_text)
     try:
         size = path.stat().st_size
