@@ -13,5 +13,5 @@ linear / relu / maxpool / flatten layers):
   estimator) exported through the post-training quantizer's integer path.
 * :mod:`.distill` -- knowledge distillation (soft targets plus optional feature losses).
 * :mod:`.lowrank` -- truncated-SVD factorization of linear layers.
-* :mod:`.config` -- ordered stages from one YAML config (:func:`run_config`).
+* :mod:`.stages` -- ordered stages from one YAML config (:func:`run_config`).
 """

@@ -43,10 +43,14 @@ def rank_for_energy(singular: torch.Tensor, energy: float) -> int:
 
 
 def factorize_linear(model: CNN, layer: str, *, rank: int | None = None,
-                     energy: float | None = None) -> tuple[CNN, dict]:
+                     energy: float | None = None,
+                     require_savings: bool = True) -> tuple[CNN, dict]:
     """Replace linear ``layer`` by its rank-``r`` factorization; return the new CNN and a report.
 
-    Exactly one of ``rank`` / ``energy`` is given. ``model`` is not modified; every other layer
+    Exactly one of ``rank`` / ``energy`` is given. A rank whose two factors hold at least as
+    many weights as the layer is refused unless ``require_savings`` is false (at full rank
+    ``r = min(O, I)`` the factorization reproduces the layer up to float rounding, which is how
+    the construction is tested). ``model`` is not modified; every other layer
     keeps its name and weights. The report has ``rank``, ``energy`` (kept fraction),
     ``params_before``/``params_after`` (weights of the layer) and ``rel_error``
     (``||W - W_r||_F / ||W||_F``).
@@ -68,8 +72,8 @@ def factorize_linear(model: CNN, layer: str, *, rank: int | None = None,
     out_f, in_f = w.shape
     if not 1 <= r <= min(out_f, in_f):
         raise FpgacError(f"lowrank.rank: expected an integer in [1, {min(out_f, in_f)}], "
-                         f"found {rank!r}")
-    if r * (in_f + out_f) >= in_f * out_f:
+                         f"found {r}")
+    if require_savings and r * (in_f + out_f) >= in_f * out_f:
         raise FpgacError(f"lowrank.rank: expected a rank below {in_f * out_f // (in_f + out_f)}"
                          f" (fewer weights than the {out_f}x{in_f} layer), found {r}")
     root = s[:r].sqrt()

@@ -61,11 +61,13 @@ import copy
 import json
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch.nn.utils import prune
 
 from fpgac.compiler import ir
 from fpgac.errors import FpgacError, ModelError
@@ -86,7 +88,7 @@ from .qat import export_qat, qat_train
 from .sensitivity import DEFAULT_RATIOS, allocate, apply_ratios, sensitivity_analysis
 
 __all__ = ["STAGES", "StageRow", "RunRecord", "is_strategies_config", "validate",
-           "run_config"]
+           "stage_table", "keep_zeros", "run_config", "run_config_file"]
 
 _TRAIN = {"epochs": 10, "lr": 2e-3, "batch_size": 64, "optimizer": "adam",
           "weight_decay": 0.0, "shift": 2}
@@ -320,18 +322,23 @@ class RunRecord:
 
     def table(self):
         """A rich ``Table`` with one row per stage."""
-        from rich.table import Table
+        return stage_table(self.name, self.rows, self.test_images)
 
-        tab = Table(title=f"{self.name}: after each stage ({self.test_images} test images)")
-        for col in ("#", "stage", "float acc", "int acc", "params", "non-zero", "MACs",
-                    "non-zero MACs", "params x", "MACs x", "s"):
-            tab.add_column(col, justify="left" if col == "stage" else "right")
-        for r in self.rows:
-            tab.add_row(str(r.index), r.stage, f"{r.float_acc:.2%}",
-                        "-" if r.int_acc is None else f"{r.int_acc:.2%}", str(r.params),
-                        str(r.nonzero_params), str(r.macs), str(r.nonzero_macs),
-                        f"{r.params_x:.2f}", f"{r.macs_x:.2f}", f"{r.seconds:.1f}")
-        return tab
+
+def stage_table(name: str, rows: list[StageRow], test_images: int):
+    """The rich ``Table`` of ``rows``: accuracies, sizes and MACs with their reductions."""
+    from rich.table import Table
+
+    tab = Table(title=f"{name}: after each stage ({test_images} test images)")
+    for col in ("#", "stage", "float acc", "int acc", "params", "non-zero", "MACs",
+                "non-zero MACs", "params x", "MACs x", "s"):
+        tab.add_column(col, justify="left" if col == "stage" else "right")
+    for r in rows:
+        tab.add_row(str(r.index), r.stage, f"{r.float_acc:.2%}",
+                    "-" if r.int_acc is None else f"{r.int_acc:.2%}", str(r.params),
+                    str(r.nonzero_params), str(r.macs), str(r.nonzero_macs),
+                    f"{r.params_x:.2f}", f"{r.macs_x:.2f}", f"{r.seconds:.1f}")
+    return tab
 
 
 def _scaled(epochs: int, scale: float) -> int:
@@ -358,9 +365,30 @@ def _masked_finetune(model: CNN, train_set: Dataset, cfg: TrainConfig) -> None:
     check_zeros(model, masks)
 
 
+def keep_zeros(model: CNN, fn: Callable[[], Any]) -> Any:
+    """Run ``fn()`` (a training run) with every weight that is exactly 0 now held at 0.
+
+    ``prune.custom_from_mask`` attaches the mask ``weight != 0`` to every weighted layer, so
+    training (also QAT and distillation, which go through the same modules) cannot revive a
+    pruned weight; afterwards the masks are made permanent and the zeros are checked.
+    """
+    masks = {}
+    for name, mod in model.weighted():
+        if prune.is_pruned(mod):
+            prune.remove(mod, "weight")
+        masks[name] = (mod.weight.detach() != 0).to(mod.weight.dtype)
+        prune.custom_from_mask(mod, "weight", masks[name])
+    try:
+        result = fn()
+    finally:
+        make_permanent(model)
+    check_zeros(model, masks)
+    return result
+
+
 def run_config(path_or_dict: str | Path | dict, *, out_dir: str | Path,
                epochs_scale: float = 1.0, limit: int | None = None,
-               log=None) -> RunRecord:
+               log=None, console=None) -> RunRecord:
     """Run the stages of a strategies config; return (and save) the :class:`RunRecord`.
 
     Parameters
@@ -376,6 +404,8 @@ def run_config(path_or_dict: str | Path | dict, *, out_dir: str | Path,
         sorted by label), test images (the first ones), calibration and sensitivity images.
     log
         ``callable(str)`` for progress lines (default: silent).
+    console
+        A ``rich.console.Console``: the table of all stages so far is printed after each stage.
     """
     source = None
     if isinstance(path_or_dict, (str, Path)):
@@ -409,6 +439,7 @@ def run_config(path_or_dict: str | Path | dict, *, out_dir: str | Path,
     rows: list[StageRow] = []
     files: dict[str, str] = {}
     name = cfg["name"]
+    sparse = False                  # once pruned, later training keeps the zeros at 0
 
     def cap(n: int) -> int:
         return n if limit is None else min(n, limit)
@@ -421,9 +452,13 @@ def run_config(path_or_dict: str | Path | dict, *, out_dir: str | Path,
         say(f"[{name}] stage {i}: {kind} {p}")
         if kind in _CHANGES_FLOAT:
             qmodel = None
+
+        def fit(fn: Callable[[], Any]) -> Any:
+            return keep_zeros(model, fn) if sparse else fn()
+
         if kind in ("train", "finetune"):
-            info["losses"] = train(model, train_set, _tcfg(p, s, epochs_scale), progress=False,
-                                   label=kind)
+            info["losses"] = fit(lambda: train(model, train_set, _tcfg(p, s, epochs_scale),
+                                               progress=False, label=kind))
         elif kind == "distill":
             teacher = build_cnn(_spec(p["teacher"], "teacher", source, shape), shape, seed=s)
             train(teacher, train_set, _tcfg(p, s, epochs_scale, epochs_key="teacher_epochs",
@@ -431,10 +466,10 @@ def run_config(path_or_dict: str | Path | dict, *, out_dir: str | Path,
                   label="teacher")
             info["teacher_acc"] = evaluate(teacher, test_set)
             info["teacher"] = footprint(teacher).as_dict()
-            info["losses"] = distill(model, teacher, train_set, _tcfg(p, s + 1, epochs_scale),
-                                     alpha=p["alpha"], temperature=p["temperature"],
-                                     features=[tuple(f) for f in p["features"]],
-                                     feature_weight=p["feature_weight"])
+            info["losses"] = fit(lambda: distill(
+                model, teacher, train_set, _tcfg(p, s + 1, epochs_scale), alpha=p["alpha"],
+                temperature=p["temperature"], features=[tuple(f) for f in p["features"]],
+                feature_weight=p["feature_weight"]))
         elif kind == "prune":
             ft = _ft_cfg(p, s, epochs_scale)
             prune_model(model, p["method"], p["amount"], p["iterations"],
@@ -451,7 +486,7 @@ def run_config(path_or_dict: str | Path | dict, *, out_dir: str | Path,
             model = prune_filters(model, p["ratio"], layers=p["layers"],
                                   include_linear=p["include_linear"])
             info["spec"] = model.spec
-            train(model, train_set, _ft_cfg(p, s, epochs_scale), progress=False)
+            fit(lambda: train(model, train_set, _ft_cfg(p, s, epochs_scale), progress=False))
         elif kind == "sensitivity":
             evals = calibration_set(train_set, cap(p["eval"]), s)
             sens = sensitivity_analysis(model, evals, ratios=p["ratios"])
@@ -469,7 +504,7 @@ def run_config(path_or_dict: str | Path | dict, *, out_dir: str | Path,
             model, info["lowrank"] = factorize_linear(model, p["layer"], rank=p["rank"],
                                                       energy=p["energy"])
             info["spec"] = model.spec
-            train(model, train_set, _ft_cfg(p, s, epochs_scale), progress=False)
+            fit(lambda: train(model, train_set, _ft_cfg(p, s, epochs_scale), progress=False))
         elif kind == "quantize":
             calib = calibration_set(train_set, cap(p["calib"]), s)
             ranges = calibrate(model, calib, p["percentile"])
@@ -477,11 +512,14 @@ def run_config(path_or_dict: str | Path | dict, *, out_dir: str | Path,
                                     rounding=p["rounding"])
         elif kind == "qat":
             calib = calibration_set(train_set, cap(p["calib"]), s)
-            net = qat_train(model, train_set, _tcfg(p, s, epochs_scale), p["bits"],
-                            calib=calib, percentile=p["percentile"], rounding=p["rounding"])
+            net = fit(lambda: qat_train(model, train_set, _tcfg(p, s, epochs_scale),
+                                        p["bits"], calib=calib, percentile=p["percentile"],
+                                        rounding=p["rounding"]))
             qmodel = export_qat(net, name=name)
         elif kind == "export":
             info.update(_export(qmodel, model, out, name, p, test_set, files))
+        if kind in ("prune", "prune_macs", "sensitivity"):
+            sparse = True
         float_acc = evaluate(model, test_set)
         int_acc = None
         if qmodel is not None:
@@ -492,6 +530,8 @@ def run_config(path_or_dict: str | Path | dict, *, out_dir: str | Path,
         rows.append(StageRow(i, kind, float_acc, int_acc, fp.params, fp.nonzero_params,
                              fp.macs, fp.nonzero_macs, red["params_x"], red["macs_x"],
                              time.perf_counter() - t0, info))
+        if console is not None:
+            console.print(stage_table(name, rows, len(test_set)))
         say(f"[{name}] stage {i} {kind}: float {float_acc:.2%}"
             + ("" if int_acc is None else f", int {int_acc:.2%}")
             + f", non-zero MACs {fp.nonzero_macs} ({red['macs_x']:.2f}x fewer)")
@@ -543,3 +583,27 @@ def _export(qmodel: ir.Model, model: CNN, out: Path, name: str, p: dict, test_se
             raise FpgacError(f"export: {name}: expected the legacy file to match the integer "
                              f"mode on every test image (golden), found {m2} mismatches")
     return info
+
+
+def run_config_file(path: str | Path, *, out_dir: str | Path | None = None,
+                    console=None) -> int | None:
+    """The ``fpgac compress --config FILE`` hook: run ``FILE`` if it is a strategies config.
+
+    Returns ``None`` (nothing done) when the file has no top-level ``stages`` key, so the
+    caller falls back to the base pipeline; else runs :func:`run_config` (outputs in
+    ``out_dir``, default ``out``), printing the stage table after every stage, and returns 0.
+    Errors are :class:`~fpgac.errors.FpgacError` (one line each).
+    """
+    from rich.console import Console
+
+    from fpgac.compiler.frontend import load_yaml
+
+    doc = load_yaml(Path(path))
+    if not is_strategies_config(doc):
+        return None
+    console = console or Console()
+    record = run_config(path, out_dir=out_dir or "out", console=console,
+                        log=console.print)
+    for key, file in record.files.items():
+        console.print(f"  {key}: {file}")
+    return 0

@@ -48,3 +48,25 @@ def exported_runs(tmp_path, eval_small):
         return first
 
     return check
+
+
+@pytest.fixture(scope="session")
+def _tiny_trained():
+    from fpgac.compress.tiny import tiny_cnn
+
+    return tiny_cnn(seed=0, train_images=500, epochs=2)
+
+
+@pytest.fixture
+def tiny_trained(_tiny_trained):
+    """A fresh copy of the tiny CNN (conv 4, conv 8, fc 288->10) trained 2 epochs on 500
+    images (:func:`fpgac.compress.tiny.tiny_cnn`)."""
+    import copy
+
+    return copy.deepcopy(_tiny_trained)
+
+
+@pytest.fixture(scope="session")
+def calib_small(train_small) -> Dataset:
+    """200 training images for calibration."""
+    return train_small.head(200)
