@@ -25,7 +25,8 @@ from . import bigint
 
 __all__ = ["CheckResult", "check_requant_golden", "check_requant_torch", "model_images",
            "reference_logits", "compare_logits", "save_replay", "replay_cases",
-           "check_random_models", "rtl_logits"]
+           "check_random_models", "rtl_logits", "check_requant_rtl", "accumulate_vectors",
+           "check_accumulate_rtl", "check_determinism"]
 
 
 @dataclass
@@ -244,3 +245,188 @@ def rtl_logits(model, images: np.ndarray, *, simulator: str = "verilator", pes: 
     out = rtl.simulate(plan, images, simulator=simulator, **options)
     logits = getattr(out, "logits", out)
     return np.asarray(logits, dtype=np.int64).reshape(len(images), -1)
+
+
+# --------------------------------------------------------------------------------------------
+# Primitives in the RTL (Amaranth simulator of the hardware components)
+
+def _requant_params(v: bigint.RequantVector):
+    from ..compiler.plan import Requant
+    rnd = (1 << (v.shift - 1)) if (v.rounding == "half_up" and v.shift > 0) else 0
+    return Requant(mqm0=v.mqm0, shift=v.shift, rnd=rnd, outz=v.out_zero_point, relu=v.relu,
+                   n_bits=v.n_bits)
+
+
+def _run_requantizer(vectors: list[bigint.RequantVector]) -> list[list[int]]:
+    """Stream every accumulator of ``vectors`` through one :class:`~fpgac.hw.requant.Requantizer`
+    (parameter set ``k`` = vector ``k``), one per cycle; returns the outputs per vector."""
+    from amaranth.sim import Simulator
+
+    from ..compiler.analysis.widths import signed_bits
+    from ..hw.requant import Requantizer
+    params = tuple(_requant_params(v) for v in vectors)
+    in_bits = signed_bits(max(abs(a) for v in vectors for a in v.accs))
+    items = [(a, k, j) for k, v in enumerate(vectors) for j, a in enumerate(v.accs)]
+    tag_bits = max(1, (len(items) - 1).bit_length())
+    dut = Requantizer(params, in_bits=in_bits, tag_bits=tag_bits)
+    got: list[list[int | None]] = [[None] * len(v.accs) for v in vectors]
+
+    async def tb(ctx):
+        pending = list(items) + [None] * dut.latency
+        for t, item in enumerate(pending):
+            if item is None:
+                ctx.set(dut.i.valid, 0)
+            else:
+                a, k, _ = item
+                ctx.set(dut.i.valid, 1)
+                ctx.set(dut.i.payload.value, a)
+                ctx.set(dut.i.payload.sel, k)
+                ctx.set(dut.i.payload.tag, t)
+            await ctx.tick()
+            if ctx.get(dut.o.valid):
+                _, k, j = items[ctx.get(dut.o.payload.tag)]
+                got[k][j] = ctx.get(dut.o.payload.value)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(tb)
+    sim.run()
+    return got
+
+
+def check_requant_rtl(seed: int, count: int, *, batch: int = 32, **vector_opts
+                      ) -> CheckResult:
+    """:class:`fpgac.hw.requant.Requantizer` (Amaranth simulator) vs :func:`bigint.requantize`.
+
+    ``batch`` vectors share one Requantizer instance (one parameter set each, selected per
+    item), so the design under test is the multi-layer requantizer the core instantiates.
+    A missing output (``None``) counts as a failure.
+    """
+    res = CheckResult("requantizer RTL vs bigint")
+    t0 = time.perf_counter()
+    pending: list[bigint.RequantVector] = []
+
+    def flush():
+        outs = _run_requantizer(pending)
+        for v, got in zip(pending, outs):
+            for a, g, w in zip(v.accs, got, v.expected()):
+                res.cases += 1
+                if g != w:
+                    res.fail(_describe(v, a, g, w))
+        pending.clear()
+
+    for v in bigint.requant_vectors(seed, count, **vector_opts):
+        pending.append(v)
+        if len(pending) == batch:
+            flush()
+    if pending:
+        flush()
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+@dataclass(frozen=True)
+class AccVector:
+    """One accumulation: ``sum (xs - inz) * (ws - wz)`` at ``n_bits``, ``kind`` as in vectors."""
+
+    xs: tuple[int, ...]
+    ws: tuple[int, ...]
+    inz: int
+    wz: int
+    n_bits: int
+    kind: str
+
+    def expected(self) -> int:
+        return bigint.accumulate(list(self.xs), list(self.ws), self.inz, self.wz)
+
+    def bound(self) -> int:
+        """The compiler's bound (semantics.md section 2) for these weights, bias 0."""
+        xmax = max(self.inz, (1 << self.n_bits) - 1 - self.inz)
+        return sum(abs(w - self.wz) for w in self.ws) * xmax
+
+
+def accumulate_vectors(seed: int, count: int, *, n_bits: tuple[int, int] = (2, 16),
+                       max_taps: int = 64):
+    """Yield ``count`` seeded :class:`AccVector` s: random, and ``max`` ones that reach the
+    compiler's accumulator bound exactly (every product at its largest magnitude, one sign),
+    plus zero-point-only and single-tap cases."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        n = int(rng.integers(n_bits[0], n_bits[1] + 1))
+        top = (1 << n) - 1
+        inz = int(rng.choice([0, top])) if rng.random() < 0.3 else int(rng.integers(0, top + 1))
+        wz = int(rng.choice([0, top])) if rng.random() < 0.3 else int(rng.integers(0, top + 1))
+        taps = int(rng.integers(1, max_taps + 1))
+        kind = str(rng.choice(["random", "max", "zero", "one"], p=[0.6, 0.3, 0.05, 0.05]))
+        if kind == "one":
+            taps = 1
+        ws = rng.integers(0, top + 1, size=taps)
+        xs = rng.integers(0, top + 1, size=taps)
+        if kind == "max":
+            # w at the end farthest from wz, x at the end farthest from inz, signs aligned
+            wfar = 0 if wz > top - wz else top
+            xfar = 0 if inz > top - inz else top
+            sign = 1 if rng.random() < 0.5 else -1
+            ws[:] = wfar
+            xs[:] = xfar if sign * (xfar - inz) * (wfar - wz) >= 0 else 2 * inz - xfar
+            xs = np.clip(xs, 0, top)
+        elif kind == "zero":
+            xs[:] = inz
+        yield AccVector(tuple(int(v) for v in xs), tuple(int(v) for v in ws), inz, wz, n, kind)
+
+
+def _run_lane(vec: AccVector, acc_bits: int | None = None) -> int:
+    """Feed ``vec`` through one :class:`~fpgac.hw.lane.Lane` with the compiler's widths
+    (``acc_bits`` overrides the accumulator width, for mutation checks)."""
+    from amaranth.sim import Simulator
+
+    from ..compiler.analysis.widths import delta_bits, signed_bits
+    from ..hw.lane import Lane
+    taps = len(vec.xs)
+    dut = Lane(act_bits=vec.n_bits, w_bits=delta_bits(vec.n_bits),
+               tap_bits=max(1, (taps - 1).bit_length()),
+               addr_bits=max(1, (taps - 1).bit_length()),
+               acc_bits=acc_bits or signed_bits(vec.bound()))
+    out: list[int] = []
+
+    async def tb(ctx):
+        ctx.set(dut.inz, vec.inz)
+        for e in range(taps + dut.latency):
+            if e < taps:
+                ctx.set(dut.valid, 1)
+                ctx.set(dut.first, e == 0)
+                ctx.set(dut.last, e == taps - 1)
+                ctx.set(dut.latch, e == taps - 1)
+                ctx.set(dut.phase0, 1)
+                ctx.set(dut.d, vec.ws[e] - vec.wz)
+                ctx.set(dut.tap, e)
+            else:
+                ctx.set(dut.valid, 0)
+            if e >= 1 and e - 1 < taps:            # memory answers one cycle after rd_addr
+                ctx.set(dut.rd_data, vec.xs[e - 1])
+            await ctx.tick()
+        out.append(ctx.get(dut.result))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(tb)
+    sim.run()
+    return out[0]
+
+
+def check_accumulate_rtl(seed: int, count: int, **vector_opts) -> CheckResult:
+    """:class:`fpgac.hw.lane.Lane` (accumulator at the compiler-derived width) and the golden's
+    integer accumulation vs :func:`bigint.accumulate`; ``cases`` counts accumulations."""
+    res = CheckResult("accumulation RTL/golden vs bigint")
+    t0 = time.perf_counter()
+    for vec in accumulate_vectors(seed, count, **vector_opts):
+        want = vec.expected()
+        golden = int(np.sum((np.array(vec.xs, dtype=np.int64) - vec.inz)
+                            * (np.array(vec.ws, dtype=np.int64) - vec.wz)))
+        got = _run_lane(vec)
+        res.cases += 1
+        if got != want or golden != want:
+            res.fail(f"n={vec.n_bits} inz={vec.inz} wz={vec.wz} taps={len(vec.xs)} "
+                     f"({vec.kind}): lane {got}, golden {golden}, expected {want}")
+    res.seconds = time.perf_counter() - t0
+    return res

@@ -9,9 +9,13 @@ import numpy as np
 import pytest
 
 from fpgac.sim import bigint
-from fpgac.sim.selftest import check_requant_golden, check_requant_torch
+from fpgac.compiler.analysis.widths import signed_bits
+from fpgac.sim.selftest import (_run_lane, accumulate_vectors, check_accumulate_rtl,
+                                check_requant_golden, check_requant_rtl, check_requant_torch)
 
 CI_COUNT = 100_000
+#: accumulators through the Amaranth-simulated Requantizer in CI (the bench runs 1e6)
+CI_RTL_COUNT = 4096
 
 
 def test_bigint_reference_by_hand():
@@ -86,3 +90,36 @@ def test_checker_detects_a_wrong_requantizer(monkeypatch):
     monkeypatch.setattr(golden, "requantize", broken)
     res = check_requant_golden(seed=1, count=5_000)
     assert res.failures > 0
+
+
+def test_requantizer_rtl_matches_bigint():
+    """hw.requant.Requantizer (32 parameter sets per instance, like a 32-layer core)."""
+    res = check_requant_rtl(seed=20261126, count=CI_RTL_COUNT)
+    assert res.cases == CI_RTL_COUNT
+    assert res.failures == 0, res.line()
+
+
+def test_requantizer_rtl_at_the_largest_shifts():
+    res = check_requant_rtl(seed=20261127, count=1024, n_bits=(14, 16), max_shift=80)
+    assert res.failures == 0, res.line()
+
+
+def test_lane_accumulation_matches_bigint():
+    """hw.lane.Lane at the compiler's accumulator width, including vectors at the bound."""
+    res = check_accumulate_rtl(seed=20261128, count=40)
+    assert res.cases == 40
+    assert res.failures == 0, res.line()
+
+
+def test_accumulate_vectors_reach_the_bound():
+    vs = list(accumulate_vectors(5, 200))
+    hits = [v for v in vs if v.kind == "max" and abs(v.expected()) == v.bound() > 0]
+    assert len(hits) > 20
+
+
+def test_a_too_narrow_accumulator_is_caught():
+    """Mutation check: one bit less than the compiler's width overflows on a bound vector."""
+    vec = next(v for v in accumulate_vectors(5, 200)
+               if v.kind == "max" and v.expected() == v.bound() > 0 and len(v.xs) > 2)
+    assert _run_lane(vec) == vec.expected()
+    assert _run_lane(vec, acc_bits=signed_bits(vec.bound()) - 1) != vec.expected()
