@@ -27,7 +27,7 @@ def describe(value: object) -> object:
         return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
     if isinstance(value, (bool, int, float, str)):
         return value
-    return f"a {type(value).__name__}"
+    return f"a value of type {type(value).__name__}"
 
 
 def key_path(path: str, key: object) -> str:

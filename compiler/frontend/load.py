@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 
 from fpgac.compiler.ir import Model
 from fpgac.errors import ModelError
 
-from .checks import describe, req_float
+from .checks import describe, is_number
 from .legacy import from_legacy
 from .native import FORMAT, from_native
 from .yamlio import MAX_BYTES, load_yaml, source_name
@@ -44,11 +45,13 @@ def load_model(path: str | os.PathLike, *, mean: float | None = None, std: float
         and what was found.
     """
     source = source_name(path)
+    for key, value in (("mean", mean), ("std", std)):
+        if value is not None and not (is_number(value) and math.isfinite(value)
+                                      and (key == "mean" or value > 0)):
+            raise ModelError(f"{key} (argument)", "a finite number" + (" > 0" if key == "std"
+                                                                       else ""),
+                             describe(value), source=source)
     doc = load_yaml(path, max_bytes=max_bytes)
-    override = {"mean": mean, "std": std}
-    for key, value in override.items():
-        if value is not None:
-            req_float(override, key, "(argument)", source, positive=key == "std")
     if isinstance(doc, dict) and "format" in doc:
         model = from_native(doc, source)
         if mean is not None or std is not None:

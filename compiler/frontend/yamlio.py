@@ -7,6 +7,7 @@ come from users:
   (``!!python/object``, ``!!binary``, ``!!set``, timestamps, custom ``!tags``) is rejected;
 * duplicate mapping keys are rejected (PyYAML would silently keep the last one);
 * the file size is capped (``max_bytes``) before anything is parsed;
+* nesting is capped (:data:`MAX_DEPTH` levels) before nodes are composed;
 * alias expansion is capped (an "alias bomb" of a few hundred bytes can expand to billions of
   nodes); recursive aliases are rejected.
 
@@ -35,6 +36,11 @@ MAX_BYTES = 64 * 1024 * 1024
 #: A document may expand (through aliases) to at most this many nodes, or to twice its number of
 #: distinct nodes when that is larger.
 MAX_EXPANDED_NODES = 1_000_000
+
+#: Deepest nesting of mappings and lists accepted (model files need fewer than 10 levels).
+#: libyaml's C composer recurses once per level: a few hundred kilobytes of ``[`` would
+#: overflow the C stack and kill the process, so the depth is checked on the event stream first.
+MAX_DEPTH = 100
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -187,6 +193,28 @@ def _check_graph(root: yaml.Node, source: str) -> None:
                          f"a document of {total} nodes ({references} aliases)", source=source)
 
 
+def _check_depth(data: bytes | str, source: str) -> None:
+    """Reject documents nested deeper than :data:`MAX_DEPTH` (non-recursive event scan)."""
+    loader = _Loader(data)
+    opening = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+    closing = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, opening):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line = event.start_mark.line + 1
+                    raise ModelError("(document)", f"at most {MAX_DEPTH} levels of nesting",
+                                     f"a document nested deeper (level {depth} at line {line})",
+                                     source=source)
+            elif isinstance(event, closing):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
 def load_yaml(path_or_text: Any, *, max_bytes: int = MAX_BYTES) -> object:
     """Parse one YAML document safely.
 
@@ -207,12 +235,15 @@ def load_yaml(path_or_text: Any, *, max_bytes: int = MAX_BYTES) -> object:
     Raises
     ------
     FpgacError
-        Unreadable or oversized file, YAML syntax error (with line and column), foreign tag,
-        duplicate key, recursive alias or alias bomb. Messages start with the file name.
+        Unreadable or oversized file, YAML syntax error (with line and column), nesting deeper
+        than :data:`MAX_DEPTH`, foreign tag, duplicate key, recursive alias or alias bomb.
+        Messages start with the file name.
     """
     data, source = _read(path_or_text, max_bytes)
-    loader = _Loader(data)
+    loader = None
     try:
+        _check_depth(data, source)
+        loader = _Loader(data)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -226,10 +257,9 @@ def load_yaml(path_or_text: Any, *, max_bytes: int = MAX_BYTES) -> object:
     except yaml.YAMLError as exc:
         detail = " ".join(str(exc).split())
         raise FpgacError(f"{source}: invalid YAML: {detail}") from None
-    except RecursionError:
-        raise FpgacError(f"{source}: invalid YAML: nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def dump_yaml(obj: object, path: str | os.PathLike | None = None, *,

@@ -44,8 +44,9 @@ def check(case: Case) -> FpgacError:
     """Run ``case`` and assert its message verbatim; return the error."""
     with pytest.raises(FpgacError) as info:
         case.run()
-    assert str(info.value) == case.message
-    assert "\n" not in str(info.value)
+    found = str(info.value)
+    assert found == case.message, f"\nfound:    {found!r}\nexpected: {case.message!r}"
+    assert "\n" not in found
     return info.value
 
 
