@@ -6,7 +6,8 @@ Usage::
 
 For each board it runs ``fpgac.boards.build.build`` (``--pes auto``) on the default example
 (``examples/lenet5_g90_8b*.yml``) and, for the iCEBreaker, also on the small
-``examples/tiny_4b.fpgac.yml``; a build that does not fit is recorded with its message. The
+``tests/fixtures/models/tiny_int.yml``; a build that does not fit is recorded with its message
+(the resource that limits it). The
 figures (P, cycles, images/s at the clock and at Fmax, resources, tool times) are printed and
 written to ``<out>/boards.json``. Takes minutes (the first YoWASP call compiles its wasm).
 """
@@ -33,12 +34,14 @@ def _example(pattern: str) -> Path | None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None, help="default: examples/lenet5_g90_8b*.yml")
-    ap.add_argument("--tiny", default=None, help="default: examples/tiny_4b.fpgac.yml")
+    ap.add_argument("--tiny", default=str(ROOT / "tests" / "fixtures" / "models" / "tiny_int.yml"),
+                    help="small model for the iCEBreaker (tests/fixtures/models/tiny_int.yml)")
+    ap.add_argument("--boards", default="icebreaker,ulx3s,arty",
+                    help="comma-separated boards for --model (icebreaker,ulx3s,arty)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "boards"))
     args = ap.parse_args(argv)
     model = args.model or _example("lenet5_g90_8b*.yml")
-    tiny = args.tiny or _example("tiny_4b*.yml")
-    runs = [("icebreaker", tiny), ("icebreaker", model), ("ulx3s", model), ("arty", model)]
+    runs = [("icebreaker", args.tiny)] + [(b, model) for b in args.boards.split(",") if b]
     out = Path(args.out)
     results = []
     for board, path in runs:
@@ -53,7 +56,8 @@ def main(argv=None) -> int:
             row = {"board": board, "model": name, "ok": True, **{k: rep[k] for k in (
                 "pes", "clock_mhz", "cycles_per_inference", "latency_us", "images_per_s",
                 "fmax_mhz", "images_per_s_at_fmax", "timing_met", "resources", "estimate",
-                "rom_bits", "dense_rom_bits", "notes")}}
+                "rom_bits", "dense_rom_bits", "nnz_macs", "dense_macs", "utilization",
+                "times_s", "notes")}}
         except FpgacError as exc:
             row = {"board": board, "model": name, "ok": False, "error": str(exc)}
         row["seconds"] = round(time.monotonic() - t0, 1)

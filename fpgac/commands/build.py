@@ -35,7 +35,7 @@ def register(subparsers) -> None:
     p.add_argument("--board", required=True, choices=sorted(BOARDS), help="target board")
     p.add_argument("--pes", type=_pes, default="auto",
                    help="parallel lanes P, or 'auto' (largest that fits; default)")
-    p.add_argument("-o", "--output", default=None, help="output directory (build/<board>)")
+    p.add_argument("-o", "--output", default=None, help="output directory (build/<model>-<board>)")
     p.add_argument("--baud", type=int, default=115200, help="UART baud rate (115200)")
     p.add_argument("--clock-mhz", type=float, default=None,
                    help="clock in MHz; must be the board oscillator (no PLL is generated)")
@@ -47,10 +47,10 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from rich.console import Console
 
-    from fpgac.boards.build import build
+    from fpgac.boards.build import build, default_out_dir
 
     console = Console(stderr=True)
-    out = args.output or f"build/{args.board}"
+    out = args.output or default_out_dir(args.model, args.board)
     with console.status("fpgac build") as status:
         def progress(text: str) -> None:
             status.update(f"fpgac build: {text}")
@@ -71,5 +71,3 @@ def run(args) -> int:
               f"{report['clock_mhz']:g} MHz); the bitstream may not work", file=sys.stderr)
         return 1
     return 0
-
-

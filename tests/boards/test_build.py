@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from fpgac.boards.build import MAX_AUTO_PES, build, check_fit, choose_pes, estimate
+from fpgac.boards.build import (MAX_AUTO_PES, build, check_fit, choose_pes, default_out_dir,
+                                estimate, nextpnr_overflow)
 from fpgac.boards.platforms import BOARDS, get_board
 from fpgac.compiler.analysis.cycles import predict
 from fpgac.compiler.frontend import load_model, save_model
@@ -93,6 +94,24 @@ def test_estimate_grows_with_pes(tiny):
     board = get_board("ulx3s")
     e1, e4 = (estimate(plan_hardware(model, pes=p), board) for p in (1, 4))
     assert e4.dsps > e1.dsps and e4.bram_blocks > e1.bram_blocks and e4.luts > e1.luts
+
+
+def test_default_out_dir():
+    assert str(default_out_dir("/x/lenet5_g90_8b.yml", "arty")) == "build/lenet5_g90_8b-arty"
+    assert str(default_out_dir("tiny.fpgac.yml", "ulx3s")) == "build/tiny-ulx3s"
+
+
+NEXTPNR_LOG = """\
+Info: Device utilisation:
+Info: \t         ICESTORM_LC:  4904/ 5280    92%
+Info: \t        ICESTORM_RAM:    34/   30   113%
+Info: \t        ICESTORM_DSP:     9/    8   112%
+"""
+
+
+def test_nextpnr_overflow_names_the_first_full_resource():
+    assert nextpnr_overflow(NEXTPNR_LOG) == ("ICESTORM_RAM", 34, 30)
+    assert nextpnr_overflow(NEXTPNR_LOG.replace("34/", "30/").replace("9/", "8/")) is None
 
 
 @pytest.mark.parametrize("kwargs, message", [
