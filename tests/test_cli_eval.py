@@ -110,3 +110,64 @@ def test_eval_user_errors_are_one_line(model_file, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "fpgac", "eval", str(path), "--limit", "0"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "expected a positive integer, found 0" in proc.stderr
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "models"
+
+
+def _legacy_with(old: str, new: str, name: str = "tiny_int.yml") -> str:
+    text = (FIXTURES / name).read_text()
+    assert text.count(old) == 1
+    return text.replace(old, new)
+
+
+BAD_FILES = [
+    ("syntax", "head: int_values\nlayers: [\n",
+     "line 3, column 1: invalid YAML (while parsing a flow node): did not find expected node "
+     "content"),
+    ("python-tag", "head: !!python/object/apply:os.system ['echo pwned']\n",
+     "head: expected plain YAML data (mappings, lists, strings, numbers, booleans, null), found a "
+     "tag !!python/object/apply:os.system"),
+    ("version", "format: fpgac-model/9\n", "format: expected 'fpgac-model/1', found "
+     "'fpgac-model/9'"),
+    ("empty", "", "(top level): expected a mapping with 'format: fpgac-model/1' or 'head: "
+     "int_values', found a null value"),
+    ("wz-range", _legacy_with("  ws: 0.0047\n  wz: 117\n", "  ws: 0.0047\n  wz: 300\n"),
+     "layers[0].wz: expected an integer in [0, 255], found 300"),
+    ("chain", _legacy_with("    size:\n    - 5\n    - 4\n", "    size:\n    - 5\n    - 6\n",
+                           "tiny_int_coo.yml"), None),
+]
+
+
+@pytest.mark.parametrize("name, text, message", BAD_FILES, ids=[c[0] for c in BAD_FILES])
+def test_eval_bad_model_file_is_one_line(name, text, message, tmp_path, capsys):
+    path = tmp_path / f"{name}.yml"
+    path.write_text(text)
+    assert main(["eval", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    if message is None:                       # the shape chain: fc1 declares 6 inputs, not 4
+        message = ("layers[3] (fc1).weight.size[1]: expected 4 (the flattened output of "
+                   "layers[2]), found 6")
+    assert lines[0] == f"fpgac eval: error: {path}: {message}"
+
+
+def test_eval_bad_arguments_are_one_line(model_file, capsys):
+    path, _ = model_file
+    assert main(["eval", str(path), "--std", "0", "--limit", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"fpgac eval: error: {path}: std (argument): expected a finite number > 0, "
+                   "found 0.0\n")
+
+
+def test_eval_deeply_nested_file_does_not_crash(tmp_path):
+    # libyaml's composer recurses per level: 200k nested lists used to overflow the C stack.
+    path = tmp_path / "deep.yml"
+    path.write_text("a: " + "[" * 200_000 + "\n")
+    proc = subprocess.run([sys.executable, "-m", "fpgac", "eval", str(path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == (f"fpgac eval: error: {path}: (document): expected at most 100 levels "
+                           "of nesting, found a document nested deeper (level 101 at line 1)\n")
