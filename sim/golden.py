@@ -148,28 +148,35 @@ def _bias(bias: np.ndarray | None, out: int, what: str) -> np.ndarray:
     return b.astype(np.int64)
 
 
-def _exact_matmul(cols: np.ndarray, wd: np.ndarray, xmax: int, method: Method) -> np.ndarray:
-    """``cols @ wd.T`` exactly, for integer ``cols`` with ``|cols| <= xmax``.
+def _matmul_dtype(wd: np.ndarray, xmax: int, method: Method) -> type:
+    """The exact dtype for ``cols @ wd.T`` with ``|cols| <= xmax`` (module docstring).
 
-    ``cols`` is ``[M, K]`` and ``wd`` ``[O, K]`` (int64). See the module docstring for why the
-    float paths are exact; the bound is checked here, not assumed.
+    ``wd`` is ``[O, K]``. Raises when the accumulator bound reaches ``2**62``.
     """
-    keep = np.any(wd != 0, axis=0)
-    if not keep.all():
-        cols, wd = cols[:, keep], wd[:, keep]
-    if wd.shape[1] == 0:
-        return np.zeros((cols.shape[0], wd.shape[0]), dtype=np.int64)
-    bound = xmax * int(np.abs(wd).sum(axis=1).max())
+    bound = xmax * int(np.abs(wd).sum(axis=1).max(initial=0))
     if bound >= LIMIT:
         raise FpgacError(f"accumulator bound {bound} reaches 2^62: the model cannot be "
                          f"evaluated exactly in int64")
     if method == "auto" and bound < 2**24:
-        dtype = np.float32
-    elif method == "auto" and bound < 2**53:
-        dtype = np.float64
-    else:
-        return cols.astype(np.int64) @ wd.T
-    out = cols.astype(dtype) @ wd.T.astype(dtype)
+        return np.float32
+    if method == "auto" and bound < 2**53:
+        return np.float64
+    return np.int64
+
+
+def _exact_matmul(cols: np.ndarray, wd: np.ndarray, dtype: type) -> np.ndarray:
+    """``cols @ wd.T`` exactly, as ``int64``; ``dtype`` from :func:`_matmul_dtype`.
+
+    ``cols`` is ``[M, K]`` (any integer or float dtype holding exact integers), ``wd``
+    ``[O, K]`` int64. Columns whose weights are all zero contribute exactly 0; they are dropped
+    when that removes at least half of the work (dropping copies ``cols``).
+    """
+    keep = np.any(wd != 0, axis=0)
+    if not keep.any():
+        return np.zeros((cols.shape[0], wd.shape[0]), dtype=np.int64)
+    if 2 * int(keep.sum()) <= keep.size:
+        cols, wd = cols[:, keep], wd[:, keep]
+    out = cols.astype(dtype, copy=False) @ wd.T.astype(dtype)
     return out.astype(np.int64)
 
 
@@ -229,12 +236,15 @@ def conv2d_acc(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, in_zp
     ho, wo = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
     if ho <= 0 or wo <= 0:
         raise FpgacError(f"conv2d: kernel {k} does not fit input {h}x{w} with padding {padding}")
+    w2 = wd.reshape(o_ch, -1)
+    dtype = _matmul_dtype(w2, xmax, method)
+    xd = xd.astype(dtype)      # exact: |xd| <= xmax <= bound (unless every weight is wz)
     if padding:
         xd = np.pad(xd, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     win = np.lib.stride_tricks.sliding_window_view(xd, (k, k), axis=(2, 3))
     win = win[:, :, : (ho - 1) * stride + 1 : stride, : (wo - 1) * stride + 1 : stride]
     cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c_in * k * k)
-    acc = _exact_matmul(cols, wd.reshape(o_ch, -1), xmax, method) + b
+    acc = _exact_matmul(cols, w2, dtype) + b
     return acc.reshape(n, ho, wo, o_ch).transpose(0, 3, 1, 2).astype(np.int64)
 
 
@@ -255,7 +265,7 @@ def linear_acc(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, in_zp
     xd, xmax = _centred(x, in_zp, n_bits, "linear.input")
     if _acc_bound_of(wd, b, xmax) >= LIMIT:
         raise FpgacError(f"linear: accumulator bound {_acc_bound_of(wd, b, xmax)} reaches 2^62")
-    return (_exact_matmul(xd, wd, xmax, method) + b).astype(np.int64)
+    return (_exact_matmul(xd, wd, _matmul_dtype(wd, xmax, method)) + b).astype(np.int64)
 
 
 def _centred(x: np.ndarray, zp: int, n_bits: int | None, what: str) -> tuple[np.ndarray, int]:

@@ -373,3 +373,20 @@ def test_predict_first_maximum_and_preprocessing():
     logits, classes = golden.predict(model, np.zeros((2, 2, 2), dtype=np.uint8))
     assert logits.tolist() == [[15, 19, 19]] * 2
     assert classes.tolist() == [1, 1]
+
+
+def test_float32_path_at_its_bound_and_with_dropped_taps():
+    """Bound just below 2^24 (float32 path), most taps all-wz (dropped): equal to int64."""
+    rng = np.random.default_rng(5)
+    w = np.full((4, 3, 5, 5), 128, dtype=np.int64)
+    w[:, 0, :2, :] = rng.integers(0, 256, size=(4, 2, 5))      # 10 of 75 taps are used
+    w[0, 0, :2, :] = 0                                          # |w - wz| = 128 on 10 taps
+    x = rng.choice([0, 255], size=(6, 3, 9, 9))
+    x[0] = 255                                  # filter 0 reaches -bound on image 0
+    bound = golden.accumulator_bound(Conv2d("c", w, None, QuantParams(1.0, 0),
+                                            QuantParams(1.0, 0), 1.0, 128, 0, 1, 8))
+    assert bound == 255 * 10 * 128 < 2 ** 24
+    a = golden.conv2d_acc(x, w, None, 0, 128, padding=1, n_bits=8)
+    b = golden.conv2d_acc(x, w, None, 0, 128, padding=1, n_bits=8, method="int64")
+    np.testing.assert_array_equal(a, b)
+    assert a.dtype == np.int64 and a.min() == -bound == a[0, 0, 4, 4]
