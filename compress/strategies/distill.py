@@ -71,8 +71,12 @@ class FeatureTap:
             h.remove()
 
 
-def _shape_of(model: CNN, name: str) -> tuple[int, ...]:
-    return next(li.out_shape for li in model.info if li.name == name)
+def _shape_of(model: CNN, name: str, role: str) -> tuple[int, ...]:
+    for li in model.info:
+        if li.name == name:
+            return li.out_shape
+    raise FpgacError(f"distill.features: expected a {role} layer among "
+                     f"{', '.join(model.layers)}, found {name!r}")
 
 
 def _adapter(s_shape: tuple[int, ...], t_shape: tuple[int, ...], where: str) -> nn.Module:
@@ -109,7 +113,8 @@ def distill(student: CNN, teacher: nn.Module, data: Dataset, cfg: TrainConfig, *
         raise FpgacError("distill.features: expected a CNN teacher, found "
                          f"{type(teacher).__name__}")
     adapters = nn.ModuleList(
-        _adapter(_shape_of(student, s), _shape_of(teacher, t), f"distill.features[{i}]")
+        _adapter(_shape_of(student, s, "student"), _shape_of(teacher, t, "teacher"),
+                 f"distill.features[{i}]")
         for i, (s, t) in enumerate(features))
     s_tap = FeatureTap(student, [s for s, _ in features], "student")
     t_tap = FeatureTap(teacher, [t for _, t in features], "teacher") if features else None
