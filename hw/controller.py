@@ -87,9 +87,10 @@ class Controller(wiring.Component):
                 check_unsigned(f"program[{k}].{key}", [val],
                                Shape.cast(lay.members[key]).width)
             init.append(entry)
-        m.submodules.program = prog = memory.Memory(shape=lay, depth=len(init), init=init)
+        m.submodules.program = prog = memory.Memory(shape=lay, depth=max(2, len(init)),
+                                                     init=init)
         m.submodules.phases = ptab = memory.Memory(
-            shape=unsigned(self._addr_bits), depth=len(self._phase_table),
+            shape=unsigned(self._addr_bits), depth=max(2, len(self._phase_table)),
             init=check_unsigned("phase_table", self._phase_table, self._addr_bits))
         rp = prog.read_port()
         pp = ptab.read_port(domain="comb")
@@ -102,11 +103,12 @@ class Controller(wiring.Component):
         e = Signal.like(cur.count_m1)
         ph = Signal.like(cur.phases_m1)
         hz = Signal(unsigned(unsigned_bits(max(g.n_valid for g in self._program))))
-        first_step = (e == 0) & (ph == 0)
+        # `~x.any()`, not `x == 0`: Yosys writes the latter as `!x`, a multi-bit LOGNOT (lint)
+        first_step = ~e.any() & ~ph.any()
         is_last = (e == cur.count_m1) & (ph == cur.phases_m1)
         idle = self.idle & ~self.s1_valid
         barrier = first_step & cur.layer_first & ~idle
-        hazard = is_last & (hz != 0)
+        hazard = is_last & hz.any()
         issue = Signal()
         m.d.comb += [
             issue.eq(running & ~barrier & ~hazard),
@@ -117,13 +119,13 @@ class Controller(wiring.Component):
             pp.addr.eq(cur.phase_base + ph),
             self.busy.eq(running | draining),
         ]
-        with m.If(hz != 0):
+        with m.If(hz.any()):
             m.d.sync += hz.eq(hz - 1)
         m.d.sync += [
             self.s1_valid.eq(issue),
-            self.s1_first.eq(e == 0),
+            self.s1_first.eq(~e.any()),
             self.s1_last.eq(e == cur.count_m1),
-            self.s1_phase0.eq(ph == 0),
+            self.s1_phase0.eq(~ph.any()),
             self.s1_latch.eq(is_last),
             self.s1_lanes.eq(cur.lanes),
             self.s1_inz.eq(cur.inz),

@@ -122,7 +122,7 @@ class Accelerator(wiring.Component):
             check_signed("shared_rom.d", (e[0] for e in plan.shared_rom), plan.w_bits)
             check_unsigned("shared_rom.tap", (e[1] for e in plan.shared_rom), plan.tap_bits)
             m.submodules.shared_rom = srom = memory.Memory(
-                shape=entry, depth=len(plan.shared_rom),
+                shape=entry, depth=max(2, len(plan.shared_rom)),
                 init=[{"d": d, "tap": t} for d, t in plan.shared_rom])
             srp = srom.read_port()
             m.d.comb += [srp.addr.eq(ctrl.rom_addr), d_shared.eq(srp.data.d),
@@ -132,12 +132,13 @@ class Accelerator(wiring.Component):
         check_unsigned("lane_rom.tap", (e[1] for row in plan.lane_rom for e in row),
                        plan.tap_bits)
         m.submodules.lane_rom = lrom = memory.Memory(
-            shape=row_layout, depth=len(plan.lane_rom),
+            shape=row_layout, depth=max(2, len(plan.lane_rom)),
             init=[[{"d": d, "tap": t} for d, t in row] for row in plan.lane_rom])
         lrp = lrom.read_port()
         m.d.comb += lrp.addr.eq(ctrl.rom_addr)
         m.submodules.in_table = itab = memory.Memory(
-            shape=data.ArrayLayout(unsigned(plan.addr_bits), P), depth=len(plan.in_table),
+            shape=data.ArrayLayout(unsigned(plan.addr_bits), P),
+            depth=max(2, len(plan.in_table)),
             init=[check_unsigned(f"in_table[{r}]", row, plan.addr_bits)
                   for r, row in enumerate(plan.in_table)])
         irp = itab.read_port()

@@ -53,7 +53,10 @@ def _pack(fields: list[tuple[int, int, bool]]) -> int:
     """Pack ``(value, width, signed)`` fields LSB first."""
     word, pos = 0, 0
     for value, width, is_signed in fields:
-        lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if is_signed else (0, (1 << width) - 1)
+        if is_signed:
+            lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
+        else:
+            lo, hi = 0, (1 << width) - 1
         if not lo <= value <= hi:
             raise ValueError(f"rom field: expected a value in [{lo}, {hi}] ({width} bits), "
                              f"found {value}")

@@ -100,7 +100,7 @@ class PixelLoader(wiring.Component):
         addr = Signal.like(self.wr_addr, init=start)
         accept = self.pixels.valid & self.pixels.ready
         m.d.comb += [self.pixels.ready.eq(self.enable), rp.addr.eq(self.pixels.payload),
-                     self.busy.eq((x != 0) | (y != 0) | (ch != 0))]
+                     self.busy.eq(x.any() | y.any() | ch.any())]
         m.d.sync += self.wr_en.eq(accept)
         with m.If(accept):
             m.d.sync += [self.wr_addr.eq(addr), self.wr_data.eq(rp.data)]
@@ -161,8 +161,9 @@ class ResultUnit(wiring.Component):
         logits = self.result.payload.logits
         with m.If(self.wr_en & self.wr_final):
             with m.Switch(cls):
+                # the compiler only writes classes 0..classes-1: the last one is the default
                 for k in range(self._classes):
-                    with m.Case(k):
+                    with (m.Case(k) if k < self._classes - 1 else m.Default()):
                         m.d.sync += logits[k].eq(val)
             with m.If(~have | (val > best) | ((val == best) & (cls < best_i))):
                 m.d.sync += [have.eq(1), best.eq(val), best_i.eq(cls)]

@@ -71,7 +71,7 @@ class Writer(wiring.Component):
         addrs = check_unsigned("out_table.addr", (e[1] for e in self._table), self._addr_bits)
         biases = check_signed("out_table.bias", (e[2] for e in self._table), self._bias_bits)
         m.submodules.table = table = memory.Memory(
-            shape=self._entry, depth=len(self._table),
+            shape=self._entry, depth=max(2, len(self._table)),
             init=[{"lane": ln, "addr": ad, "bias": bi} for ln, ad, bi in
                   zip(lanes, addrs, biases)])
         rd = table.read_port()
@@ -103,8 +103,15 @@ class Writer(wiring.Component):
         sel1 = Signal.like(layer)
         valid1 = Signal()
         valid2 = Signal()
+        # lane multiplexer as a full case (a dynamic part-select would be a wide shift that
+        # Verilog truncates: WIDTHTRUNC)
+        picked = Signal(signed(self._acc_bits))
+        with m.Switch(rd.data.lane):
+            for p in range(self._pes):
+                with (m.Case(p) if p < self._pes - 1 else m.Default()):
+                    m.d.comb += picked.eq(self.lanes[p])
         m.d.sync += [
-            value1.eq(self.lanes[rd.data.lane] + rd.data.bias),
+            value1.eq(picked + rd.data.bias),
             tag1.eq(rd.data.addr | (final << self._addr_bits)),
             sel1.eq(layer), valid1.eq(active), valid2.eq(valid1),
         ]

