@@ -250,7 +250,8 @@ def _check_expressible(model: Model) -> None:
         if isinstance(op, Conv2d):
             if j == 0:
                 pad = (op.kernel - 1) // 2
-                want = f"stride 1, an odd kernel and padding (k-1)/2 = {pad} (the legacy first conv)"
+                want = (f"stride 1, an odd kernel and padding (k-1)/2 = {pad} "
+                        "(the legacy first conv)")
             else:
                 pad = 0
                 want = "stride 1 and padding 0 (legacy convs after the first)"
