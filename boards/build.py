@@ -74,20 +74,50 @@ def _mults(a: int, b: int, flow: str) -> int:
     return min(-(-a // wa) * -(-b // wb), -(-a // wb) * -(-b // wa))
 
 
+#: ROMs with fewer bits than this (after dropping constant bit columns) become logic.
+LOGIC_ROM_BITS = 2048
+
+
+def _varying_bits(rows, widths) -> int:
+    """Bit columns of a ROM that are not constant over its ``rows`` (tuples of field values,
+    each field two's complement in its width): Yosys drops the constant ones."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    first = rows[0]
+    diff = [0] * len(widths)
+    for row in rows:
+        for i, (v, v0) in enumerate(zip(row, first)):
+            diff[i] |= v ^ v0
+    return sum(bin(d & ((1 << w) - 1)).count("1") for d, w in zip(diff, widths))
+
+
 def _memories(plan) -> list[tuple[int, int, int]]:
-    """``(copies, width, depth)`` of every memory of the core (see docs/architecture.md)."""
+    """``(copies, width, depth)`` of every block-RAM candidate of the core.
+
+    Activation copies are RAMs (full ``act_bits`` width); ROMs and tables count only their
+    non-constant bit columns, and ROMs under :data:`LOGIC_ROM_BITS` bits are left out (synthesis
+    maps them to logic, like the comb-read pool phase table). See docs/architecture.md.
+    """
+    from fpgac.compiler.plan import LANES
+
     pes = int(plan.pes)
-    entry = int(plan.w_bits) + int(plan.tap_bits)
-    mems = [(pes, int(plan.act_bits), int(plan.mem_depth)),          # activation copies
-            (1, int(plan.act_bits), 256)]                             # pixel LUT
-    if plan.shared_rom:
-        mems.append((1, entry, len(plan.shared_rom)))
-    if plan.lane_rom:
-        mems.append((1, pes * entry, len(plan.lane_rom)))
-    if plan.in_table:
-        mems.append((1, pes * int(plan.addr_bits), len(plan.in_table)))
-    if plan.out_table:
-        mems.append((1, 4 + int(plan.addr_bits) + int(plan.bias_bits), len(plan.out_table)))
+    w, tap, addr = int(plan.w_bits), int(plan.tap_bits), int(plan.addr_bits)
+    mems = [(pes, int(plan.act_bits), int(plan.mem_depth))]
+
+    def rom(rows, widths):
+        rows = list(rows)
+        width = _varying_bits(rows, widths)
+        if width * len(rows) >= LOGIC_ROM_BITS:
+            mems.append((1, width, len(rows)))
+
+    rom(((v,) for v in plan.pixel_lut), (int(plan.act_bits),))
+    rom(plan.shared_rom, (w, tap))
+    rom((tuple(x for e in row for x in e) for row in plan.lane_rom), (w, tap) * pes)
+    rom(plan.in_table, (addr,) * pes)
+    rom(plan.out_table, (16, addr, int(plan.bias_bits)))
+    rom(((int(g.mode == LANES), g.rom_start, g.count, g.phases, g.phase_base, g.table_row, g.out_base,
+          g.n_valid, g.layer_first, g.inz, g.final, g.layer) for g in plan.program), (64,) * 12)
     return mems
 
 
@@ -97,9 +127,11 @@ def estimate(plan, board: Board) -> Estimate:
     Contract: one hard multiplier array per lane (``(act_bits+1) x (w_bits+1)`` signed) plus one
     for the requantizer (``acc_bits x (act_bits+1)``), split into the part's multiplier size;
     LUTs: 1200 for control, UART and harness plus ``11 * acc_bits`` per lane (accumulator,
-    pool compare, muxes; fitted to iCE40 place-and-route results at P = 1, 2, 4); memories:
-    each one rounded up to whole blocks of the part at its best aspect ratio, activation copies
-    separately.
+    pool compare, muxes; fitted to iCE40 place-and-route results at P = 1, 2, 4); memories
+    (:func:`_memories`: activation copies, pixel LUT, weight ROMs, tables, program), each
+    rounded up to whole blocks of the part at its best aspect ratio. On the iCE40 fixture
+    ``tests/fixtures/models/tiny_int.yml`` at P = 1 this gives 3 DSPs, 15 RAM blocks and ~1420
+    LUTs; nextpnr placed 3, 15 and 1484.
     """
     flow = board.flow
     pes = int(plan.pes)
@@ -142,7 +174,8 @@ def check_fit(plan, board: Board, plan_fn=None, model=None) -> Estimate:
     bad = _misfits(est, board)
     if bad:
         name, need, have = bad[0]
-        hint = "a smaller --pes"
+        hint = ("a smaller --pes" if plan.pes > 1 else
+                "a smaller model (--pes 1 is the minimum: fewer non-zero weights or bits)")
         if plan_fn is not None and model is not None and plan.pes > 1:
             fits = [p for p in range(int(plan.pes) - 1, 0, -1)
                     if not _misfits(estimate(plan_fn(model, p), board), board)]
@@ -357,7 +390,9 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 
             try:
                 _run(["sh", "build_top.sh"], out, out / "pnr.log", env=env)
             except FpgacError:
-                over = nextpnr_overflow((out / "pnr.log").read_text(errors="replace"))
+                logs = [out / "top.tim", out / "pnr.log"]    # nextpnr --log, script output
+                over = nextpnr_overflow("".join(f.read_text(errors="replace")
+                                                for f in logs if f.is_file()))
                 if over is None:
                     raise
                 cell, used, avail = over
@@ -366,7 +401,7 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 
                 raise FpgacError(
                     f"--board {board.name}: {_CELL_RESOURCE.get(cell, cell)} ({cell}): expected "
                     f"at most {avail} on {board.part}, found {used} after synthesis for --pes "
-                    f"{plan.pes}; try {hint} (see {out / 'pnr.log'})") from None
+                    f"{plan.pes}; try {hint} (see {out / 'top.tim'})") from None
             util, fmax = _parse_nextpnr_report(out / "nextpnr_report.json")
             report["resources"] = util
             report["fmax_mhz"] = fmax

