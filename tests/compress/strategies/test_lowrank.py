@@ -43,14 +43,14 @@ def test_energy_rank_is_the_smallest_that_keeps_the_energy():
     assert abs(float(err / torch.linalg.norm(s)) - rep["rel_error"]) < 1e-6
 
 
-def test_factorized_model_finetunes_exports_own_format_and_compiles(train_small, calib_small,
-                                                                    exported_runs):
-    model = lenet5(seed=0)
-    new, _ = factorize_linear(model, "fc1", rank=8)
+def test_factorized_model_finetunes_exports_own_format_and_compiles(tiny_trained, train_small,
+                                                                    calib_small, exported_runs):
+    new, _ = factorize_linear(tiny_trained, "fc1", rank=4)
     train(new, train_small.head(300), TrainConfig(epochs=1), progress=False)
-    q = quantize_model(new, calibrate(new, calib_small), 8, name="lenet_lowrank")
+    q = quantize_model(new, calibrate(new, calib_small), 8, name="tiny_lowrank")
     loaded = exported_runs(q, legacy=False)          # no ReLU after fc1_a: own format only
-    assert [op.name for op in loaded.weighted][3:5] == ["fc1_a", "fc1_b"]
+    assert [op.name for op in loaded.weighted] == ["conv1", "conv2", "fc1_a", "fc1_b"]
+    assert loaded.weighted[2].weight.shape == (4, 288)
 
 
 def test_lowrank_errors():
