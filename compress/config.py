@@ -14,7 +14,9 @@ keys are errors (``ModelError`` with the key path). Loaded with the project's sa
     prune: {method: global-l1, amount: 0.9, iterations: 3, dim: 0, norm: 2, threshold: 0.05}
     finetune: {epochs: 6, batch_size: 64, lr: 0.0005, optimizer: adam, shift: 2}
     quant: {bits: 8, calib: 1000, percentile: 99.99, rounding: floor}
-    export: {out_dir: out, layout: coo, legacy: true, own_layouts: [coo, csr, csc]}
+    export: {out_dir: out, layout: coo, legacy: true, legacy_dense: true, legacy_float: true,
+             legacy_int_name: "{name}_int.yml", legacy_layout: coo,
+             own_layouts: [coo, csr, csc]}
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ DEFAULTS: dict[str, Any] = {
               "threshold": 0.05},
     "finetune": {"epochs": 6, "batch_size": 64, "lr": 0.0005, "optimizer": "adam", "shift": 2},
     "quant": {"bits": 8, "calib": 1000, "percentile": 99.99, "rounding": "floor"},
-    "export": {"out_dir": "out", "layout": "coo", "legacy": True,
+    "export": {"out_dir": "out", "layout": "coo", "legacy": True, "legacy_dense": True,
+               "legacy_float": True, "legacy_int_name": "{name}_int.yml",
+               "legacy_layout": "coo",
                "own_layouts": ["coo", "csr", "csc"]},
 }
 
@@ -57,7 +61,9 @@ _TYPES = {
     ("quant", "bits"): int, ("quant", "calib"): int, ("quant", "percentile"): float,
     ("quant", "rounding"): str,
     ("export", "out_dir"): str, ("export", "layout"): str, ("export", "legacy"): bool,
-    ("export", "own_layouts"): list,
+    ("export", "own_layouts"): list, ("export", "legacy_dense"): bool,
+    ("export", "legacy_float"): bool, ("export", "legacy_int_name"): str,
+    ("export", "legacy_layout"): str,
 }
 
 _NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",

@@ -30,7 +30,7 @@ from .prune import check_zeros, make_permanent, masks_of, prune_model, sparsity_
 from .quantize import calibrate, quantize_model
 from .train import TrainConfig, evaluate, train
 
-__all__ = ["run_compress", "calibration_set", "golden_check", "print_summary"]
+__all__ = ["run_compress", "calibration_set", "golden_check", "check_exports", "print_summary"]
 
 
 def calibration_set(data: Dataset, n: int, seed: int) -> Dataset:
@@ -53,6 +53,23 @@ def golden_check(model: ir.Model, data: Dataset, logits: np.ndarray | None = Non
     mismatches = int((gold != logits).any(axis=1).sum())
     acc = float((gold.argmax(1) == data.labels.numpy()).mean())
     return acc, mismatches
+
+
+def check_exports(files: dict[str, str], data: Dataset, logits: np.ndarray) -> dict[str, int]:
+    """Reload every exported integer model file and run it in the golden model on ``data``.
+
+    Returns ``kind -> number of images whose golden logits differ from ``logits``
+    (the integer mode of the exported model)``; every value must be 0. ``float_value`` files
+    (not executable integers) are skipped.
+    """
+    from fpgac.compiler.frontend import load_model
+
+    out = {}
+    for kind, path in files.items():
+        if kind.startswith("legacy_float"):
+            continue
+        out[kind] = golden_check(load_model(path), data, logits)[1]
+    return out
 
 
 def _train_cfg(sec: dict, seed: int) -> TrainConfig:
@@ -130,6 +147,7 @@ def run_compress(cfg: dict, *, progress: bool = True, export: bool = True,
     seconds["quantize_check"] = time.perf_counter() - t
 
     files: dict[str, str] = {}
+    roundtrip: dict[str, int] = {}
     out_dir = Path(cfg["export"]["out_dir"])
     if export:
         from .export import export_all
@@ -137,7 +155,12 @@ def run_compress(cfg: dict, *, progress: bool = True, export: bool = True,
         t = time.perf_counter()
         files = export_all(qmodel, out_dir, cfg["name"], layout=cfg["export"]["layout"],
                            legacy=cfg["export"]["legacy"],
-                           own_layouts=cfg["export"]["own_layouts"])
+                           own_layouts=cfg["export"]["own_layouts"],
+                           legacy_dense=cfg["export"]["legacy_dense"],
+                           legacy_float=cfg["export"]["legacy_float"],
+                           legacy_int_name=cfg["export"]["legacy_int_name"],
+                           legacy_layout=cfg["export"]["legacy_layout"])
+        roundtrip = check_exports(files, test_set, logits)
         seconds["export"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
 
@@ -147,6 +170,7 @@ def run_compress(cfg: dict, *, progress: bool = True, export: bool = True,
                      "pruned_int": int_acc, "golden": gold_acc},
         "test_images": len(test_set),
         "golden_mismatches": mismatches,
+        "roundtrip_mismatches": roundtrip,
         "sparsity": {"layers": [r.as_dict() for r in rows], "total": total.as_dict(),
                      "dense_macs": dense_total.macs},
         "dense": {"layers": [r.as_dict() for r in dense_rows]},
@@ -194,6 +218,9 @@ def print_summary(record: dict, console=None) -> None:
     mism = record["golden_mismatches"]
     console.print(f"integer mode vs golden: {mism} mismatching images of {n}"
                   + ("" if mism == 0 else "  [bold red]NOT BIT-EXACT[/]"))
+    for kind, bad in record.get("roundtrip_mismatches", {}).items():
+        console.print(f"exported {kind} reloaded, golden vs integer mode: {bad} mismatching "
+                      f"images of {n}" + ("" if bad == 0 else "  [bold red]NOT BIT-EXACT[/]"))
     for key, path in record["files"].items():
         console.print(f"  {key}: {path}")
     console.print(f"time: {record['seconds']['total']:.1f} s")
