@@ -105,22 +105,40 @@ def _check_op(op, idx: int) -> None:
 
 def _pick_split(pes, lists, windows, phases):
     """Return ``a`` (channel slots) minimising the estimated cycles of a layer."""
-    order = sorted(range(len(lists)), key=lambda o: -len(lists[o]))
     best = None
     for a in range(1, pes + 1):
-        b = pes // a
         if a > len(lists) and a != 1:
             break
-        cost = 0
-        for r in range(0, len(lists), a):
-            chans = order[r:r + a] if a > 1 else [order[r]]
-            count = max(1, max(len(lists[o]) for o in chans))
-            for g in range(0, windows, b):
-                valid = len(chans) * min(b, windows - g)
-                cost += max(phases * count, valid)
+        cost = _split_cost(pes, lists, windows, phases, a)
         if best is None or cost < best[0]:
             best = (cost, a)
     return best[1]
+
+
+def _split_cost(pes, lists, windows, phases, a):
+    """Estimated cycles of the ``a`` channel slots x ``P // a`` window slots mapping."""
+    order = sorted(range(len(lists)), key=lambda o: -len(lists[o]))
+    b = pes // a
+    cost = 0
+    for r in range(0, len(lists), a):
+        chans = order[r:r + a]
+        count = max(1, max(len(lists[o]) for o in chans))
+        for g in range(0, windows, b):
+            cost += max(phases * count, len(chans) * min(b, windows - g))
+    return cost
+
+
+def _deal_items(pes, lists, windows):
+    """The item mapping: ``(channel, window)`` pairs, sorted by the channel's non-zero count
+    (descending, stable), dealt ``P`` at a time; returns the list of chunks."""
+    items = sorted(((o, j) for o in range(len(lists)) for j in range(windows)),
+                   key=lambda it: -len(lists[it[0]]))
+    return [items[g:g + pes] for g in range(0, len(items), pes)]
+
+
+def _items_cost(chunks, lists, phases):
+    return sum(max(phases * max(1, max(len(lists[o]) for o, _ in chunk)), len(chunk))
+               for chunk in chunks)
 
 
 def lower_to_plan(model: ir.Model, *, pes: int) -> HardwarePlan:
@@ -261,52 +279,88 @@ def lower_to_plan(model: ir.Model, *, pes: int) -> HardwarePlan:
             phase_base = 0
         nwin = len(windows)
         a = _pick_split(pes, lists, nwin, phases)
-        b = pes // a
-        mode = SPATIAL if a == 1 and nwin > 1 else LANES
-        order = sorted(range(oc), key=lambda o: -len(lists[o])) if a > 1 else list(range(oc))
-        # in_table rows: one per window group, shared by all channels / rounds
-        row0 = len(in_table)
-        for g in range(0, nwin, b):
-            row = []
-            for p in range(pes):
-                wi = p % b
-                j = g + wi
-                row.append(bases[j] if j < nwin and p < a * b else bases[0])
-            in_table.append(tuple(row))
+        chunks = _deal_items(pes, lists, nwin) if nwin > 1 and pes > 1 else None
         groups_before = len(program)
-        for r in range(0, oc, a):
-            chans = order[r:r + a]
-            if mode == SPATIAL:
-                lst = lists[chans[0]] or [(0, 0)]
-                rom_start = len(shared_rom)
-                shared_rom.extend(lst)
-                count = len(lst)
-            else:
+        if chunks and _items_cost(chunks, lists, phases) < _split_cost(pes, lists, nwin,
+                                                                        phases, a):
+            mode, b = LANES, 1
+            prev = None
+            for chunk in chunks:
+                chans = tuple(o for o, _ in chunk)
                 count = max(1, max(len(lists[o]) for o in chans))
-                rom_start = len(lane_rom)
-                for e in range(count):
-                    row = []
-                    for p in range(pes):
-                        ci = p // b
-                        if ci < len(chans) and e < len(lists[chans[ci]]):
-                            row.append(lists[chans[ci]][e])
-                        else:
-                            row.append((0, 0))
-                    lane_rom.append(tuple(row))
-            for gi, g in enumerate(range(0, nwin, b)):
+                # one channel: a shared-ROM (spatial) group, else a lane-ROM group; the same
+                # channels as the previous chunk reuse its entries
+                gmode = SPATIAL if len(set(chans)) == 1 else LANES
+                if (gmode, chans[0] if gmode == SPATIAL else chans) == prev:
+                    pass
+                elif gmode == SPATIAL:
+                    rom_start = len(shared_rom)
+                    shared_rom.extend(lists[chans[0]] or [(0, 0)])
+                    prev = (gmode, chans[0])
+                else:
+                    rom_start = len(lane_rom)
+                    for e in range(count):
+                        lane_rom.append(tuple(
+                            lists[chans[p]][e] if p < len(chans) and e < len(lists[chans[p]])
+                            else (0, 0) for p in range(pes)))
+                    prev = (gmode, chans)
+                in_table.append(tuple(bases[chunk[p][1]] if p < len(chunk) else bases[0]
+                                      for p in range(pes)))
                 out_base = len(out_table)
-                for p in range(pes):
-                    ci, wi = p // b, p % b
-                    j = g + wi
-                    if ci < len(chans) and j < nwin and p < a * b:
-                        o = chans[ci]
-                        py, px = windows[j]
-                        out_table.append((p, addr(i + 1, o, py, px), bias[o]))
+                for p, (o, j) in enumerate(chunk):
+                    out_table.append((p, addr(i + 1, o, *windows[j]), bias[o]))
                 program.append(Group(
-                    layer=i, mode=mode, rom_start=rom_start, count=count, phases=phases,
-                    phase_base=phase_base, table_row=row0 + gi, out_base=out_base,
-                    n_valid=len(out_table) - out_base,
-                    layer_first=len(program) == groups_before, inz=inz, final=final))
+                    layer=i, mode=gmode, rom_start=rom_start, count=count, phases=phases,
+                    phase_base=phase_base, table_row=len(in_table) - 1, out_base=out_base,
+                    n_valid=len(chunk), layer_first=len(program) == groups_before, inz=inz,
+                    final=final))
+        else:
+            b = pes // a
+            mode = SPATIAL if a == 1 and nwin > 1 else LANES
+            order = (sorted(range(oc), key=lambda o: -len(lists[o])) if a > 1
+                     else list(range(oc)))
+            # in_table rows: one per window group, shared by all channels / rounds
+            row0 = len(in_table)
+            for g in range(0, nwin, b):
+                row = []
+                for p in range(pes):
+                    wi = p % b
+                    j = g + wi
+                    row.append(bases[j] if j < nwin and p < a * b else bases[0])
+                in_table.append(tuple(row))
+            for r in range(0, oc, a):
+                chans = order[r:r + a]
+                if mode == SPATIAL:
+                    lst = lists[chans[0]] or [(0, 0)]
+                    rom_start = len(shared_rom)
+                    shared_rom.extend(lst)
+                    count = len(lst)
+                else:
+                    count = max(1, max(len(lists[o]) for o in chans))
+                    rom_start = len(lane_rom)
+                    for e in range(count):
+                        row = []
+                        for p in range(pes):
+                            ci = p // b
+                            if ci < len(chans) and e < len(lists[chans[ci]]):
+                                row.append(lists[chans[ci]][e])
+                            else:
+                                row.append((0, 0))
+                        lane_rom.append(tuple(row))
+                for gi, g in enumerate(range(0, nwin, b)):
+                    out_base = len(out_table)
+                    for p in range(pes):
+                        ci, wi = p // b, p % b
+                        j = g + wi
+                        if ci < len(chans) and j < nwin and p < a * b:
+                            o = chans[ci]
+                            py, px = windows[j]
+                            out_table.append((p, addr(i + 1, o, py, px), bias[o]))
+                    program.append(Group(
+                        layer=i, mode=mode, rom_start=rom_start, count=count, phases=phases,
+                        phase_base=phase_base, table_row=row0 + gi, out_base=out_base,
+                        n_valid=len(out_table) - out_base,
+                        layer_first=len(program) == groups_before, inz=inz, final=final))
         shift = int(op.shift)
         rnd = 2 ** (shift - 1) if model.rounding == "half_up" and shift > 0 else 0
         rq = Requant(mqm0=int(op.mqm0), shift=shift, rnd=rnd, outz=int(op.out_q.zero_point),
