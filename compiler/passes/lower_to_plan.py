@@ -22,6 +22,15 @@ For each round (spatial: each channel) and each window group, one program group 
 The compiler picks ``a`` per layer minimising ``sum over groups max(phases*count, n_valid)``
 (the lockstep steps, or the writer drain when it is longer); ties go to the smaller ``a``.
 A layer with a single window (linear, 1x1 conv output) is always output-parallel.
+
+**Item mapping** (layers with several windows, ``P > 1``): the ``(channel, window)`` pairs,
+sorted by the channel's non-zero count (descending, stable), are dealt ``P`` at a time, one
+pair per lane, one group per chunk. A chunk of a single channel is a shared-ROM group (its list
+once in the shared ROM, reused by the following chunks of that channel); a chunk mixing channels
+is a lane-ROM group (each lane's column holds its channel's list, ``(0, 0)`` padding). It is
+used when its estimated cycles are strictly lower than the best ``a``: it removes the idle
+lanes of the last window group of every channel (``windows % b != 0``). The layer is then
+reported as ``mode = LANES`` with ``lanes_per_stream = 1``; each group carries its own mode.
 """
 
 from __future__ import annotations
