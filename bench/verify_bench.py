@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                 row["dense"] = d
                 row["speedup"] = (d["simulated_compute_cycles_mean"]
                                   / sparse["simulated_compute_cycles_mean"])
+                row["mac_ratio"] = d["nnz_macs"] / sparse["nnz_macs"]
             rows.append(row)
         full = None
         if args.images:
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
     table = Table(title=f"fpgac verify bench: {Path(model).name} ({args.simulator})")
     for col in ("P", "images", "mismatches", "cycles sim", "cycles pred", "PE util",
-                "dense cycles", "speedup", "build s", "sim img/s", "Mcyc/s"):
+                "dense cycles", "speedup", "MAC ratio", "build s", "sim img/s", "Mcyc/s"):
         table.add_column(col, justify="right")
     for row in rows:
         s, d = row["sparse"], row.get("dense")
@@ -95,9 +96,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{100 * s['pe_utilization']:.1f} %",
             f"{d['simulated_compute_cycles_mean']:.0f}" if d else "-",
             f"{row['speedup']:.2f}x" if d else "-",
+            f"{row['mac_ratio']:.2f}x" if d else "-",
             "cached" if s["cached_build"] else f"{s['build_seconds']:.1f}",
             f"{s['sim_images_per_second']:.0f}", f"{s['sim_cycles_per_second'] / 1e6:.2f}")
     Console().print(table)
+    layers = Table(title="predicted per-layer utilization (sparse model)")
+    layers.add_column("P", justify="right")
+    for lc in rows[0]["sparse"]["per_layer"]:
+        layers.add_column(f"{lc['name']} ({lc['nnz_macs']} MACs)", justify="right")
+    for row in rows:
+        layers.add_row(str(row["pes"]), *(f"{100 * lc['utilization']:.1f} % {lc['cycles']} c"
+                                          for lc in row["sparse"]["per_layer"]))
+    Console().print(layers)
     if full is not None:
         print(f"full run: {full['images']} images at P={full['pes']}: {full['mismatches']} "
               f"mismatches, {full['cycle_mismatches']} cycle mismatches, accuracy "

@@ -134,6 +134,11 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
         "nnz_macs": int(plan.nnz_macs), "dense_macs": int(plan.dense_macs),
         "pe_utilization": (plan.nnz_macs / pes) / mean_cycles,
         "predicted_utilization": float(report.utilization),
+        "per_layer": [{"name": lc.name, "mode": la.mode, "cycles": int(lc.cycles),
+                       "nnz_macs": int(lc.nnz_macs), "utilization": float(lc.utilization),
+                       "stall_cycles": int(lc.stall_cycles)}
+                      for lc, la in zip(report.per_layer, plan.layers)],
+        "rom_bits": int(plan.rom_bits), "dense_rom_bits": int(plan.dense_rom_bits),
         "accuracy_rtl": float((res.klass == labels).mean()),
         "accuracy_golden": float((want_klass == labels).mean()),
         "build_seconds": res.build_seconds, "cached_build": res.cached_build,
