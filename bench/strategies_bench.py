@@ -5,7 +5,8 @@ Three experiments, sharing one dense LeNet-5 (the teacher / starting point):
 
 ``macs``
     Best integer accuracy at >= 5x fewer non-zero MACs with 8-bit post-training quantization:
-    MAC-aware global pruning (``alpha`` 0 = plain global magnitude, 0.5, 1), sensitivity-driven
+    MAC-aware global pruning (``alpha`` 0 = plain global magnitude, 0.5, 1; raw and
+    layer-RMS-normalized magnitudes), sensitivity-driven
     per-layer ratios for a ``macs_x`` target, and uniform filter pruning followed by MAC-aware
     pruning. Non-zero MACs are counted on the exported integer model (``weight != wz``).
 ``bits``
@@ -134,15 +135,17 @@ class Bench:
     def macs(self) -> dict[str, CNN]:
         out = {}
         target = self.args.target
-        for alpha in (0.0, 0.5, 1.0):
-            t0 = time.perf_counter()
-            m = self.dense()
-            prune_macs_iterative(m, target, 3, alpha=alpha,
-                                 between=lambda k: train(m, self.train_set, self.ft_cfg(k),
-                                                         progress=False))
-            self.masked_ft(m, 9)
-            name = f"prune_macs alpha={alpha:g} (3 steps)"
-            out[name] = self.finish(name, m, t0)
+        for normalize in (False, True):
+            for alpha in (0.0, 0.5, 1.0):
+                t0 = time.perf_counter()
+                m = self.dense()
+                prune_macs_iterative(m, target, 3, alpha=alpha, normalize=normalize,
+                                     between=lambda k: train(m, self.train_set, self.ft_cfg(k),
+                                                             progress=False))
+                self.masked_ft(m, 9)
+                name = (f"prune_macs alpha={alpha:g}" + (" normalized" if normalize else "")
+                        + " (3 steps)")
+                out[name] = self.finish(name, m, t0)
         t0 = time.perf_counter()
         m = self.dense()
         sens = sensitivity_analysis(m, calibration_set(self.train_set, 1000, 1))

@@ -6,7 +6,10 @@ weights cost 784 MACs each, fc weights 1). This strategy budgets MACs instead:
 
 * every weight gets a score ``|w| / cost**alpha`` (``cost`` = MACs of one use of the weight,
   :func:`~fpgac.compress.strategies.costs.weight_costs`); ``alpha = 0`` is plain magnitude,
-  ``alpha = 1`` is magnitude per MAC;
+  ``alpha = 1`` is magnitude per MAC. With ``normalize=True`` the magnitude is first divided
+  by the root mean square of the layer's live (unpruned) weights, so layers whose weights
+  differ in scale (default initializations scale with ``1/sqrt(fan_in)``) compete on
+  relative magnitude: ``|w| / rms_layer / cost**alpha``;
 * :class:`MacBudgetPruning` (a ``torch.nn.utils.prune.BasePruningMethod``, applied through
   ``prune.global_unstructured`` with these ``importance_scores``) keeps the highest scores while
   the kept weights' MACs fit the budget. The threshold is found by binary search
@@ -75,7 +78,7 @@ class MacBudgetPruning(prune.BasePruningMethod):
 
 
 def prune_macs(model: CNN, reduction: float, *, alpha: float = 0.0,
-               layers: list[str] | None = None) -> dict:
+               layers: list[str] | None = None, normalize: bool = False) -> dict:
     """Prune ``model`` in place until its non-zero MACs are at most ``dense MACs / reduction``.
 
     Parameters
@@ -87,6 +90,8 @@ def prune_macs(model: CNN, reduction: float, *, alpha: float = 0.0,
     layers
         Weighted layers to prune (default all). MACs of the other layers still count against
         the budget.
+    normalize
+        Divide magnitudes by each layer's live-weight RMS first (see the module doc).
 
     Returns
     -------
@@ -117,7 +122,12 @@ def prune_macs(model: CNN, reduction: float, *, alpha: float = 0.0,
                        for n, (m, _) in zip(layers, params)])
     prior = torch.cat([getattr(m, "weight_mask", torch.ones_like(m.weight)).flatten()
                        for m, _ in params])
-    scores = {(m, "weight"): m.weight.detach().abs() / float(cost[n]) ** alpha
+    def rms(w: torch.Tensor) -> float:
+        live = w[w != 0]
+        return float(live.pow(2).mean().sqrt()) if live.numel() else 1.0
+
+    scores = {(m, "weight"): m.weight.detach().abs()
+              / ((rms(m.weight.detach()) if normalize else 1.0) * float(cost[n]) ** alpha)
               for n, (m, _) in zip(layers, params)}
     before = footprint(model)
     prune.global_unstructured(params, pruning_method=MacBudgetPruning,
@@ -129,6 +139,7 @@ def prune_macs(model: CNN, reduction: float, *, alpha: float = 0.0,
 
 
 def prune_macs_iterative(model: CNN, reduction: float, steps: int, *, alpha: float = 0.0,
+                         normalize: bool = False,
                          between: Callable[[int], None] | None = None) -> dict:
     """:func:`prune_macs` in ``steps`` geometric steps (``reduction**(i/steps)``), calling
     ``between(i)`` (e.g. a fine-tuning run) after every step but the last; masks compose."""
@@ -136,7 +147,7 @@ def prune_macs_iterative(model: CNN, reduction: float, steps: int, *, alpha: flo
         raise FpgacError(f"macs.steps: expected an integer >= 1, found {steps!r}")
     result: dict = {}
     for i in range(1, steps + 1):
-        result = prune_macs(model, reduction ** (i / steps), alpha=alpha)
+        result = prune_macs(model, reduction ** (i / steps), alpha=alpha, normalize=normalize)
         if between is not None and i < steps:
             between(i)
     return result

@@ -13,8 +13,8 @@ for any ``n_bits``, asymmetric and per layer, with the *same* range rules:
 * requantization: the accumulator ``acc = round(y / (ins * ws))`` (an integer up to float
   error) is requantized exactly as the integer path does, ``(acc * mqm0 + r) // 2**(mn + n)``
   with ``mn``/``mqm0`` from :func:`~fpgac.compress.quantize.multiplier` and the model's rounding,
-  in float64 (exact for these magnitudes), then saturated; ReLU / max-pool / flatten act on the dequantized values, which is
-  exact because they commute with requantization.
+  in float64 (exact for these magnitudes), then saturated; ReLU / max-pool / flatten act on
+  the dequantized values, which is exact because they commute with requantization.
 
 Gradients use the clipped straight-through estimator: every rounding is the identity for the
 backward pass, and values clipped by saturation get no gradient. After training,

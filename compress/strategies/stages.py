@@ -26,8 +26,8 @@ Each stage is a one-key mapping ``{kind: {parameters}}``; kinds and parameters (
     The base pipeline's :func:`fpgac.compress.prune.prune_model` (``method``, ``amount``,
     ``iterations``), fine-tuning after every step.
 ``prune_macs``
-    :func:`.macs.prune_macs_iterative` (``reduction``, ``alpha``, ``steps``), fine-tuning
-    after every step.
+    :func:`.macs.prune_macs_iterative` (``reduction``, ``alpha``, ``normalize``, ``steps``),
+    fine-tuning after every step.
 ``prune_filters``
     :func:`.filters.prune_filters` (``ratio``, ``include_linear``, ``layers``), then fine-tune.
 ``sensitivity``
@@ -103,7 +103,7 @@ STAGES: dict[str, dict[str, Any]] = {
     "distill": {**_TRAIN, "teacher": "lenet5", "teacher_epochs": 10, "teacher_lr": 2e-3,
                 "alpha": 0.7, "temperature": 4.0, "features": [], "feature_weight": 1.0},
     "prune": {"method": "global-l1", "amount": 0.9, "iterations": 1, **_FT},
-    "prune_macs": {"reduction": 5.0, "alpha": 0.0, "steps": 1, **_FT},
+    "prune_macs": {"reduction": 5.0, "alpha": 0.0, "normalize": False, "steps": 1, **_FT},
     "prune_filters": {"ratio": 0.5, "include_linear": False, "layers": None, **_FT},
     "sensitivity": {"params_x": None, "macs_x": None, "ratios": list(DEFAULT_RATIOS),
                     "eval": 1000, **_FT},
@@ -478,6 +478,7 @@ def run_config(path_or_dict: str | Path | dict, *, out_dir: str | Path,
         elif kind == "prune_macs":
             ft = _ft_cfg(p, s, epochs_scale)
             res = prune_macs_iterative(model, p["reduction"], p["steps"], alpha=p["alpha"],
+                                       normalize=p["normalize"],
                                        between=lambda k: train(model, train_set, ft,
                                                                progress=False))
             info["after_prune"] = res["after"].as_dict()

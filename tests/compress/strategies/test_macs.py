@@ -77,3 +77,16 @@ def test_mac_errors():
     with pytest.raises(FpgacError, match=r"macs.reduction: expected a target the unpruned "
                                          r"layers allow"):
         prune_macs(model, 3.0, layers=["fc1", "fc2"])
+
+
+def test_normalized_scores_rank_weights_within_each_layer_by_relative_magnitude():
+    model = lenet5(seed=0)
+    cost = weight_costs(model)
+    w = {n: m.weight.detach().clone() for n, m in model.weighted()}
+    rms = {n: float(t.pow(2).mean().sqrt()) for n, t in w.items()}
+    res = prune_macs(model, 4.0, alpha=0.5, normalize=True)
+    assert res["macs_x"] >= 4.0
+    score = {n: w[n].abs() / (rms[n] * cost[n] ** 0.5) for n in w}
+    kept = torch.cat([score[n][m.weight != 0] for n, m in model.weighted()])
+    gone = torch.cat([score[n][m.weight == 0] for n, m in model.weighted()])
+    assert gone.max() <= kept.min()
