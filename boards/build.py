@@ -74,8 +74,9 @@ def _mults(a: int, b: int, flow: str) -> int:
     return min(-(-a // wa) * -(-b // wb), -(-a // wb) * -(-b // wa))
 
 
-#: ROMs with fewer bits than this (after dropping constant bit columns) become logic.
-LOGIC_ROM_BITS = 2048
+#: A ROM goes to logic when its bits are fewer than this many per block RAM it would take
+#: (Yosys memory_libmap's cost trade-off; iCE40 value fitted to Yosys 0.70's choices).
+LOGIC_ROM_BITS_PER_BLOCK = {"ice40": 1024, "ecp5": 1536, "vivado": 2048}
 
 
 def _varying_bits(rows, widths) -> int:
@@ -92,33 +93,40 @@ def _varying_bits(rows, widths) -> int:
     return sum(bin(d & ((1 << w) - 1)).count("1") for d, w in zip(diff, widths))
 
 
-def _memories(plan) -> list[tuple[int, int, int]]:
-    """``(copies, width, depth)`` of every block-RAM candidate of the core.
+def _memories(plan) -> list[tuple[int, int, int, bool]]:
+    """``(copies, width, depth, is_rom)`` of the core's memories (docs/architecture.md).
 
     Activation copies are RAMs (full ``act_bits`` width); ROMs and tables count only their
-    non-constant bit columns, and ROMs under :data:`LOGIC_ROM_BITS` bits are left out (synthesis
-    maps them to logic, like the comb-read pool phase table). See docs/architecture.md.
+    non-constant bit columns (synthesis drops constant ones). The comb-read pool phase table
+    is left out (always logic).
     """
     from fpgac.compiler.plan import LANES
 
     pes = int(plan.pes)
     w, tap, addr = int(plan.w_bits), int(plan.tap_bits), int(plan.addr_bits)
-    mems = [(pes, int(plan.act_bits), int(plan.mem_depth))]
+    mems = [(pes, int(plan.act_bits), int(plan.mem_depth), False)]
 
     def rom(rows, widths):
         rows = list(rows)
         width = _varying_bits(rows, widths)
-        if width * len(rows) >= LOGIC_ROM_BITS:
-            mems.append((1, width, len(rows)))
+        if width:
+            mems.append((1, width, len(rows), True))
 
     rom(((v,) for v in plan.pixel_lut), (int(plan.act_bits),))
     rom(plan.shared_rom, (w, tap))
     rom((tuple(x for e in row for x in e) for row in plan.lane_rom), (w, tap) * pes)
     rom(plan.in_table, (addr,) * pes)
     rom(plan.out_table, (16, addr, int(plan.bias_bits)))
-    rom(((int(g.mode == LANES), g.rom_start, g.count, g.phases, g.phase_base, g.table_row, g.out_base,
-          g.n_valid, g.layer_first, g.inz, g.final, g.layer) for g in plan.program), (64,) * 12)
+    rom(((int(g.mode == LANES), g.rom_start, g.count, g.phases, g.phase_base, g.table_row,
+          g.out_base, g.n_valid, g.layer_first, g.inz, g.final, g.layer) for g in plan.program),
+        (64,) * 12)
     return mems
+
+
+#: LUT model (see :func:`estimate`).
+LUTS_BASE = 1200
+LUTS_PER_ACC_BIT = 11
+ROM_DEPTH_PER_LUT = 8
 
 
 def estimate(plan, board: Board) -> Estimate:
@@ -126,22 +134,28 @@ def estimate(plan, board: Board) -> Estimate:
 
     Contract: one hard multiplier array per lane (``(act_bits+1) x (w_bits+1)`` signed) plus one
     for the requantizer (``acc_bits x (act_bits+1)``), split into the part's multiplier size;
-    LUTs: 1200 for control, UART and harness plus ``11 * acc_bits`` per lane (accumulator,
-    pool compare, muxes; fitted to iCE40 place-and-route results at P = 1, 2, 4); memories
+    LUTs: :data:`LUTS_BASE` for control, UART and harness, :data:`LUTS_PER_ACC_BIT` ``*
+    acc_bits`` per lane (accumulator, pool compare, muxes), and ``width * depth / 8`` for each
+    ROM small enough to become logic (:data:`LOGIC_ROM_BITS_PER_BLOCK`); memories
     (:func:`_memories`: activation copies, pixel LUT, weight ROMs, tables, program), each
-    rounded up to whole blocks of the part at its best aspect ratio. On the iCE40 fixture
-    ``tests/fixtures/models/tiny_int.yml`` at P = 1 this gives 3 DSPs, 15 RAM blocks and ~1420
-    LUTs; nextpnr placed 3, 15 and 1484.
+    rounded up to whole blocks of the part at its best aspect ratio. On the iCE40 with the
+    fixture ``tests/fixtures/models/tiny_int.yml`` at P = 1 this gave 3 DSPs, 15 RAM blocks
+    and ~1580 LUTs where nextpnr placed 3, 15 and 1484.
     """
     flow = board.flow
     pes = int(plan.pes)
     lane = _mults(int(plan.act_bits) + 1, int(plan.w_bits) + 1, flow)
     requant = _mults(int(plan.acc_bits), int(plan.act_bits) + 1, flow)
-    mems = _memories(plan)
-    bits = sum(c * w * d for c, w, d in mems)
-    blocks = sum(c * _blocks(w, d, flow) for c, w, d in mems)
-    return Estimate(dsps=pes * lane + requant, luts=1200 + 11 * int(plan.acc_bits) * pes,
-                    memory_bits=bits, bram_blocks=blocks)
+    bits = blocks = rom_luts = 0
+    for copies, width, depth, is_rom in _memories(plan):
+        n = _blocks(width, depth, flow)
+        if is_rom and width * depth < n * LOGIC_ROM_BITS_PER_BLOCK[flow]:
+            rom_luts += width * -(-depth // ROM_DEPTH_PER_LUT)
+        else:
+            bits += copies * width * depth
+            blocks += copies * n
+    luts = LUTS_BASE + LUTS_PER_ACC_BIT * int(plan.acc_bits) * pes + rom_luts
+    return Estimate(dsps=pes * lane + requant, luts=luts, memory_bits=bits, bram_blocks=blocks)
 
 
 def _misfits(est: Estimate, board: Board) -> list[tuple[str, int, int]]:
@@ -337,7 +351,8 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 
     t1 = time.monotonic()
     overrides = {}
     if board.flow in OPEN_FLOW_ENV:
-        overrides = {"nextpnr_opts": "--report nextpnr_report.json --timing-allow-fail"}
+        overrides = {"nextpnr_opts": "--report nextpnr_report.json --timing-allow-fail",
+                     "debug_verilog": True}           # top.debug.v: the Verilog of top.il
     if board.flow == "ice40":
         overrides["synth_opts"] = "-dsp"
     top = BoardTop(plan, board, baud=baud)
@@ -466,6 +481,8 @@ def write_report(report: dict, out: Path) -> None:
     if r.get("fmax_mhz"):
         lines.append(f"| Fmax (nextpnr) | {r['fmax_mhz']:.2f} MHz |")
         lines.append(f"| images/s at Fmax | {r['images_per_s_at_fmax']:.0f} |")
+        met = "met" if r.get("timing_met") else "NOT met"
+        lines.append(f"| timing at {r['clock_mhz']:g} MHz | {met} |")
     if r.get("bitstream"):
         bit = r["bitstream"]
         lines.append(f"| bitstream | {bit if bit.startswith('none') else f'`{bit}`'} |")

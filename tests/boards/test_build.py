@@ -40,7 +40,9 @@ def test_build_without_tools(tiny, tmp_path, board):
     b = get_board(board)
     for name in FILES[b.flow]:
         assert (tmp_path / name).is_file(), name
-    assert list(tmp_path.glob("*.hex")), "ROM contents missing"
+    verilog = tmp_path / ("top.v" if b.flow == "vivado" else "top.debug.v")
+    assert "module top(" in verilog.read_text()
+    assert {"pixel_lut.hex", "act_init.hex"} <= {p.name for p in tmp_path.glob("*.hex")}
     plan = plan_hardware(load_model(tiny), pes=2)
     cyc = predict(plan)
     on_disk = json.loads((tmp_path / "report.json").read_text())
@@ -77,9 +79,9 @@ def test_precheck_fails_early_naming_resource_and_pes(tiny, tmp_path):
 
 def test_precheck_at_one_pe_asks_for_a_smaller_model(tiny):
     board = dataclasses.replace(get_board("icebreaker"), capacity=Capacity(
-        luts=5280, ffs=5280, bram_blocks=2, bram_bits=2 * 4096, dsps=8))
+        luts=5280, ffs=5280, bram_blocks=0, bram_bits=0, dsps=8))
     model = load_model(tiny)
-    with pytest.raises(FpgacError, match=r"^--board icebreaker: block RAM: expected at most 2 "
+    with pytest.raises(FpgacError, match=r"^--board icebreaker: block RAM: expected at most 0 "
                                          r"on iCE40UP5K-SG48, found \d+ needed for --pes 1; try "
                                          r"a smaller model \(--pes 1 is the minimum"):
         choose_pes(model, board, lambda m, p: plan_hardware(m, pes=p))
