@@ -294,20 +294,125 @@ def _run_requantizer(vectors: list[bigint.RequantVector]) -> list[list[int]]:
     return got
 
 
-def check_requant_rtl(seed: int, count: int, *, batch: int = 32, **vector_opts
-                      ) -> CheckResult:
-    """:class:`fpgac.hw.requant.Requantizer` (Amaranth simulator) vs :func:`bigint.requantize`.
+def _requant_verilog(params, in_bits: int) -> tuple[str, int, int, int]:
+    """Verilog of a Requantizer behind plain ports (``value``, ``sel``, ``valid`` in;
+    ``y``, ``y_valid`` out); returns ``(text, sel_bits, out_bits, latency)``."""
+    from amaranth.back import verilog
+    from amaranth.hdl import Module, signed, unsigned
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
 
-    ``batch`` vectors share one Requantizer instance (one parameter set each, selected per
-    item), so the design under test is the multi-layer requantizer the core instantiates.
-    A missing output (``None``) counts as a failure.
+    from ..compiler.analysis.widths import unsigned_bits
+    from ..hw.requant import Requantizer
+    rq = Requantizer(params, in_bits=in_bits, tag_bits=1)
+    sel_bits = unsigned_bits(len(params) - 1)
+
+    class Top(wiring.Component):
+        def __init__(self):
+            super().__init__({"value": In(signed(in_bits)), "sel": In(unsigned(sel_bits)),
+                              "valid": In(1), "y": Out(unsigned(rq.out_bits)),
+                              "y_valid": Out(1)})
+
+        def elaborate(self, platform):
+            m = Module()
+            m.submodules.rq = rq
+            m.d.comb += [rq.i.payload.value.eq(self.value), rq.i.payload.sel.eq(self.sel),
+                         rq.i.payload.tag.eq(0), rq.i.valid.eq(self.valid),
+                         self.y.eq(rq.o.payload.value), self.y_valid.eq(rq.o.valid)]
+            return m
+
+    text = verilog.convert(Top(), name="rq_top", emit_src=False)
+    return text, sel_bits, rq.out_bits, rq.latency
+
+
+_RQ_TB = """`timescale 1ns/1ps
+module tb;
+  reg clk = 1'b0; reg rst = 1'b1;
+  reg signed [{iw}-1:0] value = 0; reg valid = 1'b0;
+  reg [{sw}-1:0] sel = {{{sw}{{1'b1}}}};
+  wire [{ow}-1:0] y; wire y_valid;
+  reg [{iw}+{sw}-1:0] vec [0:{n}-1];
+  integer i, f;
+  rq_top dut(.clk(clk), .rst(rst), .value(value), .sel(sel), .valid(valid), .y(y),
+             .y_valid(y_valid));
+  always #5 clk = ~clk;
+  always @(posedge clk) if (y_valid) $fwrite(f, "%0d\\n", y);
+  initial begin
+    $readmemh("{vec}", vec);
+    f = $fopen("{out}", "w");
+    @(posedge clk); #1 rst = 1'b0;
+    @(posedge clk); #1;            // one idle cycle: sel1 <= all ones, then item 0 changes it
+    for (i = 0; i < {n}; i = i + 1) begin
+      {{sel, value}} = vec[i]; valid = 1'b1;
+      @(posedge clk); #1;
+    end
+    valid = 1'b0;
+    repeat ({lat} + 2) @(posedge clk);
+    $fclose(f);
+    $finish;
+  end
+endmodule
+"""
+
+
+def _run_requantizer_icarus(vectors: list[bigint.RequantVector]) -> list[list[int]]:
+    """As :func:`_run_requantizer`, but the emitted Verilog in Icarus Verilog.
+
+    Icarus does not evaluate a Yosys ``always @*`` block until one of its inputs changes, so
+    the testbench drives ``sel`` to all ones for an idle cycle before the first item (else the
+    select registers keep their reset value 0 and layer 0's constants read as X).
     """
-    res = CheckResult("requantizer RTL vs bigint")
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from ..compiler.analysis.widths import signed_bits
+    params = tuple(_requant_params(v) for v in vectors)
+    in_bits = signed_bits(max(abs(a) for v in vectors for a in v.accs))
+    text, sel_bits, out_bits, lat = _requant_verilog(params, in_bits)
+    items = [(a, k) for k, v in enumerate(vectors) for a in v.accs]
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        (d / "rq.v").write_text(text)
+        mask = (1 << in_bits) - 1
+        (d / "vec.hex").write_text("".join(f"{(k << in_bits) | (a & mask):x}\n"
+                                           for a, k in items))
+        (d / "tb.v").write_text(_RQ_TB.format(iw=in_bits, sw=sel_bits, ow=out_bits,
+                                              n=len(items), vec=d / "vec.hex",
+                                              out=d / "out.txt", lat=lat))
+        subprocess.run(["iverilog", "-g2012", "-o", str(d / "sim"), str(d / "tb.v"),
+                        str(d / "rq.v")], check=True, capture_output=True, text=True)
+        subprocess.run(["vvp", "-n", str(d / "sim")], check=True, capture_output=True,
+                       text=True, cwd=d)
+        outs = [int(w) for w in (d / "out.txt").read_text().split()]
+    got: list[list[int | None]] = []
+    pos = 0
+    for v in vectors:
+        chunk = outs[pos:pos + len(v.accs)]
+        got.append(chunk + [None] * (len(v.accs) - len(chunk)))
+        pos += len(v.accs)
+    return got
+
+
+def check_requant_rtl(seed: int, count: int, *, batch: int = 32, simulator: str = "amaranth",
+                      **vector_opts) -> CheckResult:
+    """:class:`fpgac.hw.requant.Requantizer` vs :func:`bigint.requantize`.
+
+    ``simulator``: ``"amaranth"`` (the Python simulator of the component) or ``"icarus"``
+    (its emitted Verilog in Icarus Verilog, much faster for long runs). ``batch`` vectors
+    share one Requantizer instance (one parameter set each, selected per item), so the design
+    under test is the multi-layer requantizer the core instantiates. A missing output counts
+    as a failure.
+    """
+    if simulator not in ("amaranth", "icarus"):
+        raise ValueError(f"simulator: expected 'amaranth' or 'icarus', found {simulator!r}")
+    run = _run_requantizer if simulator == "amaranth" else _run_requantizer_icarus
+    res = CheckResult(f"requantizer RTL ({simulator}) vs bigint")
     t0 = time.perf_counter()
     pending: list[bigint.RequantVector] = []
 
     def flush():
-        outs = _run_requantizer(pending)
+        outs = run(pending)
         for v, got in zip(pending, outs):
             for a, g, w in zip(v.accs, got, v.expected()):
                 res.cases += 1
