@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if not models:
         print("no models: pass model files or add examples/*.yml", file=sys.stderr)
         return 2
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=max(Console().width, 110))
     console.print(f"{os.cpu_count()} cores, load average "
                   + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     table = Table(title="fpgac eval: golden integer model on the MNIST test set",

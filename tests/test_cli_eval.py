@@ -171,3 +171,19 @@ def test_eval_deeply_nested_file_does_not_crash(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr == (f"fpgac eval: error: {path}: (document): expected at most 100 levels "
                            "of nesting, found a document nested deeper (level 101 at line 1)\n")
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "lenet5_g90_8b.yml"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not EXAMPLE.exists(), reason="examples/lenet5_g90_8b.yml not shipped yet")
+def test_eval_legacy_lenet5_example_classifies_mnist():
+    """The shipped legacy 8-bit, 90 %-sparse LeNet-5 export (float model: 97.6 %)."""
+    result = evaluate(EXAMPLE, limit=2000)
+    assert result["images"] == 2000 and result["logits"].shape == (2000, 10)
+    assert result["accuracy"] > 0.96
+    twin = EXAMPLE.with_name("lenet5_g90_8b.fpgac.yml")
+    if twin.exists():
+        np.testing.assert_array_equal(evaluate(twin, limit=300)["logits"],
+                                      result["logits"][:300])
