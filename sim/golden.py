@@ -113,22 +113,25 @@ def requantize(acc: np.ndarray | int, *, mqm0: int, shift: int, out_zero_point: 
     a = np.asarray(acc)
     if not np.issubdtype(a.dtype, np.integer):
         raise FpgacError(f"requantize.acc: expected integers, found dtype {a.dtype}")
-    a = a.astype(np.int64)
+    a = a.astype(np.int64, copy=False)
     if a.size:
         amax = max(abs(int(a.min())), abs(int(a.max())))
         if amax * mqm0 >= LIMIT:
             raise FpgacError(f"requantize: acc * mqm0: expected |value| < 2^62, found "
                              f"{amax} * {mqm0} = {amax * mqm0}")
-    t = a * np.int64(mqm0)
+    y = np.array(a * np.int64(mqm0), ndmin=1)  # a new array: the steps below work in place
     if rounding == "floor" or shift == 0:
-        y = t >> np.int64(min(shift, 63))
+        np.right_shift(y, np.int64(min(shift, 63)), out=y)
     else:
         # floor((t + 2^(s-1)) / 2^s) == floor((floor(t / 2^(s-1)) + 1) / 2): no overflow.
-        y = ((t >> np.int64(min(shift - 1, 63))) + 1) >> np.int64(1)
-    y = y + np.int64(zp)
+        np.right_shift(y, np.int64(min(shift - 1, 63)), out=y)
+        y += 1
+        np.right_shift(y, np.int64(1), out=y)
+    y += np.int64(zp)
     if relu:
-        y = np.maximum(y, np.int64(zp))
-    return np.clip(y, 0, 2**n_bits - 1).astype(np.int64)
+        np.maximum(y, np.int64(zp), out=y)
+    np.clip(y, 0, 2**n_bits - 1, out=y)
+    return y.reshape(a.shape) if a.ndim == 0 else y
 
 
 def _diff_weights(weight: np.ndarray, w_zero_point: int, what: str) -> np.ndarray:
@@ -247,8 +250,9 @@ def conv2d_acc(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, in_zp
     win = np.lib.stride_tricks.sliding_window_view(xd, (k, k), axis=(2, 3))
     win = win[:, :, : (ho - 1) * stride + 1 : stride, : (wo - 1) * stride + 1 : stride]
     cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c_in * k * k)
-    acc = _exact_matmul(cols, w2, dtype) + b
-    return acc.reshape(n, ho, wo, o_ch).transpose(0, 3, 1, 2).astype(np.int64)
+    acc = _exact_matmul(cols, w2, dtype)
+    acc += b
+    return np.ascontiguousarray(acc.reshape(n, ho, wo, o_ch).transpose(0, 3, 1, 2))
 
 
 def linear_acc(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, in_zp: int,
@@ -268,7 +272,9 @@ def linear_acc(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, in_zp
     xd, xmax = _centred(x, in_zp, n_bits, "linear.input")
     if _acc_bound_of(wd, b, xmax) >= LIMIT:
         raise FpgacError(f"linear: accumulator bound {_acc_bound_of(wd, b, xmax)} reaches 2^62")
-    return (_exact_matmul(xd, wd, _matmul_dtype(wd, xmax, method)) + b).astype(np.int64)
+    acc = _exact_matmul(xd, wd, _matmul_dtype(wd, xmax, method))
+    acc += b
+    return acc
 
 
 def _centred(x: np.ndarray, zp: int, n_bits: int | None, what: str) -> tuple[np.ndarray, int]:
@@ -369,9 +375,15 @@ def _maxpool(x: np.ndarray, kernel: int, stride: int, name: str) -> np.ndarray:
     ho, wo = (h - kernel) // stride + 1, (w - kernel) // stride + 1
     if ho <= 0 or wo <= 0:
         raise FpgacError(f"{name}: kernel {kernel} does not fit input {h}x{w}")
-    win = np.lib.stride_tricks.sliding_window_view(x, (kernel, kernel), axis=(2, 3))
-    win = win[:, :, : (ho - 1) * stride + 1 : stride, : (wo - 1) * stride + 1 : stride]
-    return win.max(axis=(4, 5))
+    # The max over the window, as kernel**2 element-wise maxima of strided slices (much faster
+    # than reducing a sliding-window view).
+    out = None
+    for dy in range(kernel):
+        for dx in range(kernel):
+            tap = x[:, :, dy: dy + (ho - 1) * stride + 1: stride,
+                    dx: dx + (wo - 1) * stride + 1: stride]
+            out = tap.copy() if out is None else np.maximum(out, tap, out=out)
+    return out
 
 
 def _forward(model: Model, q: np.ndarray, method: Method, keep: bool
