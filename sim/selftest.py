@@ -26,7 +26,8 @@ from . import bigint
 __all__ = ["CheckResult", "check_requant_golden", "check_requant_torch", "model_images",
            "reference_logits", "compare_logits", "save_replay", "replay_cases",
            "check_random_models", "rtl_logits", "check_requant_rtl", "accumulate_vectors",
-           "check_accumulate_rtl", "check_determinism"]
+           "check_accumulate_rtl", "check_determinism", "check_fuzz", "check_rtl_extras",
+           "check_formal", "PLAN", "run_selftest"]
 
 
 @dataclass
@@ -535,3 +536,160 @@ def check_accumulate_rtl(seed: int, count: int, **vector_opts) -> CheckResult:
                      f"({vec.kind}): lane {got}, golden {golden}, expected {want}")
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def check_determinism(seeds, *, pes: int = 3) -> CheckResult:
+    """Emit the core's Verilog twice per random model (fresh plans); byte-identical or fail."""
+    from ..compiler.plan import plan_hardware
+    from ..hw.emit import to_verilog
+    from .randmodel import random_model
+    res = CheckResult("determinism (Verilog emitted twice)")
+    t0 = time.perf_counter()
+    for seed in seeds:
+        a = to_verilog(plan_hardware(random_model(int(seed)), pes=pes), name="fpgac_core")
+        b = to_verilog(plan_hardware(random_model(int(seed)), pes=pes), name="fpgac_core")
+        res.cases += 1
+        if a != b:
+            res.fail(f"seed {seed}: Verilog differs between two emissions")
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def check_fuzz(seed: int, count: int) -> CheckResult:
+    """:func:`fpgac.sim.fuzzing.fuzz_loader`: a crash, hang or unclear message is a failure."""
+    from .fuzzing import fuzz_loader
+    res = CheckResult("hostile model files (loader fuzzing)")
+    out = fuzz_loader(seed, count)
+    res.cases = sum(out["outcomes"].values())
+    for rec in out["failures"]:
+        res.fail(f"mutant {rec['i']} ({rec['kind']} of {rec['src']}): {rec['outcome']} "
+                 f"{rec['msg']}")
+    res.failures = sum(out["outcomes"][k] for k in ("crash", "hang", "silent"))
+    res.notes.append(f"outcomes {dict(out['outcomes'])}; slowest file {out['max_t']:.2f} s; "
+                     f"worker peak RSS {out['rss_mb']:.0f} MB; {out['messages']} distinct "
+                     "messages")
+    res.seconds = out["seconds"]
+    return res
+
+
+def check_rtl_extras(seeds, *, x_seeds=(1, 2, 3), stall_seeds=(5,), pes: int = 2,
+                     simulators=("verilator",)) -> CheckResult:
+    """Per model: Verilator with randomised initial state (``x_seeds``) and random stalls
+    (``stall_seeds``, on each simulator) must give the golden logits."""
+    from ..compiler.plan import plan_hardware
+    from . import golden, rtl
+    from .preprocess import quantize_images
+    from .randmodel import random_model
+    res = CheckResult("RTL x-initial / random stalls")
+    t0 = time.perf_counter()
+    for seed in seeds:
+        model = random_model(int(seed))
+        imgs = model_images(model, int(seed), 3)
+        want = np.asarray(golden.run(model, quantize_images(imgs, model)), dtype=np.int64)
+        plan = plan_hardware(model, pes=pes)
+        runs = [("verilator", {"x_seed": x}) for x in x_seeds]
+        runs += [(sim, {"stalls": s}) for sim in simulators for s in stall_seeds]
+        for sim, opts in runs:
+            res.cases += 1
+            try:
+                got = rtl.simulate(plan, imgs, simulator=sim, **opts).logits
+                problem = "" if np.array_equal(got, want) else "logits differ from golden"
+            except Exception as exc:               # noqa: BLE001 - any crash is a failure
+                problem = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            if problem:
+                res.fail(f"seed {seed} {sim} {opts}: {problem}")
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def check_formal(seeds, **model_kw) -> CheckResult:
+    """:func:`fpgac.sim.formal.prove_model` on small random models; cases = proofs."""
+    from . import formal
+    from .randmodel import random_model
+    res = CheckResult("formal (requantizer = spec, accumulator width)")
+    t0 = time.perf_counter()
+    kw = dict(max_convs=1, max_linears=2, max_conv_channels=2, max_features=4, size=(6, 8),
+              n_bits=(2, 8), channels=(1, 1))
+    kw.update(model_kw)
+    depths = set()
+    for seed in seeds:
+        for r in formal.prove_model(random_model(int(seed), **kw), timeout_s=600):
+            res.cases += 1
+            depths.add(r.depth)
+            if not r.ok:
+                res.fail(f"seed {seed}: {r.line()}")
+    res.notes.append(f"depths {sorted(depths)} (requantizer: k-induction depth 4; "
+                     "accumulator: combinational, depth 1)")
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+#: family -> (quick size, long size); sizes are counts of the family's own unit
+PLAN = {
+    "requant-golden": (100_000, 1_000_000),
+    "requant-torch": (100_000, 1_000_000),
+    "requant-rtl": (4_096, 1_000_000),
+    "accumulate-rtl": (40, 1_000),
+    "models": (50, 500),
+    "models-rtl": (2, 10),
+    "models-icarus": (3, 100),
+    "rtl-extras": (1, 5),
+    "fuzz": (300, 10_000),
+    "determinism": (3, 20),
+    "formal": (1, 5),
+}
+
+
+def run_selftest(*, long: bool = False, seed: int = 0, models: int | None = None,
+                 only: tuple[str, ...] = (), replay_dir=None, progress=None
+                 ) -> list[CheckResult]:
+    """Run the reliability families of :data:`PLAN` (quick or long sizes) from ``seed``.
+
+    ``models`` overrides the count of random models of ``models`` (golden/bigint/torch);
+    ``only`` restricts the families. Failing random models go to ``replay_dir``.
+    """
+    unknown = set(only) - set(PLAN)
+    if unknown:
+        from ..errors import FpgacError
+        raise FpgacError(f"--only: expected some of {', '.join(PLAN)}, found "
+                         f"{', '.join(sorted(unknown))}")
+    size = {k: v[1] if long else v[0] for k, v in PLAN.items()}
+    if models is not None:
+        size["models"] = int(models)
+    base = 1_000_000 * int(seed)
+    jobs = {
+        "requant-golden": lambda: check_requant_golden(base + 1, size["requant-golden"]),
+        "requant-torch": lambda: check_requant_torch(base + 2, size["requant-torch"]),
+        "requant-rtl": lambda: check_requant_rtl(base + 3, size["requant-rtl"], batch=64,
+                                                 simulator="icarus",
+                                                 per_vector=256 if long else 64),
+        "accumulate-rtl": lambda: check_accumulate_rtl(base + 4, size["accumulate-rtl"]),
+        "models": lambda: check_random_models(range(base + 10_000,
+                                                    base + 10_000 + size["models"]),
+                                              images=3, replay_dir=replay_dir),
+        "models-rtl": lambda: check_random_models(
+            range(base + 20_000, base + 20_000 + size["models-rtl"]), images=3,
+            rtl=("verilator", "icarus"), replay_dir=replay_dir),
+        "models-icarus": lambda: check_random_models(
+            range(base + 30_000, base + 30_000 + size["models-icarus"]), images=3,
+            rtl=("icarus",), replay_dir=replay_dir),
+        "rtl-extras": lambda: check_rtl_extras(
+            range(base + 20_000, base + 20_000 + size["rtl-extras"]),
+            simulators=("verilator", "icarus")),
+        "fuzz": lambda: check_fuzz(base + 5, size["fuzz"]),
+        "determinism": lambda: check_determinism(range(base + 40_000,
+                                                       base + 40_000 + size["determinism"])),
+        "formal": lambda: check_formal(range(base + 25, base + 25 + size["formal"])),
+    }
+    results = []
+    for name, job in jobs.items():
+        if only and name not in only:
+            continue
+        if progress:
+            progress(name, None)
+        res = job()
+        res.notes.insert(0, f"family {name}, size {size[name]}, seed base {base}")
+        results.append(res)
+        if progress:
+            progress(name, res)
+    return results
