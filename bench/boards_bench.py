@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _example(pattern: str) -> Path | None:
-    found = sorted((ROOT / "examples").glob(pattern))
+    found = sorted(p for p in (ROOT / "examples").glob(pattern)
+                   if not p.name.endswith(".config.yml"))
     return found[0] if found else None
 
 
@@ -35,13 +36,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None, help="default: examples/lenet5_g90_8b*.yml")
     ap.add_argument("--tiny", default=str(ROOT / "tests" / "fixtures" / "models" / "tiny_int.yml"),
-                    help="small model for the iCEBreaker (tests/fixtures/models/tiny_int.yml)")
+                    help="small model for the iCEBreaker (tests/fixtures/models/tiny_int.yml; "
+                         "'' to skip)")
     ap.add_argument("--boards", default="icebreaker,ulx3s,arty",
                     help="comma-separated boards for --model (icebreaker,ulx3s,arty)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "boards"))
     args = ap.parse_args(argv)
     model = args.model or _example("lenet5_g90_8b*.yml")
-    runs = [("icebreaker", args.tiny)] + [(b, model) for b in args.boards.split(",") if b]
+    runs = [("icebreaker", args.tiny)] if args.tiny else []
+    runs += [(b, model) for b in args.boards.split(",") if b]
     out = Path(args.out)
     results = []
     for board, path in runs:

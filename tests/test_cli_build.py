@@ -126,3 +126,13 @@ def test_run_over_pty_against_simulated_board(tiny, tmp_path, capsys):
     out = capsys.readouterr().out
     assert status == 0, out
     assert "3/3 logits identical" in out and "accuracy: 66.67% (2/3)" in out
+
+
+def test_run_default_model_is_the_shipped_example_not_its_recipe():
+    from fpgac.commands.run import default_model
+    from fpgac.compiler.frontend import load_model
+
+    path = default_model()
+    assert path is not None and path.name.startswith("lenet5_g90_8b.")
+    assert not path.name.endswith(".config.yml")
+    assert load_model(path).input.shape == (1, 28, 28)

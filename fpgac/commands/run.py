@@ -13,7 +13,8 @@ def default_model() -> Path | None:
     import fpgac.examples
 
     root = Path(fpgac.examples.__file__).parent
-    found = sorted(root.glob("lenet5_g90_8b*.yml"))
+    found = sorted(p for p in root.glob("lenet5_g90_8b*.yml")
+                   if not p.name.endswith(".config.yml"))   # the compress recipe, not a model
     return found[0] if found else None
 
 
