@@ -171,15 +171,26 @@ def _misfits(est: Estimate, board: Board) -> list[tuple[str, int, int]]:
 
 
 def choose_pes(model, board: Board, plan_fn) -> int:
-    """Largest P in ``1..MAX_AUTO_PES`` whose estimate fits ``board`` (FpgacError if none)."""
-    best = None
-    for pes in range(1, MAX_AUTO_PES + 1):
-        if _misfits(estimate(plan_fn(model, pes), board), board):
-            break
-        best = pes
-    if best is None:
-        check_fit(plan_fn(model, 1), board)
-    return best
+    """Largest P in ``1..MAX_AUTO_PES`` whose estimate fits ``board`` (FpgacError if none).
+
+    The memory estimate is not monotone in P (ROM widths grow with P and cross block-size and
+    logic/block-RAM boundaries), so P is searched downwards from the bound the multipliers and
+    the per-lane LUTs allow (both grow linearly with P; widths do not depend on P) to the first
+    P that fits.
+    """
+    first = plan_fn(model, 1)
+    est1, cap = estimate(first, board), board.capacity
+    if _misfits(est1, board):
+        check_fit(first, board)
+    per_lane_dsp = max(1, est1.dsps - _mults(int(first.acc_bits), int(first.act_bits) + 1,
+                                             board.flow))
+    per_lane_lut = LUTS_PER_ACC_BIT * int(first.acc_bits)
+    top = min(MAX_AUTO_PES, 1 + (cap.dsps - est1.dsps) // per_lane_dsp,
+              1 + int(FILL_LIMIT * cap.luts - est1.luts) // per_lane_lut)
+    for pes in range(max(top, 1), 1, -1):
+        if not _misfits(estimate(plan_fn(model, pes), board), board):
+            return pes
+    return 1
 
 
 def check_fit(plan, board: Board, plan_fn=None, model=None) -> Estimate:
