@@ -367,7 +367,8 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 
     if board.flow == "ice40":
         overrides["synth_opts"] = "-dsp"
     top = BoardTop(plan, board, baud=baud)
-    bplan = plat.build(top, name="top", do_build=False, **overrides)
+    bplan = plat.build(top, name="top", do_build=False, emit_src=False,  # no machine paths
+                       **overrides)
     bplan.extract(str(out))
     write_rom_hex(plan, str(out))
     times["verilog_s"] = time.monotonic() - t1

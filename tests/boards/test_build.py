@@ -42,6 +42,8 @@ def test_build_without_tools(tiny, tmp_path, board):
         assert (tmp_path / name).is_file(), name
     verilog = tmp_path / ("top.v" if b.flow == "vivado" else "top.debug.v")
     assert "module top(" in verilog.read_text()
+    src_dir = str(Path(__file__).resolve().parents[2])
+    assert src_dir not in verilog.read_text(), "machine paths in the Verilog (emit_src)"
     assert {"pixel_lut.hex", "act_init.hex"} <= {p.name for p in tmp_path.glob("*.hex")}
     plan = plan_hardware(load_model(tiny), pes=2)
     cyc = predict(plan)
