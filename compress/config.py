@@ -66,6 +66,36 @@ _TYPES = {
     ("export", "legacy_layout"): str,
 }
 
+_LAYOUTS = ("dense", "coo", "csr", "csc")
+_METHODS = ("global-l1", "l1", "random", "ln-structured", "custom")
+
+#: value checks beyond the type, so that a bad value fails before any training
+_RANGES = {
+    ("quant", "bits"): (lambda v: 2 <= v <= 16, "an integer in [2, 16]"),
+    ("quant", "calib"): (lambda v: v >= 1, "an integer >= 1"),
+    ("quant", "percentile"): (lambda v: 50 < v <= 100, "a number in (50, 100]"),
+    ("quant", "rounding"): (lambda v: v in ("floor", "half_up"), "'floor' or 'half_up'"),
+    ("prune", "method"): (lambda v: v in _METHODS, "one of " + ", ".join(_METHODS)),
+    ("prune", "amount"): (lambda v: 0 <= v < 1, "a fraction in [0, 1)"),
+    ("prune", "iterations"): (lambda v: v >= 1, "an integer >= 1"),
+    ("prune", "dim"): (lambda v: v in (0, 1), "0 (filters) or 1 (channels)"),
+    ("prune", "threshold"): (lambda v: v >= 0, "a number >= 0"),
+    ("train", "epochs"): (lambda v: v >= 0, "an integer >= 0"),
+    ("train", "batch_size"): (lambda v: v >= 1, "an integer >= 1"),
+    ("train", "lr"): (lambda v: v > 0, "a number > 0"),
+    ("train", "optimizer"): (lambda v: v in ("adam", "sgd"), "'adam' or 'sgd'"),
+    ("finetune", "epochs"): (lambda v: v >= 0, "an integer >= 0"),
+    ("finetune", "batch_size"): (lambda v: v >= 1, "an integer >= 1"),
+    ("finetune", "lr"): (lambda v: v > 0, "a number > 0"),
+    ("finetune", "optimizer"): (lambda v: v in ("adam", "sgd"), "'adam' or 'sgd'"),
+    ("data", "train_limit"): (lambda v: v is None or v >= 1, "null or an integer >= 1"),
+    ("data", "limit_test"): (lambda v: v is None or v >= 1, "null or an integer >= 1"),
+    ("export", "layout"): (lambda v: v in _LAYOUTS, "one of " + ", ".join(_LAYOUTS)),
+    ("export", "legacy_layout"): (lambda v: v in ("coo", "dense"), "'coo' or 'dense'"),
+    ("export", "legacy_int_name"): (lambda v: "{name}" in v and "/" not in v,
+                                    "a file name containing '{name}'"),
+}
+
 _NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
           list: "a list", type(None): "null"}
 
@@ -106,6 +136,13 @@ def validate_config(cfg: dict, source: str | None = None) -> dict:
         if not _type_ok(value, want):
             wants = want if isinstance(want, tuple) else (want,)
             raise ModelError(f"{sec}.{key}", " or ".join(_NAMES[w] for w in wants), value,
+                             source=source)
+    for (sec, key), (ok, what) in _RANGES.items():
+        if not ok(cfg[sec][key]):
+            raise ModelError(f"{sec}.{key}", what, cfg[sec][key], source=source)
+    for i, lay in enumerate(cfg["export"]["own_layouts"]):
+        if lay not in _LAYOUTS:
+            raise ModelError(f"export.own_layouts[{i}]", "one of " + ", ".join(_LAYOUTS), lay,
                              source=source)
     if not isinstance(cfg["name"], str) or not cfg["name"] or "/" in cfg["name"]:
         raise ModelError("name", "a non-empty file-name-safe string", cfg["name"], source=source)

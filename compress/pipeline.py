@@ -102,7 +102,12 @@ def run_compress(cfg: dict, *, progress: bool = True, export: bool = True,
     seconds: dict[str, float] = {}
     seed = cfg["train"]["seed"]
     data_dir = cfg["data"]["dir"]
-    train_set = load_split(cfg["data"]["train_split"], data_dir, cfg["data"]["train_limit"])
+    train_set = load_split(cfg["data"]["train_split"], data_dir)
+    if cfg["data"]["train_limit"] is not None:
+        # a seeded random subset: the shipped train5k is sorted by label
+        gen = torch.Generator().manual_seed(seed + 104729)
+        idx = torch.randperm(len(train_set), generator=gen)[:max(1, cfg["data"]["train_limit"])]
+        train_set = Dataset(train_set.pixels[idx], train_set.labels[idx])
     test_set = load_split("test", data_dir, cfg["data"]["limit_test"])
     torch.manual_seed(seed)
     model: CNN = build_cnn(spec_of(cfg), tuple(cfg["input_shape"]), seed=seed)

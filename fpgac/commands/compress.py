@@ -19,7 +19,8 @@ _FLAGS = {
     "bits": ("quant", "bits"), "epochs": ("train", "epochs"),
     "finetune_epochs": ("finetune", "epochs"), "calib": ("quant", "calib"),
     "percentile": ("quant", "percentile"), "seed": ("train", "seed"),
-    "limit_test": ("data", "limit_test"), "data_dir": ("data", "dir"),
+    "limit_test": ("data", "limit_test"), "limit_train": ("data", "train_limit"),
+    "data_dir": ("data", "dir"),
     "out_dir": ("export", "out_dir"), "layout": ("export", "layout"),
 }
 
@@ -43,6 +44,8 @@ def register(subparsers) -> None:
     p.add_argument("--percentile", type=float, help="activation range percentile, e.g. 99.99")
     p.add_argument("--seed", type=int, help="seed of weights, data order, augmentation")
     p.add_argument("--limit-test", type=int, help="evaluate on the first N test images only")
+    p.add_argument("--limit-train", type=int,
+                   help="train on N training images only (a seeded random subset)")
     p.add_argument("--data-dir", help="directory of MNIST IDX files (default: shipped)")
     p.add_argument("--out-dir", help="output directory")
     p.add_argument("--layout", choices=["dense", "coo", "csr", "csc"],
