@@ -1,4 +1,4 @@
-"""Pass: lower a fused model (:mod:`.fuse_activations`) to a :class:`~fpgac.compiler.plan.HardwarePlan`.
+"""Pass: lower a fused model (:mod:`.fuse_activations`) to a hardware plan.
 
 Contract
 --------

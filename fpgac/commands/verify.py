@@ -1,4 +1,4 @@
-"""``fpgac verify MODEL``: the emitted RTL, simulated on MNIST test images, against the golden model.
+"""``fpgac verify MODEL``: the emitted RTL, simulated on MNIST test images, vs the golden model.
 
 Plans and emits the accelerator for ``--pes`` lanes, builds it with Verilator (or Icarus), streams
 ``--images`` test images through it and compares every logit and every class with
