@@ -39,6 +39,7 @@ def _normalise(name, data):
     return data
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [4])
 def test_emitted_verilog_is_byte_identical(seed):
     model = random_model(seed)
