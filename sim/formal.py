@@ -40,7 +40,6 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
 from ..compiler import ir
-from ..compiler.analysis.widths import signed_bits
 from ..errors import FpgacError
 
 __all__ = ["FormalResult", "tools_available", "missing_tools", "RequantSpec", "spec_of",

@@ -6,7 +6,6 @@ CI runs 1e5 accumulators per implementation (seeded); ``fpgac selftest --long`` 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from fpgac.sim import bigint
 from fpgac.compiler.analysis.widths import signed_bits
