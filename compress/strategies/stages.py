@@ -79,7 +79,7 @@ from ..pipeline import calibration_set, golden_check
 from ..prune import METHODS, check_zeros, make_permanent, masks_of, prune_model
 from ..quantize import calibrate, quantize_model
 from ..train import TrainConfig, evaluate, train
-from .costs import Footprint, footprint, ir_footprint
+from .costs import footprint, ir_footprint
 from .distill import distill
 from .filters import prune_filters
 from .lowrank import factorize_linear
