@@ -19,6 +19,8 @@ __all__ = ["register", "run", "verify", "DEFAULT_PES"]
 
 #: Lanes used when ``--pes`` is not given.
 DEFAULT_PES = 16
+#: Runs of at least this many images are split over ``--jobs`` simulator processes.
+PARALLEL_MIN = 512
 
 
 def _positive(text: str) -> int:
@@ -52,15 +54,20 @@ def register(subparsers) -> None:
                    help="simulator build cache (default ~/.cache/fpgac/rtl)")
     p.add_argument("--stalls", type=int, default=None, metavar="SEED",
                    help="random valid/ready stalls on the streams with this seed")
+    p.add_argument("--jobs", type=_positive, default=2,
+                   help=f"parallel simulator processes for runs of >= {PARALLEL_MIN} images "
+                        "(default 2)")
     p.set_defaults(func=run)
 
 
 def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=None,
            simulator: str = "verilator", build_dir=None, stalls: int | None = None,
-           progress=None) -> dict:
+           progress=None, jobs: int = 2) -> dict:
     """Run the whole check and return its figures (the ``--json`` document).
 
-    ``progress(stage)`` is called with a short text before every stage. The returned dict has
+    ``progress(stage)`` is called with a short text before every stage. Runs of at least
+    :data:`PARALLEL_MIN` images are simulated by ``jobs`` simulator processes in parallel
+    (the build is shared). The returned dict has
     ``mismatches`` (images whose logits or class differ), ``mismatch_examples`` (up to 10),
     ``cycle_mismatches`` (images whose compute cycles differ from the prediction), cycles,
     utilization, accuracies, timings and ``passed``.
@@ -104,8 +111,11 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
         stage({"build": f"building the {simulator} model (cached per design)",
                "sim": f"simulating {images} images on {simulator}"}.get(name, name))
 
-    res = rtl.simulate(plan, imgs, simulator=simulator, build_dir=build_dir, stalls=stalls,
-                       progress=rtl_stage)
+    opts = dict(simulator=simulator, build_dir=build_dir, stalls=stalls)
+    if jobs > 1 and images >= PARALLEL_MIN:
+        res = _simulate_parallel(plan, imgs, jobs, opts, rtl_stage)
+    else:
+        res = rtl.simulate(plan, imgs, progress=rtl_stage, **opts)
     bad_logits = (res.logits != want_logits).any(axis=1)
     bad_klass = res.klass != want_klass
     bad = np.flatnonzero(bad_logits | bad_klass)
@@ -150,6 +160,44 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     return result
 
 
+def _simulate_part(args):
+    """Worker of :func:`_simulate_parallel` (module level: picklable under ``spawn``)."""
+    from fpgac.sim import rtl
+
+    plan, images, opts = args
+    return rtl.simulate(plan, images, **opts)
+
+
+def _simulate_parallel(plan, imgs, jobs: int, opts: dict, progress):
+    """Build once (first image), then simulate the rest in ``jobs`` simulator processes.
+
+    Each worker is a fresh (``spawn``) process, so the simulator environment it sets never
+    races with another's. Results are concatenated in image order; ``sim_seconds`` is the wall
+    time of the parallel part plus the first image.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import numpy as np
+
+    from fpgac.sim import rtl
+
+    first = rtl.simulate(plan, imgs[:1], progress=progress, **opts)
+    progress("sim")
+    parts = [p for p in np.array_split(imgs[1:], jobs) if len(p)]
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(len(parts), mp_context=multiprocessing.get_context("spawn")) as ex:
+        rest = list(ex.map(_simulate_part, [(plan, p, opts) for p in parts]))
+    wall = time.perf_counter() - t0 + first.sim_seconds
+    allr = [first] + rest
+    return rtl.RtlResult(
+        logits=np.concatenate([r.logits for r in allr]),
+        klass=np.concatenate([r.klass for r in allr]),
+        compute_cycles=np.concatenate([r.compute_cycles for r in allr]),
+        total_cycles=sum(r.total_cycles for r in allr), build_seconds=first.build_seconds,
+        sim_seconds=wall, simulator=first.simulator, cached_build=first.cached_build)
+
+
 def run(args) -> int:
     from rich.console import Console
 
@@ -161,7 +209,7 @@ def run(args) -> int:
         t0 = time.perf_counter()
         r = verify(args.model, images=args.images, pes=args.pes, data_dir=args.data,
                    simulator=args.simulator, build_dir=args.build_dir, stalls=args.stalls,
-                   progress=progress)
+                   progress=progress, jobs=args.jobs)
         r["total_seconds"] = time.perf_counter() - t0
     _print(r)
     if args.json:
