@@ -77,3 +77,26 @@ def test_verify_user_errors_exit_2(tmp_path, tiny_yaml, capsys):
         main(["verify", str(tiny_yaml), "--pes", "0"])
     assert exc.value.code == 2
     assert "expected a positive integer, found 0" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_verify_parallel_split_matches_serial(tiny_yaml, build_dir, monkeypatch, tmp_path):
+    """Two simulator processes over the images give the same figures as one."""
+    from fpgac.commands import verify as vmod
+
+    serial = vmod.verify(tiny_yaml, images=9, pes=8, build_dir=build_dir, jobs=1)
+    monkeypatch.setattr(vmod, "PARALLEL_MIN", 4)
+    calls = []
+    real = vmod._simulate_parallel
+
+    def spy(*args, **kw):
+        calls.append(args[2])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(vmod, "_simulate_parallel", spy)
+    par = vmod.verify(tiny_yaml, images=9, pes=8, build_dir=build_dir, jobs=2)
+    assert calls == [2]
+    for key in ("mismatches", "cycle_mismatches", "simulated_compute_cycles_mean",
+                "accuracy_rtl", "predicted_compute_cycles"):
+        assert par[key] == serial[key], key
+    assert par["passed"] and par["images"] == 9
