@@ -12,7 +12,7 @@ import os
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import RisingEdge, Timer
 
 #: Clock period in ns (the value is irrelevant to results; cycles are counted in the wrapper).
 PERIOD_NS = 10
@@ -24,5 +24,8 @@ async def run_images(dut) -> None:
     if os.environ.get("FPGAC_TB_INTERNAL_CLOCK") != "1":
         clock = Clock(dut.clk, PERIOD_NS, unit="ns", impl="gpi")
         clock.start(start_high=False)
+    # let the wrapper's initialisers run first: with randomised initial state (x_seed) ``done``
+    # may read 1 at time 0, before tb_top.sv assigns it
+    await Timer(1, unit="step")
     if not int(dut.done.value):
         await RisingEdge(dut.done)

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from fpgac.compiler.plan import plan_hardware
-from fpgac.errors import FpgacError
 from fpgac.sim import golden, rtl
 from fpgac.sim.preprocess import quantize_images
 from fpgac.sim.randmodel import random_model
@@ -38,11 +37,6 @@ def test_random_models_verilator_and_icarus_agree_with_references(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.xfail(strict=True, raises=FpgacError, reason=(
-    "sim/cocotb/run_images.py reads tb_top.done at time 0, before the wrapper's declaration "
-    "initialisers run; with randomised initial state done can read 1 and the run ends with "
-    "no results. Fix there: `await Timer(1, unit='step')` before reading done (verified); "
-    "then remove this marker."))
 def test_randomised_initial_state_does_not_change_results():
     """``--x-initial unique`` with several seeds: no output depends on power-up values."""
     model = random_model(RTL_SEEDS[0])
