@@ -58,6 +58,13 @@ def run(args: argparse.Namespace) -> int:
     from fpgac.compress.config import load_config
     from fpgac.compress.pipeline import print_summary, run_compress
 
+    if args.config:
+        # a staged strategies config (top-level ``stages``) runs in compress.strategies
+        from fpgac.compress.strategies.stages import run_config_file
+
+        rc = run_config_file(args.config, out_dir=args.out_dir)
+        if rc is not None:
+            return rc
     overrides: dict = {}
     for flag, (section, key) in _FLAGS.items():
         value = getattr(args, flag, None)
