@@ -56,7 +56,7 @@ def test_integer_mode_equals_golden_on_the_whole_test_set(lenet_trained, train_s
     acc, mismatches = golden_check(model, test_set)
     assert len(test_set) == 10_000
     assert mismatches == 0
-    assert acc > 0.5
+    assert acc > 0.3        # a sanity floor (chance is 0.1); the point is 0 mismatches
 
 
 def test_pixel_table_is_the_golden_one():
