@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -44,7 +45,7 @@ MUTATIONS = (
     "wrong_type", "delete_key", "add_key", "nan_inf", "huge_int", "negative", "huge_size",
     "shape_mismatch", "bad_index", "dup_index", "truncate", "byte_flip", "alias_bomb",
     "python_tag", "dup_key", "empty", "deep_nesting", "bad_utf8", "swap_values", "float_int",
-    "long_string", "bool_for_int", "list_for_map",
+    "long_string", "bool_for_int", "list_for_map", "long_literal",
 )
 
 _WEIRD = [None, True, "x", "", 1.5, float("nan"), float("inf"), -float("inf"), -1, 0, 2 ** 70,
@@ -144,6 +145,12 @@ def make_mutant(text: str, kind: str, rng: np.random.Generator) -> bytes:
         top = [ln for ln in lines if ln and not ln.startswith((" ", "-")) and ":" in ln]
         line = top[int(rng.integers(0, len(top)))] if top else "head: x"
         return (text + line + "\n").encode()
+    if kind == "long_literal":
+        # an integer literal longer than Python converts (4,300 digits) or than fpgac accepts
+        spans = [m.span() for m in re.finditer(r"(?<=[ \[,])-?\d+(?=[,\]\n])", text)]
+        a, b = spans[int(rng.integers(0, len(spans)))]
+        digits = int(rng.choice([101, 400, 4301, 20_000]))
+        return (text[:a] + "9" * digits + text[b:]).encode()
     if kind == "deep_nesting":
         depth = int(rng.integers(200, 5000))
         return (text + "deep: " + "[" * depth + "]" * depth + "\n").encode()

@@ -25,6 +25,10 @@ def describe(value: object) -> object:
         return f"a mapping with keys [{keys}]" if value else "an empty mapping"
     if isinstance(value, list):
         return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 30:
+        return f"an integer of {value.bit_length()} bits"
+    if isinstance(value, str) and len(value) > 80:
+        return f"a string of {len(value)} characters ({value[:40]!r}...)"
     if isinstance(value, (bool, int, float, str)):
         return value
     return f"a value of type {type(value).__name__}"
@@ -43,6 +47,17 @@ def is_int(value: object) -> bool:
 def is_number(value: object) -> bool:
     """True for integers and floats, False for booleans."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_finite_number(value: object) -> bool:
+    """True for an int or float that is a finite float64 (an int too large for a float64,
+    e.g. a 400-digit YAML integer, is not: ``math.isfinite`` would raise on it)."""
+    if not is_number(value):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def req_mapping(value: object, path: str, source: str | None, what: str = "a mapping") -> dict:
@@ -100,7 +115,7 @@ def req_float(mapping: Mapping, key: str, path: str, source: str | None, *,
     if value is None and key not in mapping:
         raise ModelError(where, "a required key", "no such key", source=source)
     what = "a finite number > 0" if positive else "a finite number"
-    if not is_number(value) or not math.isfinite(value) or (positive and value <= 0):
+    if not is_finite_number(value) or (positive and value <= 0):
         raise ModelError(where, what, describe(value), source=source)
     return float(value)
 

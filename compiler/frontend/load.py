@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 
 from fpgac.compiler.ir import Model
 from fpgac.errors import ModelError
 
-from .checks import describe, is_number
+from .checks import describe, is_finite_number
 from .legacy import from_legacy
 from .native import FORMAT, from_native
 from .yamlio import MAX_BYTES, load_yaml, source_name
@@ -46,7 +45,7 @@ def load_model(path: str | os.PathLike, *, mean: float | None = None, std: float
     """
     source = source_name(path)
     for key, value in (("mean", mean), ("std", std)):
-        if value is not None and not (is_number(value) and math.isfinite(value)
+        if value is not None and not (is_finite_number(value)
                                       and (key == "mean" or value > 0)):
             raise ModelError(f"{key} (argument)", "a finite number" + (" > 0" if key == "std"
                                                                        else ""),

@@ -24,7 +24,7 @@ import numpy as np
 
 from fpgac.errors import ModelError
 
-from .checks import check_keys, describe, is_int, key_path
+from .checks import check_keys, describe, is_finite_number, is_int, key_path
 
 __all__ = ["parse_tensor", "write_tensor", "LAYOUTS", "LEGACY_LAYOUTS", "MAX_ELEMENTS"]
 
@@ -57,7 +57,7 @@ def _element_ok(value: object, kind: Kind) -> bool:
         return False
     if kind == "int":
         return isinstance(value, int) and -(1 << 63) <= value < (1 << 63)
-    return isinstance(value, (int, float)) and math.isfinite(value)
+    return is_finite_number(value)
 
 
 def _element_what(kind: Kind, lo: int | None = None, hi: int | None = None) -> str:

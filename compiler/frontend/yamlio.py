@@ -42,6 +42,11 @@ MAX_EXPANDED_NODES = 1_000_000
 #: overflow the C stack and kill the process, so the depth is checked on the event stream first.
 MAX_DEPTH = 100
 
+#: Longest integer literal accepted, in characters. Model integers fit in 64 bits (20 digits);
+#: Python refuses to convert integers of more than 4,300 digits, so a longer literal would
+#: escape as a ValueError from the constructor instead of a message.
+MAX_INT_CHARS = 100
+
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -117,9 +122,19 @@ def _check_graph(root: yaml.Node, source: str) -> None:
                           "plain YAML data (mappings, lists, strings, numbers, booleans, null)",
                           f"a tag {node.tag.replace(_TAG, '!!')}", source=source)
 
+    int_tag = _TAG + "int"
+
+    def check_scalar(node: yaml.ScalarNode, path: str) -> None:
+        if node.tag not in allowed:
+            raise bad_tag(node, path)
+        if node.tag == int_tag and len(node.value) > MAX_INT_CHARS:
+            raise ModelError(path or "(document)",
+                             f"an integer literal of at most {MAX_INT_CHARS} characters",
+                             f"a literal of {len(node.value)} characters at line "
+                             f"{node.start_mark.line + 1}", source=source)
+
     if isinstance(root, scalar_type):
-        if root.tag not in allowed:
-            raise bad_tag(root, "")
+        check_scalar(root, "")
         return
     expanded: dict[int, int] = {}      # id(collection) -> node count once aliases are expanded
     on_stack: set[int] = set()
@@ -154,8 +169,7 @@ def _check_graph(root: yaml.Node, source: str) -> None:
             for i in range(len(children) - 1, -1, -1):
                 child = children[i]
                 if isinstance(child, scalar_type):
-                    if child.tag not in allowed:
-                        raise bad_tag(child, f"{path}[{i}]")
+                    check_scalar(child, f"{path}[{i}]")
                 else:
                     stack.append((child, f"{path}[{i}]", False))
             continue
@@ -169,8 +183,7 @@ def _check_graph(root: yaml.Node, source: str) -> None:
             if knode.tag == _TAG + "merge":
                 child_path = path
             else:
-                if knode.tag not in allowed:
-                    raise bad_tag(knode, path)
+                check_scalar(knode, path)
                 line = knode.start_mark.line + 1
                 ident = (knode.tag, knode.value)
                 if ident in seen:
@@ -180,8 +193,7 @@ def _check_graph(root: yaml.Node, source: str) -> None:
                 seen[ident] = line
                 child_path = _child_path(path, knode.value)
             if isinstance(vnode, scalar_type):
-                if vnode.tag not in allowed:
-                    raise bad_tag(vnode, child_path)
+                check_scalar(vnode, child_path)
             else:
                 pushed.append((vnode, child_path, False))
         stack.extend(reversed(pushed))

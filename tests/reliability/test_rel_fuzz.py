@@ -38,14 +38,14 @@ def test_mutants_are_reproducible():
 
 
 @pytest.mark.parametrize("kind", ["python_tag", "alias_bomb", "dup_key", "truncate",
-                                  "deep_nesting", "huge_size", "nan_inf"])
+                                  "deep_nesting", "huge_size", "nan_inf", "long_literal"])
 def test_hostile_kinds_are_rejected_with_one_line(tmp_path, kind):
     text = (fuzzing.Path(__file__).parents[1] / "fixtures" / "replay" / "rand18.yml").read_text()
     for i in range(5):
         data = fuzzing.make_mutant(text, kind, np.random.default_rng([3, i]))
         outcome, msg = fuzzing._classify(data, tmp_path / "m.yml")
         assert outcome in ("rejected", "loaded"), (kind, i, msg)
-        if kind in ("python_tag", "alias_bomb", "dup_key"):
+        if kind in ("python_tag", "alias_bomb", "dup_key", "long_literal"):
             assert outcome == "rejected" and "expected" in msg, (kind, i, msg)
 
 

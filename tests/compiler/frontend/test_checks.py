@@ -54,6 +54,9 @@ CASES = [
          "m.yml: p.x: expected a finite number, found nan"),
     Case("float-negative", lambda: req_float({"x": -0.0}, "x", "p", S, positive=True),
          "m.yml: p.x: expected a finite number > 0, found -0.0"),
+    # an int beyond float64 (math.isfinite would raise OverflowError on it; found by fuzzing)
+    Case("float-huge-int", lambda: req_float({"x": 10 ** 400}, "x", "p", S),
+         "m.yml: p.x: expected a finite number, found an integer of 1329 bits"),
     Case("str-missing", lambda: req_str(MAP, "zz", "p", S),
          "m.yml: p.zz: expected a required key, found no such key"),
     Case("str-choice", lambda: req_str(MAP, "s", "p", S, choices=["a", "b"]),
@@ -94,6 +97,9 @@ def test_predicates_and_paths():
     assert describe([]) == "a list of 0 items" and describe([1]) == "a list of 1 item"
     assert describe("x") == "x" and describe(1.5) == 1.5 and describe(True) is True
     assert describe(object()) == "a value of type object"
+    assert describe(10 ** 29) == 10 ** 29 and describe(-10 ** 30) == "an integer of 100 bits"
+    assert describe("y" * 80) == "y" * 80
+    assert describe("y" * 81) == "a string of 81 characters ('" + "y" * 40 + "'...)"
 
 
 def test_model_error_fields_and_format():

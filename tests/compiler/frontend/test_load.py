@@ -76,6 +76,14 @@ CASES = [
       "document in the stream): but found another document"),
     T("deep-nesting", "a: " + "[" * 100_000 + "\n", "(document): expected at most 100 levels of "
       "nesting, found a document nested deeper (level 101 at line 1)"),
+    # integer literals Python would refuse to convert (> 4,300 digits; found by fuzzing)
+    F("long-int", LEGACY_TEXT.replace("mqm0: 189", "mqm0: " + "9" * 5000, 1),
+      "layers[0].mqm0: expected an integer literal of at most 100 characters, found a literal "
+      "of 5000 characters at line 16"),
+    T("long-int-in-list", "k: [1, " + "1" * 101 + "]\n", "k[1]: expected an integer literal of "
+      "at most 100 characters, found a literal of 101 characters at line 1"),
+    T("long-int-root", "-" + "1" * 100 + "\n", "(document): expected an integer literal of at "
+      "most 100 characters, found a literal of 101 characters at line 1"),
     # foreign tags (python objects never constructed) and other hardening
     F("python-tag", "head: !!python/object/apply:os.system ['echo pwned']\n",
       f"head: expected {PLAIN}, found a tag !!python/object/apply:os.system"),

@@ -76,10 +76,10 @@ def test_python_object_never_constructed(tmp_path):
 
 def test_size_cap_file(tmp_path):
     p = tmp_path / "big.yml"
-    p.write_text("a: " + "1" * 200 + "\n")
+    p.write_text("a: " + "x" * 200 + "\n")
     assert error(p, max_bytes=100) == (
         f"{p}: (file): expected at most 100 bytes, found a file of 204 bytes")
-    assert load_yaml(p, max_bytes=204) == {"a": int("1" * 200)}
+    assert load_yaml(p, max_bytes=204) == {"a": "x" * 200}
 
 
 def test_size_cap_text():
