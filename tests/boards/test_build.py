@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fpgac.boards.build import (MAX_AUTO_PES, build, check_fit, choose_pes, default_out_dir,
-                                estimate, nextpnr_overflow)
+from fpgac.boards.build import (BRAM_FILL_LIMIT, MAX_AUTO_PES, build, check_fit, choose_pes,
+                                default_out_dir, estimate, nextpnr_overflow)
 from fpgac.boards.platforms import BOARDS, Capacity, get_board
 from fpgac.compiler.analysis.cycles import predict
 from fpgac.compiler.frontend import load_model, save_model
@@ -87,6 +87,25 @@ def test_precheck_at_one_pe_asks_for_a_smaller_model(tiny):
                                          r"on iCE40UP5K-SG48, found \d+ needed for --pes 1; try "
                                          r"a smaller model \(--pes 1 is the minimum"):
         choose_pes(model, board, lambda m, p: plan_hardware(m, pes=p))
+
+
+def test_block_ram_fill_limit_per_flow(tiny):
+    """Open flows keep 15% of the block RAMs free for routing (BRAM_FILL_LIMIT); Vivado may
+    use the whole part. A design filling exactly all blocks fits the Arty, not the ULX3S."""
+    plan = plan_hardware(load_model(tiny), pes=1)
+    need = estimate(plan, get_board("ulx3s")).bram_blocks
+    full = {}
+    for name in ("ulx3s", "arty"):
+        board = get_board(name)
+        blocks = estimate(plan, board).bram_blocks
+        full[name] = dataclasses.replace(board, capacity=dataclasses.replace(
+            board.capacity, bram_blocks=blocks))
+    check_fit(plan, full["arty"])
+    room = int(BRAM_FILL_LIMIT["ecp5"] * need)
+    with pytest.raises(FpgacError, match=rf"^--board ulx3s: block RAM: expected at most {room} "
+                                         rf"on LFE5U-85F-BG381-6, found {need} needed for "
+                                         r"--pes 1; try a smaller model"):
+        check_fit(plan, full["ulx3s"])
 
 
 def test_pes_auto_is_the_largest_that_fits(tiny):
