@@ -16,10 +16,11 @@ a user error.
 
 from __future__ import annotations
 
-import argparse
 import time
 from importlib import resources
 from pathlib import Path
+
+from .args import positive_int
 
 __all__ = ["register", "run", "default_model"]
 
@@ -32,15 +33,6 @@ def default_model() -> Path:
     return Path(str(resources.files("fpgac.examples") / DEFAULT_MODEL))
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {value}")
-    return value
-
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -50,12 +42,12 @@ def register(subparsers) -> None:
                     "against the golden model, and an Arty A7 build with its report.")
     p.add_argument("model", nargs="?", default=None,
                    help=f"model file (default: the shipped examples/{DEFAULT_MODEL})")
-    p.add_argument("--images", type=_positive, default=500,
+    p.add_argument("--images", type=positive_int, default=500,
                    help="test images simulated in RTL (default 500; the golden model always "
                         "runs the whole test set unless --limit)")
-    p.add_argument("--limit", type=_positive, default=None,
+    p.add_argument("--limit", type=positive_int, default=None,
                    help="golden model on the first N test images only")
-    p.add_argument("--pes", type=_positive, default=16, help="parallel lanes P (default 16)")
+    p.add_argument("--pes", type=positive_int, default=16, help="parallel lanes P (default 16)")
     p.add_argument("-o", "--output", default=None,
                    help="build directory (default build/<model>-arty)")
     p.add_argument("--build-dir", default=None,

@@ -15,17 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .args import positive_int
+
 __all__ = ["register", "run", "evaluate"]
 
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {value}")
-    return value
 
 
 def register(subparsers) -> None:
@@ -36,7 +29,7 @@ def register(subparsers) -> None:
     p.add_argument("model", help="model file (YAML, fpgac or legacy int_values format)")
     p.add_argument("--data", default=None, metavar="DIR",
                    help="MNIST directory (t10k-* IDX files, gz or not); default: shipped copy")
-    p.add_argument("--limit", type=_positive, default=None, metavar="N",
+    p.add_argument("--limit", type=positive_int, default=None, metavar="N",
                    help="evaluate only the first N test images")
     p.add_argument("--save-logits", default=None, metavar="FILE.npy",
                    help="write the int64 logits (N, classes), in test-set order, to FILE.npy")

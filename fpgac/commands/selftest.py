@@ -9,20 +9,10 @@ row per family. Exit status 0 when every family passed, 1 when any disagreement 
 
 from __future__ import annotations
 
-import argparse
+from .args import positive_int
 
 __all__ = ["register", "run"]
 
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}") \
-            from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {value}")
-    return value
 
 
 def register(subparsers) -> None:
@@ -37,7 +27,7 @@ def register(subparsers) -> None:
     p.add_argument("--long", action="store_true", help="nightly sizes (1e6 vectors, 10,000 "
                    "fuzzed files, hundreds of models)")
     p.add_argument("--seed", type=int, default=0, help="seed base (default 0)")
-    p.add_argument("--models", type=_count, default=None,
+    p.add_argument("--models", type=positive_int, default=None,
                    help="random models checked against the references (default 50, long 500)")
     p.add_argument("--only", nargs="+", default=[], choices=sorted(PLAN), metavar="FAMILY",
                    help=f"run only these families: {', '.join(PLAN)}")

@@ -10,10 +10,11 @@ the prediction; 2 for a user error (bad model, bad flag).
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
+
+from .args import positive_int
 
 __all__ = ["register", "run", "verify", "DEFAULT_PES"]
 
@@ -22,15 +23,6 @@ DEFAULT_PES = 16
 #: Runs of at least this many images are split over ``--jobs`` simulator processes.
 PARALLEL_MIN = 512
 
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {value}")
-    return value
 
 
 def register(subparsers) -> None:
@@ -41,9 +33,9 @@ def register(subparsers) -> None:
                     "integer model; check simulated against predicted cycles. Exit 1 on any "
                     "mismatch.")
     p.add_argument("model", help="model file (YAML, fpgac or legacy int_values format)")
-    p.add_argument("--images", type=_positive, default=100,
+    p.add_argument("--images", type=positive_int, default=100,
                    help="number of MNIST test images, from the first (default 100)")
-    p.add_argument("--pes", type=_positive, default=DEFAULT_PES,
+    p.add_argument("--pes", type=positive_int, default=DEFAULT_PES,
                    help=f"parallel lanes P (default {DEFAULT_PES})")
     p.add_argument("--data", default=None,
                    help="MNIST directory (t10k-* IDX files); default: the shipped copy")
@@ -54,7 +46,7 @@ def register(subparsers) -> None:
                    help="simulator build cache (default ~/.cache/fpgac/rtl)")
     p.add_argument("--stalls", type=int, default=None, metavar="SEED",
                    help="random valid/ready stalls on the streams with this seed")
-    p.add_argument("--jobs", type=_positive, default=2,
+    p.add_argument("--jobs", type=positive_int, default=2,
                    help=f"parallel simulator processes for runs of >= {PARALLEL_MIN} images "
                         "(default 2)")
     p.set_defaults(func=run)

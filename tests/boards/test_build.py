@@ -56,7 +56,7 @@ def test_build_without_tools(tiny, tmp_path, board):
     assert report["nnz_macs"] == plan.nnz_macs and report["rom_bits"] == plan.rom_bits
     assert report["resources"] is None and report["fmax_mhz"] is None
     md = (tmp_path / "report.md").read_text()
-    assert f"| PEs (P) | 2 |" in md and "tools not run (--no-pnr)" in md
+    assert "| PEs (P) | 2 |" in md and "tools not run (--no-pnr)" in md
 
 
 def test_constraints_name_the_harness_pins(tiny, tmp_path):
