@@ -33,7 +33,6 @@ def default_model() -> Path:
     return Path(str(resources.files("fpgac.examples") / DEFAULT_MODEL))
 
 
-
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "demo", help="eval + RTL verify + Arty build on the shipped example model",

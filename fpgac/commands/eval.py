@@ -20,7 +20,6 @@ from .args import positive_int
 __all__ = ["register", "run", "evaluate"]
 
 
-
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "eval", help="accuracy of the golden integer model on the MNIST test set",

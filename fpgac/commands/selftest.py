@@ -14,7 +14,6 @@ from .args import positive_int
 __all__ = ["register", "run"]
 
 
-
 def register(subparsers) -> None:
     from fpgac.sim.selftest import PLAN
 

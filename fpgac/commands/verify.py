@@ -24,7 +24,6 @@ DEFAULT_PES = 16
 PARALLEL_MIN = 512
 
 
-
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "verify", help="simulate the generated RTL on MNIST and compare with the golden model",
