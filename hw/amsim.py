@@ -39,6 +39,16 @@ def simulate(plan: HardwarePlan, images, *, dump_memory: bool = False,
     dut = Accelerator(plan, debug=dump_memory)
     runs: list[CoreRun] = []
 
+    async def wait_high(ctx, signal, name: str) -> int:
+        """Tick until ``signal`` is 1; return the ticks taken (TimeoutError past ``timeout``)."""
+        ticks = 0
+        while not ctx.get(signal):
+            await ctx.tick()
+            ticks += 1
+            if ticks > timeout:
+                raise TimeoutError(f"{name} never rose")
+        return ticks
+
     async def tb(ctx):
         for image in images:
             pixels = [int(v) for v in image]
@@ -48,20 +58,10 @@ def simulate(plan: HardwarePlan, images, *, dump_memory: bool = False,
             for px in pixels:
                 ctx.set(dut.pixels.valid, 1)
                 ctx.set(dut.pixels.payload, px)
-                waited = 0
-                while not ctx.get(dut.pixels.ready):
-                    await ctx.tick()
-                    waited += 1
-                    if waited > timeout:
-                        raise TimeoutError("pixels.ready never rose")
+                await wait_high(ctx, dut.pixels.ready, "pixels.ready")
                 await ctx.tick()
             ctx.set(dut.pixels.valid, 0)
-            cycles = 1
-            while not ctx.get(dut.result.valid):
-                await ctx.tick()
-                cycles += 1
-                if cycles > timeout:
-                    raise TimeoutError("result.valid never rose")
+            cycles = 1 + await wait_high(ctx, dut.result.valid, "result.valid")
             payload = ctx.get(dut.result.payload)
             klass = int(payload.klass)
             logits = tuple(int(v) for v in payload.logits)
