@@ -1,0 +1,75 @@
+"""Memory of the accelerator per part, P and board: weight bits, tables, blocks, cycles.
+
+Usage::
+
+    python bench/memory_bench.py [--model MODEL ...] [--pes 1,8,16,32,54,64] [--json OUT]
+
+For each model and P it plans the accelerator (no synthesis) and prints: the weight storage
+bits (all entries incl. indices, fillers and padding) and their ratio to the dense weight bits,
+the control-table bits, the activation words per copy, the predicted compute cycles, and the
+block RAMs of :func:`fpgac.boards.build.estimate` for the iCEBreaker (iCE40 EBR), the ULX3S
+(ECP5 DP16KD) and the Arty A7 (RAMB36 equivalents). Takes seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from fpgac.boards.build import estimate
+from fpgac.boards.platforms import get_board
+from fpgac.compiler.analysis.cycles import predict
+from fpgac.compiler.frontend import load_model
+from fpgac.compiler.plan import plan_hardware
+
+ROOT = Path(__file__).resolve().parent.parent
+BOARDS = ("icebreaker", "ulx3s", "arty")
+
+
+def rows(model_path: str, pes_list) -> list[dict]:
+    """One dict per P with the figures listed in the module docstring."""
+    model = load_model(model_path)
+    out = []
+    for pes in pes_list:
+        plan = plan_hardware(model, pes=pes)
+        row = {"model": Path(model_path).name, "pes": pes, "rom_bits": int(plan.rom_bits),
+               "dense_rom_bits": int(plan.dense_rom_bits),
+               "ratio": plan.rom_bits / plan.dense_rom_bits,
+               "table_bits": int(plan.table_bits), "act_words": int(plan.mem_depth),
+               "cycles": int(predict(plan).compute_cycles)}
+        for board in BOARDS:
+            row[board] = int(estimate(plan, get_board(board)).bram_blocks)
+        out.append(row)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", action="append", default=None,
+                    help="model file (repeatable); default: the LeNet-5 8-bit and 4-bit examples")
+    ap.add_argument("--pes", default="1,8,16,32,54,64")
+    ap.add_argument("--json", default=None, help="also write the rows to this file")
+    args = ap.parse_args(argv)
+    models = args.model or [str(ROOT / "examples" / "lenet5_g90_8b.yml"),
+                            str(ROOT / "examples" / "lenet5_g90_4b.fpgac.yml")]
+    pes_list = [int(v) for v in args.pes.split(",") if v]
+    allrows = []
+    for path in models:
+        print(f"\n{Path(path).name}")
+        print("| P | weight bits | / dense | table bits | act words | cycles | "
+              "iCE40 EBR | ECP5 DP16KD | RAMB36 |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for r in rows(path, pes_list):
+            allrows.append(r)
+            print(f"| {r['pes']} | {r['rom_bits']:,} | {r['ratio']:.2f} | {r['table_bits']:,} | "
+                  f"{r['act_words']:,} | {r['cycles']:,} | {r['icebreaker']} | {r['ulx3s']} | "
+                  f"{r['arty']} |", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(allrows, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
