@@ -24,7 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from fpgac.boards.clock import ClockedTop, plan_clock
 from fpgac.boards.platforms import Board, get_board
+from fpgac.boards.speed import speed_figures
 from fpgac.errors import FpgacError
 
 __all__ = ["Estimate", "estimate", "check_fit", "choose_pes", "build", "write_report",
@@ -316,7 +318,8 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 
     pes : int or "auto"
         Lanes; ``auto`` picks the largest that fits by :func:`estimate`.
     clock_mhz : float, optional
-        Must equal the board oscillator (no PLL is generated); the report's throughput uses it.
+        The ``sync`` clock, made by the board's PLL (:func:`fpgac.boards.clock.plan_clock`);
+        default: the board's default clock. The report states the exact frequency.
     out_dir : path, optional
         Output directory; default :func:`default_out_dir` (``build/<model>-<board>``).
     pnr : bool
@@ -356,11 +359,8 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 
     times["plan_s"] = time.monotonic() - t0
 
     plat = board.make_platform()
-    clock_hz = float(plat.default_clk_frequency)
-    if clock_mhz is not None and abs(clock_mhz * 1e6 - clock_hz) > 1:
-        raise FpgacError(
-            f"--clock-mhz: expected the {board.name} oscillator {clock_hz / 1e6:g} MHz "
-            f"(no PLL is generated), found {clock_mhz:g}")
+    clock = plan_clock(board, clock_mhz)      # PLL setting (or the oscillator), exact frequency
+    clock_hz = clock.hz
 
     out = Path(out_dir) if out_dir is not None else default_out_dir(model_path, board.name)
     out.mkdir(parents=True, exist_ok=True)
@@ -372,7 +372,7 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 
                      "debug_verilog": True}           # top.debug.v: the Verilog of top.il
     if board.flow == "ice40":
         overrides["synth_opts"] = "-dsp"
-    top = BoardTop(plan, board, baud=baud)
+    top = ClockedTop(BoardTop(plan, board, baud=baud, clk_freq=clock_hz), clock)
     bplan = plat.build(top, name="top", do_build=False, emit_src=False,  # no machine paths
                        **overrides)
     bplan.extract(str(out))
@@ -387,6 +387,7 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 
         "part": board.part,
         "flow": board.flow,
         "clock_mhz": clock_hz / 1e6,
+        "clock": clock.describe(),
         "baud": baud,
         "pes": int(plan.pes),
         "dense_macs": int(plan.dense_macs),
@@ -399,6 +400,8 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 
         "images_per_s": clock_hz / latency,
         "uart_images_per_s": baud / 10 / (int(plan.input_pixels)
                                           + 3 + int(plan.classes) * (1 + (plan.out_bits > 8))),
+        "speed": speed_figures(int(cyc.compute_cycles), int(cyc.load_cycles), clock_hz,
+                               source="predicted"),
         "rom_bits": int(plan.rom_bits),
         "dense_rom_bits": int(plan.dense_rom_bits),
         "estimate": est.__dict__,
@@ -440,6 +443,8 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 
             report["fmax_mhz"] = fmax
             if fmax:
                 report["images_per_s_at_fmax"] = fmax * 1e6 / latency
+                report["speed"] = speed_figures(int(cyc.compute_cycles), int(cyc.load_cycles),
+                                                clock_hz, fmax * 1e6, source="predicted")
                 report["timing_met"] = fmax * 1e6 >= clock_hz
                 if fmax * 1e6 < clock_hz:
                     report["notes"].append(
@@ -475,6 +480,17 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 
     return report
 
 
+def _clock_text(r: dict) -> str:
+    """The clock line of report.md: exact PLL frequency and dividers, or the oscillator."""
+    ck = r.get("clock") or {}
+    pll = ck.get("pll")
+    if not pll:
+        return f"{r['clock_mhz']:g} MHz (oscillator, no PLL)"
+    div = ", ".join(f"{k}={v:g}" for k, v in pll["dividers"].items())
+    return (f"{pll['f_out_mhz']:.6g} MHz exactly ({pll['f_out_exact_hz']} Hz; {pll['primitive']} "
+            f"from the {pll['f_in_mhz']:g} MHz oscillator, VCO {pll['f_vco_mhz']:g} MHz: {div})")
+
+
 def write_report(report: dict, out: Path) -> None:
     """Write ``report.json`` and a readable ``report.md`` into ``out``."""
     out = Path(out)
@@ -485,7 +501,7 @@ def write_report(report: dict, out: Path) -> None:
         "",
         "| item | value |", "|---|---|",
         f"| board / part | {r['board']} / {r['part']} ({r['flow']}) |",
-        f"| clock | {r['clock_mhz']:g} MHz |",
+        f"| clock | {_clock_text(r)} |",
         f"| PEs (P) | {r['pes']} |",
         f"| MACs dense / non-zero | {r['dense_macs']} / {r['nnz_macs']} |",
         f"| cycles: load + compute | {r['load_cycles']} + {r['compute_cycles']} = "

@@ -169,13 +169,16 @@ class BoardTop(Elaboratable):
     board : fpgac.boards.platforms.Board
         Which UART and LED resources to use.
     baud : int
-        UART baud rate; checked against the platform's default clock
-        (:func:`fpgac.boards.uart.uart_divisor`).
+        UART baud rate; checked against the clock (:func:`fpgac.boards.uart.uart_divisor`).
     core : wiring.Component, optional
         Passed to :class:`Harness`.
+    clk_freq : float, optional
+        The ``sync`` clock in Hz when it is not the platform's default clock (a PLL clock,
+        :mod:`fpgac.boards.clock`); the UART divisor and the resync timeout follow it.
     """
 
-    def __init__(self, plan, board, *, baud: int = 115200, core=None):
+    def __init__(self, plan, board, *, baud: int = 115200, core=None, clk_freq=None):
+        self.clk_freq = clk_freq
         self.plan = plan
         self.board = board
         self.baud = operator.index(baud)
@@ -185,7 +188,7 @@ class BoardTop(Elaboratable):
     def elaborate(self, platform):
         from fpgac.boards.uart import uart_divisor
 
-        clk = platform.default_clk_frequency
+        clk = self.clk_freq if self.clk_freq is not None else platform.default_clk_frequency
         divisor = uart_divisor(clk, self.baud)
         m = Module()
         self.harness = harness = Harness(self.plan, divisor=divisor, core=self.core,

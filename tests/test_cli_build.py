@@ -1,6 +1,7 @@
 """``fpgac build`` and ``fpgac run`` from the command line (exit codes, one-line errors), and
 ``fpgac run`` end to end over a pty against the simulated board (harness + real core)."""
 
+import json
 import os
 import struct
 import subprocess
@@ -39,8 +40,30 @@ def test_build_no_pnr(tiny, tmp_path):
     out = tmp_path / "ice"
     proc = _cli("build", path, "--board", "icebreaker", "--pes", "2", "-o", out, "--no-pnr")
     assert proc.returncode == 0, proc.stderr
-    assert "icebreaker: P=2," in proc.stdout and "images/s at 12 MHz" in proc.stdout
+    assert "icebreaker: P=2," in proc.stdout and "images/s at 30 MHz" in proc.stdout
     assert (out / "report.md").is_file() and (out / "top.pcf").is_file()
+
+
+def test_build_clock_mhz_sets_the_pll(tiny, tmp_path):
+    _, path = tiny
+    proc = _cli("build", path, "--board", "ulx3s", "--pes", "1", "-o", tmp_path, "--no-pnr",
+                "--clock-mhz", "37.5")
+    assert proc.returncode == 0, proc.stderr
+    assert "images/s at 37.5 MHz" in proc.stdout
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["clock"]["pll"]["f_out_exact_hz"] == "37500000"
+    assert "37.5 MHz exactly (37500000 Hz; EHXPLLL" in (tmp_path / "report.md").read_text()
+
+
+def test_build_clock_out_of_range_is_one_line_exit_2(tiny, tmp_path):
+    _, path = tiny
+    proc = _cli("build", path, "--board", "ulx3s", "--pes", "1", "-o", tmp_path, "--no-pnr",
+                "--clock-mhz", "500")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "fpgac build: error: --clock-mhz: expected 10 MHz..400 MHz (what the EHXPLLL makes "
+        "from the 25 MHz oscillator), found 500 MHz")
+    assert "Traceback" not in proc.stderr
 
 
 def test_build_default_output_is_model_dash_board(tiny, tmp_path):

@@ -38,7 +38,8 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", default=None, help="output directory (build/<model>-<board>)")
     p.add_argument("--baud", type=int, default=115200, help="UART baud rate (115200)")
     p.add_argument("--clock-mhz", type=float, default=None,
-                   help="clock in MHz; must be the board oscillator (no PLL is generated)")
+                   help="clock in MHz, made by the board's PLL (default: the board's default "
+                        "clock, docs/boards.md); the report states the exact frequency")
     p.add_argument("--no-pnr", dest="pnr", action="store_false",
                    help="stop after Verilog + report (no synthesis / place and route)")
     p.set_defaults(func=run)

