@@ -62,3 +62,39 @@ endmodule
 
 module SGSR(input CLK, input GSR);
 endmodule
+
+// ---- PLLs and clock buffers (boards/clock.py); the lint model passes the input clock ----
+module BUFG(input I, output O);
+  assign O = I;
+endmodule
+
+module MMCME2_BASE #(parameter BANDWIDTH = "OPTIMIZED", parameter CLKFBOUT_MULT_F = 5.0,
+                     parameter CLKIN1_PERIOD = 0.0, parameter CLKOUT0_DIVIDE_F = 1.0,
+                     parameter DIVCLK_DIVIDE = 1)
+  (input CLKIN1, input CLKFBIN, input RST, input PWRDWN, output CLKOUT0, output CLKFBOUT,
+   output LOCKED);
+  assign CLKOUT0 = CLKIN1;
+  assign CLKFBOUT = CLKIN1;
+  assign LOCKED = ~RST & ~PWRDWN;
+endmodule
+
+module SB_PLL40_PAD #(parameter DIVR = 0, parameter DIVF = 0, parameter DIVQ = 0,
+                      parameter FILTER_RANGE = 0, parameter FEEDBACK_PATH = "SIMPLE",
+                      parameter PLLOUT_SELECT = "GENCLK")
+  (input PACKAGEPIN, input RESETB, input BYPASS, output PLLOUTGLOBAL, output LOCK);
+  assign PLLOUTGLOBAL = PACKAGEPIN;
+  assign LOCK = RESETB & ~BYPASS;
+endmodule
+
+module EHXPLLL #(parameter CLKI_DIV = 1, parameter CLKFB_DIV = 1, parameter CLKOP_DIV = 1,
+                 parameter CLKOP_CPHASE = 0, parameter CLKOP_FPHASE = 0,
+                 parameter CLKOP_ENABLE = "ENABLED", parameter FEEDBK_PATH = "CLKOP",
+                 parameter OUTDIVIDER_MUXA = "DIVA", parameter DPHASE_SOURCE = "DISABLED",
+                 parameter INTFB_WAKE = "DISABLED", parameter PLLRST_ENA = "DISABLED",
+                 parameter STDBY_ENABLE = "DISABLED")
+  (input CLKI, input CLKFB, input RST, input STDBY, input ENCLKOP, input PHASESEL0,
+   input PHASESEL1, input PHASEDIR, input PHASESTEP, input PHASELOADREG, input PLLWAKESYNC,
+   output CLKOP, output LOCK);
+  assign CLKOP = CLKI;
+  assign LOCK = ~RST & ~STDBY;
+endmodule
