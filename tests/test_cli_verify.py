@@ -28,8 +28,10 @@ def build_dir(tmp_path_factory):
 @pytest.mark.slow
 def test_verify_passes_and_writes_json(tiny_yaml, build_dir, tmp_path, capsys):
     out = tmp_path / "v.json"
+    rep = tmp_path / "report.json"                  # a build report: clock and Fmax
+    rep.write_text(json.dumps({"clock_mhz": 40.0, "fmax_mhz": 45.5}))
     code = main(["verify", str(tiny_yaml), "--images", "30", "--pes", "8",
-                 "--build-dir", str(build_dir), "--json", str(out)])
+                 "--build-dir", str(build_dir), "--json", str(out), "--build-report", str(rep)])
     text = capsys.readouterr().out
     assert code == 0, text
     assert "mismatches 0 of 30 images vs golden" in text
@@ -41,6 +43,16 @@ def test_verify_passes_and_writes_json(tiny_yaml, build_dir, tmp_path, capsys):
     assert 0 < fig["pe_utilization"] <= 1
     assert fig["accuracy_rtl"] == fig["accuracy_golden"]
     assert fig["sim_images_per_second"] > 0
+    sp = fig["speed"]
+    cyc, load = fig["predicted_compute_cycles"], fig["load_cycles"]
+    assert sp["images"] == 30 and sp["source"] == "simulated"
+    assert sp["compute_cycles"] == {"mean": cyc, "min": cyc, "max": cyc}
+    assert sp["latency_cycles"]["max"] == cyc + load
+    assert sp["clock_mhz"] == 40.0 and sp["fmax_mhz"] == 45.5
+    assert sp["images_per_s_at_clock"] == pytest.approx(40e6 / (cyc + load))
+    assert sp["images_per_s_at_fmax"] == pytest.approx(45.5e6 / (cyc + load))
+    assert sp["latency_us_at_clock"]["mean"] == pytest.approx((cyc + load) / 40.0)
+    assert f"images/s, {(cyc + load) / 40:.1f} us at 40 MHz" in text
 
 
 @pytest.mark.slow
@@ -73,6 +85,12 @@ def test_verify_user_errors_exit_2(tmp_path, tiny_yaml, capsys):
     err = capsys.readouterr().err.strip()
     assert err == ("fpgac verify: error: --images: expected at most 10000 (test images "
                    "available), found 10001")
+    assert main(["verify", str(tiny_yaml), "--build-report", str(tmp_path / "no.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("fpgac verify: error: --build-report: expected a readable report.json")
+    (tmp_path / "r.json").write_text("{}")
+    assert main(["verify", str(tiny_yaml), "--build-report", str(tmp_path / "r.json")]) == 2
+    assert "expected key clock_mhz" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["verify", str(tiny_yaml), "--pes", "0"])
     assert exc.value.code == 2

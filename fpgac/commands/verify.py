@@ -48,12 +48,17 @@ def register(subparsers) -> None:
     p.add_argument("--jobs", type=positive_int, default=2,
                    help=f"parallel simulator processes for runs of >= {PARALLEL_MIN} images "
                         "(default 2)")
+    p.add_argument("--clock-mhz", type=float, default=None,
+                   help="report latency and images/s at this clock (MHz)")
+    p.add_argument("--build-report", default=None, metavar="REPORT_JSON",
+                   help="take the clock and the Fmax from this `fpgac build` report.json")
     p.set_defaults(func=run)
 
 
 def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=None,
            simulator: str = "verilator", build_dir=None, stalls: int | None = None,
-           progress=None, jobs: int = 2) -> dict:
+           progress=None, jobs: int = 2, clock_mhz: float | None = None,
+           fmax_mhz: float | None = None) -> dict:
     """Run the whole check and return its figures (the ``--json`` document).
 
     ``progress(stage)`` is called with a short text before every stage. Runs of at least
@@ -61,7 +66,9 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     (the build is shared). The returned dict has
     ``mismatches`` (images whose logits or class differ), ``mismatch_examples`` (up to 10),
     ``cycle_mismatches`` (images whose compute cycles differ from the prediction), cycles,
-    utilization, accuracies, timings and ``passed``.
+    utilization, accuracies, timings, ``passed`` and ``speed``
+    (:func:`fpgac.boards.speed.speed_figures` of the simulated per-image cycles: mean, min, max,
+    latency and images/s at ``clock_mhz`` and ``fmax_mhz`` when given).
 
     Raises
     ------
@@ -70,6 +77,7 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     """
     import numpy as np
 
+    from fpgac.boards.speed import speed_figures
     from fpgac.compiler.analysis import cycles
     from fpgac.compiler.frontend import load_model
     from fpgac.compiler.plan import plan_hardware
@@ -147,6 +155,9 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
         "sim_images_per_second": res.images_per_second,
         "sim_cycles": int(res.total_cycles), "sim_cycles_per_second": res.cycles_per_second,
     }
+    result["speed"] = speed_figures(sim_cycles, int(report.load_cycles),
+                                    clock_mhz * 1e6 if clock_mhz else None,
+                                    fmax_mhz * 1e6 if fmax_mhz else None, source="simulated")
     result["passed"] = result["mismatches"] == 0 and result["cycle_mismatches"] == 0
     return result
 
@@ -197,15 +208,39 @@ def run(args) -> int:
         def progress(text: str) -> None:
             status.update(f"fpgac verify: {text}")
 
+        clock_mhz, fmax_mhz = _clock_args(args)
         t0 = time.perf_counter()
         r = verify(args.model, images=args.images, pes=args.pes, data_dir=args.data,
                    simulator=args.simulator, build_dir=args.build_dir, stalls=args.stalls,
-                   progress=progress, jobs=args.jobs)
+                   progress=progress, jobs=args.jobs, clock_mhz=clock_mhz, fmax_mhz=fmax_mhz)
         r["total_seconds"] = time.perf_counter() - t0
     _print(r)
     if args.json:
         Path(args.json).write_text(json.dumps(r, indent=2) + "\n")
     return 0 if r["passed"] else 1
+
+
+def _clock_args(args) -> tuple[float | None, float | None]:
+    """``(clock_mhz, fmax_mhz)`` from ``--clock-mhz`` and ``--build-report``."""
+    from fpgac.errors import FpgacError
+
+    clock, fmax = args.clock_mhz, None
+    if clock is not None and not clock > 0:
+        raise FpgacError(f"--clock-mhz: expected a frequency > 0 MHz, found {clock:g}")
+    if args.build_report:
+        try:
+            rep = json.loads(Path(args.build_report).read_text())
+        except (OSError, ValueError) as exc:
+            raise FpgacError(f"--build-report: expected a readable report.json, found "
+                             f"{args.build_report} ({exc})") from None
+        if not isinstance(rep, dict) or not isinstance(rep.get("clock_mhz"), (int, float)):
+            raise FpgacError(f"--build-report: {args.build_report}: expected key clock_mhz "
+                             "(a number), found none")
+        if clock is not None and abs(clock - rep["clock_mhz"]) > 1e-9:
+            raise FpgacError(f"--clock-mhz: expected the build's clock {rep['clock_mhz']:g} "
+                             f"MHz (from --build-report), found {clock:g}; give one of them")
+        clock, fmax = rep["clock_mhz"], rep.get("fmax_mhz")
+    return clock, fmax
 
 
 def _print(r: dict) -> None:
@@ -222,6 +257,16 @@ def _print(r: dict) -> None:
     sim = str(lo) if lo == hi else f"{lo}..{hi}"
     print(f"cycles     {sim} simulated, {r['predicted_compute_cycles']} predicted per inference "
           f"(+{r['load_cycles']} load); {r['cycle_mismatches']} images differ")
+    sp = r["speed"]
+    lat = sp["latency_cycles"]
+    line = (f"speed      {lat['mean']:.1f} cycles per image (load + compute; min {lat['min']}, "
+            f"max {lat['max']})")
+    for key in ("clock", "fmax"):
+        if sp[f"{key}_mhz"]:
+            line += (f"; {sp[f'images_per_s_at_{key}']:.0f} images/s, "
+                     f"{sp[f'latency_us_at_{key}']['mean']:.1f} us at {sp[f'{key}_mhz']:g} MHz"
+                     + (" (Fmax)" if key == "fmax" else ""))
+    print(line)
     print(f"PE util    {100 * r['pe_utilization']:.1f} % ({r['nnz_macs']} non-zero MACs / "
           f"{r['pes']} PEs / cycles)")
     print(f"accuracy   {100 * r['accuracy_rtl']:.2f} % RTL, {100 * r['accuracy_golden']:.2f} % "
