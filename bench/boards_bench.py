@@ -4,7 +4,7 @@ Usage::
 
     python bench/boards_bench.py [--model MODEL] [--tiny MODEL] [--out bench/out/boards]
 
-For each board it runs ``fpgac.boards.build.build`` (``--pes auto``) on the default example
+For each board it runs ``fpgac.flows.build.build`` (``--pes auto``) on the default example
 (``examples/lenet5_g90_8b*.yml``) and, for the iCEBreaker, also on the small
 ``tests/fixtures/models/tiny_int.yml``; a build that does not fit is recorded with its message
 (the resource that limits it). The
@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from fpgac.boards.build import build
+from fpgac.flows.build import build
 from fpgac.errors import FpgacError
 
 ROOT = Path(__file__).resolve().parent.parent

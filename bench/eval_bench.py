@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run the int64 path and compare logits")
     args = parser.parse_args(argv)
 
-    from fpgac.commands.eval import evaluate
+    from fpgac.flows.eval import evaluate
     from fpgac.compiler.frontend import load_model
     from fpgac.sim import golden
     from fpgac.sim.mnist import load_mnist

@@ -7,8 +7,8 @@ Usage::
 For each model and P it plans the accelerator (no synthesis) and prints: the weight storage
 bits (all entries incl. indices, fillers and padding) and their ratio to the dense weight bits,
 the control-table bits, the activation words per copy, the predicted compute cycles, and the
-block RAMs of :func:`fpgac.boards.build.estimate` for the iCEBreaker (iCE40 EBR), the ULX3S
-(ECP5 DP16KD) and the Arty A7 (RAMB36 equivalents). Takes seconds.
+block RAMs of :func:`fpgac.compiler.analysis.resources.estimate` for the iCEBreaker (iCE40
+EBR), the ULX3S (ECP5 DP16KD) and the Arty A7 (RAMB36 equivalents). Takes seconds.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from fpgac.boards.build import estimate
+from fpgac.compiler.analysis.resources import estimate
 from fpgac.boards.platforms import get_board
 from fpgac.compiler.analysis.cycles import predict
 from fpgac.compiler.frontend import load_model

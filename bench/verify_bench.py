@@ -23,7 +23,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from fpgac.commands.verify import DEFAULT_PES, verify
+from fpgac.flows.verify import DEFAULT_PES, verify
 
 
 def _example(pattern: str) -> Path | None:

@@ -1,1 +1,1 @@
-"""Board harness (UART, LEDs), platforms, build flows, reports and the host runtime."""
+"""Board harness (UART, LEDs), platforms, tool runs and their logs, build reports, host runtime."""

@@ -152,7 +152,7 @@ def test_run_over_pty_against_simulated_board(tiny, tmp_path, capsys):
 
 
 def test_run_default_model_is_the_shipped_example_not_its_recipe():
-    from fpgac.commands.run import default_model
+    from fpgac.flows.demo import default_model
     from fpgac.compiler.frontend import load_model
 
     path = default_model()

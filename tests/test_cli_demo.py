@@ -7,7 +7,7 @@ import json
 import pytest
 
 from fpgac.cli import main
-from fpgac.commands.demo import default_model
+from fpgac.flows.demo import default_model
 
 pytestmark = pytest.mark.slow
 

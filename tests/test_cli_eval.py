@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from fpgac.cli import main
-from fpgac.commands.eval import evaluate
+from fpgac.flows.eval import evaluate
 from fpgac.compiler.frontend import save_model
 from fpgac.compiler.ir import Flatten, InputSpec, Linear, MaxPool2d, Model, QuantParams, ReLU
 from fpgac.sim import golden

@@ -100,7 +100,7 @@ def test_verify_user_errors_exit_2(tmp_path, tiny_yaml, capsys):
 @pytest.mark.slow
 def test_verify_parallel_split_matches_serial(tiny_yaml, build_dir, monkeypatch, tmp_path):
     """Two simulator processes over the images give the same figures as one."""
-    from fpgac.commands import verify as vmod
+    from fpgac.flows import verify as vmod
 
     serial = vmod.verify(tiny_yaml, images=9, pes=8, build_dir=build_dir, jobs=1)
     monkeypatch.setattr(vmod, "PARALLEL_MIN", 4)

@@ -48,7 +48,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from rich.console import Console
 
-    from fpgac.boards.build import build, default_out_dir
+    from fpgac.flows.build import build, default_out_dir
 
     console = Console(stderr=True)
     out = args.output or default_out_dir(args.model, args.board)

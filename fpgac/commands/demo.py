@@ -1,6 +1,6 @@
 """``fpgac demo``: the whole flow on the shipped default model and the shipped MNIST images.
 
-Steps (each one is also its own command):
+Steps (each one is also its own command; the flow is :func:`fpgac.flows.demo.demo`):
 
 1. ``fpgac eval``: the golden integer model on the MNIST test set (accuracy);
 2. ``fpgac verify``: the accelerator's Verilog simulated (cocotb + Verilator) on the first
@@ -17,20 +17,12 @@ a user error.
 from __future__ import annotations
 
 import time
-from importlib import resources
-from pathlib import Path
+
+from fpgac.flows.demo import DEFAULT_MODEL
 
 from .args import positive_int
 
-__all__ = ["register", "run", "default_model"]
-
-#: The shipped model the demo (and the README) uses when no MODEL is given.
-DEFAULT_MODEL = "lenet5_g90_8b.yml"
-
-
-def default_model() -> Path:
-    """Path of the shipped default example model."""
-    return Path(str(resources.files("fpgac.examples") / DEFAULT_MODEL))
+__all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:
@@ -56,38 +48,40 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _print_step(step: str, r: dict, out) -> None:
+    if step == "eval":
+        print(f"[1/3] golden   {r['model']}: {100 * r['accuracy']:.2f} % on {r['images']} "
+              f"MNIST test images ({r['images_per_s']:.0f} images/s)")
+    elif step == "verify":
+        print(f"[2/3] RTL      P = {r['pes']}: {r['mismatches']} mismatches of {r['images']} "
+              f"images vs golden (0 LSB), {r['cycle_mismatches']} cycle-model mismatches; "
+              f"{r['predicted_compute_cycles']} cycles/inference, PE utilization "
+              f"{100 * r['pe_utilization']:.1f} %")
+    else:
+        print(f"[3/3] Arty A7  {r['cycles_per_inference']} cycles, "
+              f"{r['images_per_s']:.0f} images/s at {r['clock_mhz']:g} MHz; "
+              f"ROM {r['rom_bits']} bits (dense {r['dense_rom_bits']}); "
+              f"report {out}/report.md")
+
+
 def run(args) -> int:
+    from pathlib import Path
+
     from rich.console import Console
 
-    from fpgac.boards.build import build
-    from fpgac.commands.eval import evaluate
-    from fpgac.commands.verify import verify
+    from fpgac.flows.demo import default_model, default_out_dir, demo
 
     model = Path(args.model) if args.model else default_model()
+    out = Path(args.output) if args.output else default_out_dir(model)
     console = Console(stderr=True)
-    out = Path(args.output or f"build/{model.name.split('.')[0]}-arty")
     t0 = time.perf_counter()
     with console.status("fpgac demo") as status:
         def progress(text: str) -> None:
             status.update(f"fpgac demo: {text}")
 
-        progress("golden model on the MNIST test set")
-        ev = evaluate(model, limit=args.limit)
-        print(f"[1/3] golden   {ev['model']}: {100 * ev['accuracy']:.2f} % on {ev['images']} "
-              f"MNIST test images ({ev['images_per_s']:.0f} images/s)")
-        v = verify(model, images=args.images, pes=args.pes, build_dir=args.build_dir,
-                   progress=progress)
-        print(f"[2/3] RTL      P = {v['pes']}: {v['mismatches']} mismatches of {v['images']} "
-              f"images vs golden (0 LSB), {v['cycle_mismatches']} cycle-model mismatches; "
-              f"{v['predicted_compute_cycles']} cycles/inference, PE utilization "
-              f"{100 * v['pe_utilization']:.1f} %")
-        progress("Arty A7 build")
-        report = build(model, "arty", pes=args.pes, out_dir=out, pnr=args.pnr,
-                       progress=progress)
-        print(f"[3/3] Arty A7  {report['cycles_per_inference']} cycles, "
-              f"{report['images_per_s']:.0f} images/s at {report['clock_mhz']:g} MHz; "
-              f"ROM {report['rom_bits']} bits (dense {report['dense_rom_bits']}); "
-              f"report {out}/report.md")
-    ok = bool(v["passed"])
+        result = demo(model, images=args.images, limit=args.limit, pes=args.pes, out_dir=out,
+                      build_dir=args.build_dir, pnr=args.pnr, progress=progress,
+                      done=lambda step, r: _print_step(step, r, out))
+    ok = result["passed"]
     print(f"{'PASS' if ok else 'FAIL'} in {time.perf_counter() - t0:.0f} s")
     return 0 if ok else 1

@@ -1,23 +1,21 @@
 """``fpgac eval MODEL``: the golden integer model on the MNIST test set.
 
-Loads the model (either YAML format), quantizes the test images with the model's pixel table,
-runs :mod:`fpgac.sim.golden` and prints the accuracy, the speed and the confusion matrix.
-``--save-logits`` writes the ``int64`` logits ``(N, classes)`` in test-set order (a ``.npy``
-file), the reference every other path (PyTorch integer mode, RTL) is compared with.
-Exit status 0 on success, 2 with a one-line message for a user error.
+Parses the arguments, runs :func:`fpgac.flows.eval.evaluate` and prints the accuracy, the speed
+and the confusion matrix. ``--save-logits`` writes the ``int64`` logits ``(N, classes)`` in
+test-set order (a ``.npy`` file), the reference every other path (PyTorch integer mode, RTL) is
+compared with. Exit status 0 on success, 2 with a one-line message for a user error.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
 
 from .args import positive_int
 
-__all__ = ["register", "run", "evaluate"]
+__all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:
@@ -38,67 +36,6 @@ def register(subparsers) -> None:
     p.add_argument("--std", type=float, default=None, metavar="S",
                    help="preprocessing std (default: the model's, legacy 0.5)")
     p.set_defaults(func=run)
-
-
-def evaluate(model_path, *, data_dir=None, limit: int | None = None,
-             mean: float | None = None, std: float | None = None,
-             progress: bool = False) -> dict:
-    """Evaluate a model file with the golden model on the MNIST test set.
-
-    Parameters
-    ----------
-    model_path
-        The model file.
-    data_dir
-        MNIST directory, or ``None`` for the shipped test set.
-    limit
-        Use only the first ``limit`` images (``None``: all 10,000).
-    mean, std
-        Override the model's input preprocessing.
-    progress
-        Show a ``rich`` progress bar (on stderr).
-
-    Returns
-    -------
-    dict
-        ``model`` (name), ``images``, ``correct``, ``accuracy`` (fraction), ``seconds`` (golden
-        run only), ``images_per_s``, ``logits`` (``int64 [N, classes]``), ``predicted``
-        (``int64 [N]``), ``labels`` (``int64 [N]``) and ``confusion`` (``int64 [10, classes]``:
-        row = true label, column = predicted class).
-
-    Raises
-    ------
-    FpgacError
-        Bad model file, bad data directory, bad ``limit``.
-    """
-    from fpgac.compiler.frontend import load_model
-    from fpgac.errors import FpgacError
-    from fpgac.sim import golden
-    from fpgac.sim.mnist import load_mnist
-    from fpgac.sim.preprocess import quantize_images
-
-    if limit is not None and limit < 1:
-        raise FpgacError(f"--limit: expected a positive integer, found {limit}")
-    model = load_model(model_path, mean=mean, std=std)
-    images, labels = load_mnist("test", data_dir)
-    if limit is not None:
-        images, labels = images[:limit], labels[:limit]
-    start = time.perf_counter()
-    q = quantize_images(images, model.input)
-    logits = golden.run(model, q, progress=progress)
-    seconds = time.perf_counter() - start
-    predicted = np.argmax(logits, axis=1).astype(np.int64)
-    labels = labels.astype(np.int64)
-    classes = logits.shape[1]
-    confusion = np.zeros((10, classes), dtype=np.int64)
-    np.add.at(confusion, (labels, predicted), 1)
-    correct = int((predicted == labels).sum())
-    return {
-        "model": model.name, "images": int(labels.size), "correct": correct,
-        "accuracy": correct / labels.size, "seconds": seconds,
-        "images_per_s": labels.size / seconds if seconds > 0 else float("inf"),
-        "logits": logits, "predicted": predicted, "labels": labels, "confusion": confusion,
-    }
 
 
 def _confusion_table(confusion: np.ndarray):
@@ -123,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from fpgac.errors import FpgacError
+    from fpgac.flows.eval import evaluate
 
     out_path = None
     if args.save_logits is not None:

@@ -5,17 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-__all__ = ["register", "run", "default_model"]
-
-
-def default_model() -> Path | None:
-    """The shipped default example (``examples/lenet5_g90_8b*.yml``), if present."""
-    import fpgac.examples
-
-    root = Path(fpgac.examples.__file__).parent
-    found = sorted(p for p in root.glob("lenet5_g90_8b*.yml")
-                   if not p.name.endswith(".config.yml"))   # the compress recipe, not a model
-    return found[0] if found else None
+__all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:
@@ -44,12 +34,10 @@ def run(args) -> int:
     from fpgac.boards.host import BoardLink, Protocol, load_inputs
     from fpgac.compiler.frontend import load_model
     from fpgac.errors import FpgacError
+    from fpgac.flows.demo import default_model
     from fpgac.sim import golden
 
     model_path = args.model or default_model()
-    if model_path is None:
-        raise FpgacError("--model: expected the model the board was built from, found none "
-                         "given and no shipped default example")
     model = load_model(model_path)
     last = model.weighted[-1]
     classes = int(last.weight.shape[0])

@@ -1,4 +1,4 @@
-"""``fpgac.boards.build``: builds for every board (no tools), fit pre-check, P choice, reports;
+"""``fpgac.flows.build``: builds for every board (no tools), fit pre-check, P choice, reports;
 one real iCEBreaker place and route (slow)."""
 
 import dataclasses
@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from fpgac.boards.build import (BRAM_FILL_LIMIT, MAX_AUTO_PES, build, check_fit, choose_pes,
-                                default_out_dir, estimate, nextpnr_overflow)
 from fpgac.boards.clock import plan_clock
+from fpgac.boards.tools import nextpnr_overflow
+from fpgac.compiler.analysis.resources import (BRAM_FILL_LIMIT, MAX_AUTO_PES, check_fit,
+                                               choose_pes, estimate)
+from fpgac.flows.build import build, default_out_dir
 from fpgac.boards.platforms import BOARDS, Capacity, get_board
 from fpgac.compiler.analysis.cycles import predict
 from fpgac.compiler.frontend import load_model, save_model

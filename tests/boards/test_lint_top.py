@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fpgac.boards.build import build
+from fpgac.flows.build import build
 from fpgac.boards.platforms import BOARDS
 from fpgac.compiler.frontend import save_model
 from fpgac.sim import tools

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from fpgac.boards.build import build
+from fpgac.flows.build import build
 from fpgac.compiler.frontend import save_model
 from fpgac.compiler.plan import plan_hardware
 from fpgac.hw.emit import to_verilog

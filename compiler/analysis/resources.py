@@ -1,0 +1,197 @@
+"""Resource estimate of core + board harness from the hardware plan, and the choice of P.
+
+Reads the :class:`fpgac.compiler.plan.HardwarePlan` only (no synthesis). A *target* is any
+object with ``name``, ``part``, ``flow`` (``"vivado"``, ``"ice40"`` or ``"ecp5"``) and
+``capacity`` (``luts``, ``dsps``, ``bram_blocks``): a :class:`fpgac.boards.platforms.Board`.
+
+* :func:`estimate`: multipliers, LUTs, memory bits and block RAMs of one plan;
+* :func:`check_fit`: raise :class:`FpgacError` naming the first resource that does not fit;
+* :func:`choose_pes`: the largest P (``--pes auto``) whose estimate fits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fpgac.errors import FpgacError
+
+__all__ = ["Estimate", "estimate", "check_fit", "choose_pes", "MAX_AUTO_PES", "FILL_LIMIT",
+           "BRAM_FILL_LIMIT", "LOGIC_ROM_BITS_PER_BLOCK"]
+
+#: ``--pes auto`` tries P = 1 .. MAX_AUTO_PES.
+MAX_AUTO_PES = 64
+#: Share of a part's LUTs the pre-check allows (routing needs room).
+FILL_LIMIT = 0.85
+#: Share of the block RAMs the pre-check allows, per flow. nextpnr-ecp5 did not finish routing
+#: LeNet-5 at P = 64 on the ULX3S (205 of 208 DP16KD) in 35 minutes; at P = 48 (155, 75 %) it
+#: routed in 11 minutes (docs/boards.md). Vivado is not run here, so its limit is the part.
+BRAM_FILL_LIMIT = {"ecp5": 0.85, "ice40": 0.85, "vivado": 1.0}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Pre-synthesis resource estimate of core + harness (see :func:`estimate`)."""
+
+    dsps: int
+    luts: int
+    memory_bits: int
+    bram_blocks: int
+
+
+#: Block RAM aspect ratios (width, depth) per flow, and hard multiplier operand widths.
+_BRAM_SHAPES = {
+    "ice40": [(2, 2048), (4, 1024), (8, 512), (16, 256)],
+    "ecp5": [(1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512)],
+    "vivado": [(1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048), (36, 1024)],
+}
+_MULT_WIDTH = {"ice40": (16, 16), "ecp5": (18, 18), "vivado": (25, 18)}
+
+
+def _blocks(width: int, depth: int, flow: str) -> int:
+    """Fewest block RAMs holding a ``depth x width`` memory (best aspect ratio)."""
+    if width <= 0 or depth <= 0:
+        return 0
+    return min(-(-width // w) * -(-depth // d) for w, d in _BRAM_SHAPES[flow])
+
+
+def _mults(a: int, b: int, flow: str) -> int:
+    wa, wb = _MULT_WIDTH[flow]
+    return min(-(-a // wa) * -(-b // wb), -(-a // wb) * -(-b // wa))
+
+
+#: A ROM goes to logic when its bits are fewer than this many per block RAM it would take
+#: (Yosys memory_libmap's cost trade-off; iCE40 value fitted to Yosys 0.70's choices).
+LOGIC_ROM_BITS_PER_BLOCK = {"ice40": 1024, "ecp5": 1536, "vivado": 2048}
+
+
+def _varying_bits(rows, widths) -> int:
+    """Bit columns of a ROM that are not constant over its ``rows`` (tuples of field values,
+    each field two's complement in its width): Yosys drops the constant ones."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    first = rows[0]
+    diff = [0] * len(widths)
+    for row in rows:
+        for i, (v, v0) in enumerate(zip(row, first)):
+            diff[i] |= v ^ v0
+    return sum(bin(d & ((1 << w) - 1)).count("1") for d, w in zip(diff, widths))
+
+
+def _memories(plan) -> list[tuple[int, int, int, bool]]:
+    """``(copies, width, depth, is_rom)`` of the core's memories (docs/architecture.md).
+
+    Activation copies are RAMs (full ``act_bits`` width); ROMs and tables count only their
+    non-constant bit columns (synthesis drops constant ones). The comb-read pool phase table
+    is left out (always logic).
+    """
+    from fpgac.compiler.plan import LANES
+
+    pes = int(plan.pes)
+    w, tap, addr = int(plan.w_bits), int(plan.tap_bits), int(plan.addr_bits)
+    mems = [(pes, int(plan.act_bits), int(plan.mem_depth), False)]
+
+    def rom(rows, widths):
+        rows = list(rows)
+        width = _varying_bits(rows, widths)
+        if width:
+            mems.append((1, width, len(rows), True))
+
+    rom(((v,) for v in plan.pixel_lut), (int(plan.act_bits),))
+    rom(plan.shared_rom, (w, tap))
+    rom((tuple(x for e in row for x in e) for row in plan.lane_rom), (w, tap) * pes)
+    rom(plan.in_table, (addr,) * pes)
+    rom(plan.out_table, (16, addr, int(plan.bias_bits)))
+    rom(((int(g.mode == LANES), g.rom_start, g.count, g.phases, g.phase_base, g.table_row,
+          g.out_base, g.n_valid, g.layer_first, g.inz, g.final, g.layer) for g in plan.program),
+        (64,) * 12)
+    return mems
+
+
+#: LUT model (see :func:`estimate`).
+LUTS_BASE = 1200
+LUTS_PER_ACC_BIT = 11
+ROM_DEPTH_PER_LUT = 8
+
+
+def estimate(plan, board) -> Estimate:
+    """Resource estimate of core + harness from the plan alone (no synthesis).
+
+    Contract: one hard multiplier array per lane (``(act_bits+1) x (w_bits+1)`` signed) plus one
+    for the requantizer (``acc_bits x (act_bits+1)``), split into the part's multiplier size;
+    LUTs: :data:`LUTS_BASE` for control, UART and harness, :data:`LUTS_PER_ACC_BIT` ``*
+    acc_bits`` per lane (accumulator, pool compare, muxes), and ``width * depth / 8`` for each
+    ROM small enough to become logic (:data:`LOGIC_ROM_BITS_PER_BLOCK`); memories
+    (:func:`_memories`: activation copies, pixel LUT, weight ROMs, tables, program), each
+    rounded up to whole blocks of the part at its best aspect ratio. On the iCE40 with the
+    fixture ``tests/fixtures/models/tiny_int.yml`` at P = 1 this gave 3 DSPs, 15 RAM blocks
+    and ~1580 LUTs where nextpnr placed 3, 15 and 1484.
+    """
+    flow = board.flow
+    pes = int(plan.pes)
+    lane = _mults(int(plan.act_bits) + 1, int(plan.w_bits) + 1, flow)
+    requant = _mults(int(plan.acc_bits), int(plan.act_bits) + 1, flow)
+    bits = blocks = rom_luts = 0
+    for copies, width, depth, is_rom in _memories(plan):
+        n = _blocks(width, depth, flow)
+        if is_rom and width * depth < n * LOGIC_ROM_BITS_PER_BLOCK[flow]:
+            rom_luts += width * -(-depth // ROM_DEPTH_PER_LUT)
+        else:
+            bits += copies * width * depth
+            blocks += copies * n
+    luts = LUTS_BASE + LUTS_PER_ACC_BIT * int(plan.acc_bits) * pes + rom_luts
+    return Estimate(dsps=pes * lane + requant, luts=luts, memory_bits=bits, bram_blocks=blocks)
+
+
+def _misfits(est: Estimate, board) -> list[tuple[str, int, int]]:
+    cap = board.capacity
+    out = []
+    if est.dsps > cap.dsps:
+        out.append(("DSP", est.dsps, cap.dsps))
+    bram_cap = int(BRAM_FILL_LIMIT.get(board.flow, 1.0) * cap.bram_blocks)
+    if est.bram_blocks > bram_cap:
+        out.append(("block RAM", est.bram_blocks, bram_cap))
+    if est.luts > FILL_LIMIT * cap.luts:
+        out.append(("LUT", est.luts, int(FILL_LIMIT * cap.luts)))
+    return out
+
+
+def choose_pes(model, board, plan_fn) -> int:
+    """Largest P in ``1..MAX_AUTO_PES`` whose estimate fits ``board`` (FpgacError if none).
+
+    The memory estimate is not monotone in P (ROM widths grow with P and cross block-size and
+    logic/block-RAM boundaries), so P is searched downwards from the bound the multipliers and
+    the per-lane LUTs allow (both grow linearly with P; widths do not depend on P) to the first
+    P that fits.
+    """
+    first = plan_fn(model, 1)
+    est1, cap = estimate(first, board), board.capacity
+    if _misfits(est1, board):
+        check_fit(first, board)
+    per_lane_dsp = max(1, est1.dsps - _mults(int(first.acc_bits), int(first.act_bits) + 1,
+                                             board.flow))
+    per_lane_lut = LUTS_PER_ACC_BIT * int(first.acc_bits)
+    top = min(MAX_AUTO_PES, 1 + (cap.dsps - est1.dsps) // per_lane_dsp,
+              1 + int(FILL_LIMIT * cap.luts - est1.luts) // per_lane_lut)
+    for pes in range(max(top, 1), 1, -1):
+        if not _misfits(estimate(plan_fn(model, pes), board), board):
+            return pes
+    return 1
+
+
+def check_fit(plan, board, plan_fn=None, model=None) -> Estimate:
+    """Raise :class:`FpgacError` naming the first resource that does not fit."""
+    est = estimate(plan, board)
+    bad = _misfits(est, board)
+    if bad:
+        name, need, have = bad[0]
+        hint = ("a smaller --pes" if plan.pes > 1 else
+                "a smaller model (--pes 1 is the minimum: fewer non-zero weights or bits)")
+        if plan_fn is not None and model is not None and plan.pes > 1:
+            fits = [p for p in range(int(plan.pes) - 1, 0, -1)
+                    if not _misfits(estimate(plan_fn(model, p), board), board)]
+            hint = f"--pes {fits[0]} (or --pes auto)" if fits else "a smaller model"
+        raise FpgacError(
+            f"--board {board.name}: {name}: expected at most {have} on {board.part}, found "
+            f"{need} needed for --pes {plan.pes}; try {hint}")
+    return est

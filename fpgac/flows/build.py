@@ -1,0 +1,127 @@
+"""The build flow: model -> plan -> harness on a board -> Verilog, constraints, tools, report.
+
+:func:`build` is a sequence of named steps:
+
+1. :func:`_plan`: load the model, make the hardware plan (``pes``, or ``"auto"``: the largest P
+   whose :func:`fpgac.compiler.analysis.resources.estimate` fits the board) and pre-check the
+   fit (fail early, naming the resource and a P that fits);
+2. :func:`fpgac.boards.clock.plan_clock`: the ``sync`` clock (the board's PLL setting for
+   ``clock_mhz``, or its default clock), exact frequency;
+3. :func:`_write_sources`: elaborate :class:`fpgac.boards.harness.BoardTop` (behind the clock's
+   :class:`fpgac.boards.clock.ClockedTop`) on the amaranth-boards platform and write its build
+   plan (Verilog, constraints, scripts) plus the ROM contents as ``.hex``;
+4. :func:`fpgac.boards.tools.run_tools` (unless ``pnr=False``): open flow for iCE40 / ECP5,
+   Vivado or a ``synth_xilinx`` estimate for Artix-7;
+5. :mod:`fpgac.boards.report`: ``report.json`` and ``report.md``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from fpgac.errors import FpgacError
+
+__all__ = ["build", "default_out_dir"]
+
+
+def default_out_dir(model_path, board_name: str) -> Path:
+    """``build/<model>-<board>``, ``<model>`` being the file name up to its first dot."""
+    return Path("build") / f"{Path(model_path).name.split('.')[0]}-{board_name}"
+
+
+def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 115200,
+          clock_mhz: float | None = None, pnr: bool = True, progress=None) -> dict:
+    """Build ``model_path`` for ``board_name``; returns the report (also written to disk).
+
+    Parameters
+    ----------
+    pes : int or "auto"
+        Lanes; ``auto`` picks the largest that fits by the plan estimate.
+    clock_mhz : float, optional
+        The ``sync`` clock, made by the board's PLL (:func:`fpgac.boards.clock.plan_clock`);
+        default: the board's default clock. The report states the exact frequency.
+    out_dir : path, optional
+        Output directory; default :func:`default_out_dir` (``build/<model>-<board>``).
+    pnr : bool
+        Run the tools (open flow to bitstream, or Vivado / the ``synth_xilinx`` estimate).
+    progress : callable(str), optional
+        Called with a short description before each step.
+
+    Raises
+    ------
+    FpgacError
+        Bad model, bad ``pes`` or clock, a design that does not fit, a tool failure.
+    """
+    from fpgac.boards import report as reports
+    from fpgac.boards.clock import plan_clock
+    from fpgac.boards.platforms import get_board
+    from fpgac.boards.tools import run_tools
+
+    step = progress or (lambda text: None)
+    board = get_board(board_name)
+    times = {}
+    t0 = time.monotonic()
+    plan, est = _plan(model_path, board, pes, step)
+    times["plan_s"] = time.monotonic() - t0
+    plat = board.make_platform()
+    clock = plan_clock(board, clock_mhz)      # PLL setting (or the oscillator), exact frequency
+    out = Path(out_dir) if out_dir is not None else default_out_dir(model_path, board.name)
+    out.mkdir(parents=True, exist_ok=True)
+    step("elaborating harness + core, writing Verilog")
+    t1 = time.monotonic()
+    _write_sources(plan, board, plat, clock, out, baud)
+    times["verilog_s"] = time.monotonic() - t1
+    report = reports.new_report(model_path, board, plan, est, clock, baud, times)
+    if pnr:
+        t2 = time.monotonic()
+        reports.add_tool_results(report, run_tools(board, out, int(plan.pes), step), clock.hz)
+        times["tools_s"] = time.monotonic() - t2
+    else:
+        report["notes"].append("tools not run (--no-pnr): resources are the plan estimate")
+    times["total_s"] = time.monotonic() - t0
+    reports.write_report(report, out)
+    return report
+
+
+def _plan(model_path, board, pes, step):
+    """Load the model and plan it for ``pes`` lanes (or ``"auto"``); return ``(plan, estimate)``
+    after the fit pre-check."""
+    from fpgac.compiler.analysis.resources import check_fit, choose_pes
+    from fpgac.compiler.frontend import load_model
+    from fpgac.compiler.plan import plan_hardware
+
+    step("loading model")
+    model = load_model(model_path)
+
+    def plan_fn(m, p):
+        return plan_hardware(m, pes=p)
+
+    if pes == "auto":
+        step("choosing P")
+        pes = choose_pes(model, board, plan_fn)
+    else:
+        try:
+            pes = int(pes)
+        except (TypeError, ValueError):
+            raise FpgacError(f"--pes: expected a positive integer or 'auto', "
+                             f"found {pes!r}") from None
+        if pes < 1:
+            raise FpgacError(f"--pes: expected a positive integer or 'auto', found {pes}")
+    plan = plan_fn(model, pes)
+    return plan, check_fit(plan, board, plan_fn, model)
+
+
+def _write_sources(plan, board, plat, clock, out: Path, baud: int) -> None:
+    """Elaborate the board top at ``clock`` and write the platform's build plan and the ROM
+    ``.hex`` files into ``out`` (no tool runs)."""
+    from fpgac.boards.clock import ClockedTop
+    from fpgac.boards.harness import BoardTop
+    from fpgac.boards.tools import platform_overrides
+    from fpgac.hw.emit import write_rom_hex
+
+    top = ClockedTop(BoardTop(plan, board, baud=baud, clk_freq=clock.hz), clock)
+    bplan = plat.build(top, name="top", do_build=False, emit_src=False,  # no machine paths
+                       **platform_overrides(board.flow))
+    bplan.extract(str(out))
+    write_rom_hex(plan, str(out))

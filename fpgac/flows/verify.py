@@ -1,0 +1,164 @@
+"""The verify flow: the emitted RTL, simulated on MNIST test images, vs the golden model.
+
+:func:`verify` plans and emits the accelerator for ``pes`` lanes, builds it with Verilator (or
+Icarus), streams test images through it and compares every logit and every class with
+:mod:`fpgac.sim.golden` (bit-exact: 0 LSB). It also checks the simulated compute cycles of every
+image against :func:`fpgac.compiler.analysis.cycles.predict` and returns simulation speed, PE
+utilization and accuracy (``fpgac verify`` prints them and writes ``--json``).
+"""
+
+from __future__ import annotations
+
+import time
+
+__all__ = ["verify", "DEFAULT_PES", "PARALLEL_MIN"]
+
+#: Lanes used when ``pes`` is not given.
+DEFAULT_PES = 16
+#: Runs of at least this many images are split over ``jobs`` simulator processes.
+PARALLEL_MIN = 512
+
+
+def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=None,
+           simulator: str = "verilator", build_dir=None, stalls: int | None = None,
+           progress=None, jobs: int = 2, clock_mhz: float | None = None,
+           fmax_mhz: float | None = None) -> dict:
+    """Run the whole check and return its figures (the ``--json`` document).
+
+    ``progress(stage)`` is called with a short text before every stage. Runs of at least
+    :data:`PARALLEL_MIN` images are simulated by ``jobs`` simulator processes in parallel
+    (the build is shared). The returned dict has
+    ``mismatches`` (images whose logits or class differ), ``mismatch_examples`` (up to 10),
+    ``cycle_mismatches`` (images whose compute cycles differ from the prediction), cycles,
+    utilization, accuracies, timings, ``passed`` and ``speed``
+    (:func:`fpgac.boards.speed.speed_figures` of the simulated per-image cycles: mean, min, max,
+    latency and images/s at ``clock_mhz`` and ``fmax_mhz`` when given).
+
+    Raises
+    ------
+    FpgacError
+        Bad model, bad image count, missing simulator, build or simulation failure.
+    """
+    import numpy as np
+
+    from fpgac.boards.speed import speed_figures
+    from fpgac.compiler.analysis import cycles
+    from fpgac.compiler.frontend import load_model
+    from fpgac.compiler.plan import plan_hardware
+    from fpgac.errors import FpgacError
+    from fpgac.sim import golden, rtl
+    from fpgac.sim.mnist import load_mnist
+
+    def stage(text: str) -> None:
+        if progress:
+            progress(text)
+
+    stage("loading model and MNIST")
+    model = load_model(model_path)
+    all_images, all_labels = load_mnist("test", data_dir)
+    if images > len(all_images):
+        raise FpgacError(f"--images: expected at most {len(all_images)} (test images "
+                         f"available), found {images}")
+    imgs = all_images[:images].reshape((images,) + tuple(model.input.shape))
+    labels = all_labels[:images].astype(np.int64)
+
+    stage("planning")
+    plan = plan_hardware(model, pes=pes)
+    report = cycles.predict(plan)
+    stage(f"golden model on {images} images")
+    t0 = time.perf_counter()
+    want_logits, want_klass = golden.predict(model, imgs)
+    golden_seconds = time.perf_counter() - t0
+
+    def rtl_stage(name: str) -> None:
+        stage({"build": f"building the {simulator} model (cached per design)",
+               "sim": f"simulating {images} images on {simulator}"}.get(name, name))
+
+    opts = dict(simulator=simulator, build_dir=build_dir, stalls=stalls)
+    if jobs > 1 and images >= PARALLEL_MIN:
+        res = _simulate_parallel(plan, imgs, jobs, opts, rtl_stage)
+    else:
+        res = rtl.simulate(plan, imgs, progress=rtl_stage, **opts)
+    bad_logits = (res.logits != want_logits).any(axis=1)
+    bad_klass = res.klass != want_klass
+    bad = np.flatnonzero(bad_logits | bad_klass)
+    examples = []
+    for i in bad[:10]:
+        diff = np.flatnonzero(res.logits[i] != want_logits[i])
+        examples.append({"image": int(i), "rtl_class": int(res.klass[i]),
+                         "golden_class": int(want_klass[i]),
+                         "logit_indices": [int(j) for j in diff],
+                         "rtl_logits": [int(v) for v in res.logits[i]],
+                         "golden_logits": [int(v) for v in want_logits[i]]})
+    sim_cycles = res.compute_cycles
+    cycle_bad = np.flatnonzero(sim_cycles != report.compute_cycles)
+    mean_cycles = float(sim_cycles.mean())
+    result = {
+        "model": str(model_path), "model_name": model.name, "images": images, "pes": pes,
+        "simulator": simulator, "stalls": stalls,
+        "mismatches": int(len(bad)), "logit_mismatches": int(bad_logits.sum()),
+        "class_mismatches": int(bad_klass.sum()), "mismatch_examples": examples,
+        "predicted_compute_cycles": int(report.compute_cycles),
+        "simulated_compute_cycles_min": int(sim_cycles.min()),
+        "simulated_compute_cycles_max": int(sim_cycles.max()),
+        "simulated_compute_cycles_mean": mean_cycles,
+        "cycle_mismatches": int(len(cycle_bad)),
+        "load_cycles": int(report.load_cycles),
+        "nnz_macs": int(plan.nnz_macs), "dense_macs": int(plan.dense_macs),
+        "pe_utilization": (plan.nnz_macs / pes) / mean_cycles,
+        "predicted_utilization": float(report.utilization),
+        "per_layer": [{"name": lc.name, "mode": la.mode, "cycles": int(lc.cycles),
+                       "nnz_macs": int(lc.nnz_macs), "utilization": float(lc.utilization),
+                       "stall_cycles": int(lc.stall_cycles)}
+                      for lc, la in zip(report.per_layer, plan.layers)],
+        "rom_bits": int(plan.rom_bits), "dense_rom_bits": int(plan.dense_rom_bits),
+        "accuracy_rtl": float((res.klass == labels).mean()),
+        "accuracy_golden": float((want_klass == labels).mean()),
+        "build_seconds": res.build_seconds, "cached_build": res.cached_build,
+        "sim_seconds": res.sim_seconds, "golden_seconds": golden_seconds,
+        "sim_images_per_second": res.images_per_second,
+        "sim_cycles": int(res.total_cycles), "sim_cycles_per_second": res.cycles_per_second,
+    }
+    result["speed"] = speed_figures(sim_cycles, int(report.load_cycles),
+                                    clock_mhz * 1e6 if clock_mhz else None,
+                                    fmax_mhz * 1e6 if fmax_mhz else None, source="simulated")
+    result["passed"] = result["mismatches"] == 0 and result["cycle_mismatches"] == 0
+    return result
+
+
+def _simulate_part(args):
+    """Worker of :func:`_simulate_parallel` (module level: picklable under ``spawn``)."""
+    from fpgac.sim import rtl
+
+    plan, images, opts = args
+    return rtl.simulate(plan, images, **opts)
+
+
+def _simulate_parallel(plan, imgs, jobs: int, opts: dict, progress):
+    """Build once (first image), then simulate the rest in ``jobs`` simulator processes.
+
+    Each worker is a fresh (``spawn``) process, so the simulator environment it sets never
+    races with another's. Results are concatenated in image order; ``sim_seconds`` is the wall
+    time of the parallel part plus the first image.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import numpy as np
+
+    from fpgac.sim import rtl
+
+    first = rtl.simulate(plan, imgs[:1], progress=progress, **opts)
+    progress("sim")
+    parts = [p for p in np.array_split(imgs[1:], jobs) if len(p)]
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(len(parts), mp_context=multiprocessing.get_context("spawn")) as ex:
+        rest = list(ex.map(_simulate_part, [(plan, p, opts) for p in parts]))
+    wall = time.perf_counter() - t0 + first.sim_seconds
+    allr = [first] + rest
+    return rtl.RtlResult(
+        logits=np.concatenate([r.logits for r in allr]),
+        klass=np.concatenate([r.klass for r in allr]),
+        compute_cycles=np.concatenate([r.compute_cycles for r in allr]),
+        total_cycles=sum(r.total_cycles for r in allr), build_seconds=first.build_seconds,
+        sim_seconds=wall, simulator=first.simulator, cached_build=first.cached_build)
