@@ -7,7 +7,7 @@ Usage::
 
 Steps (each with progress output):
 
-1. ``fpgac build M --board ulx3s`` (``fpgac.boards.build.build``): PLL clock (default: the
+1. ``fpgac build M --board ulx3s`` (``fpgac.flows.build.build``): PLL clock (default: the
    board's default clock), place and route with the open flow (11-18 min for LeNet-5 at
    P = 54; ``--no-pnr`` skips it, ``--build-report`` reuses an earlier build's report.json);
 2. the RTL sample: ``fpgac verify`` on the first ``--images`` MNIST test images (Verilator):
@@ -168,10 +168,10 @@ def main(argv=None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from fpgac.boards.build import build
-    from fpgac.commands.verify import verify
     from fpgac.compiler.frontend import load_model
     from fpgac.errors import FpgacError
+    from fpgac.flows.build import build
+    from fpgac.flows.verify import verify
     from fpgac.sim import golden
     from fpgac.sim.mnist import load_mnist
 
