@@ -47,7 +47,7 @@ from fpgac.errors import FpgacError
 
 __all__ = ["LIMITS", "TOLERANCE", "PllConfig", "ClockPlan", "pll_config", "plan_clock",
            "achievable_range",
-           "ClockGen", "ClockedTop", "DEFAULT_CLOCK_MHZ", "default_clock_mhz", "PRIMITIVES"]
+           "ClockGen", "ClockedTop", "LockReset", "DEFAULT_CLOCK_MHZ", "default_clock_mhz", "PRIMITIVES"]
 
 MHZ = 1_000_000
 
@@ -309,6 +309,41 @@ XDC_FILE = "sync_clock.xdc"
 POR_SECONDS = 15e-6
 
 
+class LockReset(Elaboratable):
+    """Reset from a PLL lock: ``rst`` is high until ``lock`` (asynchronous, synchronized here)
+    has been high for ``delay`` cycles of ``domain``, and again as soon as it drops.
+
+    Exact timing: with ``lock`` high from cycle 0 on (sampled at the clock edge), the
+    synchronized ``locked`` is high from cycle 2, and ``rst`` is low from cycle
+    ``delay + 4`` on (2 cycles synchronizer, ``delay`` counting, 1 cycle ``ready``, 1 cycle
+    ``rst`` register).
+    """
+
+    def __init__(self, delay: int, domain: str = "sync"):
+        if delay < 1:
+            raise ValueError(f"delay must be >= 1, not {delay}")
+        self.delay = delay
+        self.domain = domain
+        self.lock = Signal()
+        self.locked = Signal()
+        self.rst = Signal(init=1)
+
+    def elaborate(self, platform):
+        m = Module()
+        d = m.d[self.domain]
+        m.submodules.lock_sync = FFSynchronizer(self.lock, self.locked, o_domain=self.domain)
+        timer = Signal(range(self.delay + 1))
+        ready = Signal()
+        with m.If(~self.locked):
+            d += [timer.eq(0), ready.eq(0)]
+        with m.Elif(timer == self.delay):
+            d += ready.eq(1)
+        with m.Else():
+            d += timer.eq(timer + 1)
+        d += self.rst.eq(~ready)
+        return m
+
+
 class ClockGen(Elaboratable):
     """Drives the ``sync`` domain at ``clock.hz`` from the board oscillator through the PLL.
 
@@ -388,21 +423,11 @@ class ClockGen(Elaboratable):
 
         m.domains.por = ClockDomain("por", reset_less=True, local=True)
         m.d.comb += ClockSignal("por").eq(clk_out)
-        m.submodules.lock_sync = FFSynchronizer(lock_async, self.locked, o_domain="por")
-        delay = max(1, int(POR_SECONDS * self.clock.hz))
-        timer = Signal(range(delay + 1))
-        ready = Signal()
-        with m.If(~self.locked):
-            m.d.por += [timer.eq(0), ready.eq(0)]
-        with m.Elif(timer == delay):
-            m.d.por += ready.eq(1)
-        with m.Else():
-            m.d.por += timer.eq(timer + 1)
-
-        m.d.comb += [ClockSignal("sync").eq(clk_out)]     # sync: defined by the parent
-        rst = Signal(init=1)
-        m.d.por += rst.eq(~ready)
-        m.d.comb += ResetSignal("sync").eq(rst)
+        m.submodules.lock_reset = lr = LockReset(max(1, int(POR_SECONDS * self.clock.hz)),
+                                                 domain="por")
+        m.d.comb += [lr.lock.eq(lock_async), self.locked.eq(lr.locked)]
+        m.d.comb += [ClockSignal("sync").eq(clk_out),     # sync: defined by the parent
+                     ResetSignal("sync").eq(lr.rst)]
         return m
 
     def xdc(self) -> str:

@@ -5,8 +5,8 @@ from fractions import Fraction
 
 import pytest
 
-from fpgac.boards.clock import (LIMITS, TOLERANCE, ClockedTop, achievable_range, pll_config,
-                                plan_clock)
+from fpgac.boards.clock import (LIMITS, TOLERANCE, ClockedTop, LockReset, achievable_range,
+                                pll_config, plan_clock)
 from fpgac.boards.harness import BoardTop
 from fpgac.boards.platforms import BOARDS, get_board
 from fpgac.boards.uart import uart_divisor
@@ -196,3 +196,42 @@ def test_every_board_has_a_default_clock():
     for name, board in BOARDS.items():
         ck = plan_clock(board, None)
         assert ck.hz > 0
+
+
+def _lock_reset_trace(delay, lock_wave):
+    """``rst`` per cycle of a :class:`LockReset` driven with ``lock_wave`` (one value a cycle)."""
+    from amaranth.sim import Simulator
+
+    dut = LockReset(delay)
+    trace = []
+
+    async def bench(ctx):
+        for v in lock_wave:
+            ctx.set(dut.lock, v)
+            await ctx.tick()
+            trace.append(ctx.get(dut.rst))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    return trace
+
+
+@pytest.mark.parametrize("delay", [1, 5])
+def test_lock_reset_releases_after_lock_and_delay(delay):
+    n = delay + 10
+    trace = _lock_reset_trace(delay, [1] * n)
+    first_low = trace.index(0)
+    assert first_low == delay + 3          # rst low from cycle delay + 4 (1-based ticks)
+    assert all(trace[:first_low]) and not any(trace[first_low:])
+
+
+def test_lock_reset_holds_without_lock_and_reasserts_on_loss():
+    assert all(_lock_reset_trace(3, [0] * 20))                     # never locked: in reset
+    trace = _lock_reset_trace(3, [1] * 12 + [0] * 6 + [1] * 12)
+    assert trace[:6] == [1] * 6 and trace[6:15] == [0] * 9          # released after lock
+    # lock low from tick 12: 2 synchronizer ticks, ready, then rst: high from tick 15
+    assert trace[15:21] == [1] * 6
+    # lock high again from tick 18: released delay + 4 ticks later, at tick 24 (0-based 24)
+    assert trace[21:24] == [1] * 3 and trace[24:] == [0] * 6
