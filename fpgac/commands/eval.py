@@ -30,6 +30,10 @@ def register(subparsers) -> None:
                    help="evaluate only the first N test images")
     p.add_argument("--save-logits", default=None, metavar="FILE.npy",
                    help="write the int64 logits (N, classes), in test-set order, to FILE.npy")
+    p.add_argument("--confusion", default=None, metavar="FILE.png",
+                   help="write the confusion matrix as a figure (PNG, SVG or PDF by suffix)")
+    p.add_argument("--html", default=None, metavar="FILE.html",
+                   help="write a self-contained HTML report (accuracy, confusion figure)")
     p.add_argument("--mean", type=float, default=None, metavar="M",
                    help="preprocessing mean, x = (p/255 - M)/S (default: the model's, "
                         "legacy 0.5)")
@@ -91,4 +95,16 @@ def run(args: argparse.Namespace) -> int:
                              f"{exc.strerror or exc} ({str(out_path)!r})") from None
         console.print(f"logits {result['logits'].shape[0]}x{result['logits'].shape[1]} int64 "
                       f"-> {out_path}")
+    if args.confusion or args.html:
+        from fpgac.reports import confusion_figure, eval_page, write_page
+
+        try:
+            if args.confusion:
+                fig = confusion_figure(result["confusion"], args.confusion)
+                console.print(f"confusion -> {fig}")
+            if args.html:
+                console.print(f"report -> {write_page(eval_page(result), args.html)}")
+        except (OSError, ValueError) as exc:
+            raise FpgacError(f"--confusion/--html: expected a writable file with a known "
+                             f"suffix, found {exc}") from None
     return 0

@@ -34,6 +34,8 @@ def register(subparsers) -> None:
     p.add_argument("--data", default=None,
                    help="MNIST directory (t10k-* IDX files); default: the shipped copy")
     p.add_argument("--json", default=None, help="write every figure to this JSON file")
+    p.add_argument("--html", default=None, metavar="FILE.html",
+                   help="write a self-contained HTML report with figures")
     p.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator",
                    help="HDL simulator (default verilator)")
     p.add_argument("--build-dir", default=None,
@@ -69,6 +71,10 @@ def run(args) -> int:
     _print(r)
     if args.json:
         Path(args.json).write_text(json.dumps(r, indent=2) + "\n")
+    if args.html:
+        from fpgac.reports import verify_page, write_page
+
+        print(f"report     {write_page(verify_page(r), args.html)}")
     return 0 if r["passed"] else 1
 
 

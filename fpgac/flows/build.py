@@ -12,7 +12,8 @@
    plan (Verilog, constraints, scripts) plus the ROM contents as ``.hex``;
 4. :func:`fpgac.boards.tools.run_tools` (unless ``pnr=False``): open flow for iCE40 / ECP5,
    Vivado or a ``synth_xilinx`` estimate for Artix-7;
-5. :mod:`fpgac.boards.report`: ``report.json`` and ``report.md``.
+5. :mod:`fpgac.boards.report`: ``report.json`` and ``report.md``; :mod:`fpgac.reports`:
+   ``report.html`` (figures).
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 
         report["notes"].append("tools not run (--no-pnr): resources are the plan estimate")
     times["total_s"] = time.monotonic() - t0
     reports.write_report(report, out)
+    from fpgac.reports import build_page, write_page
+
+    write_page(build_page(report, plan), out / "report.html")   # self-contained, with figures
     return report
 
 

@@ -1,0 +1,58 @@
+"""Locate an RTL-vs-golden mismatch: the first hardware layer whose output map differs.
+
+:func:`first_difference` re-simulates one image with the activation memory dumped after the
+run (``rtl.simulate(..., dump_layers=1)``), cuts every layer's output map out of it
+(:func:`fpgac.sim.rtl.layer_maps`) and compares them, in execution order, with the golden
+model's per-layer outputs (weighted op with its fused ReLU / max-pool). It returns the first
+layer and the first position (``(c, y, x)`` or ``(feature,)``, row-major) that differ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["golden_layer_outputs", "first_difference", "trace_command"]
+
+
+def golden_layer_outputs(model, per_op: list[np.ndarray]) -> list[np.ndarray]:
+    """Per hardware layer (weighted op + fused ReLU / max-pool): its golden output map."""
+    from fpgac.compiler import ir
+
+    outs: list[np.ndarray] = []
+    for op, value in zip(model.ops, per_op):
+        if isinstance(op, (ir.Conv2d, ir.Linear)):
+            outs.append(value)
+        elif isinstance(op, (ir.ReLU, ir.MaxPool2d)) and outs:
+            outs[-1] = value
+    return outs
+
+
+def first_difference(model, plan, image: np.ndarray, *, simulator: str = "verilator",
+                     build_dir=None) -> dict | None:
+    """The first differing layer for one ``uint8`` image (``[C, H, W]``), or ``None``.
+
+    Returns ``{"layer": name, "index": i, "position": [..], "rtl": v, "golden": v,
+    "differing": count}``; ``None`` when every layer's map equals golden.
+    """
+    from fpgac.sim import golden, rtl
+    from fpgac.sim.preprocess import quantize_images
+
+    img = np.asarray(image, dtype=np.uint8).reshape((1,) + tuple(model.input.shape))
+    res = rtl.simulate(plan, img, simulator=simulator, build_dir=build_dir, dump_layers=1)
+    _, per_op = golden.run(model, quantize_images(img, model.input), intermediates=True)
+    want = golden_layer_outputs(model, per_op)
+    for i, (layer, got) in enumerate(zip(plan.layers, res.layers)):
+        exp = np.asarray(want[i]).reshape(got.shape)[0]
+        got = got[0]
+        diff = np.argwhere(got != exp)
+        if len(diff):
+            pos = tuple(int(v) for v in diff[0])
+            return {"layer": layer.name, "index": i, "position": list(pos),
+                    "rtl": int(got[pos]), "golden": int(exp[pos]), "differing": int(len(diff))}
+    return None
+
+
+def trace_command(model_path, image: int, pes: int) -> str:
+    """The ``fpgac verify`` command line that writes a waveform of image ``image``."""
+    return (f"fpgac verify {model_path} --pes {pes} --trace image{image}.fst "
+            f"--trace-image {image}")
