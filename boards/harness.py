@@ -21,11 +21,13 @@ import operator
 
 from amaranth.hdl import Const, Elaboratable, Module, Mux, ResetInserter, Signal
 from amaranth.lib import io, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from fpgac.boards.uart import UARTRx, UARTTx
+from fpgac.compiler.analysis.cycles import predict
 
-__all__ = ["HEADER", "Harness", "BoardTop", "frame_length", "logit_bytes"]
+__all__ = ["HEADER", "Harness", "BoardTop", "frame_length", "logit_bytes", "rx_fifo_depth"]
 
 #: First byte of every result frame.
 HEADER = 0xA5
@@ -44,6 +46,20 @@ def frame_length(classes: int, out_bits: int) -> int:
     return 3 + classes * logit_bytes(out_bits)
 
 
+def rx_fifo_depth(compute_cycles: int, frame_bytes: int, divisor: int) -> int:
+    """Bytes the harness queues between the UART receiver and the core.
+
+    Images may arrive back to back at the line rate (a batched request). The core takes no
+    pixel from its last pixel until its result is handed over: ``compute_cycles``, plus, when
+    the previous result frame is still on the line, that frame's ``frame_bytes * 10 *
+    divisor`` cycles. The bytes that arrive meanwhile (one per ``10 * divisor`` cycles), plus 2
+    for the receiver's hand-over, must fit.
+    """
+    byte_cycles = 10 * operator.index(divisor)
+    blocked = operator.index(compute_cycles) + 2 + operator.index(frame_bytes) * byte_cycles
+    return -(-blocked // byte_cycles) + 2
+
+
 class Harness(wiring.Component):
     """UART RX -> core pixels; core result -> UART TX frame; busy and digit LEDs.
 
@@ -56,7 +72,11 @@ class Harness(wiring.Component):
     core : wiring.Component, optional
         The accelerator; defaults to ``fpgac.hw.core.Accelerator(plan)``.
     resync_clocks : int
-        Idle clocks inside a partly received image after which the core is reset.
+        Idle clocks inside a partly received image after which the core and the receive
+        queue are reset.
+
+    The received bytes go through a FIFO of :func:`rx_fifo_depth` bytes (for the plan's
+    compute cycles), so images sent back to back at the line rate are never dropped.
 
     Attributes
     ----------
@@ -105,11 +125,16 @@ class Harness(wiring.Component):
         core = self.core
         m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
 
-        # ---- pixels in, with resync on a stalled partial image ----
-        wiring.connect(m, urx.data, core.pixels)
-        count = Signal(range(self._pixels))
+        # ---- pixels in through a queue, with resync on a stalled partial image ----
+        depth = rx_fifo_depth(predict(self._plan).compute_cycles, self.frame_length,
+                              self._divisor)
+        fifo = SyncFIFOBuffered(width=8, depth=depth)
+        m.submodules.rx_fifo = ResetInserter(core_rst)(fifo)
+        wiring.connect(m, urx.data, fifo.w_stream)
+        wiring.connect(m, fifo.r_stream, core.pixels)
+        count = Signal(range(self._pixels))      # bytes of the current image received
         idle = Signal(range(self._resync + 1))
-        with m.If(core.pixels.valid & core.pixels.ready):
+        with m.If(urx.data.valid & urx.data.ready):
             m.d.sync += [
                 count.eq(Mux(count == self._pixels - 1, 0, count + 1)),
                 idle.eq(0),
@@ -155,7 +180,7 @@ class Harness(wiring.Component):
             with m.If(index != 1):
                 m.d.sync += check.eq(check ^ byte)
 
-        m.d.comb += self.busy_led.eq((count != 0) | core.busy | sending)
+        m.d.comb += self.busy_led.eq((count != 0) | fifo.r_stream.valid | core.busy | sending)
         return m
 
 

@@ -15,7 +15,10 @@ import numpy as np
 from fpgac.boards.harness import HEADER, frame_length, logit_bytes
 from fpgac.errors import FpgacError
 
-__all__ = ["Result", "Protocol", "BoardLink", "load_inputs"]
+__all__ = ["Result", "Protocol", "BoardLink", "load_inputs", "DEFAULT_WINDOW"]
+
+#: Images in flight in a batched request (:meth:`BoardLink.infer_batch`).
+DEFAULT_WINDOW = 32
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,35 @@ class BoardLink:
         self.port.write(self.protocol.encode_image(pixels))
         self.port.flush()
         return self.read_frame()
+
+    def infer_batch(self, images, *, window: int = DEFAULT_WINDOW, on_result=None
+                    ) -> list[Result]:
+        """Send ``images`` as one batched request and return the answers in order.
+
+        The images go out back to back while the answers stream back (full duplex): at most
+        ``window`` images are in flight (sent, answer not yet read), which keeps the line busy
+        without letting unread answers pile up in the host's receive buffer. The harness
+        queues the bytes that arrive while the core computes
+        (:func:`fpgac.boards.harness.rx_fifo_depth`). ``on_result(index, result)`` is called
+        as each answer arrives (progress display).
+        """
+        if window < 1:
+            raise FpgacError(f"window: expected a positive integer, found {window}")
+        payloads = [self.protocol.encode_image(img) for img in images]
+        self.port.reset_input_buffer()
+        results: list[Result] = []
+        sent = 0
+        while len(results) < len(payloads):
+            burst = b""
+            while sent < len(payloads) and sent - len(results) < window:
+                burst += payloads[sent]
+                sent += 1
+            if burst:
+                self.port.write(burst)
+            results.append(self.read_frame())
+            if on_result is not None:
+                on_result(len(results) - 1, results[-1])
+        return results
 
 
 def load_inputs(path, shape: tuple[int, int, int]):

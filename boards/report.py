@@ -12,6 +12,7 @@ import platform as _pyplatform
 from pathlib import Path
 
 from fpgac.boards.harness import frame_length
+from fpgac.boards.link import link_figures
 from fpgac.boards.speed import speed_figures
 from fpgac.boards.tools import package_version
 
@@ -51,6 +52,8 @@ def new_report(model_path, board, plan, est, clock, baud: int, times: dict) -> d
         "latency_us": latency / clock_hz * 1e6,
         "images_per_s": clock_hz / latency,
         "uart_images_per_s": baud / 10 / frame,
+        "link": link_figures(board.name, baud, float(clock_hz), int(plan.input_pixels),
+                             frame_length(int(plan.classes), int(plan.out_bits)), latency),
         "speed": speed_figures(int(cyc.compute_cycles), int(cyc.load_cycles), clock_hz,
                                source="predicted"),
         "rom_bits": int(plan.rom_bits),
@@ -120,7 +123,10 @@ def write_report(report: dict, out: Path) -> None:
         f"| PE utilization | {r['utilization']:.1%} |",
         f"| latency at clock | {r['latency_us']:.1f} us |",
         f"| images/s at clock | {r['images_per_s']:.0f} |",
-        f"| images/s over the UART ({r['baud']} baud) | {r['uart_images_per_s']:.1f} |",
+        f"| images/s over the UART ({r['baud']} baud), one image per request | "
+        f"{r['uart_images_per_s']:.1f} |",
+        f"| images/s over the UART, batched request ({r['link']['bridge']}) | "
+        f"{r['link']['images_per_s']:.1f} |",
         f"| weight ROM bits sparse / dense | {r['rom_bits']} / {r['dense_rom_bits']} |",
     ]
     if r.get("fmax_mhz"):

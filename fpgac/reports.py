@@ -221,9 +221,13 @@ def build_page(report: dict, plan) -> str:
          f"{r['load_cycles']} + {r['compute_cycles']} = {r['cycles_per_inference']}"),
         ("PE utilization", f"{r['utilization']:.1%}"),
         ("images/s at the clock", f"{r['images_per_s']:.0f}"),
-        ("images/s over the UART link", f"{r.get('uart_images_per_s', 0):.1f}"
+        ("images/s over the UART, one image per request",
+         f"{r.get('uart_images_per_s', 0):.1f}"
          + (f" at {r['baud']} baud" if r.get("baud") else "")),
-    ])]
+    ] + ([("images/s over the UART, batched request",
+           f"{r['link']['images_per_s']:.1f} ({r['link']['bridge']}, "
+           f"{r['link']['baud']} baud, divisor {r['link']['divisor']})")]
+         if r.get("link") else []))]
     names = [lc.name for lc in cyc.per_layer]
     body += ["<h2>Per-layer cycles and PE utilization</h2>",
              _layer_figure(names, [lc.cycles for lc in cyc.per_layer],

@@ -54,5 +54,5 @@ def first_difference(model, plan, image: np.ndarray, *, simulator: str = "verila
 
 def trace_command(model_path, image: int, pes: int) -> str:
     """The ``fpgac verify`` command line that writes a waveform of image ``image``."""
-    return (f"fpgac verify {model_path} --pes {pes} --trace image{image}.fst "
-            f"--trace-image {image}")
+    return (f"fpgac verify {model_path} --pes {pes} --images {image + 1} "
+            f"--trace image{image}.fst --trace-image {image}")

@@ -99,7 +99,8 @@ def test_run_bad_port_is_one_line(tiny, tmp_path):
     model, path = tiny
     raw = tmp_path / "img.raw"
     raw.write_bytes(bytes(64))
-    proc = _cli("run", "--port", "/dev/does-not-exist-fpgac", "--model", path, raw)
+    proc = _cli("run", "--port", "/dev/does-not-exist-fpgac", "--baud", "115200",
+                "--model", path, raw)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "--port: expected a serial port that opens" in proc.stderr
 
@@ -140,8 +141,8 @@ def test_run_over_pty_against_simulated_board(tiny, tmp_path, capsys):
     thread = threading.Thread(target=run_sim, daemon=True)
     thread.start()
     try:
-        status = main(["run", "--port", os.ttyname(slave), "--model", str(path),
-                       "--timeout", "60", str(tmp_path / "x-images-idx3-ubyte")])
+        status = main(["run", "--port", os.ttyname(slave), "--board", "arty",
+                       "--model", str(path), "--timeout", "60", str(tmp_path / "x-images-idx3-ubyte")])
     finally:
         thread.join(60)
         os.close(master)

@@ -36,7 +36,9 @@ def register(subparsers) -> None:
     p.add_argument("--pes", type=_pes, default="auto",
                    help="parallel lanes P, or 'auto' (largest that fits; default)")
     p.add_argument("-o", "--output", default=None, help="output directory (build/<model>-<board>)")
-    p.add_argument("--baud", type=int, default=115200, help="UART baud rate (115200)")
+    p.add_argument("--baud", type=int, default=None,
+                   help="UART baud rate (default: the board's link rate at the clock: Arty "
+                        "4000000, iCEBreaker 3000000, ULX3S 1000000 at their default clocks)")
     p.add_argument("--clock-mhz", type=float, default=None,
                    help="clock in MHz, made by the board's PLL (default: the board's default "
                         "clock, docs/boards.md); the report states the exact frequency")

@@ -19,7 +19,15 @@ def register(subparsers) -> None:
     p.add_argument("input", help="PNG/PGM image, raw bytes, or IDX images file")
     p.add_argument("--port", required=True,
                    help="serial port, e.g. /dev/ttyUSB1 (any pyserial URL works)")
-    p.add_argument("--baud", type=int, default=115200, help="baud rate (115200)")
+    p.add_argument("--baud", type=int, default=None,
+                   help="baud rate (default: from --build-report, else --board's link rate)")
+    p.add_argument("--build-report", default=None, metavar="REPORT_JSON",
+                   help="the board's `fpgac build` report.json: its baud rate")
+    p.add_argument("--board", default=None,
+                   help="the board: its default link rate at its default (PLL) clock "
+                        "(fpgac.boards.link)")
+    p.add_argument("--window", type=int, default=None, metavar="N",
+                   help="images in flight in the batched request (default 32)")
     p.add_argument("--model", default=None,
                    help="the model the board was built from (default: the shipped example)")
     p.add_argument("--limit", type=int, default=None, help="send at most N images")
@@ -29,7 +37,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     import numpy as np
-    from rich.progress import Progress
+    from rich.progress import Progress, TextColumn
 
     from fpgac.boards.host import BoardLink, Protocol, load_inputs
     from fpgac.compiler.frontend import load_model
@@ -51,29 +59,69 @@ def run(args) -> int:
     want_logits, _ = golden.predict(
         model, images.reshape((len(images),) + tuple(model.input.shape)))
 
-    link = BoardLink.open(args.port, protocol, baud=args.baud, timeout=args.timeout)
-    got = []
-    mismatches = 0
+    from fpgac.boards.host import DEFAULT_WINDOW
+
+    window = DEFAULT_WINDOW if args.window is None else args.window
+    if window < 1:
+        raise FpgacError(f"--window: expected a positive integer, found {window}")
+    baud = _baud(args)
+    link = BoardLink.open(args.port, protocol, baud=baud, timeout=args.timeout)
     t0 = time.monotonic()
     try:
-        with Progress(transient=True) as progress:
-            task = progress.add_task("images", total=len(images))
-            for i, img in enumerate(images):
-                res = link.infer(img)
-                got.append(res.klass)
-                if tuple(int(v) for v in want_logits[i]) != res.logits:
-                    mismatches += 1
-                if len(images) == 1:
-                    print(f"class {res.klass}  logits {list(res.logits)}")
-                progress.advance(task)
+        with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[rate]}"),
+                      transient=True) as progress:
+            task = progress.add_task(f"images ({baud} baud)", total=len(images), rate="")
+
+            def advance(index, result):
+                dt = time.monotonic() - t0
+                progress.update(task, advance=1,
+                                rate=f"{(index + 1) / dt:.1f} images/s" if dt > 0 else "")
+
+            results = link.infer_batch(list(images), window=window, on_result=advance)
     finally:
         link.close()
     dt = time.monotonic() - t0
-    got = np.array(got)
-    print(f"{len(images)} image(s) in {dt:.2f} s ({len(images) / dt:.1f} images/s)")
+    got = np.array([res.klass for res in results])
+    mismatches = sum(tuple(int(v) for v in want) != res.logits
+                     for want, res in zip(want_logits, results))
+    if len(images) == 1:
+        print(f"class {results[0].klass}  logits {list(results[0].logits)}")
+    print(f"{len(images)} image(s) in {dt:.2f} s ({len(images) / dt:.1f} images/s at "
+          f"{baud} baud, batched, window {window})")
     print(f"bit-exact vs golden ({Path(model_path).name}): "
           f"{len(images) - mismatches}/{len(images)} logits identical")
     if labels is not None:
         acc = float(np.mean(got == labels))
         print(f"accuracy: {acc:.2%} ({int(np.sum(got == labels))}/{len(images)})")
     return 1 if mismatches else 0
+
+
+def _baud(args) -> int:
+    """The link rate: ``--baud``, else the build report's, else ``--board``'s default."""
+    import json
+
+    from fpgac.errors import FpgacError
+
+    if args.baud is not None:
+        if args.baud < 1:
+            raise FpgacError(f"--baud: expected a positive integer, found {args.baud}")
+        return args.baud
+    if args.build_report:
+        try:
+            rep = json.loads(Path(args.build_report).read_text())
+        except (OSError, ValueError) as exc:
+            raise FpgacError(f"--build-report: expected a readable report.json, found "
+                             f"{args.build_report} ({exc})") from None
+        if not isinstance(rep, dict) or not isinstance(rep.get("baud"), int):
+            raise FpgacError(f"--build-report: {args.build_report}: expected key baud (an "
+                             "integer), found none")
+        return rep["baud"]
+    if args.board:
+        from fpgac.boards.clock import plan_clock
+        from fpgac.boards.link import link_baud
+        from fpgac.boards.platforms import get_board
+
+        return link_baud(args.board, float(plan_clock(get_board(args.board)).hz))
+    raise FpgacError("--baud: expected the board's link rate, found none given; use "
+                     "--build-report build/<model>-<board>/report.json (the rate it was built "
+                     "with), --board NAME (its default rate at its default clock) or --baud N")

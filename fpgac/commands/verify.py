@@ -36,6 +36,10 @@ def register(subparsers) -> None:
     p.add_argument("--json", default=None, help="write every figure to this JSON file")
     p.add_argument("--html", default=None, metavar="FILE.html",
                    help="write a self-contained HTML report with figures")
+    p.add_argument("--trace", default=None, metavar="FILE.fst",
+                   help="also write a Verilator FST waveform of one image (see docs/waveforms.md)")
+    p.add_argument("--trace-image", type=int, default=0, metavar="I",
+                   help="the image --trace records (index among the verified images, default 0)")
     p.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator",
                    help="HDL simulator (default verilator)")
     p.add_argument("--build-dir", default=None,
@@ -63,10 +67,20 @@ def run(args) -> int:
             status.update(f"fpgac verify: {text}")
 
         clock_mhz, fmax_mhz = _clock_args(args)
+        if args.trace is not None:
+            from fpgac.errors import FpgacError
+
+            if args.simulator != "verilator":
+                raise FpgacError(f"--trace: expected --simulator verilator (FST), found "
+                                 f"{args.simulator}")
+            if not 0 <= args.trace_image < args.images:
+                raise FpgacError(f"--trace-image: expected an index in [0, {args.images - 1}] "
+                                 f"(--images {args.images}), found {args.trace_image}")
         t0 = time.perf_counter()
         r = verify(args.model, images=args.images, pes=args.pes, data_dir=args.data,
                    simulator=args.simulator, build_dir=args.build_dir, stalls=args.stalls,
-                   progress=progress, jobs=args.jobs, clock_mhz=clock_mhz, fmax_mhz=fmax_mhz)
+                   progress=progress, jobs=args.jobs, clock_mhz=clock_mhz, fmax_mhz=fmax_mhz,
+                   trace=args.trace, trace_image=args.trace_image)
         r["total_seconds"] = time.perf_counter() - t0
     _print(r)
     if args.json:
@@ -111,6 +125,17 @@ def _print(r: dict) -> None:
         print(f"  image {ex['image']}: class rtl {ex['rtl_class']} golden {ex['golden_class']}; "
               f"logits differ at {ex['logit_indices']}: rtl {ex['rtl_logits']} "
               f"golden {ex['golden_logits']}")
+        first = ex.get("first_difference")
+        if first:
+            print(f"  first differing layer: {first['layer']} (#{first['index']}) at "
+                  f"{tuple(first['position'])}: rtl {first['rtl']} golden {first['golden']} "
+                  f"({first['differing']} values differ)")
+    if r.get("trace_command"):
+        print(f"  waveform of image {r['mismatch_examples'][0]['image']}: "
+              f"{r['trace_command']}")
+    if r.get("trace"):
+        print(f"trace      image {r['trace']['image']} -> {r['trace']['file']} "
+              "(GTKWave / Surfer, docs/waveforms.md)")
     lo, hi = r["simulated_compute_cycles_min"], r["simulated_compute_cycles_max"]
     sim = str(lo) if lo == hi else f"{lo}..{hi}"
     print(f"cycles     {sim} simulated, {r['predicted_compute_cycles']} predicted per inference "

@@ -31,7 +31,7 @@ def default_out_dir(model_path, board_name: str) -> Path:
     return Path("build") / f"{Path(model_path).name.split('.')[0]}-{board_name}"
 
 
-def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 115200,
+def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | None = None,
           clock_mhz: float | None = None, pnr: bool = True, progress=None) -> dict:
     """Build ``model_path`` for ``board_name``; returns the report (also written to disk).
 
@@ -42,6 +42,10 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 
     clock_mhz : float, optional
         The ``sync`` clock, made by the board's PLL (:func:`fpgac.boards.clock.plan_clock`);
         default: the board's default clock. The report states the exact frequency.
+    baud : int, optional
+        UART rate; default: the board's link rate at the clock
+        (:func:`fpgac.boards.link.link_baud`: the fastest its USB bridge makes exactly that the
+        FPGA's divisor meets within 1 %).
     out_dir : path, optional
         Output directory; default :func:`default_out_dir` (``build/<model>-<board>``).
     pnr : bool
@@ -67,6 +71,10 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int = 
     times["plan_s"] = time.monotonic() - t0
     plat = board.make_platform()
     clock = plan_clock(board, clock_mhz)      # PLL setting (or the oscillator), exact frequency
+    if baud is None:
+        from fpgac.boards.link import link_baud
+
+        baud = link_baud(board.name, float(clock.hz))
     out = Path(out_dir) if out_dir is not None else default_out_dir(model_path, board.name)
     out.mkdir(parents=True, exist_ok=True)
     step("elaborating harness + core, writing Verilog")

@@ -22,7 +22,7 @@ PARALLEL_MIN = 512
 def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=None,
            simulator: str = "verilator", build_dir=None, stalls: int | None = None,
            progress=None, jobs: int = 2, clock_mhz: float | None = None,
-           fmax_mhz: float | None = None) -> dict:
+           fmax_mhz: float | None = None, trace=None, trace_image: int = 0) -> dict:
     """Run the whole check and return its figures (the ``--json`` document).
 
     ``progress(stage)`` is called with a short text before every stage. Runs of at least
@@ -33,6 +33,10 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     utilization, accuracies, timings, ``passed`` and ``speed``
     (:func:`fpgac.boards.speed.speed_figures` of the simulated per-image cycles: mean, min, max,
     latency and images/s at ``clock_mhz`` and ``fmax_mhz`` when given).
+    On a mismatch the first example gets ``first_difference`` (the first hardware layer and
+    position whose RTL output differs from golden, :func:`fpgac.sim.diagnose.first_difference`)
+    and the result a ``trace_command``. ``trace``: also write a Verilator FST waveform of image
+    ``trace_image`` alone to that path (``result["trace"]``).
 
     Raises
     ------
@@ -123,7 +127,32 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
                                     clock_mhz * 1e6 if clock_mhz else None,
                                     fmax_mhz * 1e6 if fmax_mhz else None, source="simulated")
     result["passed"] = result["mismatches"] == 0 and result["cycle_mismatches"] == 0
+    _debug_aids(result, model, plan, imgs, model_path, simulator, build_dir, trace,
+                trace_image, stage)
     return result
+
+
+def _debug_aids(result, model, plan, imgs, model_path, simulator, build_dir, trace,
+                trace_image, stage) -> None:
+    """First mismatch: locate its first differing layer (``first_difference`` of the example)
+    and offer the trace command; ``trace``: FST waveform of image ``trace_image`` alone."""
+    from fpgac.errors import FpgacError
+    from fpgac.sim import diagnose, rtl
+
+    if result["mismatch_examples"]:
+        ex = result["mismatch_examples"][0]
+        stage(f"locating the first differing layer of image {ex['image']}")
+        ex["first_difference"] = diagnose.first_difference(
+            model, plan, imgs[ex["image"]], simulator=simulator, build_dir=build_dir)
+        result["trace_command"] = diagnose.trace_command(model_path, ex["image"], plan.pes)
+    if trace is not None:
+        if not 0 <= trace_image < len(imgs):
+            raise FpgacError(f"--trace-image: expected an image index in [0, {len(imgs) - 1}]"
+                             f", found {trace_image}")
+        stage(f"tracing image {trace_image} to {trace}")
+        rtl.simulate(plan, imgs[trace_image:trace_image + 1], simulator=simulator,
+                     build_dir=build_dir, trace=trace)
+        result["trace"] = {"file": str(trace), "image": int(trace_image)}
 
 
 def _simulate_part(args):
