@@ -162,7 +162,12 @@ class WishboneAccelerator(wiring.Component):
         m.d.comb += expected.eq(count >> 2)
         remaining = Signal(range(n + 1))
         m.d.comb += remaining.eq(n - count)
+        # CONTROL strobes as plain continuous assignments (not inside the decode's If chain):
+        # a simulator that does not run `always @*` blocks at time 0 (Icarus) still sees 0.
         pop = Signal()
+        control = request & self.wb_we_i & (adr == 3) & self.wb_sel_i[0]
+        m.d.comb += [soft_reset.eq(control & self.wb_dat_i[0]),
+                     pop.eq(control & self.wb_dat_i[1])]
         with m.If(request):
             with m.If(self.wb_we_i):
                 with m.If(in_image):
@@ -173,11 +178,8 @@ class WishboneAccelerator(wiring.Component):
                         m.d.sync += [order_error.eq(1), ack.eq(1)]
                 with m.Else():
                     m.d.sync += ack.eq(1)
-                    with m.If((adr == 3) & self.wb_sel_i[0]):
-                        m.d.comb += [soft_reset.eq(self.wb_dat_i[0]),
-                                     pop.eq(self.wb_dat_i[1])]
-                        with m.If(self.wb_dat_i[0]):
-                            m.d.sync += [count.eq(0), order_error.eq(0)]
+                    with m.If(soft_reset):
+                        m.d.sync += [count.eq(0), order_error.eq(0)]
             with m.Else():
                 m.d.sync += ack.eq(1)
                 m.d.sync += dat.eq(0)
