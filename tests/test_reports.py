@@ -17,7 +17,7 @@ import pytest
 
 from fpgac.compiler.frontend import save_model
 from fpgac.compiler.plan import plan_hardware
-from fpgac.reports import build_page, eval_page, memory_parts, verify_page, write_page
+from fpgac.reports import build_page, memory_parts, verify_page, write_page
 from fpgac.sim import diagnose
 from fpgac.sim.randmodel import random_model
 
