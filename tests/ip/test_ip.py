@@ -1,8 +1,8 @@
 """``fpgac ip``: AXI4-Stream and Wishbone wrappers of the core, their cocotb tests, lint, CLI.
 
 The cocotb tests run are the ones ``fpgac ip`` writes into the IP directory (``run_test.py``),
-on golden vectors: AXI4-Stream on Verilator and Icarus (random backpressure on both sides,
-images back to back, an early ``tlast``), Wishbone through its register map on Verilator.
+on golden vectors, on Verilator and Icarus: AXI4-Stream (random backpressure on both sides,
+images back to back, an early ``tlast``) and Wishbone through its register map.
 A corrupted golden vector must make the shipped test fail.
 """
 
@@ -96,8 +96,9 @@ def test_axis_ip_bit_exact_under_backpressure(axis_dir, simulator, tmp_path):
 
 
 @pytest.mark.slow
-def test_wishbone_ip_bit_exact_through_register_map(wishbone_dir, tmp_path):
-    results = run(wishbone_dir, "verilator", seed=5, build_dir=tmp_path / "b")
+@pytest.mark.parametrize("simulator", ["verilator", "icarus"])
+def test_wishbone_ip_bit_exact_through_register_map(wishbone_dir, simulator, tmp_path):
+    results = run(wishbone_dir, simulator, seed=5, build_dir=tmp_path / "b")
     assert results == {"images_through_the_register_map": True}
 
 
