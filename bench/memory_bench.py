@@ -8,7 +8,8 @@ For each model and P it plans the accelerator (no synthesis) and prints: the wei
 bits (all entries incl. indices, fillers and padding) and their ratio to the dense weight bits,
 the control-table bits, the activation words per copy, the predicted compute cycles, and the
 block RAMs of :func:`fpgac.compiler.analysis.resources.estimate` for the iCEBreaker (iCE40
-EBR), the ULX3S (ECP5 DP16KD) and the Arty A7 (RAMB36 equivalents). Takes seconds.
+EBR), the ULX3S (ECP5 DP16KD) and the Arty A7 (RAMB36 equivalents), each for the plan
+``fpgac build`` makes for that board. Takes seconds.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from fpgac.compiler.analysis.resources import estimate
+from fpgac.compiler.analysis.resources import estimate, plan_for_board
 from fpgac.boards.platforms import get_board
 from fpgac.compiler.analysis.cycles import predict
 from fpgac.compiler.frontend import load_model
@@ -39,8 +40,10 @@ def rows(model_path: str, pes_list) -> list[dict]:
                "ratio": plan.rom_bits / plan.dense_rom_bits,
                "table_bits": int(plan.table_bits), "act_words": int(plan.mem_depth),
                "cycles": int(predict(plan).compute_cycles)}
-        for board in BOARDS:
-            row[board] = int(estimate(plan, get_board(board)).bram_blocks)
+        for board in BOARDS:          # the plan a build makes for the board (bank ROM ports)
+            b = get_board(board)
+            bplan = plan_for_board(model, pes, b)
+            row[board] = int(estimate(bplan, b).bram_blocks)
         out.append(row)
     return out
 

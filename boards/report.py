@@ -15,6 +15,7 @@ from fpgac.boards.harness import frame_length
 from fpgac.boards.link import link_figures
 from fpgac.boards.speed import speed_figures
 from fpgac.boards.tools import package_version
+from fpgac.compiler.analysis.resources import memory_report
 
 __all__ = ["new_report", "add_tool_results", "write_report"]
 
@@ -59,6 +60,7 @@ def new_report(model_path, board, plan, est, clock, baud: int, times: dict) -> d
         "rom_bits": int(plan.rom_bits),
         "dense_rom_bits": int(plan.dense_rom_bits),
         "estimate": est.__dict__,
+        "memory": memory_report(plan, est),
         "capacity": board.capacity.__dict__,
         "resources": None,
         "fmax_mhz": None,
@@ -149,6 +151,10 @@ def write_report(report: dict, out: Path) -> None:
     e = r["estimate"]
     lines += ["", f"Plan estimate: {e['dsps']} multipliers, ~{e['luts']} LUTs, "
               f"{e['memory_bits']} memory bits in {e['bram_blocks']} blocks.", ""]
+    if r.get("memory"):
+        lines += ["| memory | bits | blocks (estimate) |", "|---|---|---|"]
+        lines += [f"| {cls} | {v['bits']} | {v['blocks']} |" for cls, v in r["memory"].items()]
+        lines.append("")
     for note in r["notes"]:
         lines.append(f"* {note}")
     lines += ["", "## Tools and times", ""]

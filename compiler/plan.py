@@ -16,9 +16,9 @@ from fpgac.compiler import ir
 
 __all__ = ["SPATIAL", "LANES", "Requant", "Group", "LayerPlan", "HardwarePlan", "plan_hardware"]
 
-#: Layer mode: lanes share one weight stream from the shared ROM (different output windows).
+#: Layer mode: all lanes share one weight stream (one bank; different output windows).
 SPATIAL = "spatial"
-#: Layer mode: every lane has its own weight stream from the lane ROM (output-parallel).
+#: Layer mode: lanes run different channels (several banks; output-parallel or items).
 LANES = "output"
 
 
@@ -42,24 +42,27 @@ class Requant:
 class Group:
     """One program entry: a stretch of lockstep steps ending with a latch of all lanes.
 
-    The controller issues ``phases * count`` steps; step ``(phase, e)`` reads weight ROM row
-    ``rom_start + e`` (shared ROM if ``mode == SPATIAL`` else lane ROM) and, in lane ``p``,
-    activation ``in_table[table_row][p] + phase_table[phase_base + phase] + tap``. After the
-    last step every lane latches its (pooled) accumulator and the writer drains ``n_valid``
-    entries ``out_table[out_base : out_base + n_valid]``.
+    The controller issues ``phases * count`` steps (``phase`` outer, ``e`` inner). Bank ``k``
+    obeys ``bank_cmd[k]`` (0 idle, 1 *next*: start its following list, 2 *rewind*: re-read
+    its current list) at the first step of every phase; lane ``p`` takes the entries of bank
+    ``sel_rows[sel_row][p]`` and reads activation ``in_table[table_row][p] +
+    phase_table[phase_base + phase] + tap``. After the last step every lane latches its
+    (pooled) accumulator and the writer drains ``n_valid`` entries
+    ``out_table[out_base : out_base + n_valid]``.
     """
 
     layer: int
-    mode: str
-    rom_start: int
     count: int
     phases: int
     phase_base: int
     table_row: int
+    sel_row: int
+    bank_cmd: tuple[int, ...]
     out_base: int
     n_valid: int
     layer_first: bool
     inz: int
+    wz: int
     final: bool
 
 
@@ -103,9 +106,10 @@ class HardwarePlan:
 
     Tables (``hw`` packs their fields LSB first in the order listed):
 
-    * ``shared_rom``: ``(d, tap)`` with ``d = w - wz`` (signed ``w_bits``) and ``tap`` (unsigned
-      ``tap_bits``): one entry per non-zero weight of spatial layers.
-    * ``lane_rom``: rows of ``pes`` ``(d, tap)`` entries (output-parallel layers).
+    * ``banks``: per weight bank, its entries ``(w, gap, last)`` (``w`` unsigned ``wraw_bits``,
+      ``gap`` unsigned ``gap_bits``, ``last`` 1 bit, stored only where ``bank_last[k]``):
+      every non-zero weight once, encoded by :mod:`fpgac.compiler.passes.encode_weights`.
+    * ``sel_rows``: rows of ``pes`` bank indices (``sel_bits``), lane -> bank of a group.
     * ``in_table``: rows of ``pes`` activation base addresses.
     * ``phase_table``: address offsets of pool phases.
     * ``out_table``: ``(lane, addr, bias)`` per written output, in drain order.
@@ -123,7 +127,10 @@ class HardwarePlan:
     act_bits: int
     acc_bits: int
     w_bits: int
+    wraw_bits: int
+    gap_bits: int
     tap_bits: int
+    sel_bits: int
     addr_bits: int
     bias_bits: int
     mem_depth: int
@@ -136,22 +143,37 @@ class HardwarePlan:
     table_bits: int
     mem_init: tuple[int, ...]
     pixel_lut: tuple[int, ...]
-    shared_rom: tuple[tuple[int, int], ...]
-    lane_rom: tuple[tuple[tuple[int, int], ...], ...]
+    banks: tuple[tuple[tuple[int, int, int], ...], ...]
+    bank_last: tuple[bool, ...]
+    sel_rows: tuple[tuple[int, ...], ...]
     in_table: tuple[tuple[int, ...], ...]
     phase_table: tuple[int, ...]
     out_table: tuple[tuple[int, int, int], ...]
     program: tuple[Group, ...]
     requant: tuple[Requant, ...]
     name: str = "model"
+    #: Read ports per weight-bank memory: 2 packs banks ``2i`` and ``2i + 1`` into one
+    #: two-read-port ROM (one true dual-port block RAM on ECP5 / Xilinx), 1 keeps one each.
+    bank_ports: int = 1
+    #: Controller issue -> step at the lane inputs: bank read (1) + bank stage (1).
+    rom_latency: int = 2
+    #: Step at a lane input -> latched value (activation read, multiply, accumulate).
+    lane_latency: int = 3
+    #: Writer reads a latched value -> its requantized value is written.
+    writer_latency: int = 3
+    #: Last logit written -> ``result.valid``.
+    result_latency: int = 1
 
     @property
     def layer_names(self) -> tuple[str, ...]:
         return tuple(layer.name for layer in self.layers)
 
 
-def plan_hardware(model: ir.Model, *, pes: int) -> HardwarePlan:
+def plan_hardware(model: ir.Model, *, pes: int, bank_ports: int = 1) -> HardwarePlan:
     """Compile ``model`` for an accelerator with ``pes`` lanes.
+
+    ``bank_ports`` (1 or 2): see :attr:`HardwarePlan.bank_ports`; the contents and the
+    schedule do not depend on it.
 
     Runs :func:`~fpgac.compiler.passes.fuse_activations.fuse_activations` then
     :func:`~fpgac.compiler.passes.lower_to_plan.lower_to_plan`.
@@ -166,4 +188,11 @@ def plan_hardware(model: ir.Model, *, pes: int) -> HardwarePlan:
     from fpgac.compiler.passes.fuse_activations import fuse_activations
     from fpgac.compiler.passes.lower_to_plan import lower_to_plan
 
-    return lower_to_plan(fuse_activations(model), pes=pes)
+    import dataclasses
+
+    from fpgac.errors import FpgacError
+
+    if bank_ports not in (1, 2) or isinstance(bank_ports, bool):
+        raise FpgacError(f"bank_ports: expected 1 or 2, found {bank_ports!r}")
+    plan = lower_to_plan(fuse_activations(model), pes=pes)
+    return dataclasses.replace(plan, bank_ports=int(bank_ports)) if bank_ports != 1 else plan

@@ -100,24 +100,11 @@ def _layer_figure(names, cycles, util):
 
 
 def memory_parts(plan) -> dict[str, int]:
-    """Bits of the core's memories by part, from the plan (docs/architecture.md).
+    """Bits of the core's memories by part: :func:`fpgac.compiler.analysis.memory.breakdown`
+    (``weights``, ``indices``, ``activations``, ``control``, ``other``)."""
+    from fpgac.compiler.analysis.memory import breakdown
 
-    ``weights`` (the non-zero weight values in the shared and per-lane ROMs), ``indices``
-    (their tap offsets and the lanes' input-row table), ``activations`` (P copies of the
-    activation memory), ``control`` (program, output table, phase table, pixel LUT).
-    """
-    pes = int(plan.pes)
-    w, tap, addr = int(plan.w_bits), int(plan.tap_bits), int(plan.addr_bits)
-    entries = len(plan.shared_rom) + len(plan.lane_rom) * pes
-    control = (len(plan.program) * 12 * 16 + len(plan.out_table) * (16 + addr
-                                                                      + int(plan.bias_bits))
-               + len(getattr(plan, "phase_table", ())) * addr + 256 * int(plan.act_bits))
-    return {
-        "weights": entries * w,
-        "indices": entries * tap + len(plan.in_table) * pes * addr,
-        "activations": pes * int(plan.mem_depth) * int(plan.act_bits),
-        "control": control,
-    }
+    return breakdown(plan)
 
 
 def _memory_figure(parts: dict, capacity_bits: int | None, blocks: int | None):

@@ -7,7 +7,7 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgac.compiler.analysis.widths import unsigned_bits
-from fpgac.compiler.plan import LANES, Group
+from fpgac.compiler.plan import Group
 from fpgac.hw.checks import check_unsigned
 
 __all__ = ["Controller"]
@@ -16,10 +16,12 @@ __all__ = ["Controller"]
 class Controller(wiring.Component):
     """Sequencer of the program (``docs/architecture.md``, "Program").
 
-    After ``start`` (cycle ``c``), steps issue from cycle ``c + 1``. In the cycle a step issues,
-    ``rom_addr = rom_start + e`` and ``row_addr = table_row`` drive the synchronous ROM/table
-    read ports; the step itself appears one cycle later on the ``s1_*`` outputs (aligned with the
-    ROM data), with its group context (``s1_out_base``, ``s1_count``, ``s1_layer``,
+    After ``start`` (cycle ``c``), steps issue from cycle ``c + 1``. In the cycle a step issues
+    (``issue``), ``pass_first`` (first step of a phase), ``group_first`` (of a group),
+    ``bank_cmd`` (the group's command per
+    bank), ``wz`` drive the weight banks and ``row_addr = table_row``, ``sel_addr = sel_row``
+    the synchronous table read ports; the step itself appears one cycle later on the ``s1_*``
+    outputs, with its group context (``s1_out_base``, ``s1_count``, ``s1_layer``,
     ``s1_final``) for the writer.
 
     Waits (see :mod:`fpgac.compiler.analysis.cycles`):
@@ -34,19 +36,20 @@ class Controller(wiring.Component):
     """
 
     def __init__(self, *, program: tuple[Group, ...], phase_table: tuple[int, ...],
-                 act_bits: int, addr_bits: int, rom_bits: int, row_bits: int, idx_bits: int,
-                 pes: int, layers: int):
+                 act_bits: int, addr_bits: int, row_bits: int, idx_bits: int,
+                 pes: int, layers: int, banks: int, wraw_bits: int, sel_row_bits: int):
         self._program = tuple(program)
         self._phase_table = tuple(phase_table)
         self._addr_bits = int(addr_bits)
+        self._banks = int(banks)
         big = max(g.count for g in self._program)
         self._group = data.StructLayout({
-            "lanes": 1,
-            "rom_start": unsigned(rom_bits),
             "count_m1": unsigned(unsigned_bits(big - 1)),
             "phases_m1": unsigned(unsigned_bits(max(g.phases for g in self._program) - 1)),
             "phase_base": unsigned(unsigned_bits(len(self._phase_table) - 1)),
             "table_row": unsigned(row_bits),
+            "sel_row": unsigned(sel_row_bits),
+            "wz": unsigned(wraw_bits),
             "out_base": unsigned(idx_bits),
             "n_valid": unsigned(unsigned_bits(pes)),
             "layer_first": 1,
@@ -58,10 +61,13 @@ class Controller(wiring.Component):
         super().__init__({
             "start": In(1),
             "idle": In(1),
-            "rom_addr": Out(unsigned(rom_bits + unsigned_bits(big))),
+            "issue": Out(1), "pass_first": Out(1), "group_first": Out(1),
+            "bank_cmd": Out(data.ArrayLayout(unsigned(2), self._banks)),
+            "wz": Out(unsigned(wraw_bits)),
             "row_addr": Out(unsigned(row_bits)),
+            "sel_addr": Out(unsigned(sel_row_bits)),
             "s1_valid": Out(1), "s1_first": Out(1), "s1_last": Out(1), "s1_phase0": Out(1),
-            "s1_latch": Out(1), "s1_lanes": Out(1),
+            "s1_latch": Out(1),
             "s1_inz": Out(unsigned(act_bits)),
             "s1_phase_off": Out(unsigned(addr_bits)),
             "s1_out_base": Out(g.members["out_base"]),
@@ -77,9 +83,9 @@ class Controller(wiring.Component):
         lay = self._group
         init = []
         for k, g in enumerate(self._program):
-            entry = {"lanes": int(g.mode == LANES), "rom_start": g.rom_start,
-                     "count_m1": g.count - 1, "phases_m1": g.phases - 1,
+            entry = {"count_m1": g.count - 1, "phases_m1": g.phases - 1,
                      "phase_base": g.phase_base, "table_row": g.table_row,
+                     "sel_row": g.sel_row, "wz": g.wz,
                      "out_base": g.out_base, "n_valid": g.n_valid,
                      "layer_first": int(g.layer_first), "inz": g.inz, "final": int(g.final),
                      "layer": g.layer}
@@ -89,6 +95,17 @@ class Controller(wiring.Component):
             init.append(entry)
         m.submodules.program = prog = memory.Memory(shape=lay, depth=max(2, len(init)),
                                                      init=init)
+        cmds = []
+        for k, g in enumerate(self._program):
+            if len(g.bank_cmd) < self._banks or any(g.bank_cmd[self._banks:]):
+                raise ValueError(f"program[{k}].bank_cmd: expected commands for "
+                                 f"{self._banks} banks, found {g.bank_cmd}")
+            cmds.append(list(check_unsigned(f"program[{k}].bank_cmd",
+                                            g.bank_cmd[:self._banks], 2)))
+        m.submodules.bank_cmds = cmem = memory.Memory(
+            shape=data.ArrayLayout(unsigned(2), self._banks), depth=max(2, len(cmds)),
+            init=cmds)
+        cp = cmem.read_port()
         m.submodules.phases = ptab = memory.Memory(
             shape=unsigned(self._addr_bits), depth=max(2, len(self._phase_table)),
             init=check_unsigned("phase_table", self._phase_table, self._addr_bits))
@@ -114,8 +131,14 @@ class Controller(wiring.Component):
             issue.eq(running & ~barrier & ~hazard),
             pc_next.eq(pc),
             rp.addr.eq(pc_next),
-            self.rom_addr.eq(cur.rom_start + e),
+            cp.addr.eq(pc_next),
+            self.issue.eq(issue),
+            self.pass_first.eq(~e.any()),
+            self.group_first.eq(first_step),
+            self.bank_cmd.eq(cp.data),
+            self.wz.eq(cur.wz),
             self.row_addr.eq(cur.table_row),
+            self.sel_addr.eq(cur.sel_row),
             pp.addr.eq(cur.phase_base + ph),
             self.busy.eq(running | draining),
         ]
@@ -127,7 +150,6 @@ class Controller(wiring.Component):
             self.s1_last.eq(e == cur.count_m1),
             self.s1_phase0.eq(~ph.any()),
             self.s1_latch.eq(is_last),
-            self.s1_lanes.eq(cur.lanes),
             self.s1_inz.eq(cur.inz),
             self.s1_phase_off.eq(pp.data),
             self.s1_out_base.eq(cur.out_base),

@@ -24,13 +24,14 @@ lane input), :attr:`Lane.latency <fpgac.hw.lane.Lane.latency>`,
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgac.compiler.analysis.widths import unsigned_bits
 from fpgac.compiler.plan import HardwarePlan
-from fpgac.hw.checks import check_signed, check_unsigned
+from fpgac.hw.bank import WeightBank, bank_rom
+from fpgac.hw.checks import check_unsigned
 from fpgac.hw.controller import Controller
 from fpgac.hw.io import ActivationMemory, PixelLoader, ResultUnit
 from fpgac.hw.lane import Lane
@@ -71,7 +72,7 @@ class Accelerator(wiring.Component):
     @property
     def rom_latency(self) -> int:
         """Cycles from the controller issuing a step to the step reaching the lanes."""
-        return 1
+        return WeightBank.LATENCY
 
     @property
     def lane_latency(self) -> int:
@@ -89,15 +90,21 @@ class Accelerator(wiring.Component):
         m = Module()
         plan = self._plan
         P = plan.pes
-        entry = data.StructLayout({"d": signed(plan.w_bits), "tap": unsigned(plan.tap_bits)})
-        rom_bits = unsigned_bits(max(len(plan.shared_rom), len(plan.lane_rom)))
+        for name in ("rom", "lane", "writer", "result"):
+            if getattr(plan, f"{name}_latency") != getattr(self, f"{name}_latency"):
+                raise ValueError(f"plan.{name}_latency: expected "
+                                 f"{getattr(self, f'{name}_latency')} (this core), found "
+                                 f"{getattr(plan, f'{name}_latency')}")
+        nbanks = len(plan.banks)
         row_bits = unsigned_bits(len(plan.in_table) - 1)
+        sel_row_bits = unsigned_bits(len(plan.sel_rows) - 1)
         idx_bits = unsigned_bits(len(plan.out_table))
 
         m.submodules.ctrl = ctrl = Controller(
             program=plan.program, phase_table=plan.phase_table, act_bits=plan.act_bits,
-            addr_bits=plan.addr_bits, rom_bits=rom_bits, row_bits=row_bits,
-            idx_bits=idx_bits, pes=P, layers=len(plan.layers))
+            addr_bits=plan.addr_bits, row_bits=row_bits, idx_bits=idx_bits, pes=P,
+            layers=len(plan.layers), banks=nbanks, wraw_bits=plan.wraw_bits,
+            sel_row_bits=sel_row_bits)
         m.submodules.mem = mem = ActivationMemory(
             init=plan.mem_init, pes=P, act_bits=plan.act_bits, addr_bits=plan.addr_bits,
             debug=self._debug)
@@ -115,27 +122,33 @@ class Accelerator(wiring.Component):
         if self._debug:
             m.d.comb += [mem.debug_addr.eq(self.debug_addr), self.debug_data.eq(mem.debug_data)]
 
-        # ROMs and tables (synchronous reads, addressed by the controller in the issue cycle)
-        d_shared = Signal(signed(plan.w_bits))
-        tap_shared = Signal(unsigned(plan.tap_bits))
-        if plan.shared_rom:
-            check_signed("shared_rom.d", (e[0] for e in plan.shared_rom), plan.w_bits)
-            check_unsigned("shared_rom.tap", (e[1] for e in plan.shared_rom), plan.tap_bits)
-            m.submodules.shared_rom = srom = memory.Memory(
-                shape=entry, depth=max(2, len(plan.shared_rom)),
-                init=[{"d": d, "tap": t} for d, t in plan.shared_rom])
-            srp = srom.read_port()
-            m.d.comb += [srp.addr.eq(ctrl.rom_addr), d_shared.eq(srp.data.d),
-                         tap_shared.eq(srp.data.tap)]
-        row_layout = data.ArrayLayout(entry, P)
-        check_signed("lane_rom.d", (e[0] for row in plan.lane_rom for e in row), plan.w_bits)
-        check_unsigned("lane_rom.tap", (e[1] for row in plan.lane_rom for e in row),
-                       plan.tap_bits)
-        m.submodules.lane_rom = lrom = memory.Memory(
-            shape=row_layout, depth=max(2, len(plan.lane_rom)),
-            init=[[{"d": d, "tap": t} for d, t in row] for row in plan.lane_rom])
-        lrp = lrom.read_port()
-        m.d.comb += lrp.addr.eq(ctrl.rom_addr)
+        # weight banks (issue cycle in, decoded entries rom_latency later)
+        banks = []
+        ports = [None] * nbanks
+        bases = [0] * nbanks
+        lasts = list(plan.bank_last)
+        if plan.bank_ports == 2:
+            # banks 2i and 2i+1 share one two-read-port ROM (one true dual-port block RAM)
+            for k in range(0, nbanks - 1, 2):
+                has_last = plan.bank_last[k] or plan.bank_last[k + 1]
+                rom = bank_rom(plan.banks[k] + plan.banks[k + 1], wraw_bits=plan.wraw_bits,
+                               gap_bits=plan.gap_bits, has_last=has_last)
+                m.submodules[f"bank_rom{k}_{k + 1}"] = rom
+                ports[k], ports[k + 1] = rom.read_port(), rom.read_port()
+                bases[k + 1] = len(plan.banks[k])
+                lasts[k] = lasts[k + 1] = has_last
+        for k, entries in enumerate(plan.banks):
+            bank = WeightBank(entries=entries, wraw_bits=plan.wraw_bits,
+                              gap_bits=plan.gap_bits, has_last=lasts[k],
+                              w_bits=plan.w_bits, tap_bits=plan.tap_bits, port=ports[k],
+                              base=bases[k])
+            m.submodules[f"bank{k}"] = bank
+            banks.append(bank)
+            m.d.comb += [bank.step.eq(ctrl.issue), bank.pass_first.eq(ctrl.pass_first),
+                         bank.group_first.eq(ctrl.group_first), bank.restart.eq(loader.last),
+                         bank.cmd.eq(ctrl.bank_cmd[k]), bank.wz.eq(ctrl.wz)]
+
+        # tables (synchronous reads addressed in the issue cycle, one more register after)
         m.submodules.in_table = itab = memory.Memory(
             shape=data.ArrayLayout(unsigned(plan.addr_bits), P),
             depth=max(2, len(plan.in_table)),
@@ -143,6 +156,21 @@ class Accelerator(wiring.Component):
                   for r, row in enumerate(plan.in_table)])
         irp = itab.read_port()
         m.d.comb += irp.addr.eq(ctrl.row_addr)
+        sel_layout = data.ArrayLayout(unsigned(plan.sel_bits), P)
+        m.submodules.sel_table = stab = memory.Memory(
+            shape=sel_layout, depth=max(2, len(plan.sel_rows)),
+            init=[check_unsigned(f"sel_rows[{r}]", row, plan.sel_bits)
+                  for r, row in enumerate(plan.sel_rows)])
+        srp = stab.read_port()
+        m.d.comb += srp.addr.eq(ctrl.sel_addr)
+
+        # stage 2: the step at the lane inputs (aligned with the banks' outputs)
+        s2 = {name: Signal.like(getattr(ctrl, f"s1_{name}"), name=f"s2_{name}")
+              for name in ("valid", "first", "last", "phase0", "latch", "inz", "phase_off")}
+        base2 = Signal.like(irp.data)
+        sel2 = Signal(sel_layout)
+        m.d.sync += [s2[n].eq(getattr(ctrl, f"s1_{n}")) for n in s2]
+        m.d.sync += [base2.eq(irp.data), sel2.eq(srp.data)]
 
         # lanes
         lanes = []
@@ -151,13 +179,16 @@ class Accelerator(wiring.Component):
                         addr_bits=plan.addr_bits, acc_bits=plan.acc_bits)
             m.submodules[f"lane{p}"] = lane
             lanes.append(lane)
+            options = sorted({row[p] for row in plan.sel_rows})
+            with m.Switch(sel2[p]):
+                for n, k in enumerate(options):
+                    with (m.Case(k) if n < len(options) - 1 else m.Default()):
+                        m.d.comb += [lane.d.eq(banks[k].d), lane.tap.eq(banks[k].off)]
             m.d.comb += [
-                lane.valid.eq(ctrl.s1_valid), lane.first.eq(ctrl.s1_first),
-                lane.last.eq(ctrl.s1_last), lane.phase0.eq(ctrl.s1_phase0),
-                lane.latch.eq(ctrl.s1_latch), lane.inz.eq(ctrl.s1_inz),
-                lane.d.eq(Mux(ctrl.s1_lanes, lrp.data[p].d, d_shared)),
-                lane.tap.eq(Mux(ctrl.s1_lanes, lrp.data[p].tap, tap_shared)),
-                lane.in_base.eq(irp.data[p]), lane.phase_off.eq(ctrl.s1_phase_off),
+                lane.valid.eq(s2["valid"]), lane.first.eq(s2["first"]),
+                lane.last.eq(s2["last"]), lane.phase0.eq(s2["phase0"]),
+                lane.latch.eq(s2["latch"]), lane.inz.eq(s2["inz"]),
+                lane.in_base.eq(base2[p]), lane.phase_off.eq(s2["phase_off"]),
                 mem.rd_addr[p].eq(lane.rd_addr), lane.rd_data.eq(mem.rd_data[p]),
                 writer.lanes[p].eq(lane.result),
             ]
@@ -165,14 +196,14 @@ class Accelerator(wiring.Component):
         # group context follows the step to stage 3, where the lanes latch
         ctx = [ctrl.s1_latch & ctrl.s1_valid, ctrl.s1_out_base, ctrl.s1_count, ctrl.s1_layer,
                ctrl.s1_final]
-        for _ in range(self.lane_latency - 1):
+        for _ in range(self.rom_latency - 1 + self.lane_latency - 1):
             nxt = [Signal.like(s) if isinstance(s, Signal) else Signal() for s in ctx]
             m.d.sync += [n.eq(s) for n, s in zip(nxt, ctx)]
             ctx = nxt
         m.d.comb += [writer.start.eq(ctx[0]), writer.start_base.eq(ctx[1]),
                      writer.start_count.eq(ctx[2]), writer.start_layer.eq(ctx[3]),
                      writer.start_final.eq(ctx[4])]
-        m.d.comb += ctrl.idle.eq(~lanes[0].busy & ~writer.busy)
+        m.d.comb += ctrl.idle.eq(~s2["valid"] & ~lanes[0].busy & ~writer.busy)
 
         # the one write port: loader while loading, writer while computing
         with m.If(loader.wr_en):

@@ -67,15 +67,21 @@ def _pack(fields: list[tuple[int, int, bool]]) -> int:
 
 def rom_images(plan: HardwarePlan) -> list[RomImage]:
     """All ROMs and tables of the core for ``plan`` (module docstring)."""
-    wb, tb, ab = plan.w_bits, plan.tap_bits, plan.addr_bits
-    entry = wb + tb
+    ab, wr, gb = plan.addr_bits, plan.wraw_bits, plan.gap_bits
     images = []
-    if plan.shared_rom:
-        images.append(RomImage("shared_rom", entry, tuple(
-            _pack([(d, wb, True), (t, tb, False)]) for d, t in plan.shared_rom)))
-    images.append(RomImage("lane_rom", entry * plan.pes, tuple(
-        _pack([f for d, t in row for f in ((d, wb, True), (t, tb, False))])
-        for row in plan.lane_rom)))
+    nb = len(plan.banks)
+    groups = ([(k, k + 1) for k in range(0, nb - 1, 2)] + ([(nb - 1,)] if nb % 2 else [])
+              if plan.bank_ports == 2 else [(k,) for k in range(nb)])
+    for ks in groups:           # one image per bank ROM (a pair shares one with bank_ports 2)
+        has_last = any(plan.bank_last[k] for k in ks)
+        entries = [e for k in ks for e in plan.banks[k]]
+        images.append(RomImage("bank" + "_".join(map(str, ks)), wr + gb + int(has_last), tuple(
+            _pack([(w, wr, False), (g, gb, False)] + ([(last, 1, False)] if has_last else []))
+            for w, g, last in entries)))
+    images.append(RomImage("sel_table", plan.sel_bits * plan.pes, tuple(
+        _pack([(v, plan.sel_bits, False) for v in row]) for row in plan.sel_rows)))
+    images.append(RomImage("bank_cmds", 2 * len(plan.banks), tuple(
+        _pack([(c, 2, False) for c in g.bank_cmd[:len(plan.banks)]]) for g in plan.program)))
     images.append(RomImage("in_table", ab * plan.pes, tuple(
         _pack([(a, ab, False) for a in row]) for row in plan.in_table)))
     lane_bits = unsigned_bits(plan.pes - 1)

@@ -74,8 +74,9 @@ def test_build_page_renders_with_figures(tmp_path):
 def test_memory_parts_add_up():
     plan = plan_hardware(_small_model(), pes=3)
     parts = memory_parts(plan)
-    assert set(parts) == {"weights", "indices", "activations", "control"}
+    assert set(parts) == {"weights", "indices", "activations", "control", "other"}
     assert parts["activations"] == 3 * plan.mem_depth * plan.act_bits
+    assert parts["weights"] + parts["indices"] == plan.rom_bits
     assert all(v > 0 for v in parts.values())
 
 

@@ -9,11 +9,12 @@ Cycle numbers are relative to the cycle ``A`` in which the last input pixel is a
   ``i`` accepted in cycle ``c`` is written to the activation memory in cycle ``c + 1``.
 * **Issue**: the controller issues at most one lockstep step per cycle; the first step of
   the program may issue in cycle ``1``. The steps of group ``k`` (``n_k = phases * count``) issue
-  in order; step issued in cycle ``t`` reads the weight ROMs in ``t`` (data in ``t+1``), each lane
-  reads its activation in ``t+1`` (data in ``t+2``), multiplies in ``t+2`` and accumulates,
-  pools and (last step of the group) latches in ``t+3``: the latched values are visible from
-  cycle ``w_k = u_k + ROM_LATENCY + LANE_LATENCY`` where ``u_k`` is the issue cycle of the
-  group's last step.
+  in order; step issued in cycle ``t`` reads the weight banks in ``t`` (data in ``t+1``), the
+  banks decode it (filler test, tap offset, ``w - wz``) into a register (``t+2``), each lane
+  reads its activation in ``t+2`` (data in ``t+3``), multiplies in ``t+3`` and accumulates,
+  pools and (last step of the group) latches in ``t+4``: the latched values are visible from
+  cycle ``w_k = u_k + rom_latency + lane_latency`` where ``u_k`` is the issue cycle of the
+  group's last step. Fillers and list padding are steps like any other.
 * **Writer**: reads latched result ``i`` (``i < n_valid``) in cycle ``w_k + i`` and writes the
   requantized value in cycle ``w_k + i + WRITER_LATENCY``; the last write of group ``k`` is
   ``W_k = w_k + n_valid_k - 1 + WRITER_LATENCY``.
@@ -33,8 +34,9 @@ Putting it together, with ``t`` the first free issue cycle (``t = 1`` initially)
     u_k = max(s_k + n_k - 1, u_{k-1} + n_valid_{k-1})
     t   = u_k + 1
 
-``hw/`` publishes the latencies as properties (``Lane.latency``, ``Writer.latency``, ...);
-``tests/hw`` assert they equal the constants below.
+The latencies are fields of the plan (``HardwarePlan.rom_latency``, ...; defaults are the
+constants below); ``hw/`` publishes its own as properties (``Lane.latency``,
+``Writer.latency``, ...) and refuses a plan whose latencies differ; ``tests/hw`` assert both.
 """
 
 from __future__ import annotations
@@ -46,8 +48,8 @@ from fpgac.compiler.plan import HardwarePlan
 __all__ = ["ROM_LATENCY", "LANE_LATENCY", "WRITER_LATENCY", "RESULT_LATENCY", "LayerCycles",
            "CycleReport", "predict"]
 
-#: Issue of a step -> ROM data at the lanes (synchronous ROM read).
-ROM_LATENCY = 1
+#: Issue of a step -> decoded bank entry at the lanes (bank read + bank stage).
+ROM_LATENCY = 2
 #: Step at the lane input -> latched value visible (activation read, multiply, accumulate).
 LANE_LATENCY = 3
 #: Writer reads a latched value -> cycle its requantized value is written.
@@ -92,8 +94,8 @@ def schedule(plan: HardwarePlan) -> list[tuple[int, int, int, int]]:
         u = s + n - 1
         if prev_u is not None:
             u = max(u, prev_u + prev_v)
-        w = u + ROM_LATENCY + LANE_LATENCY
-        last = w + g.n_valid - 1 + WRITER_LATENCY
+        w = u + plan.rom_latency + plan.lane_latency
+        last = w + g.n_valid - 1 + plan.writer_latency
         out.append((s, u, w, last))
         last_write = last
         prev_u, prev_v = u, g.n_valid
@@ -104,7 +106,7 @@ def schedule(plan: HardwarePlan) -> list[tuple[int, int, int, int]]:
 def predict(plan: HardwarePlan) -> CycleReport:
     """Predict load and compute cycles of ``plan`` exactly (module docstring)."""
     sched = schedule(plan)
-    compute = sched[-1][3] + RESULT_LATENCY
+    compute = sched[-1][3] + plan.result_latency
     per_layer = []
     start = 0
     for li, layer in enumerate(plan.layers):
@@ -118,10 +120,10 @@ def predict(plan: HardwarePlan) -> CycleReport:
             stall_cycles=cycles - steps))
         start = end
     per_layer[-1] = LayerCycles(
-        name=per_layer[-1].name, cycles=per_layer[-1].cycles + RESULT_LATENCY,
+        name=per_layer[-1].name, cycles=per_layer[-1].cycles + plan.result_latency,
         nnz_macs=per_layer[-1].nnz_macs,
-        utilization=(per_layer[-1].nnz_macs / plan.pes) / (per_layer[-1].cycles + RESULT_LATENCY),
-        stall_cycles=per_layer[-1].stall_cycles + RESULT_LATENCY)
+        utilization=(per_layer[-1].nnz_macs / plan.pes) / (per_layer[-1].cycles + plan.result_latency),
+        stall_cycles=per_layer[-1].stall_cycles + plan.result_latency)
     load = plan.input_pixels
     return CycleReport(pes=plan.pes, load_cycles=load, compute_cycles=compute,
                        total_cycles=load + compute, nnz_macs=plan.nnz_macs,

@@ -6,7 +6,9 @@ object with ``name``, ``part``, ``flow`` (``"vivado"``, ``"ice40"`` or ``"ecp5"`
 
 * :func:`estimate`: multipliers, LUTs, memory bits and block RAMs of one plan;
 * :func:`check_fit`: raise :class:`FpgacError` naming the first resource that does not fit;
-* :func:`choose_pes`: the largest P (``--pes auto``) whose estimate fits.
+* :func:`choose_pes`: the largest P (``--pes auto``) whose estimate fits;
+* :func:`plan_for_board`: the plan a build uses (weight banks paired where it saves blocks);
+* :func:`memory_report`: bits and blocks per memory class (``report.json`` ``memory``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from dataclasses import dataclass
 
 from fpgac.errors import FpgacError
 
-__all__ = ["Estimate", "estimate", "check_fit", "choose_pes", "MAX_AUTO_PES", "FILL_LIMIT",
-           "BRAM_FILL_LIMIT", "LOGIC_ROM_BITS_PER_BLOCK"]
+__all__ = ["Estimate", "estimate", "check_fit", "choose_pes", "plan_for_board",
+           "memory_report", "MAX_AUTO_PES", "FILL_LIMIT", "BRAM_FILL_LIMIT",
+           "LOGIC_ROM_BITS_PER_BLOCK", "BANK_PORTS"]
 
+#: Read ports per weight-bank ROM by flow: ECP5 DP16KD and Xilinx RAMB18/36 read two
+#: addresses per cycle, so two banks can share one block; iCE40 EBRs read one.
+BANK_PORTS = {"ice40": 1, "ecp5": 2, "vivado": 2}
 #: ``--pes auto`` tries P = 1 .. MAX_AUTO_PES.
 MAX_AUTO_PES = 64
 #: Share of a part's LUTs the pre-check allows (routing needs room).
@@ -36,6 +42,8 @@ class Estimate:
     luts: int
     memory_bits: int
     bram_blocks: int
+    #: Block RAMs per memory class (:data:`fpgac.compiler.analysis.memory.CLASSES`).
+    blocks_by_class: dict | None = None
 
 
 #: Block RAM aspect ratios (width, depth) per flow, and hard multiplier operand widths.
@@ -78,33 +86,31 @@ def _varying_bits(rows, widths) -> int:
     return sum(bin(d & ((1 << w) - 1)).count("1") for d, w in zip(diff, widths))
 
 
-def _memories(plan) -> list[tuple[int, int, int, bool]]:
-    """``(copies, width, depth, is_rom)`` of the core's memories (docs/architecture.md).
+def _memories(plan, flow: str = "ecp5") -> list[tuple[int, int, int, bool, str]]:
+    """``(copies, width, depth, is_rom, class)`` of the core's memories
+    (:func:`fpgac.compiler.analysis.memory.memories`).
 
     Activation copies are RAMs (full ``act_bits`` width); ROMs and tables count only their
-    non-constant bit columns (synthesis drops constant ones). The comb-read pool phase table
-    is left out (always logic).
+    non-constant bit columns (synthesis drops constant ones). Memories that are always logic
+    (the comb-read pool phase table) are left out. ``class`` is the memory's largest class;
+    weight banks count as ``weights`` (their gap/last/filler bits cannot be split off a block).
+    A two-read-port ROM is one true dual-port block on ECP5 / Xilinx, two copies on the iCE40
+    (its block RAMs have one read port).
     """
-    from fpgac.compiler.plan import LANES
+    from fpgac.compiler.analysis.memory import memories
 
-    pes = int(plan.pes)
-    w, tap, addr = int(plan.w_bits), int(plan.tap_bits), int(plan.addr_bits)
-    mems = [(pes, int(plan.act_bits), int(plan.mem_depth), False)]
-
-    def rom(rows, widths):
-        rows = list(rows)
-        width = _varying_bits(rows, widths)
-        if width:
-            mems.append((1, width, len(rows), True))
-
-    rom(((v,) for v in plan.pixel_lut), (int(plan.act_bits),))
-    rom(plan.shared_rom, (w, tap))
-    rom((tuple(x for e in row for x in e) for row in plan.lane_rom), (w, tap) * pes)
-    rom(plan.in_table, (addr,) * pes)
-    rom(plan.out_table, (16, addr, int(plan.bias_bits)))
-    rom(((int(g.mode == LANES), g.rom_start, g.count, g.phases, g.phase_base, g.table_row,
-          g.out_base, g.n_valid, g.layer_first, g.inz, g.final, g.layer) for g in plan.program),
-        (64,) * 12)
+    mems = []
+    for mem in memories(plan):
+        if mem.logic:
+            continue
+        cls = "weights" if mem.name.startswith("bank") else max(mem.split, key=mem.split.get)
+        if mem.rom:
+            width = _varying_bits(mem.rows, mem.fields)
+            if width:
+                copies = mem.ports if flow == "ice40" else 1
+                mems.append((copies, width, mem.depth, True, cls))
+        else:
+            mems.append((mem.copies, mem.width, mem.depth, False, cls))
     return mems
 
 
@@ -131,16 +137,21 @@ def estimate(plan, board) -> Estimate:
     pes = int(plan.pes)
     lane = _mults(int(plan.act_bits) + 1, int(plan.w_bits) + 1, flow)
     requant = _mults(int(plan.acc_bits), int(plan.act_bits) + 1, flow)
+    from fpgac.compiler.analysis.memory import CLASSES
+
     bits = blocks = rom_luts = 0
-    for copies, width, depth, is_rom in _memories(plan):
+    by_class = dict.fromkeys(CLASSES, 0)
+    for copies, width, depth, is_rom, cls in _memories(plan, flow):
         n = _blocks(width, depth, flow)
         if is_rom and width * depth < n * LOGIC_ROM_BITS_PER_BLOCK[flow]:
-            rom_luts += width * -(-depth // ROM_DEPTH_PER_LUT)
+            rom_luts += copies * width * -(-depth // ROM_DEPTH_PER_LUT)
         else:
             bits += copies * width * depth
             blocks += copies * n
+            by_class[cls] += copies * n
     luts = LUTS_BASE + LUTS_PER_ACC_BIT * int(plan.acc_bits) * pes + rom_luts
-    return Estimate(dsps=pes * lane + requant, luts=luts, memory_bits=bits, bram_blocks=blocks)
+    return Estimate(dsps=pes * lane + requant, luts=luts, memory_bits=bits, bram_blocks=blocks,
+                    blocks_by_class=by_class)
 
 
 def _misfits(est: Estimate, board) -> list[tuple[str, int, int]]:
@@ -195,3 +206,28 @@ def check_fit(plan, board, plan_fn=None, model=None) -> Estimate:
             f"--board {board.name}: {name}: expected at most {have} on {board.part}, found "
             f"{need} needed for --pes {plan.pes}; try {hint}")
     return est
+
+
+def plan_for_board(model, pes: int, board):
+    """The plan a build uses: weight banks paired in two-read-port ROMs where the flow's block
+    RAMs read two addresses (:data:`BANK_PORTS`) and that takes fewer blocks by
+    :func:`estimate` (pairs are deeper and cross the logic/block-RAM line sooner), else one
+    ROM per bank."""
+    from fpgac.compiler.plan import plan_hardware
+
+    plan = plan_hardware(model, pes=pes)
+    if BANK_PORTS[board.flow] == 2 and len(plan.banks) > 1:
+        paired = plan_hardware(model, pes=pes, bank_ports=2)
+        if estimate(paired, board).bram_blocks < estimate(plan, board).bram_blocks:
+            return paired
+    return plan
+
+
+def memory_report(plan, est: Estimate) -> dict:
+    """``report.json`` ``memory``: bits per class (:func:`fpgac.compiler.analysis.memory.
+    breakdown`) and the estimate's block RAMs per class (bank blocks count as weights)."""
+    from fpgac.compiler.analysis.memory import CLASSES, breakdown
+
+    bits = breakdown(plan)
+    blocks = est.blocks_by_class or {}
+    return {cls: {"bits": int(bits[cls]), "blocks": int(blocks.get(cls, 0))} for cls in CLASSES}

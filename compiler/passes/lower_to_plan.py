@@ -13,10 +13,16 @@ window, or one output pixel without pool; a linear layer or a conv with a 1x1 ou
 ``J = 1``): the ``P`` lanes are split into ``a`` channel slots times ``b = P // a`` window
 slots (lane ``p = ci * b + wi``).
 
-* ``a = 1`` is the **spatial** mode: all lanes share one weight stream from the shared ROM;
-* ``a > 1`` is the **output-parallel** mode: channels are sorted by non-zero count (descending,
-  stable) and dealt ``a`` at a time into rounds; lane ROM row ``e`` of a round holds entry ``e``
-  of each slot's list (``(0, 0)`` padding past its end), replicated over the ``b`` window slots.
+* ``a = 1`` is the **spatial** mode: all lanes read bank 0 (one weight stream);
+* ``a > 1`` is the **output-parallel** mode: channels are sorted by entry count (descending,
+  stable) and dealt ``a`` at a time into rounds; slot ``ci`` reads bank ``ci`` (lane ``p``
+  reads bank ``p // b``), a round lasts as long as its longest list.
+
+Weights: each channel's non-zero weights are encoded once
+(:mod:`~fpgac.compiler.passes.encode_weights`, one ``g`` per plan) and appended to the bank
+that serves the channel when a group first needs it (command *next*); later groups of the same
+channel in that bank *rewind*. A bank that ever serves a list shorter than its group's count
+stores the ``last`` column. Nothing is padded or copied.
 
 For each round (spatial: each channel) and each window group, one program group is emitted.
 The compiler picks ``a`` per layer minimising ``sum over groups max(phases*count, n_valid)``
@@ -25,12 +31,11 @@ A layer with a single window (linear, 1x1 conv output) is always output-parallel
 
 **Item mapping** (layers with several windows, ``P > 1``): the ``(channel, window)`` pairs,
 sorted by the channel's non-zero count (descending, stable), are dealt ``P`` at a time, one
-pair per lane, one group per chunk. A chunk of a single channel is a shared-ROM group (its list
-once in the shared ROM, reused by the following chunks of that channel); a chunk mixing channels
-is a lane-ROM group (each lane's column holds its channel's list, ``(0, 0)`` padding). It is
+pair per lane, one group per chunk; channel rank ``r`` is served by bank ``r mod M``, ``M``
+the most ranks one chunk spans (so the channels of a chunk read distinct banks). It is
 used when its estimated cycles are strictly lower than the best ``a``: it removes the idle
 lanes of the last window group of every channel (``windows % b != 0``). The layer is then
-reported as ``mode = LANES`` with ``lanes_per_stream = 1``; each group carries its own mode.
+reported as ``mode = LANES`` with ``lanes_per_stream = 1``.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import numpy as np
 
 from fpgac.compiler import ir
 from fpgac.compiler.analysis import widths
+from fpgac.compiler.passes import encode_weights
 from fpgac.compiler.plan import LANES, SPATIAL, Group, HardwarePlan, LayerPlan, Requant
 from fpgac.errors import FpgacError, ModelError, UnsupportedError
 
@@ -236,16 +242,47 @@ def lower_to_plan(model: ir.Model, *, pes: int) -> HardwarePlan:
     # ---- per layer lowering -------------------------------------------------------------
     act_bits = max([int(model.input.n_bits)] + [int(la.op.n_bits) for la in chain])
     w_bits = widths.delta_bits(act_bits)
-    shared_rom: list[tuple[int, int]] = []
-    lane_rom: list[tuple[tuple[int, int], ...]] = []
+    wraw_bits = max(int(la.op.n_bits) for la in chain)
+    # per layer: raw (w, tap) lists of the non-zero weights, taps, window geometry
+    raw = []
+    for i, layer in enumerate(chain):
+        op = layer.op
+        (c, h, w), pad, (ho, wo), (oc, hq, wq) = geo[i]
+        hp, wp = h + 2 * pad, w + 2 * pad
+        wz = int(op.w_zero_point)
+        wmat = np.asarray(op.weight, dtype=np.int64)
+        if isinstance(op, ir.Conv2d):
+            k = op.kernel
+            taps = [ci * hp * wp + ky * wp + kx
+                    for ci in range(c) for ky in range(k) for kx in range(k)]
+            flatw = wmat.reshape(oc, -1)
+        else:
+            taps = list(range(op.in_features))
+            flatw = wmat
+        raw.append([[(int(row[t]), taps[t]) for t in range(len(taps)) if int(row[t]) != wz]
+                    for row in flatw])
+    gap_bits = encode_weights.choose_gap_bits(
+        [[tap for _, tap in lst] for lists in raw for lst in lists], wraw_bits)
+    max_tap = max(tap for lists in raw for lst in lists for _, tap in lst) if any(
+        lst for lists in raw for lst in lists) else 0
+
+    banks: list[list[tuple[int, int, int]]] = [[] for _ in range(pes)]
+    bank_last = [False] * pes
+    sel_rows: list[tuple[int, ...]] = []
     in_table: list[tuple[int, ...]] = []
     phase_table: list[int] = [0]
     out_table: list[tuple[int, int, int]] = []
     program: list[Group] = []
     requants: list[Requant] = []
     layer_plans: list[LayerPlan] = []
-    max_tap = 0
     max_bias = 0
+
+    def sel_row(row):
+        row = tuple(row)
+        if row not in sel_rows:
+            sel_rows.append(row)
+        return sel_rows.index(row)
+
     for i, layer in enumerate(chain):
         op = layer.op
         final = i == len(chain) - 1
@@ -254,31 +291,21 @@ def lower_to_plan(model: ir.Model, *, pes: int) -> HardwarePlan:
         in_off = regions[i][0]
         wz = int(op.w_zero_point)
         inz = int(op.in_q.zero_point)
-        wmat = np.asarray(op.weight, dtype=np.int64)
+        flat_size = int(np.asarray(op.weight).size)
         bias = [0] * oc if op.bias is None else [int(v) for v in op.bias]
         if isinstance(op, ir.Conv2d):
-            k, s = op.kernel, int(op.stride)
-            taps = [ci * hp * wp + ky * wp + kx
-                    for ci in range(c) for ky in range(k) for kx in range(k)]
-            flatw = wmat.reshape(oc, -1)
+            s = int(op.stride)
             pk, ps = layer.pool if layer.pool else (1, 1)
             windows = [(py, px) for py in range(hq) for px in range(wq)]
             bases = [in_off + py * ps * s * wp + px * ps * s for (py, px) in windows]
             phase_offs = [dy * s * wp + dx * s for dy in range(pk) for dx in range(pk)]
             used_outputs = len(windows) * pk * pk
         else:
-            taps = list(range(op.in_features))
-            flatw = wmat
             windows = [(0, 0)]
             bases = [in_off]
             phase_offs = [0]
             used_outputs = 1
-        lists = []
-        for o in range(oc):
-            row = flatw[o]
-            lists.append([(int(row[t]) - wz, taps[t]) for t in range(len(taps))
-                          if int(row[t]) != wz])
-        max_tap = max([max_tap] + taps)
+        lists = [encode_weights.encode_list(lst, wz, gap_bits) for lst in raw[i]]
         max_bias = max([max_bias] + [abs(b) for b in bias])
         phases = len(phase_offs)
         if phases > 1:
@@ -290,39 +317,43 @@ def lower_to_plan(model: ir.Model, *, pes: int) -> HardwarePlan:
         a = _pick_split(pes, lists, nwin, phases)
         chunks = _deal_items(pes, lists, nwin) if nwin > 1 and pes > 1 else None
         groups_before = len(program)
+        loaded: dict[int, int] = {}     # bank -> channel whose list it holds (this layer)
+
+        def emit(chans_of_bank, sel, row, outs):
+            """One group: ``chans_of_bank`` {bank: channel}, lane -> bank ``sel``, in_table
+            ``row``, written outputs ``outs`` [(lane, channel, window)]."""
+            count = max(len(lists[o]) for o in chans_of_bank.values())
+            cmd = [0] * pes
+            for bank, o in chans_of_bank.items():
+                if loaded.get(bank) != o:
+                    cmd[bank] = 1
+                    banks[bank].extend(lists[o])
+                    loaded[bank] = o
+                else:
+                    cmd[bank] = 2
+                if len(lists[o]) < count:
+                    bank_last[bank] = True
+            out_base = len(out_table)
+            for p, o, j in outs:
+                out_table.append((p, addr(i + 1, o, *windows[j]), bias[o]))
+            program.append(Group(
+                layer=i, count=count, phases=phases, phase_base=phase_base, table_row=row,
+                sel_row=sel_row(sel), bank_cmd=tuple(cmd), out_base=out_base,
+                n_valid=len(outs), layer_first=len(program) == groups_before, inz=inz, wz=wz,
+                final=final))
+
         if chunks and _items_cost(chunks, lists, phases) < _split_cost(pes, lists, nwin,
                                                                         phases, a):
             mode, b = LANES, 1
-            prev = None
+            order = sorted(range(oc), key=lambda o: -len(lists[o]))
+            rank = {o: r for r, o in enumerate(order)}
+            span = max(rank[ch[-1][0]] - rank[ch[0][0]] + 1 for ch in chunks)
             for chunk in chunks:
-                chans = tuple(o for o, _ in chunk)
-                count = max(1, max(len(lists[o]) for o in chans))
-                # one channel: a shared-ROM (spatial) group, else a lane-ROM group; the same
-                # channels as the previous chunk reuse its entries
-                gmode = SPATIAL if len(set(chans)) == 1 else LANES
-                if (gmode, chans[0] if gmode == SPATIAL else chans) == prev:
-                    pass
-                elif gmode == SPATIAL:
-                    rom_start = len(shared_rom)
-                    shared_rom.extend(lists[chans[0]] or [(0, 0)])
-                    prev = (gmode, chans[0])
-                else:
-                    rom_start = len(lane_rom)
-                    for e in range(count):
-                        lane_rom.append(tuple(
-                            lists[chans[p]][e] if p < len(chans) and e < len(lists[chans[p]])
-                            else (0, 0) for p in range(pes)))
-                    prev = (gmode, chans)
                 in_table.append(tuple(bases[chunk[p][1]] if p < len(chunk) else bases[0]
                                       for p in range(pes)))
-                out_base = len(out_table)
-                for p, (o, j) in enumerate(chunk):
-                    out_table.append((p, addr(i + 1, o, *windows[j]), bias[o]))
-                program.append(Group(
-                    layer=i, mode=gmode, rom_start=rom_start, count=count, phases=phases,
-                    phase_base=phase_base, table_row=len(in_table) - 1, out_base=out_base,
-                    n_valid=len(chunk), layer_first=len(program) == groups_before, inz=inz,
-                    final=final))
+                emit({rank[o] % span: o for o, _ in chunk},
+                     [rank[chunk[p][0]] % span if p < len(chunk) else 0 for p in range(pes)],
+                     len(in_table) - 1, [(p, o, j) for p, (o, j) in enumerate(chunk)])
         else:
             b = pes // a
             mode = SPATIAL if a == 1 and nwin > 1 else LANES
@@ -333,49 +364,25 @@ def lower_to_plan(model: ir.Model, *, pes: int) -> HardwarePlan:
             for g in range(0, nwin, b):
                 row = []
                 for p in range(pes):
-                    wi = p % b
-                    j = g + wi
+                    j = g + p % b
                     row.append(bases[j] if j < nwin and p < a * b else bases[0])
                 in_table.append(tuple(row))
+            sel = [p // b if p < a * b else 0 for p in range(pes)]
             for r in range(0, oc, a):
                 chans = order[r:r + a]
-                if mode == SPATIAL:
-                    lst = lists[chans[0]] or [(0, 0)]
-                    rom_start = len(shared_rom)
-                    shared_rom.extend(lst)
-                    count = len(lst)
-                else:
-                    count = max(1, max(len(lists[o]) for o in chans))
-                    rom_start = len(lane_rom)
-                    for e in range(count):
-                        row = []
-                        for p in range(pes):
-                            ci = p // b
-                            if ci < len(chans) and e < len(lists[chans[ci]]):
-                                row.append(lists[chans[ci]][e])
-                            else:
-                                row.append((0, 0))
-                        lane_rom.append(tuple(row))
                 for gi, g in enumerate(range(0, nwin, b)):
-                    out_base = len(out_table)
-                    for p in range(pes):
-                        ci, wi = p // b, p % b
-                        j = g + wi
-                        if ci < len(chans) and j < nwin and p < a * b:
-                            o = chans[ci]
-                            py, px = windows[j]
-                            out_table.append((p, addr(i + 1, o, py, px), bias[o]))
-                    program.append(Group(
-                        layer=i, mode=mode, rom_start=rom_start, count=count, phases=phases,
-                        phase_base=phase_base, table_row=row0 + gi, out_base=out_base,
-                        n_valid=len(out_table) - out_base,
-                        layer_first=len(program) == groups_before, inz=inz, final=final))
+                    outs = []
+                    for p in range(a * b):
+                        ci, j = p // b, g + p % b
+                        if ci < len(chans) and j < nwin:
+                            outs.append((p, chans[ci], j))
+                    emit(dict(enumerate(chans)), sel, row0 + gi, outs)
         shift = int(op.shift)
         rnd = 2 ** (shift - 1) if model.rounding == "half_up" and shift > 0 else 0
         rq = Requant(mqm0=int(op.mqm0), shift=shift, rnd=rnd, outz=int(op.out_q.zero_point),
                      relu=bool(op.relu), n_bits=int(op.n_bits))
         requants.append(rq)
-        nnz = sum(len(lst) for lst in lists)
+        nnz = sum(len(lst) for lst in raw[i])
         nxt_pad = regions[i + 1][2]
         layer_plans.append(LayerPlan(
             name=op.name, kind="conv" if isinstance(op, ir.Conv2d) else "linear", mode=mode,
@@ -384,31 +391,39 @@ def lower_to_plan(model: ir.Model, *, pes: int) -> HardwarePlan:
             out_shape=(oc, hq + 2 * nxt_pad, wq + 2 * nxt_pad), out_map_shape=(oc, hq, wq),
             out_pad=nxt_pad, pool=layer.pool, relu=bool(op.relu), phases=phases,
             groups=len(program) - groups_before, nnz_weights=nnz,
-            dense_weights=int(flatw.size), nnz_macs=nnz * used_outputs,
-            dense_macs=int(flatw.size) * used_outputs,
+            dense_weights=flat_size, nnz_macs=nnz * used_outputs,
+            dense_macs=flat_size * used_outputs,
             acc_bits=widths.layer_acc_bits(op), requant=rq, lanes_per_stream=b))
 
     acc_bits = max(la.acc_bits for la in layer_plans)
     tap_bits = widths.unsigned_bits(max_tap)
     addr_bits = max(1, math.ceil(math.log2(depth))) if depth > 1 else 1
     bias_bits = widths.signed_bits(max_bias)
-    entry_bits = w_bits + tap_bits
-    rom_bits = len(shared_rom) * entry_bits + len(lane_rom) * pes * entry_bits
+    nbanks = max(1, max(k + 1 for k in range(pes) if banks[k]) if any(banks) else 1)
+    banks = banks[:nbanks]
+    bank_last = [bank_last[k] for k in range(nbanks)]
+    sel_rows = [tuple(v if v < nbanks else 0 for v in row) for row in sel_rows]
+    rom_bits = sum(len(bk) * (wraw_bits + gap_bits + int(last))
+                   for bk, last in zip(banks, bank_last))
     dense_rom_bits = sum(la.dense_weights * la.requant.n_bits for la in layer_plans)
     lane_bits = max(1, (pes - 1).bit_length())
+    sel_bits = widths.unsigned_bits(nbanks - 1)
     table_bits = (len(in_table) * pes * addr_bits + len(phase_table) * addr_bits
-                  + len(out_table) * (lane_bits + addr_bits + bias_bits))
+                  + len(out_table) * (lane_bits + addr_bits + bias_bits)
+                  + len(sel_rows) * pes * sel_bits + len(program) * nbanks * 2)
     from fpgac.sim.preprocess import pixel_table
     lut = tuple(int(v) for v in pixel_table(model.input))
     return HardwarePlan(
         pes=pes, input_shape=shape, input_pixels=shape[0] * shape[1] * shape[2],
         input_offset=regions[0][0], input_pad=regions[0][2], classes=classes,
         out_bits=int(last.n_bits), class_bits=max(1, math.ceil(math.log2(classes))),
-        act_bits=act_bits, acc_bits=acc_bits, w_bits=w_bits, tap_bits=tap_bits,
+        act_bits=act_bits, acc_bits=acc_bits, w_bits=w_bits, wraw_bits=wraw_bits,
+        gap_bits=gap_bits, tap_bits=tap_bits, sel_bits=sel_bits,
         addr_bits=addr_bits, bias_bits=bias_bits, mem_depth=depth, final_offset=final_offset,
         layers=tuple(layer_plans), nnz_macs=sum(la.nnz_macs for la in layer_plans),
         dense_macs=sum(la.dense_macs for la in layer_plans), rom_bits=rom_bits,
         dense_rom_bits=dense_rom_bits, table_bits=table_bits, mem_init=tuple(mem_init),
-        pixel_lut=lut, shared_rom=tuple(shared_rom), lane_rom=tuple(lane_rom),
-        in_table=tuple(in_table), phase_table=tuple(phase_table), out_table=tuple(out_table),
-        program=tuple(program), requant=tuple(requants), name=model.name)
+        pixel_lut=lut, banks=tuple(tuple(bk) for bk in banks), bank_last=tuple(bank_last),
+        sel_rows=tuple(sel_rows), in_table=tuple(in_table), phase_table=tuple(phase_table),
+        out_table=tuple(out_table), program=tuple(program), requant=tuple(requants),
+        name=model.name)

@@ -99,15 +99,14 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
 def _plan(model_path, board, pes, step):
     """Load the model and plan it for ``pes`` lanes (or ``"auto"``); return ``(plan, estimate)``
     after the fit pre-check."""
-    from fpgac.compiler.analysis.resources import check_fit, choose_pes
+    from fpgac.compiler.analysis.resources import check_fit, choose_pes, plan_for_board
     from fpgac.compiler.frontend import load_model
-    from fpgac.compiler.plan import plan_hardware
 
     step("loading model")
     model = load_model(model_path)
 
     def plan_fn(m, p):
-        return plan_hardware(m, pes=p)
+        return plan_for_board(m, p, board)
 
     if pes == "auto":
         step("choosing P")

@@ -66,6 +66,18 @@ def test_build_without_tools(tiny, tmp_path, board):
     assert speed["images_per_s_at_fmax"] is None
     assert report["nnz_macs"] == plan.nnz_macs and report["rom_bits"] == plan.rom_bits
     assert report["resources"] is None and report["fmax_mhz"] is None
+    # memory breakdown: bits per class add up to the plan's memories, blocks to the estimate
+    from fpgac.compiler.analysis.memory import CLASSES, breakdown, memories
+
+    mem = report["memory"]
+    assert list(mem) == list(CLASSES)
+    assert {c: v["bits"] for c, v in mem.items()} == breakdown(plan)
+    assert sum(v["bits"] for v in mem.values()) == sum(m.bits for m in memories(plan))
+    assert mem["weights"]["bits"] == plan.wraw_bits * sum(
+        la.nnz_weights for la in plan.layers)
+    assert mem["weights"]["bits"] + mem["indices"]["bits"] == plan.rom_bits
+    assert mem["activations"]["bits"] == plan.pes * plan.act_bits * plan.mem_depth
+    assert sum(v["blocks"] for v in mem.values()) == report["estimate"]["bram_blocks"]
     md = (tmp_path / "report.md").read_text()
     assert "| PEs (P) | 2 |" in md and "tools not run (--no-pnr)" in md
 

@@ -264,25 +264,33 @@ def _unpack(word, fields):
     return out
 
 
-@pytest.mark.parametrize("seed,pes", [(5, 3), (8, 1)])
-def test_rom_images_decode_to_plan(seed, pes):
-    plan = plan_hardware(random_model(seed), pes=pes)
+@pytest.mark.parametrize("seed,pes,ports", [(5, 3, 1), (8, 1, 1), (5, 3, 2), (8, 8, 2)])
+def test_rom_images_decode_to_plan(seed, pes, ports):
+    plan = plan_hardware(random_model(seed), pes=pes, bank_ports=ports)
     images = {im.name: im for im in rom_images(plan)}
-    wb, tb = plan.w_bits, plan.tap_bits
-    if plan.shared_rom:
-        got = [tuple(_unpack(w, [(wb, True), (tb, False)])) for w in images["shared_rom"].words]
-        assert got == [tuple(e) for e in plan.shared_rom]
-    rows = [_unpack(w, [(wb, True), (tb, False)] * pes) for w in images["lane_rom"].words]
-    assert [tuple(zip(r[::2], r[1::2])) for r in rows] == [tuple(map(tuple, row))
-                                                         for row in plan.lane_rom]
+    wr, gb = plan.wraw_bits, plan.gap_bits
+    nb = len(plan.banks)
+    groups = ([(k, k + 1) for k in range(0, nb - 1, 2)] + ([(nb - 1,)] if nb % 2 else [])
+              if ports == 2 else [(k,) for k in range(nb)])
+    for ks in groups:
+        last = any(plan.bank_last[k] for k in ks)
+        name = "bank" + "_".join(map(str, ks))
+        fields = [(wr, False), (gb, False)] + ([(1, False)] if last else [])
+        got = [tuple(_unpack(w, fields)) for w in images[name].words]
+        assert got == [tuple(e[:len(fields)]) for k in ks for e in plan.banks[k]]
+        assert images[name].width == wr + gb + int(last)
+    rows = [_unpack(w, [(plan.sel_bits, False)] * pes) for w in images["sel_table"].words]
+    assert [tuple(r) for r in rows] == [tuple(r) for r in plan.sel_rows]
+    nb = len(plan.banks)
+    cmds = [tuple(_unpack(w, [(2, False)] * nb)) for w in images["bank_cmds"].words]
+    assert cmds == [tuple(g.bank_cmd[:nb]) for g in plan.program]
     lb = unsigned_bits(pes - 1)
     got = [tuple(_unpack(w, [(lb, False), (plan.addr_bits, False), (plan.bias_bits, True)]))
            for w in images["out_table"].words]
     assert got == [tuple(e) for e in plan.out_table]
     assert images["pixel_lut"].words == plan.pixel_lut
-    assert images["lane_rom"].width == pes * (wb + tb)
-    assert plan.rom_bits == sum(images[n].bits for n in ("shared_rom", "lane_rom")
-                                if n in images)
+    if ports == 1:
+        assert plan.rom_bits == sum(images[f"bank{k}"].bits for k in range(nb))
 
 
 # ---- published latencies and the whole core --------------------------------------------
@@ -294,6 +302,8 @@ def test_published_latencies_match_cycle_model():
     assert acc.lane_latency == cycles.LANE_LATENCY
     assert acc.writer_latency == cycles.WRITER_LATENCY
     assert acc.result_latency == cycles.RESULT_LATENCY
+    for name in ("rom", "lane", "writer", "result"):       # the plan carries the same ones
+        assert getattr(plan, f"{name}_latency") == getattr(acc, f"{name}_latency")
     writer = Writer(out_table=plan.out_table, params=plan.requant, pes=2,
                     acc_bits=plan.acc_bits, addr_bits=plan.addr_bits,
                     bias_bits=plan.bias_bits, act_bits=plan.act_bits)
@@ -301,14 +311,15 @@ def test_published_latencies_match_cycle_model():
     Fragment.get(writer, None)                 # it elaborates (and is not left unused)
 
 
-@pytest.mark.parametrize("seed,pes", [(5, 3), (21, 2)])
-def test_core_in_amaranth_sim_vs_golden_and_cycles(seed, pes):
-    """Whole core (controller, lanes, writer, loader, result unit) on a small random model."""
+@pytest.mark.parametrize("seed,pes,ports", [(5, 3, 1), (21, 2, 1), (5, 5, 2), (21, 3, 2)])
+def test_core_in_amaranth_sim_vs_golden_and_cycles(seed, pes, ports):
+    """Whole core (controller, banks, lanes, writer, loader, result unit) on a small random
+    model, with one ROM per bank and with banks paired in two-read-port ROMs."""
     from fpgac.hw.amsim import simulate
 
     model = random_model(seed, size=(6, 8), max_convs=2, max_conv_channels=3,
                          max_features=6)
-    plan = plan_hardware(model, pes=pes)
+    plan = plan_hardware(model, pes=pes, bank_ports=ports)
     c, h, w = plan.input_shape
     rng = np.random.default_rng(seed)
     images = np.concatenate([np.zeros((1, c, h, w), np.uint8), np.full((1, c, h, w), 255,
@@ -365,3 +376,54 @@ def test_controller_issues_exactly_the_schedule(monkeypatch):
 
     run(dut, bench)
     assert issued == want
+
+
+# ---- weight bank ----------------------------------------------------------------------------
+
+def test_weight_bank_next_rewind_stop_and_restart():
+    """A bank decodes its lists (d, tap) two cycles after each step, rewinds for a new phase
+    or a *rewind* group, moves on for *next*, shows zeros after a short list's last entry and
+    for fillers, and starts over after ``restart``."""
+    from fpgac.compiler.passes.encode_weights import encode_list
+    from fpgac.hw.bank import WeightBank
+
+    wz, g = 3, 2
+    l1, l2 = [(5, 0), (7, 3), (1, 40)], [(9, 1)]
+    e1, e2 = encode_list(l1, wz, g), encode_list(l2, wz, g)
+    dut = WeightBank(entries=e1 + e2, wraw_bits=4, gap_bits=g, has_last=True, w_bits=5,
+                     tap_bits=6)
+    assert dut.latency == cycles.ROM_LATENCY
+    n = len(e1)
+    steps = []                                      # (pass_first, group_first, cmd)
+    for ph in range(2):                             # group 1: next, two phases
+        steps += [(e == 0, e == 0 and ph == 0, 1) for e in range(n)]
+    steps += [(e == 0, e == 0, 2) for e in range(n)]   # group 2: rewind
+    steps += [(e == 0, e == 0, 1) for e in range(n)]   # group 3: next (a shorter list)
+    one = [(2, 0), (4, 3), (0, 0), (0, 0), (0, 0), (-2, 40)]
+    want = one * 3 + [(6, 1)] + [(0, 0)] * (n - 1)
+    got = []
+
+    async def tb(ctx):
+        ctx.set(dut.wz, wz)
+        for rnd in range(2):
+            ctx.set(dut.restart, 1)
+            await ctx.tick()
+            ctx.set(dut.restart, 0)
+            for k in range(len(steps) + 1):
+                if k < len(steps):
+                    pf, gf, cmd = steps[k]
+                    ctx.set(dut.step, 1)
+                    ctx.set(dut.pass_first, pf)
+                    ctx.set(dut.group_first, gf)
+                    ctx.set(dut.cmd, cmd)
+                else:
+                    ctx.set(dut.step, 0)
+                await ctx.tick()
+                if k >= 1:
+                    got.append((ctx.get(dut.d), ctx.get(dut.off)))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    assert got == want * 2

@@ -74,7 +74,8 @@ def check_against_golden(model, plan, images, res):
 @pytest.mark.parametrize("pes", [1, 3, 8, 16])
 def test_tiny_bit_exact_real_and_corner_images(tiny, mnist, build_dir, pes):
     images = np.concatenate([mnist[0][:12].reshape(12, 1, 28, 28), special_images((1, 28, 28))])
-    plan = plan_hardware(tiny, pes=pes)
+    # P = 8 pairs the weight banks in two-read-port ROMs (the ECP5 / Xilinx build plans)
+    plan = plan_hardware(tiny, pes=pes, bank_ports=2 if pes == 8 else 1)
     dump = 2 if pes == 3 else 0
     res = rtl.simulate(plan, images, build_dir=build_dir, dump_layers=dump)
     check_against_golden(tiny, plan, images, res)
