@@ -100,11 +100,12 @@ def _layer_figure(names, cycles, util):
 
 
 def memory_parts(plan) -> dict[str, int]:
-    """Bits of the core's memories by part: :func:`fpgac.compiler.analysis.memory.breakdown`
-    (``weights``, ``indices``, ``activations``, ``control``, ``other``)."""
+    """Bits of the core's memories by part (weights, indices, activations, control, other):
+    :func:`fpgac.compiler.analysis.memory.breakdown`, the same figures as report.json
+    ``memory``; parts with no bits are left out."""
     from fpgac.compiler.analysis.memory import breakdown
 
-    return breakdown(plan)
+    return {k: int(v) for k, v in breakdown(plan).items() if v}
 
 
 def _memory_figure(parts: dict, capacity_bits: int | None, blocks: int | None):
@@ -296,8 +297,16 @@ def verify_page(result: dict) -> str:
     else:
         body.append('<p class="ok">none: every logit of every image equals golden.</p>')
     sp = r.get("speed") or {}
-    rows = [(k, f"{v:.4g}" if isinstance(v, float) else v) for k, v in sp.items()
+    flat = {}
+    for k, v in sp.items():
+        for k2, v2 in (v.items() if isinstance(v, dict) else [("", v)]):
+            flat[f"{k} {k2}".strip()] = v2
+    rows = [(k, f"{v:.6g}" if isinstance(v, float) else v) for k, v in flat.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    rows.append(("simulation speed", f"{r['sim_images_per_second']:.1f} images/s, "
+                                     f"{r['sim_cycles_per_second'] / 1e6:.3f} M cycles/s"))
+    if not sp.get("clock_mhz"):
+        rows.append(("images/s on hardware", "give --clock-mhz or --build-report"))
     if rows:
         body += ["<h2>Throughput</h2>", _table(rows, ["figure", "value"])]
     return _page(f"fpgac verify: {r.get('model_name', '')}, {r['images']} images", body)

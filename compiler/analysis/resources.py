@@ -128,10 +128,11 @@ def estimate(plan, board) -> Estimate:
     LUTs: :data:`LUTS_BASE` for control, UART and harness, :data:`LUTS_PER_ACC_BIT` ``*
     acc_bits`` per lane (accumulator, pool compare, muxes), and ``width * depth / 8`` for each
     ROM small enough to become logic (:data:`LOGIC_ROM_BITS_PER_BLOCK`); memories
-    (:func:`_memories`: activation copies, pixel LUT, weight ROMs, tables, program), each
-    rounded up to whole blocks of the part at its best aspect ratio. On the iCE40 with the
-    fixture ``tests/fixtures/models/tiny_int.yml`` at P = 1 this gave 3 DSPs, 15 RAM blocks
-    and ~1580 LUTs where nextpnr placed 3, 15 and 1484.
+    (:func:`_memories`: activation copies, pixel LUT, weight ROMs, tables, program) and the
+    harness's receive FIFO (at the fastest UART, 4 clocks per bit), each rounded up to whole
+    blocks of the part at its best aspect ratio. On the iCE40 with the
+    fixture ``tests/fixtures/models/tiny_int.yml`` at P = 1 this gave 3 DSPs, 16 RAM blocks
+    and ~1580 LUTs where nextpnr placed 3, 16 (with the receive FIFO) and 1484 LUTs (before it).
     """
     flow = board.flow
     pes = int(plan.pes)
@@ -149,6 +150,21 @@ def estimate(plan, board) -> Estimate:
             bits += copies * width * depth
             blocks += copies * n
             by_class[cls] += copies * n
+    # the harness's receive queue (boards/harness.py rx_fifo_depth), sized here for the fastest
+    # UART the harness accepts (MIN_DIVISOR clocks per bit): logic when small, else block RAM
+    from fpgac.boards.harness import frame_length, rx_fifo_depth
+    from fpgac.boards.uart import MIN_DIVISOR
+    from fpgac.compiler.analysis.cycles import predict
+
+    fifo = rx_fifo_depth(predict(plan).compute_cycles,
+                         frame_length(int(plan.classes), int(plan.out_bits)), MIN_DIVISOR)
+    n = _blocks(8, fifo, flow)
+    if 8 * fifo < n * LOGIC_ROM_BITS_PER_BLOCK[flow]:
+        rom_luts += 8 * -(-fifo // ROM_DEPTH_PER_LUT)
+    else:
+        bits += 8 * fifo
+        blocks += n
+        by_class["other"] += n
     luts = LUTS_BASE + LUTS_PER_ACC_BIT * int(plan.acc_bits) * pes + rom_luts
     return Estimate(dsps=pes * lane + requant, luts=luts, memory_bits=bits, bram_blocks=blocks,
                     blocks_by_class=by_class)
