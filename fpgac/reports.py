@@ -100,12 +100,11 @@ def _layer_figure(names, cycles, util):
 
 
 def memory_parts(plan) -> dict[str, int]:
-    """Bits of the core's memories by part (weights, indices, activations, control, other):
-    :func:`fpgac.compiler.analysis.memory.breakdown`, the same figures as report.json
-    ``memory``; parts with no bits are left out."""
+    """Bits of the core's memories by part: :func:`fpgac.compiler.analysis.memory.breakdown`
+    (``weights``, ``indices``, ``activations``, ``control``, ``other``)."""
     from fpgac.compiler.analysis.memory import breakdown
 
-    return {k: int(v) for k, v in breakdown(plan).items() if v}
+    return breakdown(plan)
 
 
 def _memory_figure(parts: dict, capacity_bits: int | None, blocks: int | None):

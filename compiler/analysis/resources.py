@@ -128,11 +128,12 @@ def estimate(plan, board) -> Estimate:
     LUTs: :data:`LUTS_BASE` for control, UART and harness, :data:`LUTS_PER_ACC_BIT` ``*
     acc_bits`` per lane (accumulator, pool compare, muxes), and ``width * depth / 8`` for each
     ROM small enough to become logic (:data:`LOGIC_ROM_BITS_PER_BLOCK`); memories
-    (:func:`_memories`: activation copies, pixel LUT, weight ROMs, tables, program) and the
-    harness's receive FIFO (at the fastest UART, 4 clocks per bit), each rounded up to whole
-    blocks of the part at its best aspect ratio. On the iCE40 with the
-    fixture ``tests/fixtures/models/tiny_int.yml`` at P = 1 this gave 3 DSPs, 16 RAM blocks
-    and ~1580 LUTs where nextpnr placed 3, 16 (with the receive FIFO) and 1484 LUTs (before it).
+    (:func:`_memories`: activation copies, pixel LUT, weight ROMs, tables, program), each
+    rounded up to whole blocks of the part at its best aspect ratio, and the harness's receive
+    FIFO (sized for the fastest UART, 4 clocks per bit: logic when small). On the iCE40 with the
+    fixture ``tests/fixtures/models/tiny_int.yml`` at P = 1 this gave 3 DSPs, 15 RAM blocks
+    and ~1580 LUTs where nextpnr placed 3, 15 and 1484 (before the FIFO, which then took one
+    more block: placed 16).
     """
     flow = board.flow
     pes = int(plan.pes)
