@@ -120,13 +120,28 @@ LUTS_PER_ACC_BIT = 11
 ROM_DEPTH_PER_LUT = 8
 
 
+def _bank_luts(plan) -> int:
+    """Logic of the weight banks and the lanes' bank multiplexers: half of, per bank, its
+    pointer, list-start and offset adders and ``w - wz`` (``3 * pointer bits + 2 * tap_bits +
+    2 * w_bits``) and, per lane, ``(w_bits + tap_bits) * (banks it can read - 1)`` (4-input
+    LUTs take two bits of a 2:1 mux). The factor is fitted to the ULX3S LeNet-5 P = 54
+    synthesis (24,360 TRELLIS_COMB, 2026-11-30; the estimate without this term: 20,337)."""
+    tap, w = int(plan.tap_bits), int(plan.w_bits)
+    luts = sum(3 * max(1, len(bank).bit_length()) + 2 * tap + 2 * w for bank in plan.banks)
+    for p in range(int(plan.pes)):
+        options = len({row[p] for row in plan.sel_rows})
+        luts += (w + tap) * (options - 1)
+    return luts // 2
+
+
 def estimate(plan, board) -> Estimate:
     """Resource estimate of core + harness from the plan alone (no synthesis).
 
     Contract: one hard multiplier array per lane (``(act_bits+1) x (w_bits+1)`` signed) plus one
     for the requantizer (``acc_bits x (act_bits+1)``), split into the part's multiplier size;
     LUTs: :data:`LUTS_BASE` for control, UART and harness, :data:`LUTS_PER_ACC_BIT` ``*
-    acc_bits`` per lane (accumulator, pool compare, muxes), and ``width * depth / 8`` for each
+    acc_bits`` per lane (accumulator, pool compare, muxes), the weight banks' decoders and
+    the lanes' bank multiplexers (:func:`_bank_luts`), and ``width * depth / 8`` for each
     ROM small enough to become logic (:data:`LOGIC_ROM_BITS_PER_BLOCK`); memories
     (:func:`_memories`: activation copies, pixel LUT, weight ROMs, tables, program), each
     rounded up to whole blocks of the part at its best aspect ratio, and the harness's receive
@@ -166,7 +181,7 @@ def estimate(plan, board) -> Estimate:
         bits += 8 * fifo
         blocks += n
         by_class["other"] += n
-    luts = LUTS_BASE + LUTS_PER_ACC_BIT * int(plan.acc_bits) * pes + rom_luts
+    luts = LUTS_BASE + LUTS_PER_ACC_BIT * int(plan.acc_bits) * pes + rom_luts + _bank_luts(plan)
     return Estimate(dsps=pes * lane + requant, luts=luts, memory_bits=bits, bram_blocks=blocks,
                     blocks_by_class=by_class)
 
