@@ -36,6 +36,7 @@ from fpgac.boards.uart import uart_divisor
 from fpgac.compiler.analysis.cycles import predict
 from fpgac.compiler.plan import plan_hardware
 from fpgac.sim import golden
+from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +85,7 @@ def main() -> int:
     args = ap.parse_args()
     model = random_model(4, size=(6, 6), channels=(1, 1), n_bits=(4, 12), max_convs=2,
                          max_linears=2, strides=False, square=True)
-    plan = plan_hardware(model, pes=2)
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
     cyc = predict(plan)
     small_cycles = int(cyc.load_cycles) + int(cyc.compute_cycles)
     rows = []

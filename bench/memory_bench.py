@@ -24,6 +24,7 @@ from fpgac.boards.platforms import get_board
 from fpgac.compiler.analysis.cycles import predict
 from fpgac.compiler.frontend import load_model
 from fpgac.compiler.plan import plan_hardware
+from fpgac.sim.preprocess import pixel_table
 
 ROOT = Path(__file__).resolve().parent.parent
 BOARDS = ("icebreaker", "ulx3s", "arty")
@@ -34,7 +35,7 @@ def rows(model_path: str, pes_list) -> list[dict]:
     model = load_model(model_path)
     out = []
     for pes in pes_list:
-        plan = plan_hardware(model, pes=pes)
+        plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
         row = {"model": Path(model_path).name, "pes": pes, "rom_bits": int(plan.rom_bits),
                "dense_rom_bits": int(plan.dense_rom_bits),
                "ratio": plan.rom_bits / plan.dense_rom_bits,
@@ -42,7 +43,7 @@ def rows(model_path: str, pes_list) -> list[dict]:
                "cycles": int(predict(plan).compute_cycles)}
         for board in BOARDS:          # the plan a build makes for the board (bank ROM ports)
             b = get_board(board)
-            bplan = plan_for_board(model, pes, b)
+            bplan = plan_for_board(model, pes, b, pixel_table(model))
             row[board] = int(estimate(bplan, b).bram_blocks)
         out.append(row)
     return out

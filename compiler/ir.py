@@ -25,6 +25,8 @@ from typing import Literal, Union
 
 import numpy as np
 
+from fpgac import semantics
+
 __all__ = [
     "Rounding", "QuantParams", "InputSpec", "Conv2d", "Linear", "ReLU", "MaxPool2d",
     "Flatten", "Op", "WeightedOp", "Model",
@@ -97,7 +99,7 @@ class Conv2d:
     @property
     def shift(self) -> int:
         """Total right shift of the requantizer: ``mn + n_bits``."""
-        return self.mn + self.n_bits
+        return semantics.shift(self.mn, self.n_bits)
 
 
 @dataclass
@@ -126,7 +128,8 @@ class Linear:
 
     @property
     def shift(self) -> int:
-        return self.mn + self.n_bits
+        """Total right shift of the requantizer: ``mn + n_bits``."""
+        return semantics.shift(self.mn, self.n_bits)
 
 
 @dataclass

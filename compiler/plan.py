@@ -169,8 +169,12 @@ class HardwarePlan:
         return tuple(layer.name for layer in self.layers)
 
 
-def plan_hardware(model: ir.Model, *, pes: int, bank_ports: int = 1) -> HardwarePlan:
+def plan_hardware(model: ir.Model, *, pes: int, pixel_lut, bank_ports: int = 1) -> HardwarePlan:
     """Compile ``model`` for an accelerator with ``pes`` lanes.
+
+    ``pixel_lut`` is the input preprocessing table of the model, 256 integers
+    (``docs/semantics.md`` §1: pass ``fpgac.sim.preprocess.pixel_table(model)``); it is an input
+    so that the compiler does not depend on the golden side (``sim/``).
 
     ``bank_ports`` (1 or 2): see :attr:`HardwarePlan.bank_ports`; the contents and the
     schedule do not depend on it.
@@ -194,5 +198,5 @@ def plan_hardware(model: ir.Model, *, pes: int, bank_ports: int = 1) -> Hardware
 
     if bank_ports not in (1, 2) or isinstance(bank_ports, bool):
         raise FpgacError(f"bank_ports: expected 1 or 2, found {bank_ports!r}")
-    plan = lower_to_plan(fuse_activations(model), pes=pes)
+    plan = lower_to_plan(fuse_activations(model), pes=pes, pixel_lut=pixel_lut)
     return dataclasses.replace(plan, bank_ports=int(bank_ports)) if bank_ports != 1 else plan

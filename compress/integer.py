@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from fpgac import semantics
 from fpgac.compiler import ir
 from fpgac.errors import FpgacError
 
@@ -46,7 +47,7 @@ def _requant(acc: torch.Tensor, op: ir.Conv2d | ir.Linear, relu: bool, rounding:
         raise FpgacError(f"integer mode: {op.name} acc*mqm0: expected |value| < 2^62, found "
                          f"up to {bound * op.mqm0}")
     t = acc * op.mqm0
-    s = op.mn + op.n_bits
+    s = semantics.shift(op.mn, op.n_bits)
     if s < 0:
         raise FpgacError(f"integer mode: {op.name}.mn: expected mn + n_bits >= 0, found {s}")
     if rounding == "half_up" and s >= 64:
@@ -54,8 +55,9 @@ def _requant(acc: torch.Tensor, op: ir.Conv2d | ir.Linear, relu: bool, rounding:
         # (adding 2^(s-1) to an int64 tensor would wrap or overflow).
         y = torch.zeros_like(t)
     else:
-        if rounding == "half_up" and s > 0:
-            t = t + (1 << (s - 1))
+        rnd = semantics.rounding_constant(s, rounding)
+        if rnd:
+            t = t + rnd
         y = torch.where(t < 0, -1, 0) if s >= 63 else torch.bitwise_right_shift(t, s)
     y = y + op.out_q.zero_point
     if relu:

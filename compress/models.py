@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from fpgac import semantics
 from fpgac.errors import ModelError
 
 __all__ = ["LENET5_SPEC", "LayerInfo", "CNN", "build_cnn", "lenet5", "resolve_spec"]
@@ -112,7 +113,7 @@ def resolve_spec(spec: list[dict], input_shape: tuple[int, int, int] = (1, 28, 2
             p = _int(f"{where}.padding", layer.get("padding", 0), 0)
             oc = _int(f"{where}.out_channels", layer["out_channels"], 1)
             c, h, w = shape
-            oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+            oh, ow = semantics.conv_out_size(h, k, s, p), semantics.conv_out_size(w, k, s, p)
             if oh < 1 or ow < 1:
                 raise ModelError(f"{where}.kernel", f"a kernel that fits the {h}x{w} input", k)
             params = dict(in_channels=c, out_channels=oc, kernel=k, stride=s, padding=p,
@@ -135,7 +136,7 @@ def resolve_spec(spec: list[dict], input_shape: tuple[int, int, int] = (1, 28, 2
             if h < k or w < k:
                 raise ModelError(f"{where}.kernel", f"a window that fits the {h}x{w} input", k)
             params = dict(kernel=k, stride=s)
-            new = (c, (h - k) // s + 1, (w - k) // s + 1)
+            new = (c, semantics.pool_out_size(h, k, s), semantics.pool_out_size(w, k, s))
         elif kind == "flatten":
             if len(shape) != 3:
                 raise ModelError(where, "a flatten input of shape (C, H, W)", f"shape {shape}")

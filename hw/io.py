@@ -6,6 +6,7 @@ from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgac import semantics
 from fpgac.hw.checks import check_unsigned
 
 __all__ = ["ActivationMemory", "PixelLoader", "ResultUnit"]
@@ -35,10 +36,6 @@ class ActivationMemory(wiring.Component):
             ports["debug_addr"] = In(unsigned(addr_bits))
             ports["debug_data"] = Out(unsigned(act_bits))
         super().__init__(ports)
-
-    @property
-    def read_latency(self) -> int:
-        return 1
 
     def elaborate(self, platform):
         m = Module()
@@ -92,8 +89,8 @@ class PixelLoader(wiring.Component):
         rp = lut.read_port(domain="comb")
         c, h, w = self._shape
         pad = self._pad
-        wp = w + 2 * pad
-        start = self._offset + pad * wp + pad
+        _, wp = semantics.padded_shape(h, w, pad)
+        start = self._offset + semantics.padded_offset(0, 0, 0, h, w, pad)
         x = Signal(range(max(2, w)))
         y = Signal(range(max(2, h)))
         ch = Signal(range(max(2, c)))

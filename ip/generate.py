@@ -148,13 +148,14 @@ def write_ip(model_path, bus: str, out_dir, *, pes: int = 1, images: int = 4,
 
     from fpgac.compiler.frontend import load_model
     from fpgac.compiler.plan import plan_hardware
+    from fpgac.sim.preprocess import pixel_table
 
     if bus not in BUSES:
         raise FpgacError(f"--bus: expected one of {', '.join(BUSES)}, found {bus!r}")
     if images < 2:
         raise FpgacError(f"--images: expected at least 2 test images, found {images}")
     model = load_model(model_path)
-    plan = plan_hardware(model, pes=pes)
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if bus == "axi-stream":

@@ -39,10 +39,11 @@ from amaranth.hdl import Assert, Assume, Module, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
+from .. import semantics
 from ..compiler import ir
 from ..errors import FpgacError
 
-__all__ = ["FormalResult", "tools_available", "missing_tools", "RequantSpec", "spec_of",
+__all__ = ["FormalResult", "missing_tools", "RequantSpec", "spec_of",
            "RequantHarness", "AccumulatorHarness", "product_fits", "run_sby", "prove_requantizer",
            "prove_accumulator", "prove_model"]
 
@@ -77,10 +78,6 @@ def missing_tools(solver: str = "yices") -> list[str]:
     return [t for t in need if shutil.which(t) is None]
 
 
-def tools_available(solver: str = "yices") -> bool:
-    return not missing_tools(solver)
-
-
 @dataclass(frozen=True)
 class RequantSpec:
     """semantics.md section 2 constants of one layer, read from the model (not the plan)."""
@@ -94,14 +91,14 @@ class RequantSpec:
 
     @property
     def r(self) -> int:
-        return (1 << (self.shift - 1)) if self.rounding == "half_up" and self.shift > 0 else 0
+        return semantics.rounding_constant(self.shift, self.rounding)
 
 
 def spec_of(model: ir.Model) -> tuple[RequantSpec, ...]:
     """The requantizer specification of every weighted layer of ``model`` (fused ReLU)."""
     from ..compiler.passes.fuse_activations import fuse_activations
     fused = fuse_activations(model)
-    return tuple(RequantSpec(mqm0=int(op.mqm0), shift=int(op.mn + op.n_bits),
+    return tuple(RequantSpec(mqm0=int(op.mqm0), shift=int(op.shift),
                              rounding=model.rounding, outz=int(op.out_q.zero_point),
                              relu=bool(op.relu), n_bits=int(op.n_bits))
                  for op in fused.weighted)
@@ -279,7 +276,8 @@ def prove_requantizer(model: ir.Model, layer: int, plan=None, *, pes: int = 2,
     a general multiplier, which the SMT solver cannot prove in reasonable time.)
     """
     from ..compiler.plan import plan_hardware
-    plan = plan or plan_hardware(model, pes=pes)
+    from .preprocess import pixel_table
+    plan = plan or plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
     in_bits = max(plan.acc_bits, plan.bias_bits) + 1       # hw.writer's sum width
     spec = spec_of(model)[layer]
     top = RequantHarness((plan.requant[layer],), (spec,), in_bits)
@@ -298,7 +296,8 @@ def prove_accumulator(model: ir.Model, layer: int, plan=None, *, pes: int = 2,
 
     from ..compiler.passes.fuse_activations import fuse_activations
     from ..compiler.plan import plan_hardware
-    plan = plan or plan_hardware(model, pes=pes)
+    from .preprocess import pixel_table
+    plan = plan or plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
     op = fuse_activations(model).weighted[layer]
     lp = plan.layers[layer]
     if lp.acc_bits > plan.acc_bits:
@@ -317,7 +316,8 @@ def prove_accumulator(model: ir.Model, layer: int, plan=None, *, pes: int = 2,
 def prove_model(model: ir.Model, *, pes: int = 2, **sby) -> list[FormalResult]:
     """Both proofs for every layer of ``model``."""
     from ..compiler.plan import plan_hardware
-    plan = plan_hardware(model, pes=pes)
+    from .preprocess import pixel_table
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
     out = []
     for i in range(len(plan.layers)):
         out.append(prove_requantizer(model, i, plan, **sby))

@@ -31,6 +31,7 @@ from typing import Literal
 
 import numpy as np
 
+from fpgac import semantics
 from fpgac.compiler.ir import Conv2d, Flatten, Linear, MaxPool2d, Model, ReLU
 from fpgac.errors import FpgacError, ModelError
 
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 #: Every int64 intermediate stays strictly inside ``[-LIMIT, LIMIT)``.
-LIMIT = 2**62
+LIMIT = semantics.LIMIT
 
 Method = Literal["auto", "int64"]
 
@@ -187,8 +188,7 @@ def _exact_matmul(cols: np.ndarray, wd: np.ndarray, dtype: type) -> np.ndarray:
 
 
 def _acc_bound_of(wd: np.ndarray, bias: np.ndarray, xmax: int) -> int:
-    taps = wd.reshape(wd.shape[0], -1)
-    return int((np.abs(taps).sum(axis=1) * xmax + np.abs(bias)).max(initial=0))
+    return max(semantics.accumulator_bounds(wd, bias, xmax), default=0)
 
 
 def conv2d_acc(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, in_zp: int,
@@ -239,7 +239,8 @@ def conv2d_acc(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, in_zp
     if _acc_bound_of(wd, b, xmax) >= LIMIT:
         raise FpgacError(f"conv2d: accumulator bound {_acc_bound_of(wd, b, xmax)} reaches 2^62")
     n, _, h, w = xd.shape
-    ho, wo = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
+    ho = semantics.conv_out_size(h, k, stride, padding)
+    wo = semantics.conv_out_size(w, k, stride, padding)
     if ho <= 0 or wo <= 0:
         raise FpgacError(f"conv2d: kernel {k} does not fit input {h}x{w} with padding {padding}")
     w2 = wd.reshape(o_ch, -1)
@@ -305,7 +306,7 @@ def accumulator_bound(op: Conv2d | Linear) -> int:
     wd = np.asarray(op.weight).astype(np.int64) - int(op.w_zero_point)
     b = _bias(op.bias, wd.shape[0], op.name)
     inz = int(op.in_q.zero_point)
-    return _acc_bound_of(wd, b, max(inz, 2**op.n_bits - 1 - inz))
+    return _acc_bound_of(wd, b, semantics.centred_input_max(inz, op.n_bits))
 
 
 def check_model(model: Model) -> None:
@@ -320,7 +321,7 @@ def check_model(model: Model) -> None:
     ModelError
         Naming ``ops[i].<field>``, the expected range and what was found.
     """
-    if model.rounding not in ("floor", "half_up"):
+    if model.rounding not in semantics.ROUNDINGS:
         raise ModelError("rounding", "'floor' or 'half_up'", model.rounding)
     if not model.ops:
         raise ModelError("ops", "at least one op", "no ops")
@@ -329,25 +330,25 @@ def check_model(model: Model) -> None:
             continue
         where = f"ops[{i}] ({op.name})"
         n = op.n_bits
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= 32:
-            raise ModelError(f"{where}.n_bits", "an integer in [1, 32]", n)
-        hi = 2**n - 1
-        for field, value, top in (("in_q.zero_point", op.in_q.zero_point, hi),
-                                  ("out_q.zero_point", op.out_q.zero_point, hi),
-                                  ("w_zero_point", op.w_zero_point, hi),
-                                  ("mqm0", op.mqm0, 2**n)):
+        nlo, nhi = semantics.N_BITS_GOLDEN
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not nlo <= n <= nhi:
+            raise ModelError(f"{where}.n_bits", f"an integer in [{nlo}, {nhi}]", n)
+        ranges = semantics.param_ranges(n)
+        for field, value, kind in (("in_q.zero_point", op.in_q.zero_point, "zero_point"),
+                                   ("out_q.zero_point", op.out_q.zero_point, "zero_point"),
+                                   ("w_zero_point", op.w_zero_point, "zero_point"),
+                                   ("mqm0", op.mqm0, "mqm0"), ("mn", op.mn, "mn")):
+            lo, top = ranges[kind]
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-                    or not 0 <= value <= top:
-                raise ModelError(f"{where}.{field}", f"an integer in [0, {top}]", value)
-        if isinstance(op.mn, bool) or not isinstance(op.mn, (int, np.integer)) \
-                or not -n <= op.mn <= 64:
-            raise ModelError(f"{where}.mn", f"an integer in [{-n}, 64]", op.mn)
+                    or not lo <= value <= top:
+                raise ModelError(f"{where}.{field}", f"an integer in [{lo}, {top}]", value)
         w = np.asarray(op.weight)
         if not np.issubdtype(w.dtype, np.integer):
             raise ModelError(f"{where}.weight", "integers", f"a {w.dtype} array")
-        if w.size and (int(w.min()) < 0 or int(w.max()) > hi):
-            bad = int(w.min()) if int(w.min()) < 0 else int(w.max())
-            raise ModelError(f"{where}.weight", f"integers in [0, {hi}]", f"a weight of {bad}")
+        lo, hi = ranges["weight"]
+        if w.size and (int(w.min()) < lo or int(w.max()) > hi):
+            bad = int(w.min()) if int(w.min()) < lo else int(w.max())
+            raise ModelError(f"{where}.weight", f"integers in [{lo}, {hi}]", f"a weight of {bad}")
         bound = accumulator_bound(op)
         if bound >= LIMIT or bound * int(op.mqm0) >= LIMIT:
             raise ModelError(f"{where}.weight", "an accumulator bound times mqm0 below 2^62",
@@ -372,7 +373,7 @@ def _maxpool(x: np.ndarray, kernel: int, stride: int, name: str) -> np.ndarray:
     kernel = _int(kernel, f"{name}.kernel", 1, 2**20)
     stride = _int(stride, f"{name}.stride", 1, 2**20)
     n, c, h, w = x.shape
-    ho, wo = (h - kernel) // stride + 1, (w - kernel) // stride + 1
+    ho, wo = semantics.pool_out_size(h, kernel, stride), semantics.pool_out_size(w, kernel, stride)
     if ho <= 0 or wo <= 0:
         raise FpgacError(f"{name}: kernel {kernel} does not fit input {h}x{w}")
     # The max over the window, as kernel**2 element-wise maxima of strided slices (much faster

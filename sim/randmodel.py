@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import semantics
 from ..compiler import ir
 
 __all__ = ["T_LIMIT", "RandomOptions", "random_model", "accumulator_bound", "model_summary"]
@@ -67,15 +68,9 @@ def _edge_int(rng: np.random.Generator, lo: int, hi: int, p_edge: float = 0.25) 
 def accumulator_bound(weight: np.ndarray, bias: np.ndarray | None, inz: int, wz: int,
                       n_bits: int) -> int:
     """Per-layer bound of ``|acc|`` from semantics.md section 2 (max over output channels)."""
-    w = weight.reshape(weight.shape[0], -1).astype(object)
-    xmax = max(int(inz), (1 << n_bits) - 1 - int(inz))
-    best = 0
-    for o in range(w.shape[0]):
-        s = sum(abs(int(v) - int(wz)) for v in w[o]) * xmax
-        if bias is not None:
-            s += abs(int(bias[o]))
-        best = max(best, s)
-    return best
+    wd = np.asarray(weight, dtype=np.int64) - int(wz)
+    return max(semantics.accumulator_bounds(wd, bias, semantics.centred_input_max(inz, n_bits)),
+               default=0)
 
 
 def _weights(rng: np.random.Generator, shape: tuple[int, ...], n: int, wz: int, wild: bool
@@ -164,7 +159,7 @@ def _sample_acc(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, inz: int,
 def _apply(acc: np.ndarray, mqm0: int, s: int, outz: int, n: int, relu: bool,
            rounding: str) -> np.ndarray:
     t = acc.astype(object) * mqm0
-    r = (1 << (s - 1)) if (rounding == "half_up" and s > 0) else 0
+    r = semantics.rounding_constant(s, rounding)
     y = (t + r) // (1 << s) + outz
     y = np.asarray(y, dtype=object)
     if relu:
@@ -262,8 +257,8 @@ def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Mo
         if opt.legacy:
             k, stride = legacy_kernels[ci_], 1
             pad = (k - 1) // 2 if ci_ == 0 else 0
-        hout = (hin + 2 * pad - k) // stride + 1
-        wout = (win + 2 * pad - k) // stride + 1
+        hout = semantics.conv_out_size(hin, k, stride, pad)
+        wout = semantics.conv_out_size(win, k, stride, pad)
         if hout < 1 or wout < 1:
             break
         cout = int(rng.integers(1, opt.max_conv_channels + 1))

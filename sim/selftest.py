@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import semantics
 from . import bigint
 
 __all__ = ["CheckResult", "check_requant_golden", "check_requant_torch", "model_images",
@@ -120,10 +121,6 @@ def check_requant_torch(seed: int, count: int, **vector_opts) -> CheckResult:
 
 # --------------------------------------------------------------------------------------------
 # Random models end to end
-
-#: where failing random models are saved (own format YAML + a sidecar with the images)
-REPLAY_DIR_NAME = "tests/fixtures/replay"
-
 
 def model_images(model, seed: int, count: int) -> np.ndarray:
     """``count`` uint8 images for ``model``: all-black, all-white, then random pixels."""
@@ -242,7 +239,8 @@ def rtl_logits(model, images: np.ndarray, *, simulator: str = "verilator", pes: 
     """
     from ..compiler.plan import plan_hardware
     from . import rtl
-    plan = plan_hardware(model, pes=pes)
+    from .preprocess import pixel_table
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
     out = rtl.simulate(plan, images, simulator=simulator, **options)
     logits = getattr(out, "logits", out)
     return np.asarray(logits, dtype=np.int64).reshape(len(images), -1)
@@ -253,9 +251,8 @@ def rtl_logits(model, images: np.ndarray, *, simulator: str = "verilator", pes: 
 
 def _requant_params(v: bigint.RequantVector):
     from ..compiler.plan import Requant
-    rnd = (1 << (v.shift - 1)) if (v.rounding == "half_up" and v.shift > 0) else 0
-    return Requant(mqm0=v.mqm0, shift=v.shift, rnd=rnd, outz=v.out_zero_point, relu=v.relu,
-                   n_bits=v.n_bits)
+    return Requant(mqm0=v.mqm0, shift=v.shift, rnd=semantics.rounding_constant(v.shift, v.rounding),
+                   outz=v.out_zero_point, relu=v.relu, n_bits=v.n_bits)
 
 
 def _run_requantizer(vectors: list[bigint.RequantVector]) -> list[list[int]]:
@@ -541,13 +538,14 @@ def check_accumulate_rtl(seed: int, count: int, **vector_opts) -> CheckResult:
 def check_determinism(seeds, *, pes: int = 3) -> CheckResult:
     """Emit the core's Verilog twice per random model (fresh plans); byte-identical or fail."""
     from ..compiler.plan import plan_hardware
+    from .preprocess import pixel_table
     from ..hw.emit import to_verilog
     from .randmodel import random_model
     res = CheckResult("determinism (Verilog emitted twice)")
     t0 = time.perf_counter()
     for seed in seeds:
-        a = to_verilog(plan_hardware(random_model(int(seed)), pes=pes), name="fpgac_core")
-        b = to_verilog(plan_hardware(random_model(int(seed)), pes=pes), name="fpgac_core")
+        a, b = (to_verilog(plan_hardware(m, pes=pes, pixel_lut=pixel_table(m)), name="fpgac_core")
+                for m in (random_model(int(seed)), random_model(int(seed))))
         res.cases += 1
         if a != b:
             res.fail(f"seed {seed}: Verilog differs between two emissions")
@@ -578,7 +576,7 @@ def check_rtl_extras(seeds, *, x_seeds=(1, 2, 3), stall_seeds=(5,), pes: int = 2
     (``stall_seeds``, on each simulator) must give the golden logits."""
     from ..compiler.plan import plan_hardware
     from . import golden, rtl
-    from .preprocess import quantize_images
+    from .preprocess import pixel_table, quantize_images
     from .randmodel import random_model
     res = CheckResult("RTL x-initial / random stalls")
     t0 = time.perf_counter()
@@ -586,7 +584,7 @@ def check_rtl_extras(seeds, *, x_seeds=(1, 2, 3), stall_seeds=(5,), pes: int = 2
         model = random_model(int(seed))
         imgs = model_images(model, int(seed), 3)
         want = np.asarray(golden.run(model, quantize_images(imgs, model)), dtype=np.int64)
-        plan = plan_hardware(model, pes=pes)
+        plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
         runs = [("verilator", {"x_seed": x}) for x in x_seeds]
         runs += [(sim, {"stalls": s}) for sim in simulators for s in stall_seeds]
         for sim, opts in runs:

@@ -18,6 +18,7 @@ from fpgac.cli import main
 from fpgac.compiler.frontend import save_model
 from fpgac.compiler.plan import plan_hardware
 from fpgac.sim import golden
+from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
 
 
@@ -121,7 +122,7 @@ def test_run_over_pty_against_simulated_board(tiny, tmp_path, capsys):
     (tmp_path / "x-images-idx3-ubyte").write_bytes(_idx(images))
     (tmp_path / "x-labels-idx1-ubyte").write_bytes(_idx(labels))
 
-    plan = plan_hardware(model, pes=2)
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
     harness = Harness(plan, divisor=4)
     master, slave = os.openpty()
 

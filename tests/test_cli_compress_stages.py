@@ -12,6 +12,7 @@ from fpgac.compress.tiny import TINY_SPEC
 def test_staged_config_runs_from_the_cli_and_compiles(tmp_path, capsys):
     from fpgac.compiler.frontend import load_model
     from fpgac.compiler.plan import plan_hardware
+    from fpgac.sim.preprocess import pixel_table
 
     cfg = {"name": "cli_stages", "model": [dict(layer) for layer in TINY_SPEC], "seed": 0,
            "data": {"train_limit": 300, "test_limit": 200},
@@ -30,7 +31,7 @@ def test_staged_config_runs_from_the_cli_and_compiles(tmp_path, capsys):
         if "float" in model_path.name:       # the float reference twin is not compilable
             continue
         model = load_model(model_path)
-        assert plan_hardware(model, pes=2).nnz_macs > 0
+        assert plan_hardware(model, pes=2, pixel_lut=pixel_table(model)).nnz_macs > 0
 
 
 def test_unknown_stage_is_one_line_exit_2(tmp_path, capsys):

@@ -19,6 +19,7 @@ from fpgac.compiler.frontend import save_model
 from fpgac.compiler.plan import plan_hardware
 from fpgac.reports import build_page, memory_parts, verify_page, write_page
 from fpgac.sim import diagnose
+from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,14 +66,16 @@ def test_build_page_renders_with_figures(tmp_path):
     # the P&R variant shows the timing figure (Fmax vs clock)
     report = dict(report, fmax_mhz=30.5,
                   resources={"ICESTORM_LC": {"used": 1500, "available": 5280}})
-    plan = plan_hardware(_small_model(), pes=2)
+    model = _small_model()
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
     text = build_page(report, plan)
     assert "timing met: Fmax 30.50 MHz" in text
     assert text.count("data:image/png;base64,") == 4
 
 
 def test_memory_parts_add_up():
-    plan = plan_hardware(_small_model(), pes=3)
+    model = _small_model()
+    plan = plan_hardware(model, pes=3, pixel_lut=pixel_table(model))
     parts = memory_parts(plan)
     assert set(parts) == {"weights", "indices", "activations", "control", "other"}
     assert parts["activations"] == 3 * plan.mem_depth * plan.act_bits
@@ -118,7 +121,7 @@ def test_verify_page_with_a_located_mismatch(tiny_path, tmp_path):
     # a golden model whose second layer's bias differs: the RTL (built from the true model)
     # first differs from it in that layer
     model = load_model(tiny_path)
-    plan = plan_hardware(model, pes=4)
+    plan = plan_hardware(model, pes=4, pixel_lut=pixel_table(model))
     wrong = copy.deepcopy(model)
     wrong.weighted[1].bias[:] += 1 << 10
     from fpgac.sim.mnist import load_mnist

@@ -240,16 +240,16 @@ def check_fit(plan, board, plan_fn=None, model=None) -> Estimate:
     return est
 
 
-def plan_for_board(model, pes: int, board):
+def plan_for_board(model, pes: int, board, pixel_lut):
     """The plan a build uses: weight banks paired in two-read-port ROMs where the flow's block
     RAMs read two addresses (:data:`BANK_PORTS`) and that takes fewer blocks by
     :func:`estimate` (pairs are deeper and cross the logic/block-RAM line sooner), else one
-    ROM per bank."""
+    ROM per bank. ``pixel_lut``: the model's preprocessing table (as for ``plan_hardware``)."""
     from fpgac.compiler.plan import plan_hardware
 
-    plan = plan_hardware(model, pes=pes)
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_lut)
     if BANK_PORTS[board.flow] == 2 and len(plan.banks) > 1:
-        paired = plan_hardware(model, pes=pes, bank_ports=2)
+        paired = plan_hardware(model, pes=pes, pixel_lut=pixel_lut, bank_ports=2)
         if estimate(paired, board).bram_blocks < estimate(plan, board).bram_blocks:
             return paired
     return plan

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from fpgac import semantics
 from fpgac.compiler.ir import Conv2d, Flatten, Linear, MaxPool2d, Model, ReLU
 from fpgac.errors import ModelError
 
@@ -94,8 +95,8 @@ def infer_shapes(model: Model, *, source: str | None = None,
                                  f"a kernel of at most {span} ({origin} is {shape[1]}x{shape[2]}"
                                  f" with padding {op.padding})", k, source=source)
             shape = (int(weight.shape[0]),
-                     (shape[1] + 2 * op.padding - k) // op.stride + 1,
-                     (shape[2] + 2 * op.padding - k) // op.stride + 1)
+                     semantics.conv_out_size(shape[1], k, op.stride, op.padding),
+                     semantics.conv_out_size(shape[2], k, op.stride, op.padding))
         elif isinstance(op, Linear):
             weight = np.asarray(op.weight)
             if weight.ndim != 2:
@@ -120,8 +121,8 @@ def infer_shapes(model: Model, *, source: str | None = None,
                 raise ModelError(f"{where}.kernel",
                                  f"at most {min(shape[1], shape[2])} ({origin} is "
                                  f"{shape[1]}x{shape[2]})", op.kernel, source=source)
-            shape = (shape[0], (shape[1] - op.kernel) // op.stride + 1,
-                     (shape[2] - op.kernel) // op.stride + 1)
+            shape = (shape[0], semantics.pool_out_size(shape[1], op.kernel, op.stride),
+                     semantics.pool_out_size(shape[2], op.kernel, op.stride))
         elif isinstance(op, Flatten):
             shape = (int(np.prod(shape)),)
         elif isinstance(op, ReLU):

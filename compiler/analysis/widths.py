@@ -8,21 +8,20 @@ can produce for *any* input image, so the hardware never overflows.
   ``B[o] = sum_k |w[o,k] - wz| * max(inz, 2**n - 1 - inz) + |bias[o]|``
   (:func:`acc_bound`, :func:`signed_bits`). Partial sums, pooled maxima and the value fed to the
   requantizer are all bounded by ``max_o B[o]``.
-* ``acc * mqm0``: :func:`signed_bits` of ``max_o B[o] * mqm0`` (plus the rounding constant).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from fpgac import semantics
 from fpgac.compiler import ir
 from fpgac.errors import UnsupportedError
 
-__all__ = ["signed_bits", "unsigned_bits", "delta_bits", "acc_bound", "layer_acc_bits",
-           "requant_bits"]
+__all__ = ["signed_bits", "unsigned_bits", "delta_bits", "acc_bound", "layer_acc_bits"]
 
 #: Bounds above this are rejected: the golden model keeps every intermediate in int64.
-LIMIT = 2**62
+LIMIT = semantics.LIMIT
 
 
 def unsigned_bits(value: int) -> int:
@@ -54,31 +53,16 @@ def acc_bound(op: ir.Conv2d | ir.Linear) -> list[int]:
     UnsupportedError
         If a bound reaches ``2**62`` (outside what the golden model can check).
     """
-    n = int(op.n_bits)
-    inz = int(op.in_q.zero_point)
-    xmax = max(inz, 2**n - 1 - inz)
-    w = np.asarray(op.weight, dtype=np.int64).reshape(op.weight.shape[0], -1)
-    wabs = np.abs(w - int(op.w_zero_point))
-    bounds = []
-    for o in range(w.shape[0]):
-        b = sum(int(v) for v in wabs[o]) * xmax
-        if op.bias is not None:
-            b += abs(int(op.bias[o]))
+    wd = np.asarray(op.weight, dtype=np.int64) - int(op.w_zero_point)
+    xmax = semantics.centred_input_max(op.in_q.zero_point, op.n_bits)
+    bounds = semantics.accumulator_bounds(wd, op.bias, xmax)
+    for o, b in enumerate(bounds):
         if b >= LIMIT:
             raise UnsupportedError(
                 f"{op.name}: accumulator bound of output {o} is {b}, expected < 2**62")
-        bounds.append(b)
     return bounds
 
 
 def layer_acc_bits(op: ir.Conv2d | ir.Linear) -> int:
     """Signed accumulator width (incl. bias) of one weighted layer."""
     return signed_bits(max(acc_bound(op), default=0))
-
-
-def requant_bits(op: ir.Conv2d | ir.Linear) -> int:
-    """Signed width of ``acc * mqm0 + r`` (the requantizer's product plus rounding constant)."""
-    bound = max(acc_bound(op), default=0) * int(op.mqm0)
-    shift = int(op.shift)
-    bound += 2 ** (shift - 1) if shift > 0 else 0
-    return signed_bits(bound)

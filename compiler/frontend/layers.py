@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fpgac import semantics
 from fpgac.compiler.ir import Conv2d, Linear, QuantParams
 from fpgac.errors import ModelError
 
@@ -27,7 +28,7 @@ __all__ = ["WeightedFields", "parse_weighted", "weighted_to_dict", "close", "def
 QUANT_KEYS = ("name", "n_bits", "ins", "inz", "outs", "outz", "ws", "wz", "mn", "mqm0", "weight")
 
 #: Biases must satisfy ``-BIAS_LIMIT <= bias < BIAS_LIMIT`` (the golden model's int64 guard).
-BIAS_LIMIT = 1 << 62
+BIAS_LIMIT = semantics.LIMIT
 
 #: Relative tolerance when a scale must equal another one (``layers[1].ins == layers[0].outs``).
 REL_TOL = 1e-6
@@ -65,25 +66,27 @@ def parse_weighted(layer: dict, path: str, source: str | None, *,
 
     Key presence (and unknown keys) must have been checked by the caller.
     """
-    n = req_int(layer, "n_bits", path, source, 2, 16)
-    top = (1 << n) - 1
+    n = req_int(layer, "n_bits", path, source, *semantics.N_BITS_FILE)
+    ranges = semantics.param_ranges(n)
+    zlo, top = ranges["zero_point"]
     name = req_str(layer, "name", path, source)
     ins = req_float(layer, "ins", path, source, positive=True)
-    inz = req_int(layer, "inz", path, source, 0, top)
+    inz = req_int(layer, "inz", path, source, zlo, top)
     outs = req_float(layer, "outs", path, source, positive=True)
-    outz = req_int(layer, "outz", path, source, 0, top)
+    outz = req_int(layer, "outz", path, source, zlo, top)
     ws = req_float(layer, "ws", path, source, positive=True)
-    wz = req_int(layer, "wz", path, source, 0, top)
+    wz = req_int(layer, "wz", path, source, zlo, top)
     if "bs" in layer:
         req_float(layer, "bs", path, source, positive=True)
     if "bz" in layer and not (layer["bz"] == 0 and type(layer["bz"]) is int):
         raise ModelError(key_path(path, "bz"), "0 (biases have no zero point)",
                          describe(layer["bz"]), source=source)
-    mn = req_int(layer, "mn", path, source, -n, 64)
-    mqm0 = req_int(layer, "mqm0", path, source, 0, 1 << n)
+    mn = req_int(layer, "mn", path, source, *ranges["mn"])
+    mqm0 = req_int(layer, "mqm0", path, source, *ranges["mqm0"])
     wpath = key_path(path, "weight")
-    weight = parse_tensor(layer["weight"], wpath, kind="int", fill=wz, layouts=layouts, lo=0,
-                          hi=top, source=source)
+    wlo, whi = ranges["weight"]
+    weight = parse_tensor(layer["weight"], wpath, kind="int", fill=wz, layouts=layouts, lo=wlo,
+                          hi=whi, source=source)
     if weight.ndim not in ndims:
         raise ModelError(f"{wpath}.size", ndim_text, _shape(weight.shape), source=source)
     if weight.ndim == 4 and weight.shape[2] != weight.shape[3]:

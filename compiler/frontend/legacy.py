@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fpgac import semantics
 from fpgac.compiler.analysis.shapes import infer_shapes
 from fpgac.compiler.ir import (Conv2d, Flatten, InputSpec, Linear, MaxPool2d, Model, Op,
                                QuantParams, ReLU)
@@ -61,11 +62,11 @@ def legacy_ops(weighted: list[Conv2d | Linear], size: int = LEGACY_INPUT_SIZE
             ops.append(ReLU(name=default_name("relu", op.name, len(ops))))
             owner.append(j)
         if isinstance(op, Conv2d):
-            size = size + 2 * op.padding - op.kernel + 1
+            size = semantics.conv_out_size(size, op.kernel, 1, op.padding)
             if size > 1:
                 ops.append(MaxPool2d(2, 2, name=default_name("maxpool2d", op.name, len(ops))))
                 owner.append(j)
-                size = (size - 2) // 2 + 1
+                size = semantics.pool_out_size(size, 2, 2)
             if j == last_conv:
                 ops.append(Flatten(name="flatten"))
                 owner.append(j)

@@ -2,8 +2,9 @@
 
 Contract
 --------
-``lower_to_plan(model, pes=P)`` accepts a chain ``(conv [maxpool])* [flatten] linear*`` (ReLUs
-already fused, the last weighted op producing ``classes <= 64`` outputs of shape 1x1) and
+``lower_to_plan(model, pes=P, pixel_lut=LUT)`` accepts a chain
+``(conv [maxpool])* [flatten] linear*`` (ReLUs already fused, the last weighted op producing
+``classes <= 64`` outputs of shape 1x1) and
 returns the plan described in ``docs/architecture.md`` ("The accelerator"). It raises
 :class:`~fpgac.errors.UnsupportedError` for anything else, naming the op and the reason, and
 :class:`~fpgac.errors.ModelError` for values out of the ranges of ``docs/semantics.md``.
@@ -48,6 +49,7 @@ from fpgac.compiler import ir
 from fpgac.compiler.analysis import widths
 from fpgac.compiler.passes import encode_weights
 from fpgac.compiler.plan import LANES, SPATIAL, Group, HardwarePlan, LayerPlan, Requant
+from fpgac import semantics
 from fpgac.errors import FpgacError, ModelError, UnsupportedError
 
 __all__ = ["lower_to_plan", "MAX_CLASSES"]
@@ -101,21 +103,23 @@ def _chain(model: ir.Model) -> list[_Layer]:
 def _check_op(op, idx: int) -> None:
     n = int(op.n_bits)
     where = f"layers[{idx}] ({op.name})"
-    if not 1 <= n <= 16:
-        raise UnsupportedError(f"{where}.n_bits: expected an integer in [1, 16], found {n}")
-    top = 2**n - 1
-    for key, val in (("inz", op.in_q.zero_point), ("outz", op.out_q.zero_point),
-                     ("wz", op.w_zero_point)):
-        if not 0 <= int(val) <= top:
-            raise ModelError(f"{where}.{key}", f"an integer in [0, {top}]", int(val))
-    if not 0 <= int(op.mqm0) <= 2**n:
-        raise ModelError(f"{where}.mqm0", f"an integer in [0, {2**n}]", int(op.mqm0))
+    nlo, nhi = semantics.N_BITS_HW
+    if not nlo <= n <= nhi:
+        raise UnsupportedError(f"{where}.n_bits: expected an integer in [{nlo}, {nhi}], found {n}")
+    ranges = semantics.param_ranges(n)
+    for key, val, kind in (("inz", op.in_q.zero_point, "zero_point"),
+                           ("outz", op.out_q.zero_point, "zero_point"),
+                           ("wz", op.w_zero_point, "zero_point"), ("mqm0", op.mqm0, "mqm0")):
+        lo, top = ranges[kind]
+        if not lo <= int(val) <= top:
+            raise ModelError(f"{where}.{key}", f"an integer in [{lo}, {top}]", int(val))
     if int(op.shift) < 0:
         raise ModelError(f"{where}.mn", f"an integer >= {-n} (mn + n_bits >= 0)", int(op.mn))
     w = np.asarray(op.weight)
-    if w.size and (int(w.min()) < 0 or int(w.max()) > top):
-        bad = int(w.min()) if int(w.min()) < 0 else int(w.max())
-        raise ModelError(f"{where}.weight", f"integers in [0, {top}]", bad)
+    lo, top = ranges["weight"]
+    if w.size and (int(w.min()) < lo or int(w.max()) > top):
+        bad = int(w.min()) if int(w.min()) < lo else int(w.max())
+        raise ModelError(f"{where}.weight", f"integers in [{lo}, {top}]", bad)
 
 
 def _pick_split(pes, lists, windows, phases):
@@ -156,11 +160,16 @@ def _items_cost(chunks, lists, phases):
                for chunk in chunks)
 
 
-def lower_to_plan(model: ir.Model, *, pes: int) -> HardwarePlan:
-    """Lower a fused model to a hardware plan for ``pes`` lanes (module docstring)."""
+def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut) -> HardwarePlan:
+    """Lower a fused model to a hardware plan for ``pes`` lanes (module docstring); the pixel
+    LUT is ``pixel_lut``, the model's 256-entry preprocessing table (``docs/semantics.md`` §1)."""
     if isinstance(pes, bool) or not isinstance(pes, (int, np.integer)) or pes < 1:
         raise FpgacError(f"pes: expected a positive integer, found {pes!r}")
     pes = int(pes)
+    lut = tuple(int(v) for v in pixel_lut)
+    if len(lut) != 256:
+        raise FpgacError(f"pixel_lut: expected 256 entries (one per pixel value), found "
+                         f"{len(lut)}")
     chain = _chain(model)
     for i, layer in enumerate(chain):
         _check_op(layer.op, i)
@@ -185,12 +194,13 @@ def lower_to_plan(model: ir.Model, *, pes: int) -> HardwarePlan:
             if s < 1 or pad < 0:
                 raise ModelError(f"{where}.stride/padding", "stride >= 1, padding >= 0",
                                  (s, pad))
-            ho, wo = (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1
+            ho, wo = (semantics.conv_out_size(h, k, s, pad),
+                      semantics.conv_out_size(w, k, s, pad))
             if ho < 1 or wo < 1:
                 raise ModelError(f"{where}.weight.size", f"a kernel <= {h + 2 * pad}", k)
             if layer.pool:
                 pk, ps = layer.pool
-                hq, wq = (ho - pk) // ps + 1, (wo - pk) // ps + 1
+                hq, wq = semantics.pool_out_size(ho, pk, ps), semantics.pool_out_size(wo, pk, ps)
                 if hq < 1 or wq < 1:
                     raise UnsupportedError(f"{where}: max-pool {pk}x{pk} does not fit the "
                                            f"{ho}x{wo} conv output")
@@ -220,7 +230,8 @@ def lower_to_plan(model: ir.Model, *, pes: int) -> HardwarePlan:
     for i, layer in enumerate(chain):
         (c, h, w), pad = geo[i][0], geo[i][1]
         regions.append((off, (c, h, w), pad, int(layer.op.in_q.zero_point)))
-        off += c * (h + 2 * pad) * (w + 2 * pad)
+        hp, wp = semantics.padded_shape(h, w, pad)
+        off += c * hp * wp
     final_offset = off
     regions.append((off, (classes, 1, 1), 0, 0))
     depth = off + classes
@@ -236,8 +247,7 @@ def lower_to_plan(model: ir.Model, *, pes: int) -> HardwarePlan:
 
     def addr(region, c, y, x):
         roff, (_, h, w), pad, _ = regions[region]
-        hp, wp = h + 2 * pad, w + 2 * pad
-        return roff + c * hp * wp + (y + pad) * wp + x + pad
+        return roff + semantics.padded_offset(c, y, x, h, w, pad)
 
     # ---- per layer lowering -------------------------------------------------------------
     act_bits = max([int(model.input.n_bits)] + [int(la.op.n_bits) for la in chain])
@@ -378,7 +388,7 @@ def lower_to_plan(model: ir.Model, *, pes: int) -> HardwarePlan:
                             outs.append((p, chans[ci], j))
                     emit(dict(enumerate(chans)), sel, row0 + gi, outs)
         shift = int(op.shift)
-        rnd = 2 ** (shift - 1) if model.rounding == "half_up" and shift > 0 else 0
+        rnd = semantics.rounding_constant(shift, model.rounding)
         rq = Requant(mqm0=int(op.mqm0), shift=shift, rnd=rnd, outz=int(op.out_q.zero_point),
                      relu=bool(op.relu), n_bits=int(op.n_bits))
         requants.append(rq)
@@ -411,8 +421,6 @@ def lower_to_plan(model: ir.Model, *, pes: int) -> HardwarePlan:
     table_bits = (len(in_table) * pes * addr_bits + len(phase_table) * addr_bits
                   + len(out_table) * (lane_bits + addr_bits + bias_bits)
                   + len(sel_rows) * pes * sel_bits + len(program) * nbanks * 2)
-    from fpgac.sim.preprocess import pixel_table
-    lut = tuple(int(v) for v in pixel_table(model.input))
     return HardwarePlan(
         pes=pes, input_shape=shape, input_pixels=shape[0] * shape[1] * shape[2],
         input_offset=regions[0][0], input_pad=regions[0][2], classes=classes,

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from fpgac import semantics
 from fpgac.compiler import ir
 from fpgac.errors import FpgacError
 
@@ -138,9 +139,10 @@ class QATNet(nn.Module):
                 y = F.linear(x, wq, b)
             with torch.no_grad():      # the integer requantizer, exact in float64
                 acc = torch.round(y.detach().double() / (s_in * ws)) * mqm0
-                shift = mn + n
-                if self.rounding == "half_up" and shift > 0:
-                    acc = acc + 2.0 ** (shift - 1)
+                shift = semantics.shift(mn, n)
+                rnd = semantics.rounding_constant(shift, self.rounding)
+                if rnd:
+                    acc = acc + float(rnd)
                 r = torch.floor(acc / 2.0 ** shift).to(y.dtype)
             qmax = 2 ** n - 1
             s_eff = s_in * ws * 2.0 ** (mn + n) / mqm0

@@ -49,6 +49,7 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     from fpgac.compiler.analysis import cycles
     from fpgac.compiler.frontend import load_model
     from fpgac.compiler.plan import plan_hardware
+    from fpgac.sim.preprocess import pixel_table
     from fpgac.errors import FpgacError
     from fpgac.sim import golden, rtl
     from fpgac.sim.mnist import load_mnist
@@ -67,7 +68,7 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     labels = all_labels[:images].astype(np.int64)
 
     stage("planning")
-    plan = plan_hardware(model, pes=pes)
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
     report = cycles.predict(plan)
     stage(f"golden model on {images} images")
     t0 = time.perf_counter()

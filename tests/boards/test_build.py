@@ -18,6 +18,7 @@ from fpgac.compiler.analysis.cycles import predict
 from fpgac.compiler.frontend import load_model, save_model
 from fpgac.compiler.plan import plan_hardware
 from fpgac.errors import FpgacError
+from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
 
 FILES = {
@@ -48,7 +49,8 @@ def test_build_without_tools(tiny, tmp_path, board):
     src_dir = str(Path(__file__).resolve().parents[2])
     assert src_dir not in verilog.read_text(), "machine paths in the Verilog (emit_src)"
     assert {"pixel_lut.hex", "act_init.hex"} <= {p.name for p in tmp_path.glob("*.hex")}
-    plan = plan_hardware(load_model(tiny), pes=2)
+    model = load_model(tiny)
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
     cyc = predict(plan)
     on_disk = json.loads((tmp_path / "report.json").read_text())
     assert on_disk == json.loads(json.dumps(report))
@@ -95,8 +97,8 @@ def test_precheck_fails_early_naming_resource_and_pes(tiny, tmp_path):
     with pytest.raises(FpgacError, match=r"--board icebreaker: DSP: expected at most 8 on "
                                          r"iCE40UP5K-SG48, found \d+ needed for --pes 40; try "
                                          r"--pes \d+ \(or --pes auto\)"):
-        check_fit(plan_hardware(model, pes=40), board, lambda m, p: plan_hardware(m, pes=p),
-                  model)
+        check_fit(plan_hardware(model, pes=40, pixel_lut=pixel_table(model)), board,
+                  lambda m, p: plan_hardware(m, pes=p, pixel_lut=pixel_table(m)), model)
     with pytest.raises(FpgacError, match="DSP: expected at most 8"):
         build(tiny, "icebreaker", pes=40, out_dir=tmp_path, pnr=False)
     assert not (tmp_path / "top.il").exists()
@@ -109,13 +111,14 @@ def test_precheck_at_one_pe_asks_for_a_smaller_model(tiny):
     with pytest.raises(FpgacError, match=r"^--board icebreaker: block RAM: expected at most 0 "
                                          r"on iCE40UP5K-SG48, found \d+ needed for --pes 1; try "
                                          r"a smaller model \(--pes 1 is the minimum"):
-        choose_pes(model, board, lambda m, p: plan_hardware(m, pes=p))
+        choose_pes(model, board, lambda m, p: plan_hardware(m, pes=p, pixel_lut=pixel_table(m)))
 
 
 def test_block_ram_fill_limit_per_flow(tiny):
     """Open flows keep 15% of the block RAMs free for routing (BRAM_FILL_LIMIT); Vivado may
     use the whole part. A design filling exactly all blocks fits the Arty, not the ULX3S."""
-    plan = plan_hardware(load_model(tiny), pes=1)
+    model = load_model(tiny)
+    plan = plan_hardware(model, pes=1, pixel_lut=pixel_table(model))
     need = estimate(plan, get_board("ulx3s")).bram_blocks
     full = {}
     for name in ("ulx3s", "arty"):
@@ -135,7 +138,7 @@ def test_pes_auto_is_the_largest_that_fits(tiny):
     model = load_model(tiny)
 
     def plan_fn(m, p):
-        return plan_hardware(m, pes=p)
+        return plan_hardware(m, pes=p, pixel_lut=pixel_table(m))
 
     for name in ("icebreaker", "ulx3s"):
         board = get_board(name)
@@ -151,7 +154,8 @@ def test_pes_auto_is_the_largest_that_fits(tiny):
 def test_estimate_grows_with_pes(tiny):
     model = load_model(tiny)
     board = get_board("ulx3s")
-    e1, e4 = (estimate(plan_hardware(model, pes=p), board) for p in (1, 4))
+    lut = pixel_table(model)
+    e1, e4 = (estimate(plan_hardware(model, pes=p, pixel_lut=lut), board) for p in (1, 4))
     assert e4.dsps > e1.dsps and e4.bram_blocks > e1.bram_blocks and e4.luts > e1.luts
 
 

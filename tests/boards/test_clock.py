@@ -13,6 +13,7 @@ from fpgac.boards.uart import uart_divisor
 from fpgac.compiler.frontend import load_model
 from fpgac.compiler.plan import plan_hardware
 from fpgac.errors import FpgacError
+from fpgac.sim.preprocess import pixel_table
 
 MHZ = 1_000_000
 
@@ -154,7 +155,8 @@ def test_plan_clock_default_oscillator_and_errors():
 def tiny_plan():
     from pathlib import Path
     path = Path(__file__).resolve().parents[1] / "fixtures" / "models" / "tiny_int.yml"
-    return plan_hardware(load_model(path), pes=1)
+    model = load_model(path)
+    return plan_hardware(model, pes=1, pixel_lut=pixel_table(model))
 
 
 @pytest.mark.parametrize("board,mhz", [("icebreaker", 30), ("ulx3s", 40), ("arty", 100),

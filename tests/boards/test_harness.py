@@ -18,6 +18,7 @@ from fpgac.boards.host import BoardLink, Protocol, Result
 from fpgac.boards.testing import harness_roundtrip, uart_send
 from fpgac.compiler.plan import plan_hardware
 from fpgac.sim import golden
+from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
 
 DIVISOR = 4
@@ -60,7 +61,7 @@ def _simulate(plan, images, *, stall_first=0, resync=None):
 ])
 def test_harness_bit_exact_vs_golden(seed, size, n_bits, pes):
     model = _model(seed, size=size, n_bits=n_bits)
-    plan = plan_hardware(model, pes=pes)
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
     proto = Protocol.for_plan(plan)
     images = _images(model, 3, seed)
     want_logits, want_class = golden.predict(model, images)
@@ -72,7 +73,7 @@ def test_harness_bit_exact_vs_golden(seed, size, n_bits, pes):
 
 def test_harness_resyncs_after_partial_image():
     model = _model(29, size=(8, 8), n_bits=(4, 8))
-    plan = plan_hardware(model, pes=2)
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
     proto = Protocol.for_plan(plan)
     images = _images(model, 1, 7)
     want_logits, want_class = golden.predict(model, images)
@@ -84,7 +85,7 @@ def test_harness_resyncs_after_partial_image():
 def test_host_link_over_pty_against_simulated_board():
     """BoardLink.infer on a real tty; the board is the harness + core simulation."""
     model = _model(29, size=(8, 8), n_bits=(4, 8))
-    plan = plan_hardware(model, pes=2)
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
     proto = Protocol.for_plan(plan)
     images = _images(model, 2, 11)
     want_logits, want_class = golden.predict(model, images)

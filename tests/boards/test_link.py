@@ -27,6 +27,7 @@ from fpgac.boards.uart import uart_divisor
 from fpgac.compiler.plan import plan_hardware
 from fpgac.errors import FpgacError
 from fpgac.sim import golden
+from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
 
 
@@ -84,7 +85,7 @@ def _model():
 @pytest.mark.slow
 def test_batched_request_against_simulated_harness_at_default_rate():
     model = _model()
-    plan = plan_hardware(model, pes=2)
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
     divisor = uart_divisor(100e6, link_baud("arty", 100e6))
     assert divisor == 25
     harness = Harness(plan, divisor=divisor)

@@ -23,6 +23,7 @@ from fpgac.hw.lane import Lane
 from fpgac.hw.requant import Requantizer
 from fpgac.hw.writer import Writer
 from fpgac.sim import golden
+from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
 
 
@@ -266,7 +267,8 @@ def _unpack(word, fields):
 
 @pytest.mark.parametrize("seed,pes,ports", [(5, 3, 1), (8, 1, 1), (5, 3, 2), (8, 8, 2)])
 def test_rom_images_decode_to_plan(seed, pes, ports):
-    plan = plan_hardware(random_model(seed), pes=pes, bank_ports=ports)
+    model = random_model(seed)
+    plan = plan_hardware(model, pes=pes, bank_ports=ports, pixel_lut=pixel_table(model))
     images = {im.name: im for im in rom_images(plan)}
     wr, gb = plan.wraw_bits, plan.gap_bits
     nb = len(plan.banks)
@@ -296,7 +298,8 @@ def test_rom_images_decode_to_plan(seed, pes, ports):
 # ---- published latencies and the whole core --------------------------------------------
 
 def test_published_latencies_match_cycle_model():
-    plan = plan_hardware(random_model(5), pes=2)
+    model = random_model(5)
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
     acc = Accelerator(plan)
     assert acc.rom_latency == cycles.ROM_LATENCY
     assert acc.lane_latency == cycles.LANE_LATENCY
@@ -319,7 +322,7 @@ def test_core_in_amaranth_sim_vs_golden_and_cycles(seed, pes, ports):
 
     model = random_model(seed, size=(6, 8), max_convs=2, max_conv_channels=3,
                          max_features=6)
-    plan = plan_hardware(model, pes=pes, bank_ports=ports)
+    plan = plan_hardware(model, pes=pes, bank_ports=ports, pixel_lut=pixel_table(model))
     c, h, w = plan.input_shape
     rng = np.random.default_rng(seed)
     images = np.concatenate([np.zeros((1, c, h, w), np.uint8), np.full((1, c, h, w), 255,
@@ -335,8 +338,8 @@ def test_core_in_amaranth_sim_vs_golden_and_cycles(seed, pes, ports):
 
 def test_controller_issues_exactly_the_schedule(monkeypatch):
     """Issue cycle of every step (``s1_valid`` one cycle later) equals cycles.schedule."""
-    plan = plan_hardware(random_model(5, size=(6, 8), max_convs=2, max_conv_channels=3,
-                                      max_features=6), pes=2)
+    model = random_model(5, size=(6, 8), max_convs=2, max_conv_channels=3, max_features=6)
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
     sched = cycles.schedule(plan)
     want = []
     for g, (s, u, _w, _last) in zip(plan.program, sched):

@@ -16,6 +16,7 @@ import pytest
 from fpgac.compiler.plan import plan_hardware
 from fpgac.hw.emit import to_verilog
 from fpgac.sim import tools
+from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
 
 WAIVERS = Path(__file__).resolve().parents[2] / "hw" / "lint.vlt"
@@ -62,7 +63,8 @@ def test_lint_catches_a_truncation(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("pes,debug", [(1, False), (3, True), (8, False)])
 def test_tiny_core_lint_clean(tiny, tmp_path, pes, debug):
-    found = lint(to_verilog(plan_hardware(tiny, pes=pes), debug=debug), tmp_path)
+    plan = plan_hardware(tiny, pes=pes, pixel_lut=pixel_table(tiny))
+    found = lint(to_verilog(plan, debug=debug), tmp_path)
     assert found == [], "\n".join(found[:30])
 
 
@@ -70,5 +72,5 @@ def test_tiny_core_lint_clean(tiny, tmp_path, pes, debug):
 @pytest.mark.parametrize("seed,pes", [(3, 2), (4, 4), (7, 5), (11, 16)])
 def test_random_core_lint_clean(tmp_path, seed, pes):
     model = random_model(seed)
-    found = lint(to_verilog(plan_hardware(model, pes=pes)), tmp_path)
+    found = lint(to_verilog(plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))), tmp_path)
     assert found == [], "\n".join(found[:30])

@@ -22,6 +22,7 @@ from fpgac.ip.runtest import run
 from fpgac.ip.wishbone import REGISTERS, check_plan
 from fpgac.errors import FpgacError
 from fpgac.sim import tools
+from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
 
 WAIVERS = Path(__file__).resolve().parents[2] / "hw" / "lint.vlt"
@@ -117,7 +118,8 @@ def test_shipped_test_fails_on_a_wrong_golden_logit(axis_dir, tmp_path):
 
 
 def test_wishbone_refuses_plans_beyond_the_register_map():
-    plan = plan_hardware(_model(), pes=1)
+    model = _model()
+    plan = plan_hardware(model, pes=1, pixel_lut=pixel_table(model))
 
     class Big:
         input_pixels, classes, out_bits = 9000, plan.classes, plan.out_bits
@@ -147,7 +149,8 @@ def test_amaranth_api():
 
     from fpgac.hw.core import Accelerator
 
-    plan = plan_hardware(_model(), pes=2)
+    model = _model()
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
 
     class User(wiring.Component):
         def __init__(self):

@@ -15,6 +15,7 @@ import pytest
 
 from fpgac.compiler.plan import Requant, plan_hardware
 from fpgac.sim import formal
+from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
 
 MISSING = formal.missing_tools()
@@ -36,7 +37,7 @@ SEED_HALF_UP = 28
 @pytest.fixture(scope="module")
 def small():
     model = random_model(SEED, **MODEL_KW)
-    return model, plan_hardware(model, pes=2)
+    return model, plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
 
 
 def test_requantizer_matches_specification_every_layer(small):
@@ -47,7 +48,7 @@ def test_requantizer_matches_specification_every_layer(small):
         res = formal.prove_requantizer(model, i, plan, timeout_s=300)
         assert res.status == "PASS", res.line() + "\n" + res.log_tail
         assert res.depth == 4
-    plan = plan_hardware(other, pes=2)
+    plan = plan_hardware(other, pes=2, pixel_lut=pixel_table(other))
     model = other
     for i in (1,):                                  # the layer with shift 66
         res = formal.prove_requantizer(model, i, plan, timeout_s=300)

@@ -14,6 +14,7 @@ import pytest
 
 from fpgac.compiler.plan import plan_hardware
 from fpgac.sim import golden, rtl
+from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.preprocess import quantize_images
 from fpgac.sim.randmodel import random_model
 from fpgac.sim.selftest import check_random_models, model_images
@@ -42,7 +43,7 @@ def test_randomised_initial_state_does_not_change_results():
     model = random_model(RTL_SEEDS[0])
     images = model_images(model, 11, 3)
     want = _golden(model, images)
-    plan = plan_hardware(model, pes=PES)
+    plan = plan_hardware(model, pes=PES, pixel_lut=pixel_table(model))
     cycles = None
     for x_seed in (1, 2, 3, 12345):
         out = rtl.simulate(plan, images, simulator="verilator", x_seed=x_seed)
@@ -57,7 +58,7 @@ def test_random_stalls_do_not_change_results(simulator):
     model = random_model(RTL_SEEDS[1])
     images = model_images(model, 12, 4)
     want = _golden(model, images)
-    plan = plan_hardware(model, pes=PES)
+    plan = plan_hardware(model, pes=PES, pixel_lut=pixel_table(model))
     free = rtl.simulate(plan, images, simulator=simulator)
     assert np.array_equal(free.logits, want)
     for seed in (5, 6):

@@ -15,7 +15,7 @@ from fpgac.compiler.analysis import cycles
 from fpgac.compiler.plan import plan_hardware
 from fpgac.sim import golden, rtl
 from fpgac.sim.mnist import load_mnist
-from fpgac.sim.preprocess import quantize_images
+from fpgac.sim.preprocess import pixel_table, quantize_images
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +75,8 @@ def check_against_golden(model, plan, images, res):
 def test_tiny_bit_exact_real_and_corner_images(tiny, mnist, build_dir, pes):
     images = np.concatenate([mnist[0][:12].reshape(12, 1, 28, 28), special_images((1, 28, 28))])
     # P = 8 pairs the weight banks in two-read-port ROMs (the ECP5 / Xilinx build plans)
-    plan = plan_hardware(tiny, pes=pes, bank_ports=2 if pes == 8 else 1)
+    plan = plan_hardware(tiny, pes=pes, bank_ports=2 if pes == 8 else 1,
+                         pixel_lut=pixel_table(tiny))
     dump = 2 if pes == 3 else 0
     res = rtl.simulate(plan, images, build_dir=build_dir, dump_layers=dump)
     check_against_golden(tiny, plan, images, res)
@@ -92,7 +93,7 @@ def test_tiny_bit_exact_real_and_corner_images(tiny, mnist, build_dir, pes):
 def test_tiny_stalls_and_random_x_identical(tiny, mnist, build_dir):
     images = np.concatenate([mnist[0][20:24].reshape(4, 1, 28, 28),
                              special_images((1, 28, 28), n_random=2, seed=5)])
-    plan = plan_hardware(tiny, pes=8)
+    plan = plan_hardware(tiny, pes=8, pixel_lut=pixel_table(tiny))
     base = rtl.simulate(plan, images, build_dir=build_dir)
     stalled = rtl.simulate(plan, images, build_dir=build_dir, stalls=1234)
     x_rand = rtl.simulate(plan, images, build_dir=build_dir, x_seed=99)
@@ -106,7 +107,7 @@ def test_tiny_stalls_and_random_x_identical(tiny, mnist, build_dir):
 def test_icarus_matches_verilator(tiny, mnist, build_dir):
     images = np.concatenate([mnist[0][:2].reshape(2, 1, 28, 28),
                              special_images((1, 28, 28), n_random=0)[:1]])
-    plan = plan_hardware(tiny, pes=16)
+    plan = plan_hardware(tiny, pes=16, pixel_lut=pixel_table(tiny))
     ica = rtl.simulate(plan, images, simulator="icarus", build_dir=build_dir)
     ver = rtl.simulate(plan, images, simulator="verilator", build_dir=build_dir)
     check_against_golden(tiny, plan, images, ica)

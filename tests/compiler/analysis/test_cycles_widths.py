@@ -14,6 +14,7 @@ from fpgac.compiler.analysis.shapes import infer_shapes
 from fpgac.compiler.plan import plan_hardware
 from fpgac.errors import UnsupportedError
 from fpgac.sim import golden
+from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
 
 
@@ -77,7 +78,8 @@ def test_acc_bound_over_limit_is_rejected():
 
 @pytest.mark.parametrize("seed,pes", [(0, 1), (1, 4), (2, 8), (6, 3)])
 def test_cycle_model_rules(seed, pes):
-    plan = plan_hardware(random_model(seed), pes=pes)
+    model = random_model(seed)
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
     sched = cycles.schedule(plan)
     rep = cycles.predict(plan)
     last_write_prev_layer = 0
@@ -106,7 +108,9 @@ def test_cycle_model_rules(seed, pes):
 
 def test_more_lanes_never_more_cycles_on_a_spatial_model():
     model = random_model(2)
-    got = [cycles.predict(plan_hardware(model, pes=p)).compute_cycles for p in (1, 2, 4, 8)]
+    lut = pixel_table(model)
+    got = [cycles.predict(plan_hardware(model, pes=p, pixel_lut=lut)).compute_cycles
+           for p in (1, 2, 4, 8)]
     assert got == sorted(got, reverse=True)
 
 

@@ -103,8 +103,9 @@ def test_relu_on_the_input_stays_standalone():
     fused = fuse_activations(model)
     assert isinstance(fused.ops[0], ir.ReLU)
     from fpgac.compiler.passes.lower_to_plan import lower_to_plan
+    from fpgac.sim.preprocess import pixel_table
     from fpgac.errors import UnsupportedError
 
     with pytest.raises(UnsupportedError, match=r"ops\[0\] \(relu\): a ReLU that does not "
                                                r"follow a weighted layer"):
-        lower_to_plan(fused, pes=2)
+        lower_to_plan(fused, pes=2, pixel_lut=pixel_table(fused))

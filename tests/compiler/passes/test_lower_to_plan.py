@@ -12,6 +12,7 @@ from fpgac.compiler.passes.fuse_activations import fuse_activations
 from fpgac.compiler.passes.encode_weights import decode_list
 from fpgac.compiler.plan import LANES, plan_hardware
 from fpgac.errors import FpgacError, UnsupportedError
+from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
 
 CASES = [(s, p) for s in (0, 1, 2, 5, 9, 13) for p in (1, 3, 8)]
@@ -108,7 +109,7 @@ def _rebuild(plan, li, op):
 @pytest.mark.parametrize("seed,pes", CASES)
 def test_roms_hold_exactly_the_nonzero_weights(seed, pes):
     model = random_model(seed)
-    plan = plan_hardware(model, pes=pes)
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
     for li, op in enumerate(_weighted(model)):
         wmat = np.asarray(op.weight, dtype=np.int64).reshape(op.weight.shape[0], -1)
         got, fillers, weights = _rebuild(plan, li, op)
@@ -125,7 +126,7 @@ def test_roms_hold_exactly_the_nonzero_weights(seed, pes):
 @pytest.mark.parametrize("seed,pes", CASES)
 def test_program_writes_every_output_once_and_figures(seed, pes):
     model = random_model(seed)
-    plan = plan_hardware(model, pes=pes)
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
     written = [e[1] for e in plan.out_table]
     assert len(written) == len(set(written)), "an output address is written twice"
     want = set()
@@ -176,7 +177,7 @@ def _independent_bound(op):
 @pytest.mark.parametrize("seed", range(12))
 def test_widths_cover_the_worst_case(seed):
     model = random_model(seed)
-    plan = plan_hardware(model, pes=2)
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
     for layer, op in zip(plan.layers, _weighted(model)):
         bound = _independent_bound(op)
         assert -(2 ** (layer.acc_bits - 1)) <= -bound and bound <= 2 ** (layer.acc_bits - 1) - 1
@@ -208,12 +209,12 @@ def test_bad_pes_and_unsupported_topology():
     model = random_model(1)
     for bad in (0, -2, 1.5, True):
         with pytest.raises(FpgacError, match="pes: expected a positive integer"):
-            plan_hardware(model, pes=bad)
+            plan_hardware(model, pes=bad, pixel_lut=pixel_table(model))
     conv_last = random_model(2, max_convs=2)
     conv_last.ops = [op for op in conv_last.ops if isinstance(op, ir.Conv2d)][:1]
     if conv_last.ops:
         with pytest.raises(UnsupportedError):
-            plan_hardware(conv_last, pes=2)
+            plan_hardware(conv_last, pes=2, pixel_lut=pixel_table(conv_last))
 
 
 @pytest.mark.parametrize("name,limit", [("lenet5_g90_8b.yml", 0.30),
@@ -229,7 +230,7 @@ def test_shipped_lenet_weight_storage_targets(name, limit):
     model = load_model(Path(__file__).resolve().parents[3] / "examples" / name)
     entries = set()
     for pes in (1, 2, 7, 16, 54, 64):
-        plan = plan_hardware(model, pes=pes)
+        plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
         assert plan.rom_bits <= limit * plan.dense_rom_bits, pes
         entries.add(sum(len(b) for b in plan.banks))
     assert len(entries) == 1, "stored once: the number of entries does not depend on P"

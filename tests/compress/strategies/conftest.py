@@ -12,6 +12,7 @@ from fpgac.compress.data import Dataset
 from fpgac.compress.integer import integer_forward
 from fpgac.errors import ModelError
 from fpgac.sim import golden
+from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.preprocess import quantize_images
 
 
@@ -42,7 +43,7 @@ def exported_runs(tmp_path, eval_small):
             loaded = load_model(path)
             got = golden.run(loaded, quantize_images(eval_small.pixels.numpy(), loaded))
             np.testing.assert_array_equal(got, want)
-            plan = plan_hardware(loaded, pes=4)
+            plan = plan_hardware(loaded, pes=4, pixel_lut=pixel_table(loaded))
             assert len(plan.layers) == len(model.weighted)
             first = first or loaded
         return first

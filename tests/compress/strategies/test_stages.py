@@ -10,6 +10,7 @@ from fpgac.compiler.plan import plan_hardware
 from fpgac.compress.strategies.stages import run_config, run_config_file, validate
 from fpgac.compress.tiny import TINY_SPEC
 from fpgac.errors import FpgacError, ModelError
+from fpgac.sim.preprocess import pixel_table
 
 EXAMPLES = sorted((Path(__file__).parents[3] / "examples" / "strategies").glob("*.yml"))
 
@@ -46,7 +47,7 @@ def test_prune_then_qat_runs_in_order_with_a_table_after_each_stage(tmp_path):
         model = load_model(rec.files[key]) if "float" not in key else None
         if model is not None:
             assert model.input.n_bits == 6
-            plan_hardware(model, pes=4)
+            plan_hardware(model, pes=4, pixel_lut=pixel_table(model))
 
 
 @pytest.mark.slow
@@ -75,7 +76,7 @@ def test_distill_filters_sensitivity_lowrank_quantize_export(tmp_path):
         assert Path(rec.files[key]).is_file()
     model = load_model(rec.files["fpgac_coo"])
     assert [op.name for op in model.weighted] == ["conv1", "conv2", "fc1_a", "fc1_b"]
-    plan_hardware(model, pes=4)
+    plan_hardware(model, pes=4, pixel_lut=pixel_table(model))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
