@@ -27,7 +27,7 @@ from . import bigint
 __all__ = ["CheckResult", "check_requant_golden", "check_requant_torch", "model_images",
            "reference_logits", "compare_logits", "save_replay", "replay_cases",
            "check_random_models", "rtl_logits", "check_requant_rtl", "accumulate_vectors",
-           "check_accumulate_rtl", "check_determinism", "check_fuzz", "check_rtl_extras",
+           "run_lane", "check_accumulate_rtl", "check_determinism", "check_fuzz", "check_rtl_extras",
            "check_formal", "PLAN", "run_selftest"]
 
 
@@ -478,7 +478,7 @@ def accumulate_vectors(seed: int, count: int, *, n_bits: tuple[int, int] = (2, 1
         yield AccVector(tuple(int(v) for v in xs), tuple(int(v) for v in ws), inz, wz, n, kind)
 
 
-def _run_lane(vec: AccVector, acc_bits: int | None = None) -> int:
+def run_lane(vec: AccVector, acc_bits: int | None = None) -> int:
     """Feed ``vec`` through one :class:`~fpgac.hw.lane.Lane` with the compiler's widths
     (``acc_bits`` overrides the accumulator width, for mutation checks)."""
     from amaranth.sim import Simulator
@@ -526,7 +526,7 @@ def check_accumulate_rtl(seed: int, count: int, **vector_opts) -> CheckResult:
         want = vec.expected()
         golden = int(np.sum((np.array(vec.xs, dtype=np.int64) - vec.inz)
                             * (np.array(vec.ws, dtype=np.int64) - vec.wz)))
-        got = _run_lane(vec)
+        got = run_lane(vec)
         res.cases += 1
         if got != want or golden != want:
             res.fail(f"n={vec.n_bits} inz={vec.inz} wz={vec.wz} taps={len(vec.xs)} "

@@ -9,8 +9,8 @@ import numpy as np
 
 from fpgac.sim import bigint
 from fpgac.compiler.analysis.widths import signed_bits
-from fpgac.sim.selftest import (_run_lane, accumulate_vectors, check_accumulate_rtl,
-                                check_requant_golden, check_requant_rtl, check_requant_torch)
+from fpgac.sim.selftest import (accumulate_vectors, check_accumulate_rtl, check_requant_golden,
+                                check_requant_rtl, check_requant_torch, run_lane)
 
 CI_COUNT = 100_000
 #: accumulators through the Amaranth-simulated Requantizer in CI (the bench runs 1e6)
@@ -120,5 +120,5 @@ def test_a_too_narrow_accumulator_is_caught():
     """Mutation check: one bit less than the compiler's width overflows on a bound vector."""
     vec = next(v for v in accumulate_vectors(5, 200)
                if v.kind == "max" and v.expected() == v.bound() > 0 and len(v.xs) > 2)
-    assert _run_lane(vec) == vec.expected()
-    assert _run_lane(vec, acc_bits=signed_bits(vec.bound()) - 1) != vec.expected()
+    assert run_lane(vec) == vec.expected()
+    assert run_lane(vec, acc_bits=signed_bits(vec.bound()) - 1) != vec.expected()

@@ -22,7 +22,7 @@ def test_selftest_passes(tiny_plan, capsys):
 
 def test_selftest_reports_a_disagreement(tiny_plan, monkeypatch, capsys):
     """Mutation check: a broken lane accumulator makes the command fail (exit 1)."""
-    monkeypatch.setattr(selftest, "_run_lane", lambda vec, acc_bits=None: vec.expected() + 1)
+    monkeypatch.setattr(selftest, "run_lane", lambda vec, acc_bits=None: vec.expected() + 1)
     assert main(["selftest", "--only", "accumulate-rtl"]) == 1
     assert "FAIL accumulation RTL/golden vs bigint" in capsys.readouterr().out
 
