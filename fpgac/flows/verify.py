@@ -47,25 +47,16 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
 
     from fpgac.boards.speed import speed_figures
     from fpgac.compiler.analysis import cycles
-    from fpgac.compiler.frontend import load_model
     from fpgac.compiler.plan import plan_hardware
-    from fpgac.sim.preprocess import pixel_table
-    from fpgac.errors import FpgacError
     from fpgac.sim import golden, rtl
-    from fpgac.sim.mnist import load_mnist
+    from fpgac.sim.preprocess import pixel_table
 
     def stage(text: str) -> None:
         if progress:
             progress(text)
 
     stage("loading model and MNIST")
-    model = load_model(model_path)
-    all_images, all_labels = load_mnist("test", data_dir)
-    if images > len(all_images):
-        raise FpgacError(f"--images: expected at most {len(all_images)} (test images "
-                         f"available), found {images}")
-    imgs = all_images[:images].reshape((images,) + tuple(model.input.shape))
-    labels = all_labels[:images].astype(np.int64)
+    model, imgs, labels = _load(model_path, images, data_dir)
 
     stage("planning")
     plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
@@ -87,14 +78,7 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     bad_logits = (res.logits != want_logits).any(axis=1)
     bad_klass = res.klass != want_klass
     bad = np.flatnonzero(bad_logits | bad_klass)
-    examples = []
-    for i in bad[:10]:
-        diff = np.flatnonzero(res.logits[i] != want_logits[i])
-        examples.append({"image": int(i), "rtl_class": int(res.klass[i]),
-                         "golden_class": int(want_klass[i]),
-                         "logit_indices": [int(j) for j in diff],
-                         "rtl_logits": [int(v) for v in res.logits[i]],
-                         "golden_logits": [int(v) for v in want_logits[i]]})
+    examples = _mismatch_examples(bad[:10], res, want_logits, want_klass)
     sim_cycles = res.compute_cycles
     cycle_bad = np.flatnonzero(sim_cycles != report.compute_cycles)
     mean_cycles = float(sim_cycles.mean())
@@ -154,6 +138,40 @@ def _debug_aids(result, model, plan, imgs, model_path, simulator, build_dir, tra
         rtl.simulate(plan, imgs[trace_image:trace_image + 1], simulator=simulator,
                      build_dir=build_dir, trace=trace)
         result["trace"] = {"file": str(trace), "image": int(trace_image)}
+
+
+def _load(model_path, images: int, data_dir):
+    """``(model, images [N, C, H, W], labels int64 [N])``: the model and the first ``images``
+    MNIST test images; :class:`FpgacError` if there are fewer."""
+    import numpy as np
+
+    from fpgac.compiler.frontend import load_model
+    from fpgac.errors import FpgacError
+    from fpgac.sim.mnist import load_mnist
+
+    model = load_model(model_path)
+    all_images, all_labels = load_mnist("test", data_dir)
+    if images > len(all_images):
+        raise FpgacError(f"--images: expected at most {len(all_images)} (test images "
+                         f"available), found {images}")
+    imgs = all_images[:images].reshape((images,) + tuple(model.input.shape))
+    return model, imgs, all_labels[:images].astype(np.int64)
+
+
+def _mismatch_examples(images, res, want_logits, want_klass) -> list[dict]:
+    """One dict per image index in ``images``: both classes, both logit vectors and the indices
+    where the logits differ."""
+    import numpy as np
+
+    examples = []
+    for i in images:
+        diff = np.flatnonzero(res.logits[i] != want_logits[i])
+        examples.append({"image": int(i), "rtl_class": int(res.klass[i]),
+                         "golden_class": int(want_klass[i]),
+                         "logit_indices": [int(j) for j in diff],
+                         "rtl_logits": [int(v) for v in res.logits[i]],
+                         "golden_logits": [int(v) for v in want_logits[i]]})
+    return examples
 
 
 def _simulate_part(args):
