@@ -15,20 +15,15 @@ from amaranth.sim import Simulator
 from fpgac.boards.harness import Harness
 from fpgac.boards.testing import harness_roundtrip
 from fpgac.cli import main
-from fpgac.compiler.frontend import save_model
 from fpgac.compiler.plan import plan_hardware
 from fpgac.sim import golden
 from fpgac.sim.preprocess import pixel_table
-from fpgac.sim.randmodel import random_model
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    model = random_model(29, size=(8, 8), channels=(1, 1), n_bits=(4, 8), max_convs=2,
-                         max_linears=2, strides=False, square=True)
-    path = tmp_path_factory.mktemp("model") / "tiny.fpgac.yml"
-    save_model(model, path)
-    return model, path
+def tiny(tiny_board_model):
+    """``(model, path)``: the shared small board model (``tests/conftest.py``)."""
+    return tiny_board_model
 
 
 def _cli(*args, cwd=None):

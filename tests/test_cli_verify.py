@@ -20,11 +20,6 @@ def tiny_yaml(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="module")
-def build_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("verify_build")
-
-
 @pytest.mark.slow
 def test_verify_passes_and_writes_json(tiny_yaml, build_dir, tmp_path, capsys):
     out = tmp_path / "v.json"

@@ -15,11 +15,10 @@ from fpgac.compiler.analysis.resources import (BRAM_FILL_LIMIT, MAX_AUTO_PES, ch
 from fpgac.flows.build import build, default_out_dir
 from fpgac.boards.platforms import BOARDS, Capacity, get_board
 from fpgac.compiler.analysis.cycles import predict
-from fpgac.compiler.frontend import load_model, save_model
+from fpgac.compiler.frontend import load_model
 from fpgac.compiler.plan import plan_hardware
 from fpgac.errors import FpgacError
 from fpgac.sim.preprocess import pixel_table
-from fpgac.sim.randmodel import random_model
 
 FILES = {
     "vivado": ["top.v", "top.xdc", "top.tcl", "build_top.sh"],
@@ -29,13 +28,9 @@ FILES = {
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """A small conv + pool + linear model written to YAML (fpgac format)."""
-    model = random_model(29, size=(8, 8), channels=(1, 1), n_bits=(4, 8), max_convs=2,
-                         max_linears=2, strides=False, square=True)
-    path = tmp_path_factory.mktemp("model") / "tiny.fpgac.yml"
-    save_model(model, path)
-    return path
+def tiny(tiny_board_model):
+    """The YAML file of the shared small board model (``tests/conftest.py``)."""
+    return tiny_board_model[1]
 
 
 @pytest.mark.parametrize("board", sorted(BOARDS))

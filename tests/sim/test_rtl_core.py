@@ -21,11 +21,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def build_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("rtl_core")
-
-
-@pytest.fixture(scope="module")
 def tiny():
     from fpgac.compress.tiny import tiny_model
 

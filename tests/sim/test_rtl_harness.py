@@ -47,11 +47,6 @@ endmodule
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def build_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("rtl")
-
-
 def _images(n, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, 1, 28, 28), dtype=np.uint8)
 
