@@ -50,7 +50,10 @@ class InputSpec:
     """The network input and how raw 8-bit pixels become quantized input integers.
 
     ``x = (p / 255 - mean) / std`` in float32, then
-    ``q = clamp(round_half_even(x / quant.scale) + quant.zero_point, 0, 2**n_bits - 1)``.
+    ``q = round_half_even(x / quant.scale) + quant.zero_point`` exactly (it may be ``2**n_bits``,
+    one past the n-bit range: the legacy calibration maps a white pixel there for many widths);
+    only with ``clamp=True`` (stated explicitly in fpgac's own format) is ``q`` clamped to
+    ``[0, 2**n_bits - 1]``. See ``docs/semantics.md`` §1.
     """
 
     shape: tuple[int, int, int]          # (channels, height, width)
@@ -58,6 +61,7 @@ class InputSpec:
     n_bits: int
     mean: float = 0.5
     std: float = 0.5
+    clamp: bool = False
 
 
 @dataclass
@@ -164,7 +168,8 @@ class Model:
     """A quantized network: input spec, op chain, output quantization, rounding mode.
 
     ``float_reference`` optionally keeps the float twin (``name -> (weight, bias)``) read from a
-    ``float_value`` file; it is never used to build hardware.
+    ``float_value`` file; it is never used to build hardware. ``topology`` describes the
+    reading a legacy file was loaded with (for messages; not compared).
     """
 
     input: InputSpec
@@ -175,6 +180,9 @@ class Model:
     source_format: str = "fpgac"
     float_reference: dict[str, tuple[np.ndarray, np.ndarray | None]] | None = field(
         default=None, repr=False)
+    #: How a loader chose the topology of a file that does not store it (the legacy reading,
+    #: e.g. ``conv1 pad 2 + pool, conv2 + pool, conv3``); ``None`` when the file states it.
+    topology: str | None = field(default=None, compare=False)
 
     @property
     def weighted(self) -> list[WeightedOp]:

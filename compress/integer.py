@@ -22,12 +22,20 @@ _LIMIT = 2 ** 62
 
 def pixel_table_torch(model: ir.Model) -> torch.Tensor:
     """The 256-entry ``pixel -> quantized input`` table, computed in float32 as PyTorch does:
-    ``q = clamp(round_half_even(((p / 255 - mean) / std) / ins) + inz, 0, 2**n - 1)``."""
+    ``q = round_half_even(((p / 255 - mean) / std) / ins) + inz`` exactly (it may be ``2**n``,
+    ``docs/semantics.md`` §1), clamped to ``[0, 2**n - 1]`` only when ``model.input.clamp``.
+
+    Raises ``FpgacError`` (without clamp) when a pixel maps outside ``[0, 2**n]``."""
     spec = model.input
     p = torch.arange(256, dtype=torch.float32)
     x = (p / 255 - spec.mean) / spec.std
     q = torch.round(x / spec.quant.scale).to(torch.int64) + spec.quant.zero_point
-    return torch.clamp(q, 0, 2 ** spec.n_bits - 1)
+    if spec.clamp:
+        return torch.clamp(q, 0, 2 ** spec.n_bits - 1)
+    if int(q.min()) < 0 or int(q.max()) > 2 ** spec.n_bits:
+        raise FpgacError(f"integer mode: input: expected pixels to quantize into "
+                         f"[0, {2 ** spec.n_bits}], found [{int(q.min())}, {int(q.max())}]")
+    return q
 
 
 def _check(t: torch.Tensor, what: str) -> None:

@@ -14,7 +14,7 @@ import sys
 from .errors import FpgacError
 
 #: Subcommand modules, in the order ``fpgac --help`` lists them.
-COMMANDS = ["demo", "eval", "compress", "verify", "build", "run", "ip", "selftest"]
+COMMANDS = ["demo", "eval", "convert", "compress", "verify", "build", "run", "ip", "selftest"]
 
 
 def build_parser() -> argparse.ArgumentParser:

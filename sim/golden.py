@@ -8,10 +8,12 @@ Exactness
 Every stored quantity is an ``int64`` whose range is checked, never wrapped:
 
 * Before a weighted layer runs, its accumulator bound
-  ``B[o] = max(inz, 2**n - 1 - inz) * sum_k |w[o,k] - wz|`` is computed from the weights.
-  If ``B + |bias|`` or ``(B + |bias|) * mqm0`` could reach ``2**62`` the model is rejected
-  with :class:`~fpgac.errors.FpgacError`. Inputs of every layer are checked to lie in
-  ``[0, 2**n - 1]``, so the bound holds for the data actually seen.
+  ``B[o] = max(inz, hi - inz) * sum_k |w[o,k] - wz|`` is computed from the weights, with
+  ``hi = 2**n - 1``, except for the network input, where ``hi`` is
+  :func:`~fpgac.sim.preprocess.input_max` (``2**n`` when a pixel quantizes one past the n-bit
+  range, ``docs/semantics.md`` §1). If ``B + |bias|`` or ``(B + |bias|) * mqm0`` could reach
+  ``2**62`` the model is rejected with :class:`~fpgac.errors.FpgacError`. Inputs of every layer
+  are checked to lie in ``[0, hi]``, so the bound holds for the data actually seen.
 * The tap sums ``sum_k (x[k] - inz) * (w[o,k] - wz)`` are matrix products (im2col). Every
   product and every partial sum of such a product, in any order and with or without fused
   multiply-add, is an integer of magnitude at most ``max_o B[o]``. When that bound is below
@@ -35,7 +37,7 @@ from fpgac import semantics
 from fpgac.compiler.ir import Conv2d, Flatten, Linear, MaxPool2d, Model, ReLU
 from fpgac.errors import FpgacError, ModelError
 
-from .preprocess import quantize_images
+from .preprocess import input_max, quantize_images
 
 __all__ = [
     "LIMIT", "requantize", "conv2d_acc", "linear_acc", "accumulator_bound", "check_model",
@@ -193,7 +195,7 @@ def _acc_bound_of(wd: np.ndarray, bias: np.ndarray, xmax: int) -> int:
 
 def conv2d_acc(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, in_zp: int,
                w_zp: int, stride: int = 1, padding: int = 0, *, n_bits: int | None = None,
-               method: Method = "auto") -> np.ndarray:
+               method: Method = "auto", in_hi: int | None = None) -> np.ndarray:
     """Convolution accumulators ``sum (x - in_zp) * (w - w_zp) + bias`` (``semantics.md`` §2).
 
     Parameters
@@ -209,8 +211,9 @@ def conv2d_acc(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, in_zp
     stride, padding
         Positive stride, non-negative padding on every side.
     n_bits
-        Width of ``x``: if given, ``x`` must lie in ``[0, 2**n_bits - 1]`` and the accumulator
-        bound uses ``max(in_zp, 2**n_bits - 1 - in_zp)``; otherwise the observed
+        Width of ``x``: if given, ``x`` must lie in ``[0, hi]`` and the accumulator bound uses
+        ``max(in_zp, hi - in_zp)``, ``hi = in_hi`` if given (the network input may reach
+        ``2**n_bits``), else ``2**n_bits - 1``; without ``n_bits`` the observed
         ``max |x - in_zp|``.
     method
         ``"auto"`` (exact float BLAS when the bound allows it, see the module docstring) or
@@ -235,7 +238,7 @@ def conv2d_acc(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, in_zp
     padding = _int(padding, "conv2d.padding", 0, 2**20)
     o_ch, c_in, k, _ = wd.shape
     b = _bias(bias, o_ch, "conv2d")
-    xd, xmax = _centred(x, in_zp, n_bits, "conv2d.input")
+    xd, xmax = _centred(x, in_zp, n_bits, "conv2d.input", in_hi)
     if _acc_bound_of(wd, b, xmax) >= LIMIT:
         raise FpgacError(f"conv2d: accumulator bound {_acc_bound_of(wd, b, xmax)} reaches 2^62")
     n, _, h, w = xd.shape
@@ -257,11 +260,13 @@ def conv2d_acc(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, in_zp
 
 
 def linear_acc(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, in_zp: int,
-               w_zp: int, *, n_bits: int | None = None, method: Method = "auto") -> np.ndarray:
+               w_zp: int, *, n_bits: int | None = None, method: Method = "auto",
+               in_hi: int | None = None) -> np.ndarray:
     """Linear accumulators ``sum_k (x[k] - in_zp) * (w[o,k] - w_zp) + bias[o]``.
 
     ``x`` is ``[N, K]`` (or ``[N, C, H, W]``, flattened channel-major), ``weight`` ``[O, K]``;
-    returns ``int64`` ``[N, O]``. ``n_bits``, ``method`` and errors as in :func:`conv2d_acc`.
+    returns ``int64`` ``[N, O]``. ``n_bits``, ``method``, ``in_hi`` and errors as in
+    :func:`conv2d_acc`.
     """
     x = np.asarray(x)
     x = x.reshape(x.shape[0], -1) if x.ndim > 2 else x
@@ -270,7 +275,7 @@ def linear_acc(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, in_zp
         raise FpgacError(f"linear: expected input [N, K] and weight [O, K], found input "
                          f"{list(x.shape)} and weight {list(wd.shape)}")
     b = _bias(bias, wd.shape[0], "linear")
-    xd, xmax = _centred(x, in_zp, n_bits, "linear.input")
+    xd, xmax = _centred(x, in_zp, n_bits, "linear.input", in_hi)
     if _acc_bound_of(wd, b, xmax) >= LIMIT:
         raise FpgacError(f"linear: accumulator bound {_acc_bound_of(wd, b, xmax)} reaches 2^62")
     acc = _exact_matmul(xd, wd, _matmul_dtype(wd, xmax, method))
@@ -278,13 +283,14 @@ def linear_acc(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, in_zp
     return acc
 
 
-def _centred(x: np.ndarray, zp: int, n_bits: int | None, what: str) -> tuple[np.ndarray, int]:
+def _centred(x: np.ndarray, zp: int, n_bits: int | None, what: str,
+             in_hi: int | None = None) -> tuple[np.ndarray, int]:
     if not np.issubdtype(x.dtype, np.integer):
         raise FpgacError(f"{what}: expected integers, found dtype {x.dtype}")
     x = x.astype(np.int64)
     if n_bits is not None:
-        hi = 2**n_bits - 1
-        zp = _int(zp, f"{what}.zero_point", 0, hi)
+        zp = _int(zp, f"{what}.zero_point", 0, 2**n_bits - 1)
+        hi = 2**n_bits - 1 if in_hi is None else _int(in_hi, f"{what}.in_hi", 0, 2**n_bits)
         _check_range(x, 0, hi, what)
         return x - zp, max(zp, hi - zp)
     if abs(int(zp)) >= LIMIT:
@@ -298,15 +304,19 @@ def _centred(x: np.ndarray, zp: int, n_bits: int | None, what: str) -> tuple[np.
 # Whole model
 
 
-def accumulator_bound(op: Conv2d | Linear) -> int:
+def accumulator_bound(op: Conv2d | Linear, in_hi: int | None = None) -> int:
     """The static accumulator bound of a weighted layer (``semantics.md`` §2).
 
-    ``max_o sum_k |w[o,k] - wz| * max(inz, 2**n - 1 - inz) + |bias[o]|``.
+    ``max_o sum_k |w[o,k] - wz| * max(inz, hi - inz) + |bias[o]|``, ``hi = in_hi`` (the
+    largest input integer, :func:`~fpgac.sim.preprocess.input_max` for the layer fed by the
+    network input) or ``2**n - 1``.
     """
     wd = np.asarray(op.weight).astype(np.int64) - int(op.w_zero_point)
     b = _bias(op.bias, wd.shape[0], op.name)
     inz = int(op.in_q.zero_point)
-    return _acc_bound_of(wd, b, semantics.centred_input_max(inz, op.n_bits))
+    if in_hi is None:
+        return _acc_bound_of(wd, b, semantics.centred_input_max(inz, op.n_bits))
+    return _acc_bound_of(wd, b, max(inz, int(in_hi) - inz))
 
 
 def check_model(model: Model) -> None:
@@ -325,6 +335,7 @@ def check_model(model: Model) -> None:
         raise ModelError("rounding", "'floor' or 'half_up'", model.rounding)
     if not model.ops:
         raise ModelError("ops", "at least one op", "no ops")
+    first = True
     for i, op in enumerate(model.ops):
         if not isinstance(op, (Conv2d, Linear)):
             continue
@@ -349,15 +360,22 @@ def check_model(model: Model) -> None:
         if w.size and (int(w.min()) < lo or int(w.max()) > hi):
             bad = int(w.min()) if int(w.min()) < lo else int(w.max())
             raise ModelError(f"{where}.weight", f"integers in [{lo}, {hi}]", f"a weight of {bad}")
-        bound = accumulator_bound(op)
+        bound = accumulator_bound(op, _input_hi(model) if first else None)
+        first = False
         if bound >= LIMIT or bound * int(op.mqm0) >= LIMIT:
             raise ModelError(f"{where}.weight", "an accumulator bound times mqm0 below 2^62",
                              f"a bound of {bound} with mqm0 {op.mqm0}")
 
 
+def _input_hi(model: Model) -> int | None:
+    """``input_max`` of the model's input when it exceeds ``2**n - 1`` (else ``None``)."""
+    hi = input_max(model.input)
+    return hi if hi > 2**model.input.n_bits - 1 else None
+
+
 def _layer(op: Conv2d | Linear, x: np.ndarray, rounding: str, relu: bool,
-           method: Method) -> np.ndarray:
-    common = dict(n_bits=op.n_bits, method=method)
+           method: Method, in_hi: int | None = None) -> np.ndarray:
+    common = dict(n_bits=op.n_bits, method=method, in_hi=in_hi)
     if isinstance(op, Conv2d):
         acc = conv2d_acc(x, op.weight, op.bias, op.in_q.zero_point, op.w_zero_point,
                          op.stride, op.padding, **common)
@@ -391,11 +409,12 @@ def _forward(model: Model, q: np.ndarray, method: Method, keep: bool
              ) -> tuple[np.ndarray, list[np.ndarray]]:
     outs: list[np.ndarray] = []
     zp = int(model.input.quant.zero_point)
-    n_bits = int(model.input.n_bits)
+    in_hi = _input_hi(model)
+    hi = 2**int(model.input.n_bits) - 1 if in_hi is None else in_hi
     for i, op in enumerate(model.ops):
         if isinstance(op, (Conv2d, Linear)):
-            q = _layer(op, q, model.rounding, bool(op.relu), method)
-            zp, n_bits = int(op.out_q.zero_point), int(op.n_bits)
+            q = _layer(op, q, model.rounding, bool(op.relu), method, in_hi)
+            zp, hi, in_hi = int(op.out_q.zero_point), 2**int(op.n_bits) - 1, None
         elif isinstance(op, ReLU):
             q = np.maximum(q, np.int64(zp))
         elif isinstance(op, MaxPool2d):
@@ -405,7 +424,7 @@ def _forward(model: Model, q: np.ndarray, method: Method, keep: bool
         else:
             raise ModelError(f"ops[{i}]", "Conv2d, Linear, ReLU, MaxPool2d or Flatten",
                              type(op).__name__)
-        _check_range(q, 0, 2**n_bits - 1, f"ops[{i}] ({getattr(op, 'name', '?')}) output")
+        _check_range(q, 0, hi, f"ops[{i}] ({getattr(op, 'name', '?')}) output")
         if keep:
             outs.append(q)
     return q.reshape(q.shape[0], -1), outs
@@ -422,8 +441,8 @@ def run(model: Model, q_input: np.ndarray, *, intermediates: bool = False,
         The integer model. Weighted ops with ``relu=True`` (fused) and standalone
         :class:`~fpgac.compiler.ir.ReLU` ops give identical integers.
     q_input
-        Integers ``[N, C, H, W]`` in ``[0, 2**input.n_bits - 1]`` (see
-        :func:`fpgac.sim.preprocess.quantize_images`), ``(C, H, W) == model.input.shape``.
+        Integers ``[N, C, H, W]`` in ``[0, input_max(model.input)]`` (``2**n_bits`` is possible,
+        see :func:`fpgac.sim.preprocess.quantize_images`), ``(C, H, W) == model.input.shape``.
     intermediates
         Also return every op's output.
     batch_size
@@ -454,7 +473,7 @@ def run(model: Model, q_input: np.ndarray, *, intermediates: bool = False,
                          f"{list(q.shape)}")
     if not np.issubdtype(q.dtype, np.integer):
         raise FpgacError(f"q_input: expected integers, found dtype {q.dtype}")
-    _check_range(q, 0, 2**model.input.n_bits - 1, "q_input")
+    _check_range(q, 0, input_max(model.input), "q_input")
     q = q.astype(np.int64)
     batch_size = _int(batch_size, "batch_size", 1, 2**31)
     chunks = range(0, q.shape[0], batch_size)

@@ -11,7 +11,14 @@ order (the order of ``ToTensor`` + ``Normalize`` in PyTorch)::
 
     x = (float32(p) / float32(255) - float32(mean)) / float32(std)
     q = rint(x / float32(scale))                 # float32 division, round half to even
-    q = min(max(q + zero_point, 0), 2**n_bits - 1)
+    q = q + zero_point                           # exact: no clamp (legacy-format.md)
+    q = min(max(q, 0), 2**n_bits - 1)            # only when the spec says clamp=True
+
+Without the clamp ``q`` may be ``2**n_bits``: the legacy calibration (``ins = 2/(2^n-1)``,
+``inz = 2^(n-1)``) maps a white pixel there for n = 2, 5, 7, 9, 10, 11, 13..16. fpgac carries
+that value exactly (one more bit in the hardware's pixel path). A table value below 0 or above
+``2**n_bits`` is refused (:class:`~fpgac.errors.ModelError` naming the pixel): such a model
+needs an explicit ``clamp: true``.
 
 PyTorch's own ``torch.quantize_per_tensor`` is not one fixed function: its ``quint8`` kernel
 evaluates ``rint(fma(x, 1/scale, zp))`` and its ``qint32`` kernel ``rint(x * (1/scale) + zp)``
@@ -31,7 +38,7 @@ import numpy as np
 from fpgac.compiler.ir import InputSpec, Model
 from fpgac.errors import FpgacError, ModelError
 
-__all__ = ["pixel_table", "quantize_images"]
+__all__ = ["pixel_table", "quantize_images", "input_max"]
 
 
 def _spec(spec: InputSpec | Model) -> InputSpec:
@@ -72,12 +79,14 @@ def pixel_table(spec: InputSpec | Model) -> np.ndarray:
     -------
     numpy.ndarray
         ``int64``, shape ``(256,)``: entry ``p`` is the quantized input integer of pixel value
-        ``p``, in ``[0, 2**n_bits - 1]`` (module docstring for the exact float32 arithmetic).
+        ``p``, in ``[0, 2**n_bits]`` (``[0, 2**n_bits - 1]`` with ``clamp``; module docstring
+        for the exact float32 arithmetic).
 
     Raises
     ------
     ModelError
-        If ``n_bits``, the zero point, the scale or ``std`` are out of range.
+        If ``n_bits``, the zero point, the scale or ``std`` are out of range, or (without
+        ``clamp``) a pixel quantizes outside ``[0, 2**n_bits]``.
     """
     spec = _spec(spec)
     _check_spec(spec)
@@ -92,7 +101,34 @@ def pixel_table(spec: InputSpec | Model) -> np.ndarray:
     hi = 2**spec.n_bits - 1
     # Clip in float64 first: a float32 value may exceed the int64 range.
     t = np.clip(t.astype(np.float64), -(2.0**40), 2.0**40).astype(np.int64)
-    return np.clip(t + int(spec.quant.zero_point), 0, hi).astype(np.int64)
+    q = t + int(spec.quant.zero_point)
+    if getattr(spec, "clamp", False):
+        return np.clip(q, 0, hi).astype(np.int64)
+    bad = np.nonzero((q < 0) | (q > hi + 1))[0]
+    if bad.size:
+        p = int(bad[0])
+        raise ModelError("input.scale", f"a scale and zero point that map every pixel into "
+                         f"[0, {hi + 1}] (or an explicit input clamp)",
+                         f"pixel {p} -> {int(q[p])}")
+    return q.astype(np.int64)
+
+
+def input_max(spec: InputSpec | Model) -> int:
+    """The largest input integer the model can see: ``2**n_bits`` when some pixel quantizes
+    one past the n-bit range (module docstring), else ``2**n_bits - 1``.
+
+    The golden model's accumulator bound and the hardware's pixel width use it. Never raises
+    for a table outside ``[0, 2**n_bits]``: :func:`pixel_table`
+    refuses such a table where it is built (``2**n_bits - 1`` is returned for it).
+    """
+    spec = _spec(spec)
+    top = 2**spec.n_bits - 1
+    if getattr(spec, "clamp", False):
+        return top
+    try:
+        return max(top, int(pixel_table(spec).max()))
+    except ModelError:
+        return top         # a table outside [0, 2**n] is refused where it is built
 
 
 def quantize_images(images: np.ndarray, spec: InputSpec | Model) -> np.ndarray:
@@ -109,7 +145,7 @@ def quantize_images(images: np.ndarray, spec: InputSpec | Model) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``int64`` ``[N, C, H, W]``, each value in ``[0, 2**n_bits - 1]``.
+        ``int64`` ``[N, C, H, W]``, each value in ``[0, input_max(spec)]``.
 
     Raises
     ------

@@ -19,6 +19,9 @@ Contract
   convolutions, then a flatten, then one or more linear layers; the last layer may or may not
   have a ReLU. A convolution whose output is 1x1 (output-parallel in hardware) is generated on
   purpose now and then.
+* Input: a random scale and zero point; ``clamp=True`` (stated) only when the exact table
+  would leave ``[0, 2**n]``. Legacy models use the legacy calibration of ``[-1, 1]`` (no
+  clamp; a white pixel may give ``2**n``) and are unambiguous (one reading chains).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ import numpy as np
 
 from .. import semantics
 from ..compiler import ir
+from ..compiler.frontend.topology import enumerate_readings
+from ..errors import ModelError
+from .preprocess import pixel_table
 
 __all__ = ["T_LIMIT", "RandomOptions", "random_model", "accumulator_bound", "model_summary"]
 
@@ -217,7 +223,17 @@ def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Mo
         c, h, w, rounding = 1, 28, 28, "floor"
         legacy_kernels = _legacy_kernels(rng)
     q_in = _quant(rng, n)
+    if opt.legacy:
+        # the legacy exporter's calibration of [-1, 1]: a white pixel may quantize to 2**n
+        scale = 2.0 / top
+        q_in = ir.QuantParams(scale, min(max(int(round(1.0 / scale)), 0), top))
     spec = ir.InputSpec(shape=(c, h, w), quant=q_in, n_bits=n)
+    if not opt.legacy:
+        # a random scale may map pixels outside [0, 2**n]: such a model states its clamp
+        try:
+            pixel_table(spec)
+        except ModelError:
+            spec.clamp = True
     ops: list[ir.Op] = []
     q = q_in
     # sample activations used to calibrate each layer's shift (never stored in the model)
@@ -302,8 +318,13 @@ def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Mo
         if not last or (not opt.legacy and rng.random() < 0.3):
             ops.append(ir.ReLU(name=f"relu{layer_no}"))
             sample = np.maximum(sample, q.zero_point)
-    return ir.Model(input=spec, ops=ops, out_q=q, rounding=rounding, name=name,
-                    source_format="fpgac")
+    model = ir.Model(input=spec, ops=ops, out_q=q, rounding=rounding, name=name,
+                     source_format="fpgac")
+    if opt.legacy:
+        shapes = [op.weight.shape for op in model.weighted]
+        if sum(o.chains for o in enumerate_readings(shapes)) != 1:
+            return None        # an ambiguous legacy file: the loader would refuse it
+    return model
 
 
 def _legacy_kernels(rng: np.random.Generator) -> list[int]:

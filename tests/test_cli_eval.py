@@ -13,6 +13,7 @@ import pytest
 from fpgac.cli import main
 from fpgac.flows.eval import evaluate
 from fpgac.compiler.frontend import save_model
+from fpgac.errors import FpgacError
 from fpgac.compiler.ir import Flatten, InputSpec, Linear, MaxPool2d, Model, QuantParams, ReLU
 from fpgac.sim import golden
 from fpgac.sim.mnist import load_mnist
@@ -58,8 +59,15 @@ def test_eval_prints_accuracy_and_saves_logits(model_file, tmp_path, capsys):
     assert "images/s" in text and "confusion" in text and "recall" in text
 
 
-def test_evaluate_confusion_and_preprocessing_override(model_file):
+def test_evaluate_confusion_and_preprocessing_override(model_file, tmp_path):
     path, model = model_file
+    # The override maps pixels past [0, 256]: refused, unless the file states a clamp.
+    with pytest.raises(FpgacError, match=r"input.scale: expected a scale and zero point that "
+                                         r"map every pixel into \[0, 256\]"):
+        evaluate(path, limit=3, mean=0.1307, std=0.3081)
+    model = dataclasses.replace(model, input=dataclasses.replace(model.input, clamp=True))
+    path = tmp_path / "clamped.yml"
+    save_model(model, path)
     result = evaluate(path, limit=300, mean=0.1307, std=0.3081)
     images, labels = load_mnist("test")
     spec = dataclasses.replace(model.input, mean=0.1307, std=0.3081)
@@ -149,8 +157,14 @@ def test_eval_bad_model_file_is_one_line(name, text, message, tmp_path, capsys):
     lines = captured.err.splitlines()
     assert len(lines) == 1, captured.err
     if message is None:                       # the shape chain: fc1 declares 6 inputs, not 4
-        message = ("layers[3] (fc1).weight.size[1]: expected 4 (the flattened output of "
-                   "layers[2]), found 6")
+        assert lines[0].startswith(
+            f"fpgac eval: error: {path}: topology: expected a reading of the LeNet-style family "
+            "(legacy-format.md) whose shapes chain, found none: ")
+        assert "layers[3] (fc1) takes 6 inputs, the readings give" in lines[0]
+        assert "4 (conv1 pad 1 + pool, conv2 + pool, conv3)" in lines[0]
+        assert lines[0].endswith(f"'fpgac convert {path} -o chain.fpgac.yml --padding "
+                                 "P1,P2,.. --pool NAMES'")
+        return
     assert lines[0] == f"fpgac eval: error: {path}: {message}"
 
 

@@ -45,8 +45,13 @@ def delta_bits(n_bits: int) -> int:
     return int(n_bits) + 1
 
 
-def acc_bound(op: ir.Conv2d | ir.Linear) -> list[int]:
+def acc_bound(op: ir.Conv2d | ir.Linear, in_hi: int | None = None) -> list[int]:
     """Per-output accumulator bound ``B[o]`` (module docstring), exact Python ints.
+
+    ``in_hi`` is the largest input integer when it is not ``2**n - 1``: the layer fed by the
+    network input passes ``fpgac.sim.preprocess.input_max`` (``2**n`` when a pixel quantizes
+    one past the n-bit range, ``docs/semantics.md`` §1); the bound then uses
+    ``max(inz, in_hi - inz)``.
 
     Raises
     ------
@@ -54,7 +59,10 @@ def acc_bound(op: ir.Conv2d | ir.Linear) -> list[int]:
         If a bound reaches ``2**62`` (outside what the golden model can check).
     """
     wd = np.asarray(op.weight, dtype=np.int64) - int(op.w_zero_point)
-    xmax = semantics.centred_input_max(op.in_q.zero_point, op.n_bits)
+    if in_hi is None:
+        xmax = semantics.centred_input_max(op.in_q.zero_point, op.n_bits)
+    else:
+        xmax = max(int(op.in_q.zero_point), int(in_hi) - int(op.in_q.zero_point))
     bounds = semantics.accumulator_bounds(wd, op.bias, xmax)
     for o, b in enumerate(bounds):
         if b >= LIMIT:
@@ -63,6 +71,6 @@ def acc_bound(op: ir.Conv2d | ir.Linear) -> list[int]:
     return bounds
 
 
-def layer_acc_bits(op: ir.Conv2d | ir.Linear) -> int:
-    """Signed accumulator width (incl. bias) of one weighted layer."""
-    return signed_bits(max(acc_bound(op), default=0))
+def layer_acc_bits(op: ir.Conv2d | ir.Linear, in_hi: int | None = None) -> int:
+    """Signed accumulator width (incl. bias) of one weighted layer (``in_hi``: acc_bound)."""
+    return signed_bits(max(acc_bound(op, in_hi), default=0))

@@ -1,15 +1,20 @@
 """The legacy LeNet-style export (``head: int_values`` / ``head: float_value``) <-> IR.
 
 Implements ``legacy-format.md`` exactly (summarised in ``docs/model-format.md``): the file lists
-weighted layers only; the topology is inferred. A 4-D weight is a stride-1 conv with a square
-kernel (the first conv pads ``(k-1)/2``, later ones 0); every layer but the last is followed by
-ReLU; a conv whose output is larger than 1x1 is followed by a 2x2 max-pool of stride 2; the last
-conv is followed by a flatten; the input is one 28x28 image with the first conv's in_channels.
+weighted layers only, so the topology is inferred, never guessed. Every reading of the
+LeNet-style family is considered (:mod:`.topology`: the first conv padded 0 or ``(k-1)/2``,
+later convs unpadded, a 2x2 / stride-2 max-pool after a conv whose output is larger than 1x1
+or not; ReLU after every layer but the last; a flatten after the last conv; a 28x28 input with
+the first conv's in_channels). Exactly one reading chains: it is loaded (``model.topology``
+says which). None or several: :class:`TopologyError` lists them, with each candidate's accuracy
+on the first 1,000 shipped MNIST test images as a hint, and points to ``fpgac convert``.
+The input integer is ``round_half_even(x / ins) + inz`` with no clamp (``docs/semantics.md``).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,18 +23,17 @@ from fpgac import semantics
 from fpgac.compiler.analysis.shapes import infer_shapes
 from fpgac.compiler.ir import (Conv2d, Flatten, InputSpec, Linear, MaxPool2d, Model, Op,
                                QuantParams, ReLU)
-from fpgac.errors import ModelError
+from fpgac.errors import FpgacError, ModelError
 
 from .checks import check_keys, req_float, req_int, req_list, req_mapping, req_str
 from .layers import QUANT_KEYS, close, default_name, parse_weighted, weighted_to_dict
 from .tensors import LEGACY_LAYOUTS, parse_tensor, write_tensor
+from .topology import (LEGACY_INPUT_SIZE, Outcome, Reading, convert_flags, describe_reading,
+                       enumerate_readings)
 from .yamlio import MAX_BYTES, dump_yaml, load_yaml
 
-__all__ = ["from_legacy", "legacy_ops", "load_float_reference", "save_legacy",
+__all__ = ["from_legacy", "legacy_ops", "TopologyError", "reading_of", "load_float_reference", "save_legacy",
            "save_legacy_float", "LEGACY_INPUT_SIZE"]
-
-#: Height and width of the input image the legacy topology assumes (MNIST).
-LEGACY_INPUT_SIZE = 28
 
 _TOP_KEYS = ("head", "ins", "inz", "outs", "outz", "layers")
 _LAYER_OPTIONAL = ("bias", "bs", "bz")
@@ -41,16 +45,19 @@ def _model_name(source: str) -> str:
     return Path(source).name.split(".")[0] or "model"
 
 
-def legacy_ops(weighted: list[Conv2d | Linear], size: int = LEGACY_INPUT_SIZE
+def legacy_ops(weighted: list[Conv2d | Linear], reading: Reading | None = None
                ) -> tuple[list[Op], list[int]]:
-    """The op chain the legacy topology implies for ``weighted``, and each op's layer index.
+    """The op chain a reading of the family gives for ``weighted``, and each op's layer index.
 
-    ``weighted`` must already carry the right padding (first conv ``(k-1)/2``, others 0).
-    Returns ``(ops, owner)`` where ``owner[i]`` is the index in ``weighted`` the op belongs to.
+    ``weighted`` carries the convs' padding already (``reading.padding``); ``reading.pool``
+    says which convs a 2x2 / stride-2 max-pool follows (``None``: no pools). Returns
+    ``(ops, owner)`` where ``owner[i]`` is the index in ``weighted`` the op belongs to.
     """
     ops: list[Op] = []
     owner: list[int] = []
-    last_conv = max((j for j, op in enumerate(weighted) if isinstance(op, Conv2d)), default=-1)
+    convs = [j for j, op in enumerate(weighted) if isinstance(op, Conv2d)]
+    pools = reading.pool if reading is not None else (False,) * len(convs)
+    last_conv = convs[-1] if convs else -1
     if weighted and isinstance(weighted[0], Linear):
         ops.append(Flatten(name="flatten"))
         owner.append(0)
@@ -62,18 +69,118 @@ def legacy_ops(weighted: list[Conv2d | Linear], size: int = LEGACY_INPUT_SIZE
             ops.append(ReLU(name=default_name("relu", op.name, len(ops))))
             owner.append(j)
         if isinstance(op, Conv2d):
-            size = semantics.conv_out_size(size, op.kernel, 1, op.padding)
-            if size > 1:
+            if pools[convs.index(j)]:
                 ops.append(MaxPool2d(2, 2, name=default_name("maxpool2d", op.name, len(ops))))
                 owner.append(j)
-                size = semantics.pool_out_size(size, 2, 2)
             if j == last_conv:
                 ops.append(Flatten(name="flatten"))
                 owner.append(j)
     return ops, owner
 
 
-def from_legacy(doc: object, source: str, *, mean: float = 0.5, std: float = 0.5) -> Model:
+class TopologyError(ModelError):
+    """No reading, or more than one, of the LeNet-style family fits a legacy file.
+
+    ``outcomes`` lists every reading considered (:class:`~.topology.Outcome`); ``accuracy``
+    maps the index of a chaining reading to its accuracy on the first MNIST test images (the
+    hint of an ambiguous file; empty when it could not be computed).
+    """
+
+    def __init__(self, path: str, expected: str, found: str, *, source: str,
+                 outcomes: list[Outcome], accuracy: dict[int, float] | None = None):
+        super().__init__(path, expected, found, source=source)
+        self.outcomes = outcomes
+        self.accuracy = accuracy or {}
+        where = f"{source}: {path}" if source else path
+        self.args = (f"{where}: expected {expected}, found {found}",)
+
+
+#: Images of the shipped MNIST test set used for the accuracy hint of an ambiguous file.
+HINT_IMAGES = 1000
+
+
+def _hint_accuracy(models: list[Model], images: int = HINT_IMAGES) -> dict[int, float]:
+    """Golden accuracy of each candidate on the first ``images`` shipped MNIST test images."""
+    try:
+        from fpgac.sim import golden
+        from fpgac.sim.mnist import load_mnist
+        pixels, labels = load_mnist("test", None)
+    except (FpgacError, OSError, ImportError):
+        return {}
+    pixels, labels = pixels[:images], labels[:images].astype(np.int64)
+    out = {}
+    for i, model in enumerate(models):
+        try:
+            _, classes = golden.predict(model, pixels)
+        except FpgacError:
+            continue
+        out[i] = float((classes == labels).mean())
+    return out
+
+
+def _convert_hint(source: str) -> str:
+    stem = _model_name(source)
+    return f"'fpgac convert {source} -o {stem}.fpgac.yml --padding P1,P2,.. --pool NAMES'"
+
+
+def _none_text(outcomes: list[Outcome], conv_names: list[str], names: list[str]) -> str:
+    """What each reading gives, grouped by where it stops chaining."""
+    groups: dict[tuple[int, str], list[Outcome]] = {}
+    for o in outcomes:
+        groups.setdefault((o.mismatch.index, o.mismatch.key), []).append(o)
+    parts = []
+    for (index, key), items in sorted(groups.items()):
+        m = items[0].mismatch
+        where = f"layers[{index}] ({names[index]})"
+        if key == "weight.size[1]" and not isinstance(m.expected, str) or \
+                key == "weight.size[1]" and m.expected.isdigit():
+            gives = ", ".join(f"{o.mismatch.expected} ({describe_reading(o.reading, conv_names)})"
+                              for o in items)
+            parts.append(f"{where} takes {m.found} inputs, the readings give {gives}")
+        else:
+            readings = "; ".join(describe_reading(o.reading, conv_names) for o in items)
+            parts.append(f"{where}.{key}: expected {m.expected}, found {m.found} ({readings})")
+    return "; ".join(parts)
+
+
+def _choose_reading(fields: list, source: str, build, padding, pool, hint: bool) -> Outcome:
+    """The one reading that chains, or a :class:`TopologyError` (module ``topology``)."""
+    shapes = [tuple(int(d) for d in f.weight.shape) for f in fields]
+    names = [f.name for f in fields]
+    conv_names = [f.name for f in fields if f.weight.ndim == 4]
+    stated = padding is not None or pool is not None
+    outcomes = enumerate_readings(shapes, padding=padding, pool=pool)
+    good = [o for o in outcomes if o.chains]
+    family = ("a reading within the stated topology" if stated else
+              "a reading of the LeNet-style family (legacy-format.md)")
+    if len(good) == 1:
+        return good[0]
+    if not good:
+        raise TopologyError(
+            "topology", f"{family} whose shapes chain",
+            f"none: {_none_text(outcomes, conv_names, names)}; if the network pads or pools "
+            f"otherwise, state its topology: {_convert_hint(source)}", source=source,
+            outcomes=outcomes)
+    accuracy = _hint_accuracy([build(o.reading) for o in good]) if hint else {}
+    parts = []
+    for i, o in enumerate(good):
+        acc = (f", {accuracy[i]:.1%} on the first {HINT_IMAGES} MNIST test images"
+               if i in accuracy else "")
+        parts.append(f"({i + 1}) {describe_reading(o.reading, conv_names)} [flatten {o.flat}"
+                     f"{acc}; {convert_flags(o.reading, conv_names)}]")
+    stem = _model_name(source)
+    advice = ("Accuracy is only a hint: check which network you trained, then state it once"
+              if accuracy else "Check which network you trained, then state it once")
+    raise TopologyError(
+        "topology", f"exactly one {family[2:]} that chains (the file does not store its "
+        "topology)", f"{len(good)} that chain: " + "; ".join(parts) + f". {advice}: 'fpgac "
+        f"convert {source} -o {stem}.fpgac.yml' with that candidate's options", source=source,
+        outcomes=good, accuracy=accuracy)
+
+
+def from_legacy(doc: object, source: str, *, mean: float = 0.5, std: float = 0.5,
+                padding: Sequence[int] | None = None,
+                pool: Sequence[bool] | Sequence[str] | None = None, hint: bool = True) -> Model:
     """Validate a parsed ``int_values`` document and build the IR model.
 
     Parameters
@@ -84,12 +191,26 @@ def from_legacy(doc: object, source: str, *, mean: float = 0.5, std: float = 0.5
         File name for messages; its stem becomes ``Model.name``.
     mean, std
         Input preprocessing ``x = (p/255 - mean) / std`` (legacy files do not store it).
+    padding, pool
+        The topology as the user states it: ``padding`` one integer per conv, ``pool`` one
+        boolean per conv or the names of the convs a max-pool follows (``None``: enumerate
+        the family's options, module :mod:`.topology`).
+    hint
+        On an ambiguous file, run each candidate on the first 1,000 shipped MNIST test images
+        and put its accuracy in the message.
+
+    Returns
+    -------
+    Model
+        Built with the one reading that chains; ``model.topology`` describes it.
 
     Raises
     ------
     ModelError
-        Any violation of the format, the ranges of ``docs/semantics.md``, the scale/zero-point
-        chain (relative tolerance 1e-6 on scales) or the inferred shape chain.
+        Any violation of the format, the ranges of ``docs/semantics.md`` or the scale/zero-point
+        chain (relative tolerance 1e-6 on scales).
+    TopologyError
+        When no reading chains, or several do (never picks one of several).
     """
     top = req_mapping(doc, "", source)
     head = req_str(top, "head", "", source, choices=["int_values", "float_value"])
@@ -147,30 +268,55 @@ def from_legacy(doc: object, source: str, *, mean: float = 0.5, std: float = 0.5
     if top_outz != prev_z:
         raise ModelError("outz", f"{prev_z} (= layers[{last}].outz)", top_outz, source=source)
 
-    weighted: list[Conv2d | Linear] = []
-    for i, f in enumerate(fields):
-        common = dict(name=f.name, weight=f.weight, bias=f.bias, in_q=f.in_q, out_q=f.out_q,
-                      w_scale=f.w_scale, w_zero_point=f.w_zero_point, mn=f.mn, mqm0=f.mqm0,
-                      n_bits=f.n_bits)
-        if f.weight.ndim == 4:
-            k = int(f.weight.shape[2])
-            if i == 0 and k % 2 == 0:
-                raise ModelError("layers[0].weight.size[2]", "an odd kernel size (the first conv "
-                                 "keeps the spatial size: padding (k-1)/2)", k, source=source)
-            weighted.append(Conv2d(**common, stride=1, padding=(k - 1) // 2 if i == 0 else 0))
-        else:
-            weighted.append(Linear(**common))
+    # Channel and feature chains do not depend on the reading: checked once, plainly.
+    for i in range(1, len(fields)):
+        prev, cur = fields[i - 1].weight, fields[i].weight
+        if cur.ndim == prev.ndim and cur.shape[1] != prev.shape[0]:
+            what = "channels of the output" if cur.ndim == 4 else "output"
+            raise ModelError(f"layers[{i}] ({fields[i].name}).weight.size[1]",
+                             f"{prev.shape[0]} (the {what} of layers[{i - 1}])",
+                             int(cur.shape[1]), source=source)
+    n_convs = sum(1 for f in fields if f.weight.ndim == 4)
+    conv_names = [f.name for f in fields if f.weight.ndim == 4]
+    if pool is not None and all(isinstance(p, str) for p in pool) and (pool or n_convs):
+        unknown = [p for p in pool if p not in conv_names]
+        if unknown:
+            raise ModelError("pool (argument)", "names of convs of this file ("
+                             + (", ".join(conv_names) or "none") + ")", unknown[0],
+                             source=source)
+        pool = [name in pool for name in conv_names]
+    for key, given in (("padding", padding), ("pool", pool)):
+        if given is not None and len(given) != n_convs:
+            raise ModelError(f"{key} (argument)", f"{n_convs} entries (one per conv)",
+                             len(given), source=source)
+    if padding is not None and any(int(p) < 0 for p in padding):
+        raise ModelError("padding (argument)", "integers >= 0", list(padding), source=source)
+    channels = fields[0].weight.shape[1] if fields[0].weight.ndim == 4 else 1
 
-    channels = weighted[0].in_channels if isinstance(weighted[0], Conv2d) else 1
-    ops, owner = legacy_ops(weighted)
-    model = Model(
-        input=InputSpec(shape=(channels, LEGACY_INPUT_SIZE, LEGACY_INPUT_SIZE),
-                        quant=QuantParams(top_ins, top_inz), n_bits=n, mean=float(mean),
-                        std=float(std)),
-        ops=ops, out_q=QuantParams(top_outs, top_outz), rounding="floor",
-        name=_model_name(source), source_format="legacy")
-    infer_shapes(model, source=source, labels=[f"layers[{j}]" for j in owner])
-    return model
+    def build(reading: Reading) -> Model:
+        weighted: list[Conv2d | Linear] = []
+        c = 0
+        for f in fields:
+            common = dict(name=f.name, weight=f.weight, bias=f.bias, in_q=f.in_q,
+                          out_q=f.out_q, w_scale=f.w_scale, w_zero_point=f.w_zero_point,
+                          mn=f.mn, mqm0=f.mqm0, n_bits=f.n_bits)
+            if f.weight.ndim == 4:
+                weighted.append(Conv2d(**common, stride=1, padding=reading.padding[c]))
+                c += 1
+            else:
+                weighted.append(Linear(**common))
+        ops, owner = legacy_ops(weighted, reading)
+        model = Model(
+            input=InputSpec(shape=(int(channels), LEGACY_INPUT_SIZE, LEGACY_INPUT_SIZE),
+                            quant=QuantParams(top_ins, top_inz), n_bits=n, mean=float(mean),
+                            std=float(std)),
+            ops=ops, out_q=QuantParams(top_outs, top_outz), rounding="floor",
+            name=_model_name(source), source_format="legacy",
+            topology=describe_reading(reading, conv_names))
+        infer_shapes(model, source=source, labels=[f"layers[{j}]" for j in owner])
+        return model
+
+    return build(_choose_reading(fields, source, build, padding, pool, hint).reading)
 
 
 def load_float_reference(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES
@@ -240,6 +386,8 @@ def _check_expressible(model: Model) -> None:
     if tuple(model.input.shape) != want_shape:
         refuse("input.shape", f"{list(want_shape)} (the legacy input)",
                "shape [" + ", ".join(map(str, model.input.shape)) + "]")
+    if model.input.clamp:
+        refuse("input.clamp", "false (legacy files quantize the input without a clamp)", True)
     n = model.input.n_bits
     prev = model.input.quant
     for j, op in enumerate(weighted):
@@ -250,13 +398,13 @@ def _check_expressible(model: Model) -> None:
                    True)
         if isinstance(op, Conv2d):
             if j == 0:
-                pad = (op.kernel - 1) // 2
-                want = (f"stride 1, an odd kernel and padding (k-1)/2 = {pad} "
-                        "(the legacy first conv)")
+                pads = sorted({0, (op.kernel - 1) // 2} if op.kernel % 2 else {0})
+                want = ("stride 1 and padding " + " or ".join(map(str, pads)) +
+                        " (the legacy first conv: 0 or (k-1)/2 for an odd kernel)")
             else:
-                pad = 0
+                pads = [0]
                 want = "stride 1 and padding 0 (legacy convs after the first)"
-            if op.stride != 1 or op.padding != pad or (j == 0 and op.kernel % 2 == 0):
+            if op.stride != 1 or op.padding not in pads:
                 refuse(f"{op.name}", want, f"a stride of {op.stride}, padding of {op.padding}, "
                        f"kernel {op.kernel}")
         if op.in_q != prev:
@@ -266,7 +414,7 @@ def _check_expressible(model: Model) -> None:
     if model.out_q != prev:
         refuse("out_q", f"{_quant_text(prev)} (the last layer's output quantization)",
                f"a {_quant_text(model.out_q)}")
-    expected, _ = legacy_ops(weighted)
+    expected, _ = legacy_ops(weighted, reading_of(model))
     kinds = [type(op).__name__ for op in model.ops]
     want = [type(op).__name__ for op in expected]
     for i, (a, b) in enumerate(zip(expected, model.ops)):
@@ -278,6 +426,21 @@ def _check_expressible(model: Model) -> None:
     if len(kinds) != len(want):
         refuse("ops", f"{len(want)} ops (legacy topology: " + ", ".join(want) + ")",
                f"a chain of {len(kinds)} ops")
+
+
+def reading_of(model: Model) -> Reading:
+    """The family reading of ``model``'s ops: each conv's padding, and whether the op after
+    the conv (and its ReLU) is a max-pool. Only meaningful for a LeNet-style chain."""
+    padding, pool = [], []
+    ops = model.ops
+    for i, op in enumerate(ops):
+        if isinstance(op, Conv2d):
+            padding.append(int(op.padding))
+            k = i + 1
+            while k < len(ops) and isinstance(ops[k], ReLU):
+                k += 1
+            pool.append(k < len(ops) and isinstance(ops[k], MaxPool2d))
+    return Reading(tuple(padding), tuple(pool))
 
 
 def _quant_text(q: QuantParams) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 
 from fpgac.compiler.ir import Model
 from fpgac.errors import ModelError
@@ -17,7 +18,8 @@ __all__ = ["load_model"]
 
 
 def load_model(path: str | os.PathLike, *, mean: float | None = None, std: float | None = None,
-               max_bytes: int = MAX_BYTES) -> Model:
+               max_bytes: int = MAX_BYTES, padding: Sequence[int] | None = None,
+               pool: Sequence[bool] | Sequence[str] | None = None, hint: bool = True) -> Model:
     """Load and validate a model file: fpgac's own format or a legacy ``int_values`` export.
 
     Parameters
@@ -31,6 +33,10 @@ def load_model(path: str | os.PathLike, *, mean: float | None = None, std: float
         the own format stores it).
     max_bytes
         Files larger than this are rejected before parsing.
+    padding, pool, hint
+        Legacy files only: the topology as the user states it, and whether an ambiguous file's
+        refusal runs the candidates on MNIST for a hint (:func:`.legacy.from_legacy`). Given for
+        an own-format file (which states its topology), they are an error.
 
     Returns
     -------
@@ -51,6 +57,10 @@ def load_model(path: str | os.PathLike, *, mean: float | None = None, std: float
                                                                        else ""),
                              describe(value), source=source)
     doc = load_yaml(path, max_bytes=max_bytes)
+    if isinstance(doc, dict) and "format" in doc and (padding is not None or pool is not None):
+        raise ModelError("padding/pool (argument)", "a legacy file (an fpgac-model file states "
+                         "its topology)", f"a file with 'format: {doc.get('format')}'",
+                         source=source)
     if isinstance(doc, dict) and "format" in doc:
         model = from_native(doc, source)
         if mean is not None or std is not None:
@@ -60,6 +70,7 @@ def load_model(path: str | os.PathLike, *, mean: float | None = None, std: float
         return model
     if isinstance(doc, dict) and "head" in doc:
         return from_legacy(doc, source, mean=0.5 if mean is None else float(mean),
-                           std=0.5 if std is None else float(std))
+                           std=0.5 if std is None else float(std), padding=padding, pool=pool,
+                           hint=hint)
     raise ModelError("(top level)", f"a mapping with 'format: {FORMAT}' or 'head: int_values'",
                      describe(doc), source=source)

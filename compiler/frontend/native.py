@@ -65,7 +65,8 @@ def from_native(doc: object, source: str) -> Model:
                        default="floor")
 
     inp = req_mapping(top["input"], "input", source)
-    check_keys(inp, "input", source, ("shape", "scale", "zero_point", "n_bits"), ("preprocess",))
+    check_keys(inp, "input", source, ("shape", "scale", "zero_point", "n_bits"),
+               ("preprocess", "clamp"))
     n = req_int(inp, "n_bits", "input", source, 2, 16)
     shape = inp["shape"]
     if not isinstance(shape, list) or len(shape) != 3:
@@ -82,6 +83,10 @@ def from_native(doc: object, source: str) -> Model:
         check_keys(pre, "input.preprocess", source, (), ("mean", "std"))
         mean = req_float(pre, "mean", "input.preprocess", source, default=0.5)
         std = req_float(pre, "std", "input.preprocess", source, positive=True, default=0.5)
+
+    clamp = inp.get("clamp", False)
+    if not isinstance(clamp, bool):
+        raise ModelError("input.clamp", "true or false", describe(clamp), source=source)
 
     out = req_mapping(top["output"], "output", source)
     check_keys(out, "output", source, ("scale", "zero_point"))
@@ -160,7 +165,8 @@ def from_native(doc: object, source: str) -> Model:
     if out_q.zero_point != prev_q.zero_point:
         raise ModelError("output.zero_point", f"{prev_q.zero_point} (= {prev_where}.outz)",
                          out_q.zero_point, source=source)
-    model = Model(input=InputSpec(shape=tuple(shape), quant=in_q, n_bits=n, mean=mean, std=std),
+    model = Model(input=InputSpec(shape=tuple(shape), quant=in_q, n_bits=n, mean=mean, std=std,
+                                  clamp=clamp),
                   ops=ops, out_q=out_q, rounding=rounding, name=name, source_format="fpgac")
     shapes = infer_shapes(model, source=source)
     if len(shapes[-1]) != 1:
@@ -200,13 +206,16 @@ def to_native(model: Model, *, layout: str = "coo") -> dict:
                              f"an op of type {type(op).__name__}")
         layers.append(entry)
     spec = model.input
+    inp = {"shape": [int(d) for d in spec.shape], "scale": float(spec.quant.scale),
+           "zero_point": int(spec.quant.zero_point), "n_bits": int(spec.n_bits),
+           "preprocess": {"mean": float(spec.mean), "std": float(spec.std)}}
+    if spec.clamp:
+        inp["clamp"] = True
     return {
         "format": FORMAT,
         "name": model.name,
         "rounding": model.rounding,
-        "input": {"shape": [int(d) for d in spec.shape], "scale": float(spec.quant.scale),
-                  "zero_point": int(spec.quant.zero_point), "n_bits": int(spec.n_bits),
-                  "preprocess": {"mean": float(spec.mean), "std": float(spec.std)}},
+        "input": inp,
         "output": {"scale": float(model.out_q.scale), "zero_point": int(model.out_q.zero_point)},
         "layers": layers,
     }

@@ -250,7 +250,10 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut) -> HardwarePlan:
         return roff + semantics.padded_offset(c, y, x, h, w, pad)
 
     # ---- per layer lowering -------------------------------------------------------------
-    act_bits = max([int(model.input.n_bits)] + [int(la.op.n_bits) for la in chain])
+    # The input integer may be 2**n (one past the n-bit range, docs/semantics.md §1): the
+    # pixel LUT and the activation memory then get one more bit.
+    in_hi = max([2**int(model.input.n_bits) - 1] + list(lut))
+    act_bits = max([widths.unsigned_bits(in_hi)] + [int(la.op.n_bits) for la in chain])
     w_bits = widths.delta_bits(act_bits)
     wraw_bits = max(int(la.op.n_bits) for la in chain)
     # per layer: raw (w, tap) lists of the non-zero weights, taps, window geometry
@@ -403,7 +406,8 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut) -> HardwarePlan:
             groups=len(program) - groups_before, nnz_weights=nnz,
             dense_weights=flat_size, nnz_macs=nnz * used_outputs,
             dense_macs=flat_size * used_outputs,
-            acc_bits=widths.layer_acc_bits(op), requant=rq, lanes_per_stream=b))
+            acc_bits=widths.layer_acc_bits(op, in_hi if i == 0 else None), requant=rq,
+            lanes_per_stream=b))
 
     acc_bits = max(la.acc_bits for la in layer_plans)
     tap_bits = widths.unsigned_bits(max_tap)

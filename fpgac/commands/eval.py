@@ -3,7 +3,10 @@
 Parses the arguments, runs :func:`fpgac.flows.eval.evaluate` and prints the accuracy, the speed
 and the confusion matrix. ``--save-logits`` writes the ``int64`` logits ``(N, classes)`` in
 test-set order (a ``.npy`` file), the reference every other path (PyTorch integer mode, RTL) is
-compared with. Exit status 0 on success, 2 with a one-line message for a user error.
+compared with. For a legacy file it also prints the topology reading it was loaded with and
+the exporting tool's own quantized-mode accuracy (:mod:`fpgac.sim.toolmode`, float64, not the
+hardware arithmetic); when that is more than 0.5 points higher it explains the gap and gives
+the round-half-up figure and the commands. Exit status 0 on success, 2 with a one-line message for a user error.
 """
 
 from __future__ import annotations
@@ -76,8 +79,18 @@ def run(args: argparse.Namespace) -> int:
                       std=args.std, progress=True)
     console = Console(highlight=False)
     console.print(f"model {result['model']}: {result['images']} MNIST test images")
+    legacy = result.get("legacy")
+    if legacy:
+        console.print(f"legacy file, topology: {legacy['topology']} (the one reading of the "
+                      "LeNet-style family that chains)")
     console.print(f"accuracy {result['accuracy']:.2%} ({result['correct']}/{result['images']})"
                   f"  golden: {result['seconds']:.2f} s, {result['images_per_s']:.0f} images/s")
+    if legacy:
+        console.print(f"exporting tool's quantized mode: {legacy['tool_accuracy']:.2%} (float64 "
+                      "reference of its floating-point division, not the hardware arithmetic; "
+                      f"gap {legacy['gap_points']:+.2f} points)")
+        if "advice" in legacy:
+            console.print(f"[yellow]note:[/yellow] {legacy['advice']}")
     console.print(_confusion_table(result["confusion"]))
     errors = result["confusion"].copy()
     diag = np.arange(min(errors.shape))

@@ -37,8 +37,9 @@ def evaluate(model_path, *, data_dir=None, limit: int | None = None,
     dict
         ``model`` (name), ``images``, ``correct``, ``accuracy`` (fraction), ``seconds`` (golden
         run only), ``images_per_s``, ``logits`` (``int64 [N, classes]``), ``predicted``
-        (``int64 [N]``), ``labels`` (``int64 [N]``) and ``confusion`` (``int64 [10, classes]``:
-        row = true label, column = predicted class).
+        (``int64 [N]``), ``labels`` (``int64 [N]``), ``confusion`` (``int64 [10, classes]``:
+        row = true label, column = predicted class) and ``legacy``: ``None``, or for a legacy
+        file the dict of :func:`fpgac.sim.toolmode.compare_with_tool` plus ``topology``.
 
     Raises
     ------
@@ -67,7 +68,14 @@ def evaluate(model_path, *, data_dir=None, limit: int | None = None,
     confusion = np.zeros((10, classes), dtype=np.int64)
     np.add.at(confusion, (labels, predicted), 1)
     correct = int((predicted == labels).sum())
+    legacy = None
+    if model.source_format == "legacy":
+        from fpgac.sim.toolmode import compare_with_tool
+        legacy = compare_with_tool(model, images, labels, correct / labels.size,
+                                   source=str(model_path))
+        legacy["topology"] = model.topology
     return {
+        "legacy": legacy,
         "model": model.name, "images": int(labels.size), "correct": correct,
         "accuracy": correct / labels.size, "seconds": seconds,
         "images_per_s": labels.size / seconds if seconds > 0 else float("inf"),

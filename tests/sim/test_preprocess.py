@@ -1,4 +1,5 @@
-"""The pixel table against PyTorch's own normalisation and quantization."""
+"""The pixel table against PyTorch's own normalisation and quantization, exact (no clamp, the
+default and the legacy format's rule) and with an explicit clamp."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import torch
 
 from fpgac.compiler.ir import InputSpec, QuantParams
 from fpgac.errors import FpgacError, ModelError
-from fpgac.sim.preprocess import pixel_table, quantize_images
+from fpgac.sim.preprocess import input_max, pixel_table, quantize_images
 
 
 def torch_x(mean: float, std: float) -> torch.Tensor:
@@ -49,7 +50,8 @@ CASES = [  # scale, zero point, n_bits, mean, std
 def test_table_equals_torch(scale, zp, n_bits, mean, std):
     """Equal to torch's float32 ``round(x / scale)`` (what fake quantization in training
     computes) everywhere, and to ``torch.quantize_per_tensor`` except at near-ties."""
-    spec = InputSpec((1, 28, 28), QuantParams(scale, zp), n_bits, mean=mean, std=std)
+    spec = InputSpec((1, 28, 28), QuantParams(scale, zp), n_bits, mean=mean, std=std,
+                     clamp=True)
     table = pixel_table(spec)
     assert table.dtype == np.int64 and table.shape == (256,)
     x = torch_x(mean, std)
@@ -87,7 +89,7 @@ def test_table_equals_torch_on_random_scales_up_to_ties():
     for _ in range(300):
         scale = float(10 ** rng.uniform(-3, 0))
         zp = int(rng.integers(0, 256))
-        table = pixel_table(InputSpec((1, 28, 28), QuantParams(scale, zp), 8))
+        table = pixel_table(InputSpec((1, 28, 28), QuantParams(scale, zp), 8, clamp=True))
         ref = torch_q(x, scale, zp, 8)
         diff = table != ref
         exact += not diff.any()
@@ -141,3 +143,42 @@ def test_bad_images_and_specs():
     with pytest.raises(ModelError, match="input.scale: expected a positive finite float32, "
                                          "found 0.0"):
         pixel_table(InputSpec((1, 5, 4), QuantParams(0.0, 1), 4))
+
+
+#: Widths at which the legacy calibration of [-1, 1] maps a white pixel to 2**n
+#: (legacy-format.md, "The input preprocessing").
+ONE_PAST = {2, 5, 7, 9, 10, 11, 13, 14, 15, 16}
+
+
+def legacy_input(n: int) -> tuple[float, int]:
+    """The exporter's input calibration: [-1, 1] onto [0, 2^n - 1] (scale, zero point)."""
+    scale = 2.0 / (2**n - 1)
+    return scale, int(round(1.0 / scale))
+
+
+@pytest.mark.parametrize("n", range(2, 17))
+def test_exact_input_integer_at_every_width(n):
+    """No clamp: the table is torch's float32 ``round(x / ins) + inz`` itself, at every width,
+    and a white pixel gives exactly 2**n where the calibration puts it there."""
+    scale, zp = legacy_input(n)
+    spec = InputSpec((1, 28, 28), QuantParams(scale, zp), n)
+    table = pixel_table(spec)
+    x = torch_x(0.5, 0.5)
+    exact = torch.round(x / torch.tensor(scale, dtype=torch.float32)).to(torch.int64) + zp
+    np.testing.assert_array_equal(table, exact.numpy())
+    assert table[0] == (0 if n in ONE_PAST else 1)      # float32 puts black on the other side
+    assert table[255] == (2**n if n in ONE_PAST else 2**n - 1)
+    assert input_max(spec) == table[255]
+    clamped = pixel_table(InputSpec((1, 28, 28), QuantParams(scale, zp), n, clamp=True))
+    np.testing.assert_array_equal(clamped, np.minimum(table, 2**n - 1))
+
+
+def test_a_table_outside_0_to_2n_is_refused_without_clamp():
+    spec = InputSpec((1, 5, 4), QuantParams(0.1, 7), 4)
+    with pytest.raises(ModelError, match=r"input.scale: expected a scale and zero point that map "
+                                         r"every pixel into \[0, 16\] \(or an explicit input "
+                                         r"clamp\), found 'pixel 0 -> -3'"):
+        pixel_table(spec)
+    assert input_max(spec) == 15     # the refusal happens where the table is built
+    spec.clamp = True
+    assert pixel_table(spec).min() == 0 and input_max(spec) == 15

@@ -32,6 +32,12 @@ def L(id: str, changes: list, message: str, base: dict = D) -> Case:
     return Case(id, lambda: from_legacy(edit(base, *changes), "m.yml"), "m.yml: " + message)
 
 
+#: The start and end of the message when no reading of the family chains.
+NONE = ("topology: expected a reading of the LeNet-style family (legacy-format.md) whose shapes "
+        "chain, found none:")
+CONVERT = ("; if the network pads or pools otherwise, state its topology: 'fpgac convert m.yml "
+           "-o m.fpgac.yml --padding P1,P2,.. --pool NAMES'")
+
 LAYER_KEYS = "bias, bs, bz, ins, inz, mn, mqm0, n_bits, name, outs, outz, weight, ws, wz"
 BIAS_RANGE = "[-4611686018427387904, 4611686018427387903]"
 
@@ -152,18 +158,55 @@ INT_CASES = [
     L("outs-chain", [("outs", 0.1)], "outs: expected 0.11 (= layers[4].outs), found 0.1"),
     L("outz-chain", [("outz", 130)], "outz: expected 131 (= layers[4].outz), found 130"),
     L("first-kernel-even", [("layers[0].weight", coo0([2, 1, 4, 4]))],
-      "layers[0].weight.size[2]: expected an odd kernel size (the first conv keeps the spatial "
-      "size: padding (k-1)/2), found 4"),
-    # the inferred shape chain
+      f"{NONE} layers[2] (conv3).weight.size[2]: expected a kernel of at most 4 (a 4x4 input "
+      "with padding 0), found 5 (conv1 + pool, conv2 + pool, conv3 + pool; conv1 + pool, conv2 "
+      "+ pool, conv3); layers[3] (fc1) takes 4 inputs, the readings give 16 (conv1 + pool, "
+      "conv2, conv3 + pool), 64 (conv1 + pool, conv2, conv3), 36 (conv1, conv2 + pool, conv3 + "
+      "pool), 144 (conv1, conv2 + pool, conv3), 256 (conv1, conv2, conv3 + pool), 1156 (conv1, "
+      f"conv2, conv3){CONVERT}"),
     L("chain-conv-channels", [("layers[1].weight", coo0([3, 1, 5, 5]))],
       "layers[1] (conv2).weight.size[1]: expected 2 (the channels of the output of layers[0]), "
       "found 1"),
-    L("chain-kernel", [("layers[2].weight", coo0([4, 3, 7, 7]))],
-      "layers[2] (conv3).weight.size[2]: expected a kernel of at most 5 (the output of "
-      "layers[1] is 5x5 with padding 0), found 7"),
+    L("chain-kernel", [("layers[0].weight", coo0([2, 1, 30, 30]))],
+      f"{NONE} layers[0] (conv1).weight.size[2]: expected a kernel of at most 28 (a 28x28 "
+      "input with padding 0), found 30 (conv1 + pool, conv2 + pool, conv3 + pool; conv1 + pool,"
+      " conv2 + pool, conv3; conv1 + pool, conv2, conv3 + pool; conv1 + pool, conv2, conv3; "
+      "conv1, conv2 + pool, conv3 + pool; conv1, conv2 + pool, conv3; conv1, conv2, conv3 + "
+      f"pool; conv1, conv2, conv3){CONVERT}"),
     L("chain-flatten", [("layers[3].weight", coo0([5, 6]))],
-      "layers[3] (fc1).weight.size[1]: expected 4 (the flattened output of layers[2]), "
-      "found 6"),
+      f"{NONE} layers[2] (conv3).weight.size[2]: expected a kernel of at most 4 (a 4x4 input "
+      "with padding 0), found 5 (conv1 + pool, conv2 + pool, conv3 + pool; conv1 + pool, conv2 "
+      "+ pool, conv3); layers[3] (fc1) takes 6 inputs, the readings give 16 (conv1 + pool, "
+      "conv2, conv3 + pool), 100 (conv1 + pool, conv2, conv3), 36 (conv1, conv2 + pool, conv3 +"
+      " pool), 196 (conv1, conv2 + pool, conv3), 324 (conv1, conv2, conv3 + pool), 1296 (conv1,"
+      " conv2, conv3), 4 (conv1 pad 1 + pool, conv2 + pool, conv3), 36 (conv1 pad 1 + pool, "
+      "conv2, conv3 + pool), 144 (conv1 pad 1 + pool, conv2, conv3), 64 (conv1 pad 1, conv2 + "
+      "pool, conv3 + pool), 256 (conv1 pad 1, conv2 + pool, conv3), 400 (conv1 pad 1, conv2, "
+      f"conv3 + pool), 1600 (conv1 pad 1, conv2, conv3){CONVERT}"),
+    Case("ambiguous", lambda: from_legacy(edit(D, ("layers[2].weight", coo0([4, 3, 4, 4]))),
+                                          "m.yml", hint=False),
+         "m.yml: topology: expected exactly one reading of the LeNet-style family "
+         "(legacy-format.md) that chains (the file does not store its topology), found 2 that "
+         "chain: (1) conv1 + pool, conv2 + pool, conv3 [flatten 4; --padding 0,0,0 --pool "
+         "conv1,conv2]; (2) conv1 pad 1 + pool, conv2 + pool, conv3 + pool [flatten 4; --padding "
+         "1,0,0 --pool conv1,conv2,conv3]. Check which network you trained, then state it once: "
+         "'fpgac convert m.yml -o m.fpgac.yml' with that candidate's options"),
+    Case("stated-none", lambda: from_legacy(
+        edit(D, ("layers[2].weight", coo0([4, 3, 4, 4]))), "m.yml", padding=[1, 0, 0],
+        pool=[True, True, False]),
+         "m.yml: topology: expected a reading within the stated topology whose shapes chain, "
+         "found none: layers[3] (fc1) takes 4 inputs, the readings give 16 (conv1 pad 1 + pool, "
+         "conv2 + pool, conv3); if the network pads or pools otherwise, state its topology: "
+         "'fpgac convert m.yml -o m.fpgac.yml --padding P1,P2,.. --pool NAMES'"),
+    Case("arg-padding-count", lambda: from_legacy(D, "m.yml", padding=[1]),
+         "m.yml: padding (argument): expected 3 entries (one per conv), found 1"),
+    Case("arg-pool-count", lambda: from_legacy(D, "m.yml", pool=[True]),
+         "m.yml: pool (argument): expected 3 entries (one per conv), found 1"),
+    Case("arg-padding-negative", lambda: from_legacy(D, "m.yml", padding=[1, -1, 0]),
+         "m.yml: padding (argument): expected integers >= 0, found [1, -1, 0]"),
+    Case("arg-pool-name", lambda: from_legacy(D, "m.yml", pool=["conv1", "fc1"]),
+         "m.yml: pool (argument): expected names of convs of this file (conv1, conv2, conv3), "
+         "found 'fc1'"),
     L("chain-linear", [("layers[4].weight", coo0([10, 4]))],
       "layers[4] (fc2).weight.size[1]: expected 5 (the output of layers[3]), found 4"),
 ]
@@ -232,13 +275,17 @@ WRITER_CASES = [
     W("writer-input-shape", dataclasses.replace(
         M, input=dataclasses.replace(M.input, shape=(1, 32, 32))),
       "input.shape: expected [1, 28, 28] (the legacy input), found shape [1, 32, 32]"),
+    W("writer-clamp", dataclasses.replace(
+        M, input=dataclasses.replace(M.input, clamp=True)),
+      "input.clamp: expected false (legacy files quantize the input without a clamp), found "
+      "True"),
     W("writer-n_bits", _replace_op(M, 3, n_bits=7),
       "conv2.n_bits: expected 8 (one width per model), found 7"),
     W("writer-fused-relu", _replace_op(M, 0, relu=True),
       "conv1.relu: expected explicit ReLU ops (save before fusing activations), found True"),
     W("writer-first-stride", _replace_op(M, 0, stride=2),
-      "conv1: expected stride 1, an odd kernel and padding (k-1)/2 = 1 (the legacy first "
-      "conv), found a stride of 2, padding of 1, kernel 3"),
+      "conv1: expected stride 1 and padding 0 or 1 (the legacy first conv: 0 or (k-1)/2 for an "
+      "odd kernel), found a stride of 2, padding of 1, kernel 3"),
     W("writer-padding", _replace_op(M, 3, padding=1),
       "conv2: expected stride 1 and padding 0 (legacy convs after the first), found a stride "
       "of 1, padding of 1, kernel 5"),
@@ -280,7 +327,14 @@ WRITER_CASES += [
         "float_weights['fc1'][1]: expected finite values of shape [6], found shape [2]"),
 ]
 
-CASES = INT_CASES + FLOAT_CASES + WRITER_CASES
+#: A stated topology given for a file that states its own.
+LOAD_CASES = [
+    Case("arg-own-format", lambda: load_model(FIXTURES / "tiny.fpgac.yml", padding=[1, 0, 0]),
+         f"{FIXTURES / 'tiny.fpgac.yml'}: padding/pool (argument): expected a legacy file (an "
+         "fpgac-model file states its topology), found a file with 'format: fpgac-model/1'"),
+]
+
+CASES = INT_CASES + FLOAT_CASES + WRITER_CASES + LOAD_CASES
 
 
 @pytest.mark.parametrize("case", [c.param() for c in CASES])

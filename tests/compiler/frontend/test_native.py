@@ -48,8 +48,10 @@ LOAD_CASES = [
     O("rounding", [("rounding", "nearest")],
       "rounding: expected one of 'floor', 'half_up', found 'nearest'"),
     O("input-list", [("input", [1])], "input: expected a mapping, found a list of 1 item"),
-    O("input-unknown-key", [("input.mean", 0.5)], "input.mean: expected one of the keys n_bits, "
-      "preprocess, scale, shape, zero_point, found an unknown key"),
+    O("input-unknown-key", [("input.mean", 0.5)], "input.mean: expected one of the keys clamp, "
+      "n_bits, preprocess, scale, shape, zero_point, found an unknown key"),
+    O("input-clamp", [("input.clamp", "yes")], "input.clamp: expected true or false, found "
+      "'yes'"),
     O("input-n_bits", [("input.n_bits", 1)],
       "input.n_bits: expected an integer in [2, 16], found 1"),
     O("input-shape-rank", [("input.shape", [1, 28])],
