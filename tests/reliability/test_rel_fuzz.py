@@ -53,7 +53,7 @@ def test_classifier_detects_a_crashing_loader(monkeypatch, tmp_path):
     """Mutation check: a loader raising a non-FpgacError is reported as a crash."""
     from fpgac.compiler import frontend
 
-    def broken(path):
+    def broken(path, **kwargs):
         raise ValueError("boom")
     monkeypatch.setattr(frontend, "load_model", broken)
     outcome, msg = fuzzing._classify(b"head: int_values\n", tmp_path / "m.yml")
