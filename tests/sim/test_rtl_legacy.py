@@ -37,7 +37,7 @@ def test_rtl_matches_golden_on_a_legacy_variant(variant, n, stated, tmp_path):
     pixels, _ = load_mnist("test")
     white = np.full((1, 28, 28), 255, np.uint8)
     images = np.concatenate([pixels[:3], white, np.zeros_like(white)]).reshape(5, 1, 28, 28)
-    plan = plan_hardware(model, pes=8)
+    plan = plan_hardware(model, pes=8, pixel_lut=pixel_table(model))
     top = int(pixel_table(model.input).max())
     if n in (5, 7):
         assert top == 2**n and plan.act_bits == n + 1      # the one extra input bit
