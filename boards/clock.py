@@ -68,7 +68,7 @@ LIMITS = {
 
 #: Default ``--clock-mhz`` per board: the highest clock that met timing in place and route
 #: (open flows) or a documented default (Vivado). The measurements are in ``docs/boards.md``.
-DEFAULT_CLOCK_MHZ = {"arty": 100, "arty-100t": 100, "icebreaker": 30, "ulx3s": 40}
+DEFAULT_CLOCK_MHZ = {"arty": 100, "arty-100t": 100, "icebreaker": 30, "ulx3s": 25}
 
 
 def default_clock_mhz(board_name: str) -> float:
