@@ -13,11 +13,15 @@ import pytest
 from fpgac.sim import fuzzing
 
 CI_MUTANTS = 400
+#: Per-mutant wall-clock limit: a hang guard (a mutant that makes the loader loop or blow up),
+#: not a speed figure, so it is far above a normal load (well under a second) and survives a
+#: loaded machine; the loader's speed is measured in bench/reliability_bench.py.
+HANG_S = 30.0
 
 
 @pytest.mark.slow
 def test_fuzzed_model_files_fail_cleanly(tmp_path):
-    res = fuzzing.fuzz_loader(20261123, CI_MUTANTS, limit_s=5.0, mem_mb=3072,
+    res = fuzzing.fuzz_loader(20261123, CI_MUTANTS, limit_s=HANG_S, mem_mb=3072,
                               workdir=tmp_path)
     outcomes = dict(res["outcomes"])
     assert sum(outcomes.values()) == CI_MUTANTS
@@ -25,7 +29,7 @@ def test_fuzzed_model_files_fail_cleanly(tmp_path):
     assert outcomes.get("rejected", 0) > CI_MUTANTS // 2
     # every mutation kind was exercised
     assert set(res["by_kind"]) == set(fuzzing.MUTATIONS)
-    assert res["max_t"] < 5.0 and res["rss_mb"] < 3072
+    assert res["max_t"] < HANG_S and res["rss_mb"] < 3072
     assert res["messages"] > 50                 # messages name the place: not one generic text
 
 
