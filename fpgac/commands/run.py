@@ -98,24 +98,16 @@ def run(args) -> int:
 
 def _baud(args) -> int:
     """The link rate: ``--baud``, else the build report's, else ``--board``'s default."""
-    import json
-
     from fpgac.errors import FpgacError
+
+    from .args import build_report
 
     if args.baud is not None:
         if args.baud < 1:
             raise FpgacError(f"--baud: expected a positive integer, found {args.baud}")
         return args.baud
     if args.build_report:
-        try:
-            rep = json.loads(Path(args.build_report).read_text())
-        except (OSError, ValueError) as exc:
-            raise FpgacError(f"--build-report: expected a readable report.json, found "
-                             f"{args.build_report} ({exc})") from None
-        if not isinstance(rep, dict) or not isinstance(rep.get("baud"), int):
-            raise FpgacError(f"--build-report: {args.build_report}: expected key baud (an "
-                             "integer), found none")
-        return rep["baud"]
+        return build_report(args.build_report, "baud", "an integer", int)["baud"]
     if args.board:
         from fpgac.boards.clock import plan_clock
         from fpgac.boards.link import link_baud

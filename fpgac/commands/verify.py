@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fpgac.flows.verify import DEFAULT_PES, PARALLEL_MIN
 
-from .args import positive_int
+from .args import build_report, positive_int
 
 __all__ = ["register", "run"]
 
@@ -100,14 +100,7 @@ def _clock_args(args) -> tuple[float | None, float | None]:
     if clock is not None and not clock > 0:
         raise FpgacError(f"--clock-mhz: expected a frequency > 0 MHz, found {clock:g}")
     if args.build_report:
-        try:
-            rep = json.loads(Path(args.build_report).read_text())
-        except (OSError, ValueError) as exc:
-            raise FpgacError(f"--build-report: expected a readable report.json, found "
-                             f"{args.build_report} ({exc})") from None
-        if not isinstance(rep, dict) or not isinstance(rep.get("clock_mhz"), (int, float)):
-            raise FpgacError(f"--build-report: {args.build_report}: expected key clock_mhz "
-                             "(a number), found none")
+        rep = build_report(args.build_report, "clock_mhz", "a number", (int, float))
         if clock is not None and abs(clock - rep["clock_mhz"]) > 1e-9:
             raise FpgacError(f"--clock-mhz: expected the build's clock {rep['clock_mhz']:g} "
                              f"MHz (from --build-report), found {clock:g}; give one of them")
