@@ -15,7 +15,17 @@ from amaranth.sim import Simulator
 from fpgac.compiler.plan import HardwarePlan
 from fpgac.hw.core import Accelerator
 
-__all__ = ["CoreRun", "simulate"]
+__all__ = ["CoreRun", "run_testbench", "simulate"]
+
+
+def run_testbench(dut, *benches, period: float = 1e-8) -> None:
+    """Simulate ``dut`` with one clock (``period`` seconds) and the async ``benches``
+    (``sim.add_testbench``) until every bench returns."""
+    sim = Simulator(dut)
+    sim.add_clock(period)
+    for bench in benches:
+        sim.add_testbench(bench)
+    sim.run()
 
 
 @dataclass(frozen=True)
@@ -79,8 +89,5 @@ def simulate(plan: HardwarePlan, images, *, dump_memory: bool = False,
                 memory = tuple(memory)
             runs.append(CoreRun(klass, logits, cycles, memory))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(tb)
-    sim.run()
+    run_testbench(dut, tb)
     return runs

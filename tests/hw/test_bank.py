@@ -1,0 +1,58 @@
+"""Amaranth-simulator testbench of :class:`fpgac.hw.bank.WeightBank` against the lists it
+encodes (:func:`fpgac.compiler.passes.encode_weights.encode_list`).
+"""
+
+from __future__ import annotations
+
+from amaranth.sim import Simulator
+
+from fpgac.compiler.analysis import cycles
+
+
+def test_weight_bank_next_rewind_stop_and_restart():
+    """A bank decodes its lists (d, tap) two cycles after each step, rewinds for a new phase
+    or a *rewind* group, moves on for *next*, shows zeros after a short list's last entry and
+    for fillers, and starts over after ``restart``."""
+    from fpgac.compiler.passes.encode_weights import encode_list
+    from fpgac.hw.bank import WeightBank
+
+    wz, g = 3, 2
+    l1, l2 = [(5, 0), (7, 3), (1, 40)], [(9, 1)]
+    e1, e2 = encode_list(l1, wz, g), encode_list(l2, wz, g)
+    dut = WeightBank(entries=e1 + e2, wraw_bits=4, gap_bits=g, has_last=True, w_bits=5,
+                     tap_bits=6)
+    assert dut.latency == cycles.ROM_LATENCY
+    n = len(e1)
+    steps = []                                      # (pass_first, group_first, cmd)
+    for ph in range(2):                             # group 1: next, two phases
+        steps += [(e == 0, e == 0 and ph == 0, 1) for e in range(n)]
+    steps += [(e == 0, e == 0, 2) for e in range(n)]   # group 2: rewind
+    steps += [(e == 0, e == 0, 1) for e in range(n)]   # group 3: next (a shorter list)
+    one = [(2, 0), (4, 3), (0, 0), (0, 0), (0, 0), (-2, 40)]
+    want = one * 3 + [(6, 1)] + [(0, 0)] * (n - 1)
+    got = []
+
+    async def tb(ctx):
+        ctx.set(dut.wz, wz)
+        for rnd in range(2):
+            ctx.set(dut.restart, 1)
+            await ctx.tick()
+            ctx.set(dut.restart, 0)
+            for k in range(len(steps) + 1):
+                if k < len(steps):
+                    pf, gf, cmd = steps[k]
+                    ctx.set(dut.step, 1)
+                    ctx.set(dut.pass_first, pf)
+                    ctx.set(dut.group_first, gf)
+                    ctx.set(dut.cmd, cmd)
+                else:
+                    ctx.set(dut.step, 0)
+                await ctx.tick()
+                if k >= 1:
+                    got.append((ctx.get(dut.d), ctx.get(dut.off)))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    assert got == want * 2

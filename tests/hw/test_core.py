@@ -1,0 +1,57 @@
+"""The whole core (:class:`fpgac.hw.core.Accelerator`) in the Amaranth simulator against the
+golden functions and the cycle model; the published latencies (core, writer) against
+:mod:`fpgac.compiler.analysis.cycles` and the plan.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from amaranth.hdl import Fragment
+
+from fpgac.compiler.analysis import cycles
+from fpgac.compiler.plan import plan_hardware
+from fpgac.hw.core import Accelerator
+from fpgac.hw.writer import Writer
+from fpgac.sim import golden
+from fpgac.sim.preprocess import pixel_table
+from fpgac.sim.randmodel import random_model
+
+
+def test_published_latencies_match_cycle_model():
+    model = random_model(5)
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
+    acc = Accelerator(plan)
+    assert acc.rom_latency == cycles.ROM_LATENCY
+    assert acc.lane_latency == cycles.LANE_LATENCY
+    assert acc.writer_latency == cycles.WRITER_LATENCY
+    assert acc.result_latency == cycles.RESULT_LATENCY
+    for name in ("rom", "lane", "writer", "result"):       # the plan carries the same ones
+        assert getattr(plan, f"{name}_latency") == getattr(acc, f"{name}_latency")
+    writer = Writer(out_table=plan.out_table, params=plan.requant, pes=2,
+                    acc_bits=plan.acc_bits, addr_bits=plan.addr_bits,
+                    bias_bits=plan.bias_bits, act_bits=plan.act_bits)
+    assert writer.latency == cycles.WRITER_LATENCY
+    Fragment.get(writer, None)                 # it elaborates (and is not left unused)
+
+
+@pytest.mark.parametrize("seed,pes,ports", [(5, 3, 1), (21, 2, 1), (5, 5, 2), (21, 3, 2)])
+def test_core_in_amaranth_sim_vs_golden_and_cycles(seed, pes, ports):
+    """Whole core (controller, banks, lanes, writer, loader, result unit) on a small random
+    model, with one ROM per bank and with banks paired in two-read-port ROMs."""
+    from fpgac.hw.amsim import simulate
+
+    model = random_model(seed, size=(6, 8), max_convs=2, max_conv_channels=3,
+                         max_features=6)
+    plan = plan_hardware(model, pes=pes, bank_ports=ports, pixel_lut=pixel_table(model))
+    c, h, w = plan.input_shape
+    rng = np.random.default_rng(seed)
+    images = np.concatenate([np.zeros((1, c, h, w), np.uint8), np.full((1, c, h, w), 255,
+                                                                      np.uint8),
+                             rng.integers(0, 256, (1, c, h, w), dtype=np.uint8)])
+    runs = simulate(plan, images.reshape(len(images), -1))
+    logits, klass = golden.predict(model, images)
+    want = cycles.predict(plan).compute_cycles
+    for i, r in enumerate(runs):
+        assert list(r.logits) == list(logits[i]) and r.klass == klass[i], i
+        assert r.compute_cycles == want
