@@ -149,7 +149,7 @@ class MaxPool2d:
 
     kernel: int = 2
     stride: int = 2
-    name: str = "maxpool"
+    name: str = "maxpool2d"
 
 
 @dataclass

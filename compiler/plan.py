@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 from fpgac.compiler import ir
 
-__all__ = ["SPATIAL", "LANES", "Requant", "Group", "LayerPlan", "HardwarePlan", "plan_hardware"]
+__all__ = ["SPATIAL", "CHANNEL_PARALLEL", "Requant", "Group", "LayerPlan", "HardwarePlan", "plan_hardware"]
 
 #: Layer mode: all lanes share one weight stream (one bank; different output windows).
 SPATIAL = "spatial"
-#: Layer mode: lanes run different channels (several banks; output-parallel or items).
-LANES = "output"
+#: Layer mode: lanes run different channels (several banks; the channel-parallel mapping or the
+#: item mapping).
+CHANNEL_PARALLEL = "channel-parallel"
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class LayerPlan:
 
     name: str
     kind: str                      # "conv" or "linear"
-    mode: str                      # SPATIAL or LANES
+    mode: str                      # SPATIAL or CHANNEL_PARALLEL
     in_offset: int
     in_shape: tuple[int, int, int]
     in_pad: int

@@ -15,9 +15,9 @@ Contract
   one ``n_bits`` for the whole model (as the legacy format); every layer's accumulator bound
   times ``mqm0`` plus the rounding constant stays below :data:`T_LIMIT` (``2^61``), inside the
   golden's ``2^62`` assertion range.
-* Chain shape: ``[conv [relu] [maxpool]]* flatten [linear [relu]]+`` -- zero or more
+* Chain shape: ``[conv [relu] [maxpool2d]]* flatten [linear [relu]]+`` -- zero or more
   convolutions, then a flatten, then one or more linear layers; the last layer may or may not
-  have a ReLU. A convolution whose output is 1x1 (output-parallel in hardware) is generated on
+  have a ReLU. A convolution whose output is 1x1 (channel-parallel in hardware) is generated on
   purpose now and then.
 * Input: a random scale and zero point; ``clamp=True`` (stated) only when the exact table
   would leave ``[0, 2**n]``. Legacy models use the legacy calibration of ``[-1, 1]`` (no

@@ -15,7 +15,7 @@ window, or one output pixel without pool; a linear layer or a conv with a 1x1 ou
 slots (lane ``p = ci * b + wi``).
 
 * ``a = 1`` is the **spatial** mode: all lanes read bank 0 (one weight stream);
-* ``a > 1`` is the **output-parallel** mode: channels are sorted by entry count (descending,
+* ``a > 1`` is the **channel-parallel** mode: channels are sorted by entry count (descending,
   stable) and dealt ``a`` at a time into rounds; slot ``ci`` reads bank ``ci`` (lane ``p``
   reads bank ``p // b``), a round lasts as long as its longest list.
 
@@ -28,7 +28,7 @@ stores the ``last`` column. Nothing is padded or copied.
 For each round (spatial: each channel) and each window group, one program group is emitted.
 The compiler picks ``a`` per layer minimising ``sum over groups max(phases*count, n_valid)``
 (the lockstep steps, or the writer drain when it is longer); ties go to the smaller ``a``.
-A layer with a single window (linear, 1x1 conv output) is always output-parallel.
+A layer with a single window (linear, 1x1 conv output) is always channel-parallel.
 
 **Item mapping** (layers with several windows, ``P > 1``): the ``(channel, window)`` pairs,
 sorted by the channel's non-zero count (descending, stable), are dealt ``P`` at a time, one
@@ -36,7 +36,7 @@ pair per lane, one group per chunk; channel rank ``r`` is served by bank ``r mod
 the most ranks one chunk spans (so the channels of a chunk read distinct banks). It is
 used when its estimated cycles are strictly lower than the best ``a``: it removes the idle
 lanes of the last window group of every channel (``windows % b != 0``). The layer is then
-reported as ``mode = LANES`` with ``lanes_per_stream = 1``.
+reported as ``mode = CHANNEL_PARALLEL`` with ``lanes_per_stream = 1``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ import numpy as np
 from fpgac.compiler import ir
 from fpgac.compiler.analysis import widths
 from fpgac.compiler.passes import encode_weights
-from fpgac.compiler.plan import LANES, SPATIAL, Group, HardwarePlan, LayerPlan, Requant
+from fpgac.compiler.plan import CHANNEL_PARALLEL, SPATIAL, Group, HardwarePlan, LayerPlan, Requant
 from fpgac import semantics
 from fpgac.errors import FpgacError, ModelError, UnsupportedError
 
@@ -357,7 +357,7 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut) -> HardwarePlan:
 
         if chunks and _items_cost(chunks, lists, phases) < _split_cost(pes, lists, nwin,
                                                                         phases, a):
-            mode, b = LANES, 1
+            mode, b = CHANNEL_PARALLEL, 1
             order = sorted(range(oc), key=lambda o: -len(lists[o]))
             rank = {o: r for r, o in enumerate(order)}
             span = max(rank[ch[-1][0]] - rank[ch[0][0]] + 1 for ch in chunks)
@@ -369,7 +369,7 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut) -> HardwarePlan:
                      len(in_table) - 1, [(p, o, j) for p, (o, j) in enumerate(chunk)])
         else:
             b = pes // a
-            mode = SPATIAL if a == 1 and nwin > 1 else LANES
+            mode = SPATIAL if a == 1 and nwin > 1 else CHANNEL_PARALLEL
             order = (sorted(range(oc), key=lambda o: -len(lists[o])) if a > 1
                      else list(range(oc)))
             # in_table rows: one per window group, shared by all channels / rounds

@@ -58,7 +58,7 @@ def test_generator_covers_the_corners():
     assert any(op.mqm0 == 0 for op in layers) and any(op.mqm0 == 1 << op.n_bits for op in layers)
     assert any(op.mn == 64 for op in layers) and any(op.mn == -op.n_bits for op in layers)
     assert any(op.bias is None for op in layers)
-    # 1x1-output convolutions (output-parallel in hardware)
+    # 1x1-output convolutions (channel-parallel in hardware)
     assert any(isinstance(op, ir.Conv2d) for op in convs)
     for m in models:
         for op in m.weighted:

@@ -19,7 +19,7 @@ from fpgac.sim.preprocess import quantize_images
 from fpgac.sim.randmodel import random_model
 from fpgac.sim.selftest import check_random_models, model_images
 
-#: random models run on both simulators (spatial and output-parallel layers, pools, 2..16 bits)
+#: random models run on both simulators (spatial and channel-parallel layers, pools, 2..16 bits)
 RTL_SEEDS = (1, 2, 3)
 PES = 2
 

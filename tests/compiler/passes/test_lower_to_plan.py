@@ -10,7 +10,7 @@ from fpgac.compiler import ir
 from fpgac.compiler.analysis import cycles, widths
 from fpgac.compiler.passes.fuse_activations import fuse_activations
 from fpgac.compiler.passes.encode_weights import decode_list
-from fpgac.compiler.plan import LANES, plan_hardware
+from fpgac.compiler.plan import CHANNEL_PARALLEL, plan_hardware
 from fpgac.errors import FpgacError, UnsupportedError
 from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
@@ -155,11 +155,11 @@ def test_program_writes_every_output_once_and_figures(seed, pes):
                                 for bk, last in zip(plan.banks, plan.bank_last))
     assert plan.dense_rom_bits == sum(la.dense_weights * la.requant.n_bits
                                       for la in plan.layers)
-    # output-parallel layers: rounds are dealt in descending non-zero count
+    # channel-parallel layers: rounds are dealt in descending non-zero count
     for li, layer in enumerate(plan.layers):
         groups = [g for g in plan.program if g.layer == li]
         assert groups[0].layer_first and not any(g.layer_first for g in groups[1:])
-        if layer.mode == LANES and pes // layer.lanes_per_stream > 1:
+        if layer.mode == CHANNEL_PARALLEL and pes // layer.lanes_per_stream > 1:
             counts = [g.count for g in groups]
             assert counts == sorted(counts, reverse=True)
 
