@@ -4,18 +4,22 @@ A *spec* is a list of layer mappings, the one description of a network topology 
 PyTorch model (:func:`build_cnn`) and the integer IR (:mod:`fpgac.compress.quantize`)::
 
     [{"type": "conv2d", "out_channels": 6, "kernel": 5, "padding": 2},
-     {"type": "relu"}, {"type": "maxpool", "kernel": 2},
+     {"type": "relu"}, {"type": "maxpool2d", "kernel": 2},
      ...,
      {"type": "flatten"}, {"type": "linear", "out_features": 10}]
 
-Layer types: ``conv2d`` (``out_channels``, ``kernel``, optional ``stride`` = 1, ``padding`` = 0,
-``bias`` = true), ``linear`` (``out_features``, optional ``bias``), ``relu``, ``maxpool``
-(``kernel`` = 2, ``stride`` = kernel), ``flatten``. Input channel / feature counts are inferred
-from the input shape. Weighted layers get names ``conv1, conv2, ..`` and ``fc1, fc2, ..``.
+Layer types (the IR's op names): ``conv2d`` (``out_channels``, ``kernel``, optional
+``stride`` = 1, ``padding`` = 0, ``bias`` = true), ``linear`` (``out_features``, optional
+``bias``), ``relu``, ``maxpool2d`` (``kernel`` = 2, ``stride`` = kernel), ``flatten``.
+``maxpool`` is accepted as another spelling of ``maxpool2d`` (:data:`TYPE_ALIASES`; the
+shipped specs use it). Input channel / feature counts are inferred from the input shape.
+Weighted layers get names ``conv1, conv2, ..`` and ``fc1, fc2, ..``; the others
+``relu1, maxpool1, flatten1, ..``.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -24,16 +28,17 @@ from torch import nn
 from fpgac import semantics
 from fpgac.errors import ModelError
 
-__all__ = ["LENET5_SPEC", "LayerInfo", "CNN", "build_cnn", "lenet5", "resolve_spec"]
+__all__ = ["LENET5_SPEC", "TYPE_ALIASES", "LayerInfo", "CNN", "build_cnn", "lenet5",
+           "resolve_spec", "config_spec"]
 
 #: LeNet-5 for 28x28 MNIST (conv1 keeps 28x28 with padding 2; conv3 gives 1x1).
 LENET5_SPEC: list[dict] = [
     {"type": "conv2d", "out_channels": 6, "kernel": 5, "padding": 2},
     {"type": "relu"},
-    {"type": "maxpool", "kernel": 2},
+    {"type": "maxpool2d", "kernel": 2},
     {"type": "conv2d", "out_channels": 16, "kernel": 5},
     {"type": "relu"},
-    {"type": "maxpool", "kernel": 2},
+    {"type": "maxpool2d", "kernel": 2},
     {"type": "conv2d", "out_channels": 120, "kernel": 5},
     {"type": "relu"},
     {"type": "flatten"},
@@ -46,9 +51,15 @@ _KEYS = {
     "conv2d": ({"out_channels", "kernel"}, {"stride", "padding", "bias", "name"}),
     "linear": ({"out_features"}, {"bias", "name"}),
     "relu": (set(), {"name"}),
-    "maxpool": (set(), {"kernel", "stride", "name"}),
+    "maxpool2d": (set(), {"kernel", "stride", "name"}),
     "flatten": (set(), {"name"}),
 }
+
+#: other accepted spellings of a layer type -> the canonical (IR) name
+TYPE_ALIASES = {"maxpool": "maxpool2d"}
+
+#: default layer-name prefix per type (``maxpool1`` as the IR's default pool name)
+_PREFIX = {"conv2d": "conv", "linear": "fc", "maxpool2d": "maxpool"}
 
 
 @dataclass(frozen=True)
@@ -86,14 +97,15 @@ def resolve_spec(spec: list[dict], input_shape: tuple[int, int, int] = (1, 28, 2
         raise ModelError("spec", "a non-empty list of layers", spec)
     shape: tuple[int, ...] = tuple(input_shape)
     out: list[LayerInfo] = []
-    counts = {"conv2d": 0, "linear": 0, "relu": 0, "maxpool": 0, "flatten": 0}
+    counts = dict.fromkeys(_KEYS, 0)
     for i, layer in enumerate(spec):
         where = f"spec[{i}]"
         if not isinstance(layer, dict) or "type" not in layer:
             raise ModelError(where, "a mapping with a 'type' key", layer)
-        kind = layer["type"]
+        kind = TYPE_ALIASES.get(layer["type"], layer["type"])
         if kind not in _KEYS:
-            raise ModelError(f"{where}.type", "one of " + ", ".join(_KEYS), kind)
+            raise ModelError(f"{where}.type", "one of " + ", ".join(_KEYS)
+                             + " (or " + ", ".join(TYPE_ALIASES) + ")", kind)
         need, opt = _KEYS[kind]
         keys = set(layer) - {"type"}
         if need - keys:
@@ -102,7 +114,7 @@ def resolve_spec(spec: list[dict], input_shape: tuple[int, int, int] = (1, 28, 2
             raise ModelError(where, "keys " + ", ".join(sorted(need | opt)),
                              f"key {sorted(keys - need - opt)[0]!r}")
         counts[kind] += 1
-        prefix = {"conv2d": "conv", "linear": "fc"}.get(kind, kind)
+        prefix = _PREFIX.get(kind, kind)
         name = str(layer.get("name", f"{prefix}{counts[kind]}"))
         params: dict = {}
         if kind == "conv2d":
@@ -127,9 +139,10 @@ def resolve_spec(spec: list[dict], input_shape: tuple[int, int, int] = (1, 28, 2
             params = dict(in_features=shape[0], out_features=of,
                           bias=bool(layer.get("bias", True)))
             new = (of,)
-        elif kind == "maxpool":
+        elif kind == "maxpool2d":
             if len(shape) != 3:
-                raise ModelError(where, "a maxpool input of shape (C, H, W)", f"shape {shape}")
+                raise ModelError(where, "a maxpool2d input of shape (C, H, W)",
+                                 f"shape {shape}")
             k = _int(f"{where}.kernel", layer.get("kernel", 2), 1)
             s = _int(f"{where}.stride", layer.get("stride", k), 1)
             c, h, w = shape
@@ -150,6 +163,21 @@ def resolve_spec(spec: list[dict], input_shape: tuple[int, int, int] = (1, 28, 2
                          "a last layer that is conv2d or linear with a 1-D or 1x1 output",
                          out[-1].kind)
     return out
+
+
+def config_spec(model: object, input_shape: tuple[int, int, int] = (1, 28, 28),
+                where: str = "model", source: str | None = None) -> list[dict]:
+    """The layer spec a config's ``model`` value names, checked: a copy of
+    :data:`LENET5_SPEC` for ``"lenet5"``, else the spec list itself (errors at ``where``)."""
+    if model == "lenet5":
+        return copy.deepcopy(LENET5_SPEC)
+    if not isinstance(model, list):
+        raise ModelError(where, "'lenet5' or a list of layer specs", model, source=source)
+    try:
+        resolve_spec(model, tuple(input_shape))
+    except ModelError as exc:
+        raise ModelError(f"{where}.{exc.path}", exc.expected, exc.found, source=source) from None
+    return copy.deepcopy(model)
 
 
 class CNN(nn.Module):
@@ -176,7 +204,7 @@ class CNN(nn.Module):
                 mod = nn.Linear(p["in_features"], p["out_features"], bias=p["bias"])
             elif li.kind == "relu":
                 mod = nn.ReLU()
-            elif li.kind == "maxpool":
+            elif li.kind == "maxpool2d":
                 mod = nn.MaxPool2d(p["kernel"], p["stride"])
             else:
                 mod = nn.Flatten()

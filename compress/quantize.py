@@ -57,7 +57,8 @@ def affine_params(lo: float, hi: float, n_bits: int) -> tuple[float, int]:
 
 
 def quantize_weight(w: torch.Tensor, n_bits: int) -> tuple[np.ndarray, float, int]:
-    """``(q, ws, wz)``: ``q`` int64 with the shape of ``w``; ``q == wz`` exactly where ``w == 0``."""
+    """``(q, ws, wz)``: ``q`` int64 with the shape of ``w``; ``q == wz`` exactly where
+    ``w == 0``."""
     w64 = w.detach().to(torch.float64)
     ws, wz = affine_params(float(w64.min()), float(w64.max()), n_bits)
     q = torch.clamp(torch.round(w64 / ws) + wz, 0, 2 ** n_bits - 1).to(torch.int64)
@@ -167,7 +168,7 @@ def quantize_model(model: CNN, ranges: dict[str, tuple[float, float]], n_bits: i
             cur = out
         elif li.kind == "relu":
             ops.append(ir.ReLU(name=li.name))
-        elif li.kind == "maxpool":
+        elif li.kind == "maxpool2d":
             ops.append(ir.MaxPool2d(kernel=li.params["kernel"], stride=li.params["stride"],
                                     name=li.name))
         else:

@@ -2,7 +2,7 @@
 
 :func:`tiny_model` returns a small quantized CNN on 28x28 MNIST input::
 
-    conv1 1->4 3x3 pad 1, ReLU, maxpool 2, conv2 4->8 3x3, ReLU, maxpool 2, flatten, fc1 288->10
+    conv1 1->4 3x3 pad 1, ReLU, maxpool2d 2, conv2 4->8 3x3, ReLU, maxpool2d 2, flatten, fc1 288->10
 
 optionally trained for a few epochs on a few hundred shipped MNIST images and pruned (global
 L1), then quantized with :func:`fpgac.compress.quantize.quantize_model`. Deterministic for a
@@ -26,10 +26,10 @@ __all__ = ["TINY_SPEC", "tiny_model", "tiny_cnn"]
 TINY_SPEC: list[dict] = [
     {"type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1},
     {"type": "relu"},
-    {"type": "maxpool", "kernel": 2},
+    {"type": "maxpool2d", "kernel": 2},
     {"type": "conv2d", "out_channels": 8, "kernel": 3},
     {"type": "relu"},
-    {"type": "maxpool", "kernel": 2},
+    {"type": "maxpool2d", "kernel": 2},
     {"type": "flatten"},
     {"type": "linear", "out_features": 10},
 ]

@@ -35,8 +35,8 @@ def test_user_spec_builds_any_cnn():
 
 
 @pytest.mark.parametrize("spec, message", [
-    ([{"type": "conv3d"}], "spec[0].type: expected one of conv2d, linear, relu, maxpool, "
-                           "flatten, found 'conv3d'"),
+    ([{"type": "conv3d"}], "spec[0].type: expected one of conv2d, linear, relu, maxpool2d, "
+                           "flatten (or maxpool), found 'conv3d'"),
     ([{"type": "conv2d", "out_channels": 4}], "spec[0]: expected key 'kernel', found no such key"),
     ([{"type": "conv2d", "out_channels": 4, "kernel": 0}],
      "spec[0].kernel: expected an integer >= 1, found 0"),
@@ -53,3 +53,16 @@ def test_bad_specs_are_clear_errors(spec, message):
     with pytest.raises(ModelError) as exc:
         resolve_spec(spec)
     assert str(exc.value) == message
+
+
+def test_maxpool_is_another_spelling_of_maxpool2d():
+    """``maxpool2d`` (the IR's op name) is canonical; ``maxpool`` (the shipped strategies
+    configs) builds the same layer with the same default name."""
+    spec = [{"type": "conv2d", "out_channels": 2, "kernel": 3}, {"type": "maxpool2d"},
+            {"type": "flatten"}, {"type": "linear", "out_features": 3}]
+    alias = [dict(layer, type="maxpool") if layer["type"] == "maxpool2d" else layer
+             for layer in spec]
+    a, b = resolve_spec(spec), resolve_spec(alias)
+    assert a == b
+    assert (a[1].kind, a[1].name, a[1].out_shape) == ("maxpool2d", "maxpool1", (2, 13, 13))
+    assert all(layer["type"] != "maxpool" for layer in LENET5_SPEC)
