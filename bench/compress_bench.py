@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("configs", nargs="*", help="run configs (default: examples/*.config.yml)")
     ap.add_argument("--epochs", type=int, help="override train.epochs")
     ap.add_argument("--finetune-epochs", type=int, help="override finetune.epochs")
-    ap.add_argument("--limit-test", type=int, help="override data.limit_test")
+    ap.add_argument("--limit-test", type=int, help="override data.test_limit")
     ap.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
     ap.add_argument("--out-dir", help="where to export (default: a temporary directory)")
     ap.add_argument("--check", action="store_true",
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.finetune_epochs is not None:
                 over["finetune"] = {"epochs": args.finetune_epochs}
             if args.limit_test is not None:
-                over["data"] = {"limit_test": args.limit_test}
+                over["data"] = {"test_limit": args.limit_test}
             cfg = load_config(path, over)
             load0 = os.getloadavg()
             t0 = time.perf_counter()

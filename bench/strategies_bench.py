@@ -53,7 +53,7 @@ from fpgac.compress.strategies.filters import prune_filters
 from fpgac.compress.strategies.macs import prune_macs_iterative
 from fpgac.compress.strategies.qat import export_qat, qat_train
 from fpgac.compress.strategies.sensitivity import allocate, apply_ratios, sensitivity_analysis
-from fpgac.compress.strategies.stages import keep_zeros
+from fpgac.compress.registry import keep_zeros
 from fpgac.compress.train import TrainConfig, evaluate, train
 
 STUDENT_SPEC = [

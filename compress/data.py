@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["Dataset", "load_split", "normalize", "random_shift"]
+__all__ = ["Dataset", "load_split", "calibration_set", "normalize", "random_shift"]
 
 
 @dataclass
@@ -50,6 +50,18 @@ def load_split(split: str, root: str | Path | None = None, limit: int | None = N
     ds = Dataset(torch.from_numpy(images.copy()),
                  torch.from_numpy(np.asarray(labels, dtype=np.int64)))
     return ds.head(limit)
+
+
+def calibration_set(data: Dataset, n: int, seed: int) -> Dataset:
+    """``n`` images drawn at random (seeded) from ``data`` (which may be sorted by label).
+
+    The one seeded-subset rule of :mod:`fpgac.compress`: the calibration images, the
+    sensitivity images and a ``data.train_limit`` training subset are all drawn with it
+    (``torch.randperm`` of a generator seeded with ``seed + 7919``, the first ``n``).
+    """
+    gen = torch.Generator().manual_seed(seed + 7919)
+    idx = torch.randperm(len(data), generator=gen)[:max(1, min(n, len(data)))]
+    return Dataset(data.pixels[idx], data.labels[idx])
 
 
 def normalize(pixels: torch.Tensor, mean: float = 0.5, std: float = 0.5) -> torch.Tensor:

@@ -1,9 +1,12 @@
-"""The whole compression run: train -> prune -> fine-tune -> quantize -> check -> export.
+"""The fixed ``fpgac compress`` run: the preset stage list, run by the one stage runner.
 
-:func:`run_compress` takes a validated config (:mod:`fpgac.compress.config`) and returns a
-JSON-serializable run record (also written to ``<out_dir>/<name>.run.json``) with the accuracy
-of the dense float, pruned float, pruned integer (torch integer mode) and golden models, the
-per-layer sparsity and MAC counts, the quantization parameters and the exported files.
+:func:`run_compress` takes a validated preset config (:func:`fpgac.compress.config.load_config`),
+turns it into the stages ``train -> prune -> quantize -> check -> export``
+(:func:`fpgac.compress.config.preset_stages`), runs them with
+:func:`fpgac.compress.runner.run_stages` and returns a JSON-serializable run record (also
+written to ``<out_dir>/<name>.run.json``) with the accuracy of the dense float, pruned float,
+pruned integer (torch integer mode) and golden models, the per-layer sparsity and MAC counts, the
+quantization parameters and the exported files.
 
 Fine-tuning: ``finetune.epochs`` epochs after *every* pruning step (so ``iterations * epochs``
 in all), with the prune masks in place; afterwards the masks are made permanent with
@@ -22,22 +25,11 @@ import torch
 
 from fpgac.compiler import ir
 
-from .config import spec_of
-from .data import Dataset, load_split
+from .data import Dataset, calibration_set
 from .integer import integer_forward
-from .models import CNN, build_cnn
-from .prune import check_zeros, make_permanent, masks_of, prune_model, sparsity_report
-from .quantize import calibrate, quantize_model
-from .train import TrainConfig, evaluate, train
+from .prune import sparsity_report
 
 __all__ = ["run_compress", "calibration_set", "golden_check", "check_exports", "print_summary"]
-
-
-def calibration_set(data: Dataset, n: int, seed: int) -> Dataset:
-    """``n`` training images drawn at random (seeded) from ``data`` (which may be sorted)."""
-    gen = torch.Generator().manual_seed(seed + 7919)
-    idx = torch.randperm(len(data), generator=gen)[:max(1, min(n, len(data)))]
-    return Dataset(data.pixels[idx], data.labels[idx])
 
 
 def golden_check(model: ir.Model, data: Dataset, logits: np.ndarray | None = None
@@ -72,12 +64,6 @@ def check_exports(files: dict[str, str], data: Dataset, logits: np.ndarray) -> d
     return out
 
 
-def _train_cfg(sec: dict, seed: int) -> TrainConfig:
-    return TrainConfig(epochs=sec["epochs"], batch_size=sec["batch_size"], lr=sec["lr"],
-                       optimizer=sec["optimizer"], weight_decay=sec.get("weight_decay", 0.0),
-                       shift=sec["shift"], seed=seed)
-
-
 def _quant_record(model: ir.Model) -> list[dict]:
     return [{"name": op.name, "ins": op.in_q.scale, "inz": op.in_q.zero_point,
              "outs": op.out_q.scale, "outz": op.out_q.zero_point, "ws": op.w_scale,
@@ -85,9 +71,14 @@ def _quant_record(model: ir.Model) -> list[dict]:
              "nonzero": int((op.weight != op.w_zero_point).sum())} for op in model.weighted]
 
 
+#: record key of the seconds of each preset stage
+_SECONDS = {"train": "train", "prune": "prune_finetune", "quantize": "quantize_check",
+            "check": "quantize_check", "export": "export"}
+
+
 def run_compress(cfg: dict, *, progress: bool = True, export: bool = True,
                  log=print) -> dict:
-    """Run the whole pipeline for ``cfg``; return (and save) the run record.
+    """Run the preset stages of ``cfg``; return (and save, when ``export``) the run record.
 
     Returns
     -------
@@ -98,88 +89,44 @@ def run_compress(cfg: dict, *, progress: bool = True, export: bool = True,
         and the ``model`` (the :class:`~fpgac.compiler.ir.Model`, not serialized) and
         ``float_model`` (the pruned :class:`CNN`).
     """
+    import tempfile
+
+    from .config import preset_stages
+    from .runner import run_stages
+
+    sparsity: dict[str, tuple] = {}
+
+    def after(row, run) -> None:       # the float network's sparsity after train and prune
+        if row.stage in ("train", "prune"):
+            sparsity[row.stage] = sparsity_report(run.model)
+
     t0 = time.perf_counter()
-    seconds: dict[str, float] = {}
-    seed = cfg["train"]["seed"]
-    data_dir = cfg["data"]["dir"]
-    train_set = load_split(cfg["data"]["train_split"], data_dir)
-    if cfg["data"]["train_limit"] is not None:
-        # a seeded random subset: the shipped train5k is sorted by label
-        gen = torch.Generator().manual_seed(seed + 104729)
-        idx = torch.randperm(len(train_set), generator=gen)[:max(1, cfg["data"]["train_limit"])]
-        train_set = Dataset(train_set.pixels[idx], train_set.labels[idx])
-    test_set = load_split("test", data_dir, cfg["data"]["limit_test"])
-    torch.manual_seed(seed)
-    model: CNN = build_cnn(spec_of(cfg), tuple(cfg["input_shape"]), seed=seed)
-
-    log(f"[{cfg['name']}] training {cfg['train']['epochs']} epochs on {len(train_set)} images")
-    train(model, train_set, _train_cfg(cfg["train"], seed), progress=progress, label="train")
-    dense_acc = evaluate(model, test_set)
-    dense_rows, dense_total = sparsity_report(model)
-    seconds["train"] = time.perf_counter() - t0
-
-    t = time.perf_counter()
-    pc = cfg["prune"]
-    ft = cfg["finetune"]
-
-    def finetune(step: int) -> None:
-        train(model, train_set, _train_cfg(ft, seed + 1 + step), progress=progress,
-              label=f"fine-tune {step + 1}/{pc['iterations']}")
-
-    if pc["amount"] > 0 or pc["method"] == "custom":
-        log(f"[{cfg['name']}] pruning: {pc['method']} to {pc['amount']:.0%} in "
-            f"{pc['iterations']} step(s), {ft['epochs']} fine-tune epochs per step")
-        prune_model(model, pc["method"], pc["amount"], pc["iterations"], between=finetune,
-                    dim=pc["dim"], norm=pc["norm"],
-                    custom_kwargs={"threshold": pc["threshold"]})
-        masks = masks_of(model)
-        finetune(pc["iterations"] - 1)
-        make_permanent(model)
-        check_zeros(model, masks)
-    pruned_acc = evaluate(model, test_set)
-    rows, total = sparsity_report(model)
-    seconds["prune_finetune"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    qc = cfg["quant"]
-    calib = calibration_set(train_set, qc["calib"], seed)
-    ranges = calibrate(model, calib, qc["percentile"])
-    qmodel = quantize_model(model, ranges, qc["bits"], name=cfg["name"],
-                            rounding=qc["rounding"])
-    logits = integer_forward(qmodel, test_set.pixels).numpy()
-    int_acc = float((logits.argmax(1) == test_set.labels.numpy()).mean())
-    gold_acc, mismatches = golden_check(qmodel, test_set, logits)
-    seconds["quantize_check"] = time.perf_counter() - t
-
-    files: dict[str, str] = {}
-    roundtrip: dict[str, int] = {}
     out_dir = Path(cfg["export"]["out_dir"])
-    if export:
-        from .export import export_all
-
-        t = time.perf_counter()
-        files = export_all(qmodel, out_dir, cfg["name"], layout=cfg["export"]["layout"],
-                           legacy=cfg["export"]["legacy"],
-                           own_layouts=cfg["export"]["own_layouts"],
-                           legacy_dense=cfg["export"]["legacy_dense"],
-                           legacy_float=cfg["export"]["legacy_float"],
-                           legacy_int_name=cfg["export"]["legacy_int_name"],
-                           legacy_layout=cfg["export"]["legacy_layout"])
-        roundtrip = check_exports(files, test_set, logits)
-        seconds["export"] = time.perf_counter() - t
+    with tempfile.TemporaryDirectory() as tmp:
+        rec = run_stages(preset_stages(cfg, export=export),
+                         out_dir=out_dir if export else tmp, progress=progress, log=log,
+                         on_stage=after)
+    rows = {r.stage: r for r in rec.rows}
+    dense_rows, dense_total = sparsity["train"]
+    layers, total = sparsity.get("prune", sparsity["train"])
+    seconds: dict[str, float] = {}
+    for r in rec.rows:
+        seconds[_SECONDS[r.stage]] = seconds.get(_SECONDS[r.stage], 0.0) + r.seconds
     seconds["total"] = time.perf_counter() - t0
-
+    files = {k: v for k, v in rec.files.items() if k != "run_record"} if export else {}
     record = {
         "name": cfg["name"],
-        "accuracy": {"dense_float": dense_acc, "pruned_float": pruned_acc,
-                     "pruned_int": int_acc, "golden": gold_acc},
-        "test_images": len(test_set),
-        "golden_mismatches": mismatches,
-        "roundtrip_mismatches": roundtrip,
-        "sparsity": {"layers": [r.as_dict() for r in rows], "total": total.as_dict(),
+        "accuracy": {"dense_float": rows["train"].float_acc,
+                     "pruned_float": rows.get("prune", rows["train"]).float_acc,
+                     "pruned_int": rows["quantize"].int_acc,
+                     "golden": rows["check"].info["golden_acc"]},
+        "test_images": rec.test_images,
+        "golden_mismatches": rows["check"].info["golden_mismatches"],
+        "roundtrip_mismatches": rows["export"].info["roundtrip_mismatches"] if export else {},
+        "sparsity": {"layers": [r.as_dict() for r in layers], "total": total.as_dict(),
                      "dense_macs": dense_total.macs},
         "dense": {"layers": [r.as_dict() for r in dense_rows]},
-        "quant": _quant_record(qmodel),
+        "quant": _quant_record(rec.model),
         "files": files,
         "seconds": seconds,
         "config": cfg,
@@ -187,12 +134,11 @@ def run_compress(cfg: dict, *, progress: bool = True, export: bool = True,
                      "threads": torch.get_num_threads()},
     }
     if export:
-        out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / f"{cfg['name']}.run.json"
         path.write_text(json.dumps(record, indent=2) + "\n")
         record["files"]["run_record"] = str(path)
-    record["model"] = qmodel
-    record["float_model"] = model
+    record["model"] = rec.model
+    record["float_model"] = rec.float_model
     return record
 
 

@@ -76,7 +76,8 @@ def train(model: nn.Module, data: Dataset, cfg: TrainConfig, *, progress: bool =
                 opt.step()
                 sched.step()
                 total += float(loss.detach()) * len(idx)
-                bar.advance(f"{label} epoch {epoch + 1}/{cfg.epochs} loss {float(loss.detach()):.3f}")
+                bar.advance(f"{label} epoch {epoch + 1}/{cfg.epochs} "
+                            f"loss {float(loss.detach()):.3f}")
             losses.append(total / n)
     model.eval()
     return losses

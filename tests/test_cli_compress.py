@@ -56,7 +56,7 @@ def test_yaml_config_with_flag_override(tmp_path, capsys):
     cfg.write_text(f"""
 name: cfgrun
 train: {{epochs: 3, seed: 4}}
-data: {{train_limit: 300, limit_test: 200}}
+data: {{train_limit: 300, test_limit: 200}}
 prune: {{method: ln-structured, amount: 0.5, iterations: 1, dim: 0}}
 finetune: {{epochs: 1}}
 quant: {{bits: 8, calib: 32, percentile: 99.9}}

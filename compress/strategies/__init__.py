@@ -2,7 +2,7 @@
 
 Every strategy works on the spec-built :class:`fpgac.compress.models.CNN` and returns a network
 that the base pipeline quantizes and exports unchanged (it stays a straight chain of conv2d /
-linear / relu / maxpool / flatten layers):
+linear / relu / maxpool2d / flatten layers):
 
 * :mod:`.costs` -- parameter and (non-zero) MAC accounting, float side and IR side.
 * :mod:`.filters` -- uniform L1 filter pruning that physically shrinks the network.
@@ -13,5 +13,7 @@ linear / relu / maxpool / flatten layers):
   estimator) exported through the post-training quantizer's integer path.
 * :mod:`.distill` -- knowledge distillation (soft targets plus optional feature losses).
 * :mod:`.lowrank` -- truncated-SVD factorization of linear layers.
-* :mod:`.stages` -- ordered stages from one YAML config (:func:`run_config`).
+
+Each one is also a registered stage kind (:mod:`fpgac.compress.stages`), so a YAML config
+chains them in order (:func:`fpgac.compress.runner.run_config`).
 """

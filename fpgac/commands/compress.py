@@ -1,7 +1,9 @@
 """``fpgac compress``: train -> prune -> fine-tune -> quantize -> export, with a report.
 
-Flags override the values of ``--config FILE.yml`` (see :mod:`fpgac.compress.config`), which
-override the defaults (the ``lenet5_g90_8b`` example). Prints the accuracy table (dense float,
+The fixed run is the preset stage list of :mod:`fpgac.compress.config`; flags override the
+values of ``--config FILE.yml``, which override the defaults (the ``lenet5_g90_8b`` example).
+A config with a top-level ``stages:`` list runs those stages instead (only ``--out-dir`` and
+``--no-progress`` apply to it). Prints the accuracy table (dense float,
 pruned float, pruned integer in torch integer mode and in the golden model), sparsity and MAC
 counts per layer, and writes ``<out-dir>/<name>.run.json`` next to the exported models.
 """
@@ -9,6 +11,7 @@ counts per layer, and writes ``<out-dir>/<name>.run.json`` next to the exported 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from fpgac.errors import FpgacError
 
@@ -19,7 +22,7 @@ _FLAGS = {
     "bits": ("quant", "bits"), "epochs": ("train", "epochs"),
     "finetune_epochs": ("finetune", "epochs"), "calib": ("quant", "calib"),
     "percentile": ("quant", "percentile"), "seed": ("train", "seed"),
-    "limit_test": ("data", "limit_test"), "limit_train": ("data", "train_limit"),
+    "limit_test": ("data", "test_limit"), "limit_train": ("data", "train_limit"),
     "data_dir": ("data", "dir"),
     "out_dir": ("export", "out_dir"), "layout": ("export", "layout"),
 }
@@ -54,15 +57,29 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _warn(message, category, filename, lineno, file=None, line=None) -> None:
+    """Deprecation notes (old config spellings) as one line on stderr."""
+    print(f"fpgac compress: warning: {message}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
+    import warnings
+
+    with warnings.catch_warnings():            # restores the warning filters and printer
+        warnings.simplefilter("always", FutureWarning)
+        warnings.showwarning = _warn
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from fpgac.compress.config import load_config
     from fpgac.compress.pipeline import print_summary, run_compress
 
     if args.config:
-        # a staged strategies config (top-level ``stages``) runs in compress.strategies
-        from fpgac.compress.strategies.stages import run_config_file
+        # a staged config (top-level ``stages``) runs its own stage list
+        from fpgac.compress.runner import run_config_file
 
-        rc = run_config_file(args.config, out_dir=args.out_dir)
+        rc = run_config_file(args.config, out_dir=args.out_dir, progress=not args.no_progress)
         if rc is not None:
             return rc
     overrides: dict = {}

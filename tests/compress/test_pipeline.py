@@ -15,7 +15,7 @@ from fpgac.errors import ModelError
 def _cfg(tmp_path, **prune):
     return load_config(None, {
         "name": "tinyrun", "model": copy.deepcopy(TINY_SPEC),
-        "data": {"train_limit": 200, "limit_test": 200},
+        "data": {"train_limit": 200, "test_limit": 200},
         "train": {"epochs": 1, "batch_size": 32},
         "prune": {"method": "random", "amount": 0.5, "iterations": 2, **prune},
         "finetune": {"epochs": 1, "batch_size": 32},

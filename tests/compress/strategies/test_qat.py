@@ -9,7 +9,7 @@ from fpgac.compress.integer import integer_forward
 from fpgac.compress.prune import make_permanent, prune_model
 from fpgac.compress.quantize import calibrate
 from fpgac.compress.strategies.qat import QATNet, export_qat, fake_quant, qat_train
-from fpgac.compress.strategies.stages import keep_zeros
+from fpgac.compress.registry import keep_zeros
 from fpgac.compress.train import TrainConfig
 from fpgac.errors import FpgacError
 

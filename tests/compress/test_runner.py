@@ -7,12 +7,13 @@ from rich.console import Console
 
 from fpgac.compiler.frontend import load_model, load_yaml
 from fpgac.compiler.plan import plan_hardware
-from fpgac.compress.strategies.stages import run_config, run_config_file, validate
+from fpgac.compress.config import validate
+from fpgac.compress.runner import run_config, run_config_file
 from fpgac.compress.tiny import TINY_SPEC
 from fpgac.errors import FpgacError, ModelError
 from fpgac.sim.preprocess import pixel_table
 
-EXAMPLES = sorted((Path(__file__).parents[3] / "examples" / "strategies").glob("*.yml"))
+EXAMPLES = sorted((Path(__file__).parents[2] / "examples" / "strategies").glob("*.yml"))
 
 
 def _cfg(name, stages):
@@ -36,8 +37,7 @@ def test_prune_then_qat_runs_in_order_with_a_table_after_each_stage(tmp_path):
     assert train_row.int_acc is None and train_row.macs_x == pytest.approx(1.0)
     assert prune_row.macs_x >= 3.0 and prune_row.info["after_prune"]["nonzero_macs"] > 0
     assert qat_row.int_acc is not None and qat_row.macs_x >= 3.0     # QAT kept the zeros
-    assert export_row.info["golden_mismatches"] == 0
-    assert export_row.info["legacy_golden_mismatches"] == 0
+    assert export_row.info["roundtrip_mismatches"] == {"legacy_int_coo": 0, "fpgac_coo": 0}
     assert export_row.int_acc == export_row.info["golden_acc"]
     saved = json.loads(Path(rec.files["run_record"]).read_text())
     assert [r["stage"] for r in saved["rows"]] == ["train", "prune_macs", "qat", "export"]
@@ -71,7 +71,7 @@ def test_distill_filters_sensitivity_lowrank_quantize_export(tmp_path):
     assert rows["lowrank"].info["lowrank"]["rank"] == 2
     assert rows["lowrank"].macs_x >= 1.5           # zeros of the other layers held
     assert "legacy_skipped" in rows["export"].info  # no ReLU between fc1_a and fc1_b
-    assert rows["export"].info["golden_mismatches"] == 0
+    assert rows["export"].info["roundtrip_mismatches"] == {"fpgac_coo": 0}
     for key in ("sensitivity_csv", "sensitivity_json", "sensitivity_png", "fpgac_coo"):
         assert Path(rec.files[key]).is_file()
     model = load_model(rec.files["fpgac_coo"])
