@@ -58,7 +58,7 @@ _KEYS = {
 #: other accepted spellings of a layer type -> the canonical (IR) name
 TYPE_ALIASES = {"maxpool": "maxpool2d"}
 
-#: default layer-name prefix per type (``maxpool1`` as the IR's default pool name)
+#: default layer-name prefix per type (pools are ``maxpool1, ..`` as in the shipped model files)
 _PREFIX = {"conv2d": "conv", "linear": "fc", "maxpool2d": "maxpool"}
 
 
