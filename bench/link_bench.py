@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from amaranth.sim import Simulator
 
 from fpgac.boards.clock import plan_clock
 from fpgac.boards.harness import Harness, frame_length
@@ -35,6 +34,7 @@ from fpgac.boards.testing import uart_recv, uart_send
 from fpgac.boards.uart import uart_divisor
 from fpgac.compiler.analysis.cycles import predict
 from fpgac.compiler.plan import plan_hardware
+from fpgac.hw.amsim import run_testbench
 from fpgac.sim import golden
 from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
@@ -65,12 +65,7 @@ def simulate(plan, model, divisor: int, n: int) -> tuple[float, list[bytes]]:
             frames.append(frame)
             ends.append(cycle[0])
 
-    sim = Simulator(harness)
-    sim.add_clock(1e-8)
-    sim.add_process(clock)
-    sim.add_testbench(line_in, background=True)
-    sim.add_testbench(line_out)
-    sim.run()
+    run_testbench(harness, line_out, background=[line_in], processes=[clock])
     proto = Protocol.for_plan(plan)
     want_logits, want_class = golden.predict(model, images)
     for frame, logits, klass in zip(frames, want_logits, want_class):

@@ -2,11 +2,15 @@
 
 Used by the tests of :mod:`fpgac.boards.uart` and :mod:`fpgac.boards.harness`; they model the
 host's serial adapter, so they work on the pins, never on internal streams.
+:func:`pty_board` makes a simulated harness answer on a pseudo-terminal, for the host side's
+tests.
 """
 
 from __future__ import annotations
 
-__all__ = ["uart_send", "uart_recv", "harness_roundtrip"]
+import os
+
+__all__ = ["uart_send", "uart_recv", "harness_roundtrip", "pty_board"]
 
 
 async def uart_send(ctx, line, data, divisor: int, *, stop: int = 1, gap: int = 0):
@@ -55,3 +59,18 @@ async def harness_roundtrip(ctx, harness, image: bytes, divisor: int, *,
     for _ in range(harness.frame_length - 1):
         frame.append(await uart_recv(ctx, harness.tx, divisor, timeout=4 * divisor))
     return bytes(frame)
+
+
+def pty_board(harness, fd: int, *, images: int, pixels: int, divisor: int):
+    """An async testbench serving ``images`` requests on the pty master ``fd``: it reads one
+    image (``pixels`` bytes), runs it through ``harness`` (:func:`harness_roundtrip`) and writes
+    the result frame back."""
+
+    async def board(ctx):
+        for _ in range(images):
+            data = b""
+            while len(data) < pixels:
+                data += os.read(fd, pixels - len(data))
+            os.write(fd, await harness_roundtrip(ctx, harness, data, divisor))
+
+    return board

@@ -4,6 +4,13 @@
 image, the predicted class, the logits, the measured compute cycles (the definition of
 :mod:`fpgac.compiler.analysis.cycles`) and, optionally, the activation memory read back through
 the debug port.
+
+The testbench helpers every Amaranth-simulator bench uses (``simulate`` here, the self-test's
+primitive checks in :mod:`fpgac.sim.selftest`, ``tests/hw``, ``tests/boards``, ``bench/``):
+:func:`run_testbench` (one clock, the benches, run), :func:`wait_high` (tick until a signal
+rises, with a timeout), :func:`send` (one payload through a valid/ready stream) and
+:func:`pipeline` (one payload a cycle into a pipeline that never stalls, collecting what comes
+out).
 """
 
 from __future__ import annotations
@@ -15,17 +22,63 @@ from amaranth.sim import Simulator
 from fpgac.compiler.plan import HardwarePlan
 from fpgac.hw.core import Accelerator
 
-__all__ = ["CoreRun", "run_testbench", "simulate"]
+__all__ = ["CoreRun", "pipeline", "run_testbench", "send", "simulate", "wait_high"]
 
 
-def run_testbench(dut, *benches, period: float = 1e-8) -> None:
-    """Simulate ``dut`` with one clock (``period`` seconds) and the async ``benches``
-    (``sim.add_testbench``) until every bench returns."""
+def run_testbench(dut, *benches, background=(), processes=(), period: float = 1e-8) -> None:
+    """Simulate ``dut`` with one clock (``period`` seconds) until every bench of ``benches``
+    returns; the ``background`` benches (``add_testbench(..., background=True)``) and the
+    ``processes`` (``add_process``) run alongside and do not keep the simulation going."""
     sim = Simulator(dut)
     sim.add_clock(period)
+    for process in processes:
+        sim.add_process(process)
+    for bench in background:
+        sim.add_testbench(bench, background=True)
     for bench in benches:
         sim.add_testbench(bench)
     sim.run()
+
+
+async def wait_high(ctx, signal, *, timeout: int, name: str = "signal") -> int:
+    """Tick until ``signal`` is 1 (now or after a tick); return the ticks taken.
+
+    Raises :class:`TimeoutError` naming ``name`` after more than ``timeout`` ticks.
+    """
+    ticks = 0
+    while not ctx.get(signal):
+        await ctx.tick()
+        ticks += 1
+        if ticks > timeout:
+            raise TimeoutError(f"{name} never rose")
+    return ticks
+
+
+async def send(ctx, stream, payload, *, timeout: int = 1_000_000, name: str = "ready") -> None:
+    """Offer ``payload`` on the valid/ready ``stream`` and return after the tick that takes it.
+
+    ``valid`` stays 1 (send the next payload, or lower it); :class:`TimeoutError` if ``ready``
+    stays low for more than ``timeout`` ticks.
+    """
+    ctx.set(stream.valid, 1)
+    ctx.set(stream.payload, payload)
+    await wait_high(ctx, stream.ready, timeout=timeout, name=name)
+    await ctx.tick()
+
+
+async def pipeline(ctx, i, o, payloads, *, drain: int) -> list[tuple[int, object]]:
+    """Offer ``payloads[k]`` on the input ``i`` in cycle ``k`` (``valid`` only: the pipeline
+    never stalls), then ``drain`` idle cycles; return ``(k, payload)`` for every cycle ``k``
+    after whose tick the output ``o`` was valid (``payload`` as :meth:`ctx.get` reads it)."""
+    out = []
+    for k in range(len(payloads) + drain):
+        ctx.set(i.valid, int(k < len(payloads)))
+        if k < len(payloads):
+            ctx.set(i.payload, payloads[k])
+        await ctx.tick()
+        if ctx.get(o.valid):
+            out.append((k, ctx.get(o.payload)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -49,16 +102,6 @@ def simulate(plan: HardwarePlan, images, *, dump_memory: bool = False,
     dut = Accelerator(plan, debug=dump_memory)
     runs: list[CoreRun] = []
 
-    async def wait_high(ctx, signal, name: str) -> int:
-        """Tick until ``signal`` is 1; return the ticks taken (TimeoutError past ``timeout``)."""
-        ticks = 0
-        while not ctx.get(signal):
-            await ctx.tick()
-            ticks += 1
-            if ticks > timeout:
-                raise TimeoutError(f"{name} never rose")
-        return ticks
-
     async def tb(ctx):
         for image in images:
             pixels = [int(v) for v in image]
@@ -66,12 +109,10 @@ def simulate(plan: HardwarePlan, images, *, dump_memory: bool = False,
                 raise ValueError(f"image: expected {plan.input_pixels} pixels, "
                                  f"found {len(pixels)}")
             for px in pixels:
-                ctx.set(dut.pixels.valid, 1)
-                ctx.set(dut.pixels.payload, px)
-                await wait_high(ctx, dut.pixels.ready, "pixels.ready")
-                await ctx.tick()
+                await send(ctx, dut.pixels, px, timeout=timeout, name="pixels.ready")
             ctx.set(dut.pixels.valid, 0)
-            cycles = 1 + await wait_high(ctx, dut.result.valid, "result.valid")
+            cycles = 1 + await wait_high(ctx, dut.result.valid, timeout=timeout,
+                                         name="result.valid")
             payload = ctx.get(dut.result.payload)
             klass = int(payload.klass)
             logits = tuple(int(v) for v in payload.logits)

@@ -258,9 +258,8 @@ def _requant_params(v: bigint.RequantVector):
 def _run_requantizer(vectors: list[bigint.RequantVector]) -> list[list[int]]:
     """Stream every accumulator of ``vectors`` through one :class:`~fpgac.hw.requant.Requantizer`
     (parameter set ``k`` = vector ``k``), one per cycle; returns the outputs per vector."""
-    from amaranth.sim import Simulator
-
     from ..compiler.analysis.widths import signed_bits
+    from ..hw.amsim import pipeline, run_testbench
     from ..hw.requant import Requantizer
     params = tuple(_requant_params(v) for v in vectors)
     in_bits = signed_bits(max(abs(a) for v in vectors for a in v.accs))
@@ -270,25 +269,12 @@ def _run_requantizer(vectors: list[bigint.RequantVector]) -> list[list[int]]:
     got: list[list[int | None]] = [[None] * len(v.accs) for v in vectors]
 
     async def tb(ctx):
-        pending = list(items) + [None] * dut.latency
-        for t, item in enumerate(pending):
-            if item is None:
-                ctx.set(dut.i.valid, 0)
-            else:
-                a, k, _ = item
-                ctx.set(dut.i.valid, 1)
-                ctx.set(dut.i.payload.value, a)
-                ctx.set(dut.i.payload.sel, k)
-                ctx.set(dut.i.payload.tag, t)
-            await ctx.tick()
-            if ctx.get(dut.o.valid):
-                _, k, j = items[ctx.get(dut.o.payload.tag)]
-                got[k][j] = ctx.get(dut.o.payload.value)
+        payloads = [{"value": a, "sel": k, "tag": t} for t, (a, k, _) in enumerate(items)]
+        for _, out in await pipeline(ctx, dut.i, dut.o, payloads, drain=dut.latency):
+            _, k, j = items[out.tag]
+            got[k][j] = out.value
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(tb)
-    sim.run()
+    run_testbench(dut, tb, period=1e-6)
     return got
 
 
@@ -481,9 +467,8 @@ def accumulate_vectors(seed: int, count: int, *, n_bits: tuple[int, int] = (2, 1
 def run_lane(vec: AccVector, acc_bits: int | None = None) -> int:
     """Feed ``vec`` through one :class:`~fpgac.hw.lane.Lane` with the compiler's widths
     (``acc_bits`` overrides the accumulator width, for mutation checks)."""
-    from amaranth.sim import Simulator
-
     from ..compiler.analysis.widths import delta_bits, signed_bits
+    from ..hw.amsim import run_testbench
     from ..hw.lane import Lane
     taps = len(vec.xs)
     dut = Lane(act_bits=vec.n_bits, w_bits=delta_bits(vec.n_bits),
@@ -510,10 +495,7 @@ def run_lane(vec: AccVector, acc_bits: int | None = None) -> int:
             await ctx.tick()
         out.append(ctx.get(dut.result))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(tb)
-    sim.run()
+    run_testbench(dut, tb, period=1e-6)
     return out[0]
 
 

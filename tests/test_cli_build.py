@@ -10,12 +10,12 @@ import threading
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from fpgac.boards.harness import Harness
-from fpgac.boards.testing import harness_roundtrip
+from fpgac.boards.testing import pty_board
 from fpgac.cli import main
 from fpgac.compiler.plan import plan_hardware
+from fpgac.hw.amsim import run_testbench
 from fpgac.sim import golden
 from fpgac.sim.preprocess import pixel_table
 
@@ -121,18 +121,10 @@ def test_run_over_pty_against_simulated_board(tiny, tmp_path, capsys):
     harness = Harness(plan, divisor=4)
     master, slave = os.openpty()
 
-    async def board(ctx):
-        for _ in range(3):
-            data = b""
-            while len(data) < plan.input_pixels:
-                data += os.read(master, plan.input_pixels - len(data))
-            os.write(master, await harness_roundtrip(ctx, harness, data, 4))
+    board = pty_board(harness, master, images=3, pixels=plan.input_pixels, divisor=4)
 
     def run_sim():
-        sim = Simulator(harness)
-        sim.add_clock(1e-6)
-        sim.add_testbench(board)
-        sim.run()
+        run_testbench(harness, board, period=1e-6)
 
     thread = threading.Thread(target=run_sim, daemon=True)
     thread.start()

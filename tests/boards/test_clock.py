@@ -202,7 +202,7 @@ def test_every_board_has_a_default_clock():
 
 def _lock_reset_trace(delay, lock_wave):
     """``rst`` per cycle of a :class:`LockReset` driven with ``lock_wave`` (one value a cycle)."""
-    from amaranth.sim import Simulator
+    from fpgac.hw.amsim import run_testbench
 
     dut = LockReset(delay)
     trace = []
@@ -213,10 +213,7 @@ def _lock_reset_trace(delay, lock_wave):
             await ctx.tick()
             trace.append(ctx.get(dut.rst))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_testbench(dut, bench, period=1e-6)
     return trace
 
 

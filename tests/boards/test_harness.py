@@ -11,12 +11,12 @@ import threading
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from fpgac.boards.harness import Harness
 from fpgac.boards.host import BoardLink, Protocol, Result
-from fpgac.boards.testing import harness_roundtrip, uart_send
+from fpgac.boards.testing import harness_roundtrip, pty_board, uart_send
 from fpgac.compiler.plan import plan_hardware
+from fpgac.hw.amsim import run_testbench
 from fpgac.sim import golden
 from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
@@ -48,10 +48,7 @@ def _simulate(plan, images, *, stall_first=0, resync=None):
             frames.append(await harness_roundtrip(ctx, harness, img.tobytes(), DIVISOR))
             assert ctx.get(harness.digit_leds) == frames[-1][1]
 
-    sim = Simulator(harness)
-    sim.add_clock(1e-6)
-    sim.add_testbench(host)
-    sim.run()
+    run_testbench(harness, host, period=1e-6)
     return frames
 
 
@@ -93,19 +90,12 @@ def test_host_link_over_pty_against_simulated_board():
     harness = Harness(plan, divisor=DIVISOR)
     errors = []
 
-    async def board(ctx):
-        for _ in range(len(images)):
-            data = b""
-            while len(data) < plan.input_pixels:
-                data += os.read(master, plan.input_pixels - len(data))
-            os.write(master, await harness_roundtrip(ctx, harness, data, DIVISOR))
+    board = pty_board(harness, master, images=len(images), pixels=plan.input_pixels,
+                      divisor=DIVISOR)
 
     def run_sim():
         try:
-            sim = Simulator(harness)
-            sim.add_clock(1e-6)
-            sim.add_testbench(board)
-            sim.run()
+            run_testbench(harness, board, period=1e-6)
         except BaseException as exc:          # surfaced by the main thread below
             errors.append(exc)
 

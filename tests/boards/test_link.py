@@ -15,7 +15,6 @@ import threading
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from fpgac.boards.clock import plan_clock
 from fpgac.boards.harness import Harness, rx_fifo_depth
@@ -26,6 +25,7 @@ from fpgac.boards.testing import uart_recv, uart_send
 from fpgac.boards.uart import uart_divisor
 from fpgac.compiler.plan import plan_hardware
 from fpgac.errors import FpgacError
+from fpgac.hw.amsim import run_testbench
 from fpgac.sim import golden
 from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
@@ -114,11 +114,7 @@ def test_batched_request_against_simulated_harness_at_default_rate():
         done.set()
 
     def run_sim():
-        sim = Simulator(harness)
-        sim.add_clock(1e-8)
-        sim.add_testbench(line_in)
-        sim.add_testbench(line_out)
-        sim.run()
+        run_testbench(harness, line_in, line_out)
 
     thread = threading.Thread(target=run_sim, daemon=True)
     thread.start()

@@ -4,11 +4,11 @@ import random
 
 import pytest
 from amaranth.hdl import Module
-from amaranth.sim import Simulator
 
 from fpgac.boards.testing import uart_recv, uart_send
 from fpgac.boards.uart import UARTRx, UARTTx, uart_divisor
 from fpgac.errors import FpgacError
+from fpgac.hw.amsim import run_testbench, send
 
 
 def test_divisor_exact_and_rounded():
@@ -39,9 +39,7 @@ def test_loopback_random_bytes(divisor):
 
     async def source(ctx):
         for byte in data:
-            ctx.set(tx.data.payload, byte)
-            ctx.set(tx.data.valid, 1)
-            await ctx.tick().until(tx.data.ready)
+            await send(ctx, tx.data, byte)
         ctx.set(tx.data.valid, 0)
 
     async def sink(ctx):
@@ -52,11 +50,7 @@ def test_loopback_random_bytes(divisor):
                 got.append(ctx.get(rx.data.payload))
             assert not ctx.get(rx.framing_error) and not ctx.get(rx.overrun)
 
-    sim = Simulator(m)
-    sim.add_clock(1e-6)
-    sim.add_testbench(source, background=True)
-    sim.add_testbench(sink)
-    sim.run()
+    run_testbench(m, sink, background=[source], period=1e-6)
     assert bytes(got) == data
 
 
@@ -68,16 +62,11 @@ def test_tx_line_waveform():
     async def tb(ctx):
         assert ctx.get(dut.tx) == 1
         for byte in (0x00, 0xFF, 0xA5, 0x3C):
-            ctx.set(dut.data.payload, byte)
-            ctx.set(dut.data.valid, 1)
-            await ctx.tick().until(dut.data.ready)
+            await send(ctx, dut.data, byte)
             ctx.set(dut.data.valid, 0)
             got.append(await uart_recv(ctx, dut.tx, 5, timeout=10))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(tb)
-    sim.run()
+    run_testbench(dut, tb, period=1e-6)
     assert got == [0x00, 0xFF, 0xA5, 0x3C]
 
 
@@ -104,11 +93,7 @@ def test_rx_framing_error_and_recovery():
             if ctx.get(dut.data.valid):
                 events.append(ctx.get(dut.data.payload))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(line, background=True)
-    sim.add_testbench(monitor)
-    sim.run()
+    run_testbench(dut, monitor, background=[line], period=1e-6)
     assert events == ["framing", 0xC3, 0x01]
 
 
@@ -126,9 +111,5 @@ def test_rx_overrun_keeps_first_byte():
             seen["overrun"] += ctx.get(dut.overrun)
         assert ctx.get(dut.data.valid) and ctx.get(dut.data.payload) == 0x11
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(line, background=True)
-    sim.add_testbench(monitor)
-    sim.run()
+    run_testbench(dut, monitor, background=[line], period=1e-6)
     assert seen["overrun"] == 1

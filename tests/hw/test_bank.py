@@ -4,9 +4,8 @@ encodes (:func:`fpgac.compiler.passes.encode_weights.encode_list`).
 
 from __future__ import annotations
 
-from amaranth.sim import Simulator
-
 from fpgac.compiler.analysis import cycles
+from fpgac.hw.amsim import run_testbench
 
 
 def test_weight_bank_next_rewind_stop_and_restart():
@@ -51,8 +50,5 @@ def test_weight_bank_next_rewind_stop_and_restart():
                 if k >= 1:
                     got.append((ctx.get(dut.d), ctx.get(dut.off)))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(tb)
-    sim.run()
+    run_testbench(dut, tb)
     assert got == want * 2

@@ -10,7 +10,7 @@ import pytest
 
 from fpgac.compiler.analysis import cycles
 from fpgac.compiler.plan import Requant
-from fpgac.hw.amsim import run_testbench as run
+from fpgac.hw.amsim import pipeline, run_testbench as run
 from fpgac.hw.requant import Requantizer
 from fpgac.sim import golden
 
@@ -41,17 +41,10 @@ def test_requantizer_exhaustive_vs_golden(params):
     got = {}
 
     async def bench(ctx):
-        for k in range(len(vec) + dut.latency):
-            if k < len(vec):
-                ctx.set(dut.i.valid, 1)
-                ctx.set(dut.i.payload, {"value": vec[k][0], "sel": vec[k][1], "tag": k})
-            else:
-                ctx.set(dut.i.valid, 0)
-            await ctx.tick()
-            if ctx.get(dut.o.valid):
-                tag = ctx.get(dut.o.payload.tag)
-                assert k - tag == dut.latency - 1, "latency differs from the published one"
-                got[tag] = ctx.get(dut.o.payload.value)
+        payloads = [{"value": v, "sel": s, "tag": k} for k, (v, s) in enumerate(vec)]
+        for k, out in await pipeline(ctx, dut.i, dut.o, payloads, drain=dut.latency):
+            assert k - out.tag == dut.latency - 1, "latency differs from the published one"
+            got[out.tag] = out.value
 
     run(dut, bench)
     assert len(got) == len(vec)
@@ -80,13 +73,9 @@ def test_requantizer_extreme_accumulators():
     got = {}
 
     async def bench(ctx):
-        for k in range(len(vec) + dut.latency):
-            ctx.set(dut.i.valid, int(k < len(vec)))
-            if k < len(vec):
-                ctx.set(dut.i.payload, {"value": vec[k][0], "sel": vec[k][1], "tag": k})
-            await ctx.tick()
-            if ctx.get(dut.o.valid):
-                got[ctx.get(dut.o.payload.tag)] = ctx.get(dut.o.payload.value)
+        payloads = [{"value": v, "sel": s, "tag": k} for k, (v, s) in enumerate(vec)]
+        for _, out in await pipeline(ctx, dut.i, dut.o, payloads, drain=dut.latency):
+            got[out.tag] = out.value
 
     run(dut, bench)
     for k, (v, s) in enumerate(vec):
