@@ -26,6 +26,7 @@ from amaranth.lib.wiring import In, Out
 
 from fpgac.boards.uart import UARTRx, UARTTx
 from fpgac.compiler.analysis.cycles import predict
+from fpgac.hw.wrap import default_core
 
 __all__ = ["HEADER", "Harness", "BoardTop", "frame_length", "logit_bytes", "rx_fifo_depth"]
 
@@ -96,10 +97,7 @@ class Harness(wiring.Component):
         self._resync = operator.index(resync_clocks)
         if self._resync < 1:
             raise ValueError(f"resync_clocks must be >= 1, not {self._resync}")
-        if core is None:
-            from fpgac.hw.core import Accelerator
-            core = Accelerator(plan)
-        self.core = core
+        self.core = default_core(plan, core)
         self._pixels = operator.index(plan.input_pixels)
         self._classes = operator.index(plan.classes)
         self._out_bits = operator.index(plan.out_bits)

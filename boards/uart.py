@@ -53,13 +53,24 @@ def uart_divisor(clk_freq: float, baud: int) -> int:
     return divisor
 
 
-class UARTTx(wiring.Component):
-    """UART transmitter, 8N1.
+class _UART(wiring.Component):
+    """What the transmitter and the receiver share: ``divisor``, the clocks per bit (see
+    :func:`uart_divisor`), at least :data:`MIN_DIVISOR` (``ValueError`` otherwise)."""
 
-    Parameters
-    ----------
-    divisor : int
-        Clocks per bit (see :func:`uart_divisor`), at least :data:`MIN_DIVISOR`.
+    def __init__(self, divisor: int):
+        divisor = operator.index(divisor)
+        if divisor < MIN_DIVISOR:
+            raise ValueError(f"divisor must be >= {MIN_DIVISOR}, not {divisor}")
+        self._divisor = divisor
+        super().__init__()
+
+    @property
+    def divisor(self) -> int:
+        return self._divisor
+
+
+class UARTTx(_UART):
+    """UART transmitter, 8N1, ``divisor`` clocks per bit (:class:`_UART`).
 
     Attributes
     ----------
@@ -75,17 +86,6 @@ class UARTTx(wiring.Component):
     data: In(stream.Signature(8))
     tx: Out(1, init=1)
     busy: Out(1)
-
-    def __init__(self, divisor: int):
-        divisor = operator.index(divisor)
-        if divisor < MIN_DIVISOR:
-            raise ValueError(f"divisor must be >= {MIN_DIVISOR}, not {divisor}")
-        self._divisor = divisor
-        super().__init__()
-
-    @property
-    def divisor(self) -> int:
-        return self._divisor
 
     def elaborate(self, platform):
         m = Module()
@@ -117,13 +117,9 @@ class UARTTx(wiring.Component):
         return m
 
 
-class UARTRx(wiring.Component):
-    """UART receiver, 8N1, sampling each bit in its middle.
-
-    Parameters
-    ----------
-    divisor : int
-        Clocks per bit (see :func:`uart_divisor`), at least :data:`MIN_DIVISOR`.
+class UARTRx(_UART):
+    """UART receiver, 8N1, ``divisor`` clocks per bit (:class:`_UART`), sampling each bit in
+    its middle.
 
     Attributes
     ----------
@@ -144,17 +140,6 @@ class UARTRx(wiring.Component):
     data: Out(stream.Signature(8))
     framing_error: Out(1)
     overrun: Out(1)
-
-    def __init__(self, divisor: int):
-        divisor = operator.index(divisor)
-        if divisor < MIN_DIVISOR:
-            raise ValueError(f"divisor must be >= {MIN_DIVISOR}, not {divisor}")
-        self._divisor = divisor
-        super().__init__()
-
-    @property
-    def divisor(self) -> int:
-        return self._divisor
 
     @property
     def latency(self) -> int:

@@ -20,7 +20,7 @@ Contract
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal, Union
 
 import numpy as np
@@ -28,7 +28,7 @@ import numpy as np
 from fpgac import semantics
 
 __all__ = [
-    "Rounding", "QuantParams", "InputSpec", "Conv2d", "Linear", "ReLU", "MaxPool2d",
+    "Rounding", "QuantParams", "InputSpec", "Weighted", "Conv2d", "Linear", "ReLU", "MaxPool2d",
     "Flatten", "Op", "WeightedOp", "Model",
 ]
 
@@ -65,12 +65,14 @@ class InputSpec:
 
 
 @dataclass
-class Conv2d:
-    """2-D convolution with square kernel, followed by requantization.
+class Weighted:
+    """The fields every weighted op carries (the base of :class:`Conv2d` and :class:`Linear`).
 
-    ``weight`` is ``[out_channels, in_channels, k, k]`` of unsigned ``n_bits`` integers,
+    ``weight`` is an array of unsigned ``n_bits`` integers (its shape is the op's),
     ``bias`` is ``[out_channels]`` of signed integers (scale ``in_q.scale * w_scale``,
-    zero point 0) or ``None``. Padding pads with the input zero point ``in_q.zero_point``.
+    zero point 0) or ``None``. The frontends check these fields first
+    (:func:`fpgac.compiler.frontend.layers.parse_weighted` returns a bare ``Weighted``) and then
+    build the op with :meth:`common`.
     """
 
     name: str
@@ -83,6 +85,25 @@ class Conv2d:
     mn: int
     mqm0: int
     n_bits: int
+
+    @property
+    def shift(self) -> int:
+        """Total right shift of the requantizer: ``mn + n_bits``."""
+        return semantics.shift(self.mn, self.n_bits)
+
+    def common(self) -> dict:
+        """The :class:`Weighted` fields by name (no copies), to build a Conv2d or a Linear."""
+        return {f.name: getattr(self, f.name) for f in fields(Weighted)}
+
+
+@dataclass
+class Conv2d(Weighted):
+    """2-D convolution with square kernel, followed by requantization.
+
+    ``weight`` is ``[out_channels, in_channels, k, k]``; the other fields as in
+    :class:`Weighted`. Padding pads with the input zero point ``in_q.zero_point``.
+    """
+
     stride: int = 1
     padding: int = 0
     #: Set by :mod:`fpgac.compiler.passes.fuse_activations`; the frontends emit explicit ops.
@@ -100,26 +121,11 @@ class Conv2d:
     def kernel(self) -> int:
         return int(self.weight.shape[2])
 
-    @property
-    def shift(self) -> int:
-        """Total right shift of the requantizer: ``mn + n_bits``."""
-        return semantics.shift(self.mn, self.n_bits)
-
 
 @dataclass
-class Linear:
+class Linear(Weighted):
     """Fully connected layer, ``weight`` is ``[out_features, in_features]``; else as Conv2d."""
 
-    name: str
-    weight: np.ndarray
-    bias: np.ndarray | None
-    in_q: QuantParams
-    out_q: QuantParams
-    w_scale: float
-    w_zero_point: int
-    mn: int
-    mqm0: int
-    n_bits: int
     relu: bool = False
 
     @property
@@ -129,11 +135,6 @@ class Linear:
     @property
     def in_features(self) -> int:
         return int(self.weight.shape[1])
-
-    @property
-    def shift(self) -> int:
-        """Total right shift of the requantizer: ``mn + n_bits``."""
-        return semantics.shift(self.mn, self.n_bits)
 
 
 @dataclass

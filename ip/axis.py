@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import operator
 
-from amaranth.hdl import ClockDomain, Module, Mux, ResetInserter, Signal
+from amaranth.hdl import Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
+
+from fpgac.hw.wrap import default_core, local_core_module
 
 __all__ = ["AxiStreamAccelerator", "tdata_bits"]
 
@@ -56,10 +58,7 @@ class AxiStreamAccelerator(wiring.Component):
     """
 
     def __init__(self, plan, *, core=None):
-        if core is None:
-            from fpgac.hw.core import Accelerator
-            core = Accelerator(plan)
-        self.core = core
+        self.core = default_core(plan, core)
         self._pixels = operator.index(plan.input_pixels)
         self._width = tdata_bits(plan)
         super().__init__({
@@ -77,11 +76,7 @@ class AxiStreamAccelerator(wiring.Component):
         })
 
     def elaborate(self, platform):
-        m = Module()
-        m.domains.sync = cd = ClockDomain("sync", local=True)
-        m.d.comb += [cd.clk.eq(self.aclk), cd.rst.eq(~self.aresetn)]
-        drop = Signal()
-        m.submodules.core = ResetInserter(drop)(self.core)
+        m, drop = local_core_module(self.core, clk=self.aclk, rst=~self.aresetn)
         core = self.core
 
         m.d.comb += [

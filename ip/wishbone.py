@@ -36,11 +36,12 @@ from __future__ import annotations
 
 import operator
 
-from amaranth.hdl import Cat, ClockDomain, Const, Module, Mux, ResetInserter, Signal
+from amaranth.hdl import Cat, Const, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgac.errors import FpgacError
+from fpgac.hw.wrap import default_core, local_core_module
 
 __all__ = ["WishboneAccelerator", "REGISTERS", "ID_VALUE", "LOGITS_BASE", "IMAGE_BASE",
            "ADDR_BITS", "check_plan", "register_table"]
@@ -103,10 +104,7 @@ class WishboneAccelerator(wiring.Component):
 
     def __init__(self, plan, *, core=None):
         check_plan(plan)
-        if core is None:
-            from fpgac.hw.core import Accelerator
-            core = Accelerator(plan)
-        self.core = core
+        self.core = default_core(plan, core)
         self._pixels = operator.index(plan.input_pixels)
         self._classes = operator.index(plan.classes)
         self._out_bits = operator.index(plan.out_bits)
@@ -125,11 +123,7 @@ class WishboneAccelerator(wiring.Component):
         })
 
     def elaborate(self, platform):
-        m = Module()
-        m.domains.sync = cd = ClockDomain("sync", local=True)
-        m.d.comb += [cd.clk.eq(self.wb_clk_i), cd.rst.eq(self.wb_rst_i)]
-        soft_reset = Signal()
-        m.submodules.core = ResetInserter(soft_reset)(self.core)
+        m, soft_reset = local_core_module(self.core, clk=self.wb_clk_i, rst=self.wb_rst_i)
         core = self.core
         n = self._pixels
 

@@ -10,18 +10,17 @@ output channel and ``|bias| < 2^62``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from fpgac import semantics
-from fpgac.compiler.ir import Conv2d, Linear, QuantParams
+from fpgac.compiler.ir import Conv2d, Linear, QuantParams, Weighted
 from fpgac.errors import ModelError
 
 from .checks import describe, key_path, req_float, req_int, req_str
 from .tensors import parse_tensor, write_tensor
 
-__all__ = ["WeightedFields", "parse_weighted", "weighted_to_dict", "close", "default_name",
+__all__ = ["parse_weighted", "weighted_to_dict", "close", "default_name",
            "QUANT_KEYS", "BIAS_LIMIT"]
 
 #: Quantization keys of a weighted layer, required in both formats.
@@ -43,26 +42,11 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "shape [" + ", ".join(str(d) for d in shape) + "]"
 
 
-@dataclass
-class WeightedFields:
-    """The checked keys of one weighted layer (before it becomes a Conv2d or Linear)."""
-
-    name: str
-    n_bits: int
-    in_q: QuantParams
-    out_q: QuantParams
-    w_scale: float
-    w_zero_point: int
-    mn: int
-    mqm0: int
-    weight: np.ndarray
-    bias: np.ndarray | None
-
-
 def parse_weighted(layer: dict, path: str, source: str | None, *,
                    layouts: tuple[str, ...], ndims: tuple[int, ...] = (4, 2),
-                   ndim_text: str = "4 dimensions (conv2d) or 2 (linear)") -> WeightedFields:
-    """Check and convert the quantization keys, weight and bias of one layer mapping.
+                   ndim_text: str = "4 dimensions (conv2d) or 2 (linear)") -> Weighted:
+    """Check and convert the quantization keys, weight and bias of one layer mapping (a bare
+    :class:`~fpgac.compiler.ir.Weighted`: the caller builds the op with ``common()``).
 
     Key presence (and unknown keys) must have been checked by the caller.
     """
@@ -100,8 +84,9 @@ def parse_weighted(layer: dict, path: str, source: str | None, *,
         if bias.shape != (weight.shape[0],):
             raise ModelError(f"{bpath}.size", f"[{weight.shape[0]}] (one per output channel)",
                              _shape(bias.shape), source=source)
-    return WeightedFields(name, n, QuantParams(ins, inz), QuantParams(outs, outz), ws, wz, mn,
-                          mqm0, weight, bias)
+    return Weighted(name=name, weight=weight, bias=bias, in_q=QuantParams(ins, inz),
+                    out_q=QuantParams(outs, outz), w_scale=ws, w_zero_point=wz, mn=mn, mqm0=mqm0,
+                    n_bits=n)
 
 
 def default_name(kind: str, previous: str | None, index: int) -> str:
