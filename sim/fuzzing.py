@@ -110,6 +110,17 @@ def _dump(obj) -> str:
 
 def make_mutant(text: str, kind: str, rng: np.random.Generator) -> bytes:
     """Return a mutant of the YAML ``text`` by mutation ``kind`` (one of :data:`MUTATIONS`)."""
+    mutant = _mutate_text(text, kind, rng)
+    if mutant is not None:
+        return mutant
+    doc = yaml.safe_load(text)
+    nodes = list(_paths(doc))
+    path, _value = nodes[int(rng.integers(1, len(nodes)))]
+    return _dump(_mutate_tree(doc, nodes, path, kind, rng)).encode()
+
+
+def _mutate_text(text: str, kind: str, rng: np.random.Generator) -> bytes | None:
+    """The mutants made on the text (bytes, encoding, YAML syntax); None for the other kinds."""
     if kind == "truncate":
         return text.encode()[: int(rng.integers(0, len(text)))]
     if kind == "byte_flip":
@@ -154,9 +165,12 @@ def make_mutant(text: str, kind: str, rng: np.random.Generator) -> bytes:
     if kind == "deep_nesting":
         depth = int(rng.integers(200, 5000))
         return (text + "deep: " + "[" * depth + "]" * depth + "\n").encode()
-    doc = yaml.safe_load(text)
-    nodes = list(_paths(doc))
-    path, value = nodes[int(rng.integers(1, len(nodes)))]
+    return None
+
+
+def _mutate_tree(doc, nodes: list, path: tuple, kind: str, rng: np.random.Generator):
+    """The mutants made on the parsed document ``doc`` (``nodes``: its ``(path, value)`` pairs,
+    ``path`` the one drawn for the kinds that change any node); returns the mutated document."""
     if kind == "wrong_type":
         doc = _set(doc, path, _WEIRD[int(rng.integers(0, len(_WEIRD)))])
     elif kind == "delete_key":
@@ -225,7 +239,7 @@ def make_mutant(text: str, kind: str, rng: np.random.Generator) -> bytes:
             doc = _set(doc, p, list(_get(doc, p).items()))
     else:
         raise ValueError(f"unknown mutation {kind!r}")
-    return _dump(doc).encode()
+    return doc
 
 
 def _get(obj, path):

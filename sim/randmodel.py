@@ -26,7 +26,7 @@ Contract
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -211,6 +211,38 @@ def random_model(rng: np.random.Generator | int, *, options: RandomOptions | Non
 
 
 def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Model | None:
+    """One attempt: a random chain, or None when a draw is out of range (the caller retries
+    with the same generator, so the model stays a pure function of the seed)."""
+    spec, rounding, wild, legacy_kernels = _random_input(rng, opt)
+    c, h, w = spec.shape
+    top = (1 << spec.n_bits) - 1
+    # sample activations used to calibrate each layer's shift (never stored in the model)
+    sample = rng.integers(0, top + 1, size=(6, c, h, w), dtype=np.int64)
+    n_convs = int(rng.integers(0, opt.max_convs + 1))
+    n_lin = int(rng.integers(1, opt.max_linears + 1))
+    if opt.legacy:
+        n_convs = len(legacy_kernels)
+    chain = _Chain(rng, opt, spec.n_bits, rounding, wild, spec.quant, sample, c, h, w)
+    for index in range(n_convs):
+        added = chain.add_conv(index, legacy_kernels)
+        if added is None:
+            return None
+        if not added:
+            break
+    if not chain.add_linears(n_lin):
+        return None
+    model = ir.Model(input=spec, ops=chain.ops, out_q=chain.q, rounding=rounding, name=name,
+                     source_format="fpgac")
+    if opt.legacy:
+        shapes = [op.weight.shape for op in model.weighted]
+        if sum(o.chains for o in enumerate_readings(shapes)) != 1:
+            return None        # an ambiguous legacy file: the loader would refuse it
+    return model
+
+
+def _random_input(rng: np.random.Generator,
+                  opt: RandomOptions) -> tuple[ir.InputSpec, str, bool, list[int] | None]:
+    """``(input spec, rounding, wild, legacy conv kernels or None)`` of one attempt."""
     n = int(rng.integers(opt.n_bits[0], opt.n_bits[1] + 1))
     top = (1 << n) - 1
     c = int(rng.integers(opt.channels[0], opt.channels[1] + 1))
@@ -219,6 +251,7 @@ def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Mo
                                                                        opt.size[1] + 1))
     rounding = str(rng.choice(list(opt.rounding)))
     wild = bool(rng.random() < opt.wild)
+    legacy_kernels = None
     if opt.legacy:
         c, h, w, rounding = 1, 28, 28, "floor"
         legacy_kernels = _legacy_kernels(rng)
@@ -234,97 +267,116 @@ def _try_model(rng: np.random.Generator, opt: RandomOptions, name: str) -> ir.Mo
             pixel_table(spec)
         except ModelError:
             spec.clamp = True
-    ops: list[ir.Op] = []
-    q = q_in
-    # sample activations used to calibrate each layer's shift (never stored in the model)
-    sample = rng.integers(0, top + 1, size=(6, c, h, w), dtype=np.int64)
-    n_convs = int(rng.integers(0, opt.max_convs + 1))
-    n_lin = int(rng.integers(1, opt.max_linears + 1))
-    if opt.legacy:
-        n_convs = len(legacy_kernels)
-    layer_no = 0
+    return spec, rounding, wild, legacy_kernels
 
-    def weighted(shape: tuple[int, ...], fan_in: int, stride: int = 1, padding: int = 0):
+
+@dataclass
+class _Chain:
+    """The chain of one attempt while it grows: its ops, the current activation shape
+    ``(c, h, w)``, quantization ``q`` and calibration ``sample``."""
+
+    rng: np.random.Generator
+    opt: RandomOptions
+    n: int
+    rounding: str
+    wild: bool
+    q: ir.QuantParams
+    sample: np.ndarray
+    c: int
+    h: int
+    w: int
+    ops: list = field(default_factory=list)
+    layer_no: int = 0
+
+    def weighted(self, shape: tuple[int, ...], fan_in: int, stride: int = 1,
+                 padding: int = 0):
         """Weights, bias and requantization of one layer; ``None`` if out of range."""
+        rng, n, top = self.rng, self.n, (1 << self.n) - 1
+        q = self.q
         wz = _edge_int(rng, 0, top)
-        wq = _weights(rng, shape, n, wz, wild)
+        wq = _weights(rng, shape, n, wz, self.wild)
         xmax = max(q.zero_point, top - q.zero_point)
         bias = _bias(rng, shape[0], max(1, fan_in * xmax * max(1, top // 4)))
         bound = accumulator_bound(wq, bias, q.zero_point, wz, n)
-        mqm0 = _pick_mqm0(rng, n, wild)
+        mqm0 = _pick_mqm0(rng, n, self.wild)
         if bound * mqm0 >= T_LIMIT // 2:
             return None
-        acc = _sample_acc(sample, wq, bias, q.zero_point, wz, stride, padding)
-        s, outz = _pick_shift(rng, n, acc, mqm0, wild)
+        acc = _sample_acc(self.sample, wq, bias, q.zero_point, wz, stride, padding)
+        s, outz = _pick_shift(rng, n, acc, mqm0, self.wild)
         out_q = _quant(rng, n)
         if outz is not None and rng.random() < 0.85:
             out_q = ir.QuantParams(out_q.scale, outz)
         ws = float(np.float32(rng.uniform(0.001, 0.05)))
-        y = _apply(acc, mqm0, s, out_q.zero_point, n, False, rounding)
+        y = _apply(acc, mqm0, s, out_q.zero_point, n, False, self.rounding)
         return wq, bias, wz, mqm0, s - n, out_q, ws, y
 
-    for ci_ in range(n_convs):
-        cin, hin, win = c, h, w
+    def add_conv(self, index: int, legacy_kernels: list[int] | None) -> bool | None:
+        """Append conv ``index`` (and maybe a ReLU and a max-pool): True; False when the map
+        is too small for it (the convs end); None when its draw is out of range."""
+        rng, opt = self.rng, self.opt
+        cin, hin, win = self.c, self.h, self.w
         k = int(rng.integers(1, min(opt.max_kernel, 7) + 1))
         pad = int(rng.integers(0, k)) if rng.random() < 0.6 else 0
         stride = 2 if (opt.strides and rng.random() < 0.15) else 1
         if hin == win and hin <= 7 and rng.random() < 0.3:   # a 1x1-output conv on purpose
             pad, stride, k = 0, 1, hin
         if opt.legacy:
-            k, stride = legacy_kernels[ci_], 1
-            pad = (k - 1) // 2 if ci_ == 0 else 0
+            k, stride = legacy_kernels[index], 1
+            pad = (k - 1) // 2 if index == 0 else 0
         hout = semantics.conv_out_size(hin, k, stride, pad)
         wout = semantics.conv_out_size(win, k, stride, pad)
         if hout < 1 or wout < 1:
-            break
+            return False
         cout = int(rng.integers(1, opt.max_conv_channels + 1))
-        got = weighted((cout, cin, k, k), cin * k * k, stride, pad)
+        got = self.weighted((cout, cin, k, k), cin * k * k, stride, pad)
         if got is None:
             return None
-        wq, bias, wz, mqm0, mn, out_q, ws, sample = got
-        layer_no += 1
-        ops.append(ir.Conv2d(name=f"conv{layer_no}", weight=wq, bias=bias, in_q=q,
-                             out_q=out_q, w_scale=ws, w_zero_point=wz, mn=mn, mqm0=mqm0,
-                             n_bits=n, stride=stride, padding=pad))
-        q = out_q
-        c, h, w = cout, hout, wout
+        wq, bias, wz, mqm0, mn, out_q, ws, self.sample = got
+        self.layer_no += 1
+        self.ops.append(ir.Conv2d(name=f"conv{self.layer_no}", weight=wq, bias=bias, in_q=self.q,
+                                  out_q=out_q, w_scale=ws, w_zero_point=wz, mn=mn, mqm0=mqm0,
+                                  n_bits=self.n, stride=stride, padding=pad))
+        self.q = out_q
+        self.c, self.h, self.w = cout, hout, wout
+        h, w = hout, wout
         if opt.legacy or rng.random() < 0.75:
-            ops.append(ir.ReLU(name=f"relu{layer_no}"))
-            sample = np.maximum(sample, q.zero_point)
+            self.ops.append(ir.ReLU(name=f"relu{self.layer_no}"))
+            self.sample = np.maximum(self.sample, self.q.zero_point)
         if (opt.legacy and h > 1) or (not opt.legacy and h >= 2 and w >= 2
                                       and rng.random() < 0.5):
             pk = 2 if (opt.legacy or h < 3 or w < 3 or rng.random() < 0.8) else 3
-            ops.append(ir.MaxPool2d(kernel=pk, stride=pk, name=f"pool{layer_no}"))
-            h, w = h // pk, w // pk
-            sw = np.lib.stride_tricks.sliding_window_view(sample, (pk, pk), axis=(2, 3))
-            sample = sw[:, :, ::pk, ::pk][:, :, :h, :w].max(axis=(-2, -1))
-    flat = c * h * w
-    if flat > opt.max_flat:
-        return None
-    ops.append(ir.Flatten(name="flatten"))
-    sample = sample.reshape(sample.shape[0], -1)
-    for i in range(n_lin):
-        last = i == n_lin - 1
-        fout = int(rng.integers(1, opt.max_features + 1))
-        got = weighted((fout, flat), flat)
-        if got is None:
-            return None
-        wq, bias, wz, mqm0, mn, out_q, ws, sample = got
-        layer_no += 1
-        ops.append(ir.Linear(name=f"fc{layer_no}", weight=wq, bias=bias, in_q=q, out_q=out_q,
-                             w_scale=ws, w_zero_point=wz, mn=mn, mqm0=mqm0, n_bits=n))
-        q = out_q
-        flat = fout
-        if not last or (not opt.legacy and rng.random() < 0.3):
-            ops.append(ir.ReLU(name=f"relu{layer_no}"))
-            sample = np.maximum(sample, q.zero_point)
-    model = ir.Model(input=spec, ops=ops, out_q=q, rounding=rounding, name=name,
-                     source_format="fpgac")
-    if opt.legacy:
-        shapes = [op.weight.shape for op in model.weighted]
-        if sum(o.chains for o in enumerate_readings(shapes)) != 1:
-            return None        # an ambiguous legacy file: the loader would refuse it
-    return model
+            self.ops.append(ir.MaxPool2d(kernel=pk, stride=pk, name=f"pool{self.layer_no}"))
+            self.h, self.w = h, w = h // pk, w // pk
+            sw = np.lib.stride_tricks.sliding_window_view(self.sample, (pk, pk), axis=(2, 3))
+            self.sample = sw[:, :, ::pk, ::pk][:, :, :h, :w].max(axis=(-2, -1))
+        return True
+
+    def add_linears(self, count: int) -> bool:
+        """Append a flatten and ``count`` linear layers (ReLUs between them, maybe one after
+        the last); False when the flat size or a draw is out of range."""
+        rng, opt = self.rng, self.opt
+        flat = self.c * self.h * self.w
+        if flat > opt.max_flat:
+            return False
+        self.ops.append(ir.Flatten(name="flatten"))
+        self.sample = self.sample.reshape(self.sample.shape[0], -1)
+        for i in range(count):
+            last = i == count - 1
+            fout = int(rng.integers(1, opt.max_features + 1))
+            got = self.weighted((fout, flat), flat)
+            if got is None:
+                return False
+            wq, bias, wz, mqm0, mn, out_q, ws, self.sample = got
+            self.layer_no += 1
+            self.ops.append(ir.Linear(name=f"fc{self.layer_no}", weight=wq, bias=bias,
+                                      in_q=self.q, out_q=out_q, w_scale=ws, w_zero_point=wz,
+                                      mn=mn, mqm0=mqm0, n_bits=self.n))
+            self.q = out_q
+            flat = fout
+            if not last or (not opt.legacy and rng.random() < 0.3):
+                self.ops.append(ir.ReLU(name=f"relu{self.layer_no}"))
+                self.sample = np.maximum(self.sample, self.q.zero_point)
+        return True
 
 
 def _legacy_kernels(rng: np.random.Generator) -> list[int]:

