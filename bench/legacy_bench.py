@@ -45,7 +45,7 @@ TRUE = {"seed": ([2, 0, 0], ["conv1", "conv2"]), "nopad": ([0, 0, 0], ["conv1", 
 
 
 def main(argv=None) -> int:
-    from fpgac.commands.convert import convert
+    from fpgac.flows.convert import convert
     from fpgac.compiler.frontend import load_model
     from fpgac.compiler.frontend.legacy import TopologyError
     from fpgac.sim import golden
@@ -69,7 +69,7 @@ def main(argv=None) -> int:
             for n in args.bits:
                 path = variants.legacy_file(variant, n, tmp)
                 try:
-                    loaded = load_model(path, hint=False)
+                    loaded = load_model(path)
                     did = f"loads: {loaded.topology}"
                 except TopologyError as exc:
                     did = f"refused: {len(exc.outcomes)} candidates"

@@ -147,6 +147,7 @@ def write_ip(model_path, bus: str, out_dir, *, pes: int = 1, images: int = 4,
     from amaranth.back import verilog
 
     from fpgac.compiler.frontend import load_model
+    from fpgac.sim.mnist import candidate_accuracy
     from fpgac.compiler.plan import plan_hardware
     from fpgac.sim.preprocess import pixel_table
 
@@ -154,7 +155,7 @@ def write_ip(model_path, bus: str, out_dir, *, pes: int = 1, images: int = 4,
         raise FpgacError(f"--bus: expected one of {', '.join(BUSES)}, found {bus!r}")
     if images < 2:
         raise FpgacError(f"--images: expected at least 2 test images, found {images}")
-    model = load_model(model_path)
+    model = load_model(model_path, hint=candidate_accuracy)
     plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

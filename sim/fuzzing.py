@@ -257,9 +257,9 @@ def _classify(data: bytes, path: Path) -> tuple[str, str]:
     from ..compiler.frontend import load_model
     path.write_bytes(data)
     try:
-        # hint=False: an ambiguous legacy mutant is refused without running its candidates on
+        # no hint: an ambiguous legacy mutant is refused without running its candidates on
         # MNIST (that hint is an evaluation, not part of the loader's parse/validate time)
-        model = load_model(path, hint=False)
+        model = load_model(path)
     except FpgacError as exc:
         msg = str(exc)
         if not msg.strip() or "\n" in msg.strip():

@@ -19,7 +19,7 @@ import numpy as np
 
 from fpgac.errors import FpgacError
 
-__all__ = ["read_idx", "load_mnist", "SPLITS"]
+__all__ = ["read_idx", "load_mnist", "candidate_accuracy", "SPLITS"]
 
 #: Split name -> file-name prefix. ``train`` (the full 60k set) exists only in a user's
 #: ``data_dir``; the package ships ``test`` and ``train5k``.
@@ -160,3 +160,26 @@ def load_mnist(split: str = "test", data_dir: str | Path | None = None
         raise _error(f"{label}/{lab_file.name}", "data", "labels in [0, 9]",
                      f"label {int(labels.max())}")
     return images, labels
+
+
+def candidate_accuracy(models: list) -> dict[int, float]:
+    """Golden accuracy of each model on the first
+    :data:`~fpgac.compiler.frontend.legacy.HINT_IMAGES` shipped MNIST test images, by index
+    (the ``hint`` of :func:`fpgac.compiler.frontend.load_model` for an ambiguous legacy file);
+    models the golden model refuses are left out, and it is empty without the test set."""
+    from fpgac.compiler.frontend.legacy import HINT_IMAGES
+    from fpgac.sim import golden
+
+    try:
+        pixels, labels = load_mnist("test", None)
+    except (FpgacError, OSError):
+        return {}
+    pixels, labels = pixels[:HINT_IMAGES], labels[:HINT_IMAGES].astype(np.int64)
+    out = {}
+    for i, model in enumerate(models):
+        try:
+            _, classes = golden.predict(model, pixels)
+        except FpgacError:
+            continue
+        out[i] = float((classes == labels).mean())
+    return out

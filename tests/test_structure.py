@@ -4,6 +4,9 @@
   ``def`` to its last line, docstring and nested functions included), except in the files of
   :data:`ALLOWED`, which are being redesigned by other work (each entry says by which).
   A new long function anywhere else fails here: split it into named steps.
+* The rooms of ``docs/architecture.md``: ``compiler/`` imports nothing from ``sim/``, ``hw/``,
+  ``boards/`` or ``compress/`` (but for :data:`ROOM_EXCEPTIONS`); nothing outside ``fpgac/commands`` (and ``fpgac/cli.py``)
+  imports a command module, ``bench/`` included.
 """
 
 from __future__ import annotations
@@ -72,3 +75,65 @@ def test_no_function_longer_than_the_limit():
            for name, line, length in long_functions(p)]
     assert not bad, (f"functions longer than {MAX_LINES} lines (split them into named steps):\n"
                      + "\n".join(bad))
+
+
+def imported_modules(path: Path, package: str) -> set[str]:
+    """The absolute names of the modules ``path`` imports (relative imports resolved against
+    ``package``, the dotted name of the module's own package), at any depth of the file."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _dotted(path: Path) -> str:
+    """The package of a source file, by ``[tool.setuptools.package-dir]``."""
+    conf = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    rel = path.parent.relative_to(ROOT).as_posix()
+    for name, folder in sorted(conf["tool"]["setuptools"]["package-dir"].items(),
+                               key=lambda kv: -len(kv[1])):
+        if rel == folder or rel.startswith(folder + "/"):
+            return ".".join([name] + rel[len(folder):].strip("/").split("/")).rstrip(".")
+    return rel.replace("/", ".")
+
+
+def test_the_import_reader_resolves_relative_imports(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("from ..sim import golden\nfrom . import ir\nimport fpgac.hw.core\n")
+    got = imported_modules(path, "fpgac.compiler.frontend")
+    assert {"fpgac.compiler.sim", "fpgac.compiler.sim.golden", "fpgac.compiler.frontend.ir",
+            "fpgac.hw.core"} <= got
+
+
+#: Known imports of another room by compiler/ (path: room), each said in docs/architecture.md.
+ROOM_EXCEPTIONS = {
+    # the estimate of the board harness's receive queue reads the harness's own sizing rule
+    "compiler/analysis/resources.py": "boards",
+}
+
+
+def test_rooms_imports():
+    bad = []
+    for path in sorted((ROOT / "compiler").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        for name in imported_modules(path, _dotted(path)):
+            room = name.split(".")[1] if name.startswith("fpgac.") else None
+            if room in ("sim", "hw", "boards", "compress") and ROOM_EXCEPTIONS.get(rel) != room:
+                bad.append(f"{rel} imports {name}")
+    files = [p for d in _package_dirs() + [ROOT / "bench"] for p in d.rglob("*.py")]
+    for path in sorted(set(files)):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith("fpgac/commands/") or rel == "fpgac/cli.py":
+            continue
+        for name in imported_modules(path, _dotted(path)):
+            if name.startswith("fpgac.commands"):
+                bad.append(f"{rel} imports {name}")
+    assert not bad, "imports across the rooms of docs/architecture.md:\n" + "\n".join(bad)

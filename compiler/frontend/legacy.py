@@ -7,14 +7,16 @@ later convs unpadded, a 2x2 / stride-2 max-pool after a conv whose output is lar
 or not; ReLU after every layer but the last; a flatten after the last conv; a 28x28 input with
 the first conv's in_channels). Exactly one reading chains: it is loaded (``model.topology``
 says which). None or several: :class:`TopologyError` lists them, with each candidate's accuracy
-on the first 1,000 shipped MNIST test images as a hint, and points to ``fpgac convert``.
+on the first 1,000 shipped MNIST test images as a hint when the caller passes the function that
+measures it (``hint=fpgac.sim.mnist.candidate_accuracy``: the compiler does not run models), and
+points to ``fpgac convert``.
 The input integer is ``round_half_even(x / ins) + inz`` with no clamp (``docs/semantics.md``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,7 @@ import numpy as np
 from fpgac.compiler.analysis.shapes import infer_shapes
 from fpgac.compiler.ir import (Conv2d, Flatten, InputSpec, Linear, MaxPool2d, Model, Op,
                                QuantParams, ReLU, Weighted)
-from fpgac.errors import FpgacError, ModelError
+from fpgac.errors import ModelError
 
 from .checks import check_keys, req_float, req_int, req_list, req_mapping, req_str
 from .layers import QUANT_KEYS, close, default_name, parse_weighted, weighted_to_dict
@@ -94,27 +96,12 @@ class TopologyError(ModelError):
         self.args = (f"{where}: expected {expected}, found {found}",)
 
 
-#: Images of the shipped MNIST test set used for the accuracy hint of an ambiguous file.
+#: Images of the shipped MNIST test set the accuracy hint of an ambiguous file runs on (the
+#: contract of ``hint``: ``hint(candidates)`` returns ``{index: accuracy}`` on these images).
 HINT_IMAGES = 1000
 
-
-def _hint_accuracy(models: list[Model], images: int = HINT_IMAGES) -> dict[int, float]:
-    """Golden accuracy of each candidate on the first ``images`` shipped MNIST test images."""
-    try:
-        from fpgac.sim import golden
-        from fpgac.sim.mnist import load_mnist
-        pixels, labels = load_mnist("test", None)
-    except (FpgacError, OSError, ImportError):
-        return {}
-    pixels, labels = pixels[:images], labels[:images].astype(np.int64)
-    out = {}
-    for i, model in enumerate(models):
-        try:
-            _, classes = golden.predict(model, pixels)
-        except FpgacError:
-            continue
-        out[i] = float((classes == labels).mean())
-    return out
+#: ``hint(candidate models) -> {candidate index: accuracy}`` (candidates it cannot run left out).
+Hint = Callable[[list[Model]], dict[int, float]]
 
 
 def _convert_hint(source: str) -> str:
@@ -142,7 +129,8 @@ def _none_text(outcomes: list[Outcome], conv_names: list[str], names: list[str])
     return "; ".join(parts)
 
 
-def _choose_reading(fields: list, source: str, build, padding, pool, hint: bool) -> Outcome:
+def _choose_reading(fields: list, source: str, build, padding, pool,
+                    hint: Hint | None) -> Outcome:
     """The one reading that chains, or a :class:`TopologyError` (module ``topology``)."""
     shapes = [tuple(int(d) for d in f.weight.shape) for f in fields]
     names = [f.name for f in fields]
@@ -160,7 +148,7 @@ def _choose_reading(fields: list, source: str, build, padding, pool, hint: bool)
             f"none: {_none_text(outcomes, conv_names, names)}; if the network pads or pools "
             f"otherwise, state its topology: {_convert_hint(source)}", source=source,
             outcomes=outcomes)
-    accuracy = _hint_accuracy([build(o.reading) for o in good]) if hint else {}
+    accuracy = hint([build(o.reading) for o in good]) if hint is not None else {}
     parts = []
     for i, o in enumerate(good):
         acc = (f", {accuracy[i]:.1%} on the first {HINT_IMAGES} MNIST test images"
@@ -179,7 +167,8 @@ def _choose_reading(fields: list, source: str, build, padding, pool, hint: bool)
 
 def from_legacy(doc: object, source: str, *, mean: float = 0.5, std: float = 0.5,
                 padding: Sequence[int] | None = None,
-                pool: Sequence[bool] | Sequence[str] | None = None, hint: bool = True) -> Model:
+                pool: Sequence[bool] | Sequence[str] | None = None,
+                hint: Hint | None = None) -> Model:
     """Validate a parsed ``int_values`` document and build the IR model.
 
     Parameters
@@ -195,8 +184,9 @@ def from_legacy(doc: object, source: str, *, mean: float = 0.5, std: float = 0.5
         boolean per conv or the names of the convs a max-pool follows (``None``: enumerate
         the family's options, module :mod:`.topology`).
     hint
-        On an ambiguous file, run each candidate on the first 1,000 shipped MNIST test images
-        and put its accuracy in the message.
+        On an ambiguous file, ``hint(candidates)`` gives each candidate's accuracy on the first
+        :data:`HINT_IMAGES` shipped MNIST test images for the message
+        (:func:`fpgac.sim.mnist.candidate_accuracy`); None: no accuracy.
 
     Returns
     -------

@@ -10,7 +10,7 @@ from fpgac.compiler.ir import Model
 from fpgac.errors import ModelError
 
 from .checks import describe, is_finite_number
-from .legacy import from_legacy
+from .legacy import Hint, from_legacy
 from .native import FORMAT, from_native
 from .yamlio import MAX_BYTES, load_yaml, source_name
 
@@ -19,7 +19,8 @@ __all__ = ["load_model"]
 
 def load_model(path: str | os.PathLike, *, mean: float | None = None, std: float | None = None,
                max_bytes: int = MAX_BYTES, padding: Sequence[int] | None = None,
-               pool: Sequence[bool] | Sequence[str] | None = None, hint: bool = True) -> Model:
+               pool: Sequence[bool] | Sequence[str] | None = None,
+               hint: Hint | None = None) -> Model:
     """Load and validate a model file: fpgac's own format or a legacy ``int_values`` export.
 
     Parameters
@@ -34,9 +35,11 @@ def load_model(path: str | os.PathLike, *, mean: float | None = None, std: float
     max_bytes
         Files larger than this are rejected before parsing.
     padding, pool, hint
-        Legacy files only: the topology as the user states it, and whether an ambiguous file's
-        refusal runs the candidates on MNIST for a hint (:func:`.legacy.from_legacy`). Given for
-        an own-format file (which states its topology), they are an error.
+        Legacy files only: the topology as the user states it, and the function that measures
+        each candidate's accuracy for an ambiguous file's refusal
+        (``fpgac.sim.mnist.candidate_accuracy``; None: no accuracy in the message;
+        :func:`.legacy.from_legacy`). ``padding``/``pool`` given for an own-format file (which
+        states its topology) are an error.
 
     Returns
     -------

@@ -18,9 +18,8 @@ the input integer to ``[0, 2^n - 1]`` (the legacy rule is no clamp), written as
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-__all__ = ["register", "run", "convert", "parse_padding", "parse_pool"]
+__all__ = ["register", "run", "parse_padding", "parse_pool"]
 
 
 def parse_padding(text: str) -> list[int]:
@@ -74,47 +73,9 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def convert(model_path, output, *, padding=None, pool=None, rounding: str = "floor",
-            input_clamp: bool = False, layout: str = "coo", mean=None, std=None):
-    """Load a legacy file with the stated topology and write it in fpgac's own format.
-
-    Returns the written :class:`~fpgac.compiler.ir.Model` (its ``topology`` says which reading
-    was used).
-
-    Raises
-    ------
-    FpgacError
-        The input is not a legacy file, the stated topology leaves none or several readings
-        (the message lists them), or the output cannot be written.
-    """
-    import dataclasses
-
-    from fpgac.compiler.frontend import load_model, save_model
-    from fpgac.compiler.frontend.yamlio import load_yaml
-    from fpgac.errors import FpgacError
-
-    doc = load_yaml(model_path)
-    if not (isinstance(doc, dict) and "head" in doc):
-        raise FpgacError(f"{model_path}: expected a legacy file (head: int_values), found "
-                         "another file (an fpgac-model file states its topology already)")
-    model = load_model(model_path, mean=mean, std=std, padding=padding, pool=pool)
-    topology = model.topology
-    model = dataclasses.replace(
-        model, rounding=rounding, source_format="fpgac",
-        input=dataclasses.replace(model.input, clamp=bool(input_clamp)))
-    model.topology = topology
-    out = Path(output)
-    if not out.parent.is_dir():
-        raise FpgacError(f"-o: expected a file in an existing directory, found {str(out)!r}")
-    try:
-        save_model(model, out, layout=layout)
-    except OSError as exc:
-        raise FpgacError(f"-o: expected a writable file, found {exc.strerror or exc} "
-                         f"({str(out)!r})") from None
-    return model
-
-
 def run(args: argparse.Namespace) -> int:
+    from fpgac.flows.convert import convert
+
     model = convert(args.model, args.output, padding=args.padding, pool=args.pool,
                     rounding=args.rounding, input_clamp=args.input_clamp, layout=args.layout,
                     mean=args.mean, std=args.std)

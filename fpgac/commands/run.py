@@ -41,12 +41,13 @@ def run(args) -> int:
 
     from fpgac.boards.host import BoardLink, Protocol, load_inputs
     from fpgac.compiler.frontend import load_model
+    from fpgac.sim.mnist import candidate_accuracy
     from fpgac.errors import FpgacError
     from fpgac.flows.demo import default_model
     from fpgac.sim import golden
 
     model_path = args.model or default_model()
-    model = load_model(model_path)
+    model = load_model(model_path, hint=candidate_accuracy)
     last = model.weighted[-1]
     classes = int(last.weight.shape[0])
     protocol = Protocol(int(np.prod(model.input.shape)), classes, int(last.n_bits))

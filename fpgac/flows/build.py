@@ -101,10 +101,11 @@ def _plan(model_path, board, pes, step):
     after the fit pre-check."""
     from fpgac.compiler.analysis.resources import check_fit, choose_pes, plan_for_board
     from fpgac.compiler.frontend import load_model
+    from fpgac.sim.mnist import candidate_accuracy
     from fpgac.sim.preprocess import pixel_table
 
     step("loading model")
-    model = load_model(model_path)
+    model = load_model(model_path, hint=candidate_accuracy)
 
     def plan_fn(m, p):
         return plan_for_board(m, p, board, pixel_table(m))

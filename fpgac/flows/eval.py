@@ -47,6 +47,7 @@ def evaluate(model_path, *, data_dir=None, limit: int | None = None,
         Bad model file, bad data directory, bad ``limit``.
     """
     from fpgac.compiler.frontend import load_model
+    from fpgac.sim.mnist import candidate_accuracy
     from fpgac.errors import FpgacError
     from fpgac.sim import golden
     from fpgac.sim.mnist import load_mnist
@@ -54,7 +55,7 @@ def evaluate(model_path, *, data_dir=None, limit: int | None = None,
 
     if limit is not None and limit < 1:
         raise FpgacError(f"--limit: expected a positive integer, found {limit}")
-    model = load_model(model_path, mean=mean, std=std)
+    model = load_model(model_path, mean=mean, std=std, hint=candidate_accuracy)
     images, labels = load_mnist("test", data_dir)
     if limit is not None:
         images, labels = images[:limit], labels[:limit]

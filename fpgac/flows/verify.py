@@ -146,10 +146,11 @@ def _load(model_path, images: int, data_dir):
     import numpy as np
 
     from fpgac.compiler.frontend import load_model
+    from fpgac.sim.mnist import candidate_accuracy
     from fpgac.errors import FpgacError
     from fpgac.sim.mnist import load_mnist
 
-    model = load_model(model_path)
+    model = load_model(model_path, hint=candidate_accuracy)
     all_images, all_labels = load_mnist("test", data_dir)
     if images > len(all_images):
         raise FpgacError(f"--images: expected at most {len(all_images)} (test images "

@@ -184,7 +184,7 @@ INT_CASES = [
       "pool, conv3 + pool), 256 (conv1 pad 1, conv2 + pool, conv3), 400 (conv1 pad 1, conv2, "
       f"conv3 + pool), 1600 (conv1 pad 1, conv2, conv3){CONVERT}"),
     Case("ambiguous", lambda: from_legacy(edit(D, ("layers[2].weight", coo0([4, 3, 4, 4]))),
-                                          "m.yml", hint=False),
+                                          "m.yml"),
          "m.yml: topology: expected exactly one reading of the LeNet-style family "
          "(legacy-format.md) that chains (the file does not store its topology), found 2 that "
          "chain: (1) conv1 + pool, conv2 + pool, conv3 [flatten 4; --padding 0,0,0 --pool "
