@@ -9,7 +9,8 @@ bits (all entries incl. indices, fillers and padding) and their ratio to the den
 the control-table bits, the activation words per copy, the predicted compute cycles, and the
 block RAMs of :func:`fpgac.compiler.analysis.resources.estimate` for the iCEBreaker (iCE40
 EBR), the ULX3S (ECP5 DP16KD) and the Arty A7 (RAMB36 equivalents), each for the plan
-``fpgac build`` makes for that board. Takes seconds.
+``fpgac build`` makes for that board, and the iCE40 blocks per memory class (weights /
+activations / control / other). Takes seconds.
 """
 
 from __future__ import annotations
@@ -44,9 +45,17 @@ def rows(model_path: str, pes_list) -> list[dict]:
         for board in BOARDS:          # the plan a build makes for the board (bank ROM ports)
             b = get_board(board)
             bplan = plan_for_board(model, pes, b, pixel_table(model))
-            row[board] = int(estimate(bplan, b).bram_blocks)
+            est = estimate(bplan, b)
+            row[board] = int(est.bram_blocks)
+            row[f"{board}_by_class"] = {k: int(v) for k, v in est.blocks_by_class.items()}
         out.append(row)
     return out
+
+
+def _classes(by_class: dict) -> str:
+    """Blocks per class as ``weights/activations/control/other`` (indices count as weights)."""
+    return "/".join(str(by_class[k] + (by_class["indices"] if k == "weights" else 0))
+                    for k in ("weights", "activations", "control", "other"))
 
 
 def main(argv=None) -> int:
@@ -63,13 +72,13 @@ def main(argv=None) -> int:
     for path in models:
         print(f"\n{Path(path).name}")
         print("| P | weight bits | / dense | table bits | act words | cycles | "
-              "iCE40 EBR | ECP5 DP16KD | RAMB36 |")
-        print("|---|---|---|---|---|---|---|---|---|")
+              "iCE40 EBR | ECP5 DP16KD | RAMB36 | iCE40 w/a/c/o |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for r in rows(path, pes_list):
             allrows.append(r)
             print(f"| {r['pes']} | {r['rom_bits']:,} | {r['ratio']:.2f} | {r['table_bits']:,} | "
                   f"{r['act_words']:,} | {r['cycles']:,} | {r['icebreaker']} | {r['ulx3s']} | "
-                  f"{r['arty']} |", flush=True)
+                  f"{r['arty']} | {_classes(r['icebreaker_by_class'])} |", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(allrows, indent=1) + "\n")
     return 0

@@ -10,16 +10,17 @@ The dataflow, storage and program format are described in ``docs/architecture.md
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from fpgac.compiler import ir
 
-__all__ = ["SPATIAL", "CHANNEL_PARALLEL", "Requant", "Group", "LayerPlan", "HardwarePlan", "plan_hardware"]
+__all__ = ["SPATIAL", "CHANNEL_PARALLEL", "Requant", "Group", "LayerDesc", "desc_widths",
+           "desc_rows", "LayerPlan", "HardwarePlan", "plan_hardware"]
 
 #: Layer mode: all lanes share one weight stream (one bank; different output windows).
 SPATIAL = "spatial"
-#: Layer mode: lanes run different channels (several banks; the channel-parallel mapping or the
-#: item mapping).
+#: Layer mode: lanes run different channels (several banks; the channel-parallel mapping).
 CHANNEL_PARALLEL = "channel-parallel"
 
 
@@ -41,30 +42,108 @@ class Requant:
 
 @dataclass(frozen=True)
 class Group:
-    """One program entry: a stretch of lockstep steps ending with a latch of all lanes.
+    """One group of the schedule: a stretch of lockstep steps ending with a latch of all lanes.
+
+    Not stored in the hardware: the controller generates the groups from the layer
+    descriptors (:class:`LayerDesc`); this expanded list is the compiler's view of the same
+    schedule, used by :mod:`fpgac.compiler.analysis.cycles` and the tests.
 
     The controller issues ``phases * count`` steps (``phase`` outer, ``e`` inner). Bank ``k``
     obeys ``bank_cmd[k]`` (0 idle, 1 *next*: start its following list, 2 *rewind*: re-read
-    its current list) at the first step of every phase; lane ``p`` takes the entries of bank
-    ``sel_rows[sel_row][p]`` and reads activation ``in_table[table_row][p] +
-    phase_table[phase_base + phase] + tap``. After the last step every lane latches its
-    (pooled) accumulator and the writer drains ``n_valid`` entries
-    ``out_table[out_base : out_base + n_valid]``.
+    its current list) at the first step of every phase. Group ``g`` of round ``round`` of its
+    layer: channel slot ``ci < nch`` runs the channel of rank ``rank + ci`` of
+    ``chan_table``, window slot ``wi < nvw`` the window ``g * width + wi``; after the last
+    step the writer drains the ``n_valid = nch * nvw`` results, ``ci`` outer, ``wi`` inner.
     """
 
     layer: int
     count: int
     phases: int
-    phase_base: int
-    table_row: int
-    sel_row: int
     bank_cmd: tuple[int, ...]
-    out_base: int
     n_valid: int
     layer_first: bool
     inz: int
     wz: int
     final: bool
+    round: int = 0
+    g: int = 0
+    rank: int = 0
+    nch: int = 1
+    nvw: int = 1
+
+
+@dataclass(frozen=True)
+class LayerDesc:
+    """Loop descriptor of one layer: the controller, the lanes' window counters and the writer
+    generate every group, input base and output address of the layer from it
+    (``docs/architecture.md``, "Control"). All fields are non-negative integers.
+
+    Loops: ``rounds`` rounds (channel groups) x ``groups`` window groups x ``phases`` pool
+    phases x ``count`` steps (``round_counts[round_base + round]``). A round has ``slots``
+    channels (``last_slots`` in the last round), a window group ``width`` windows
+    (``last_width`` in the last one); lane ``p < slots * width`` runs channel slot
+    ``p // width`` and window slot ``p % width`` (bank ``sel_rows[sel_row][p]``).
+
+    Window counters (input side, one per lane): window ``j`` (raster over ``windows`` windows
+    of ``win_w`` per row) advances by ``width`` per group: ``px += step_px``, ``base +=
+    step_base``, and on ``px >= win_w``: ``px -= win_w``, ``base += wrap_base``; a lane whose
+    ``j >= windows`` keeps its last base. Writer side: the group's first window offset inside
+    an output channel starts at ``out_first`` and advances by ``out_step`` per group
+    (``out_wrap`` more on a row wrap); inside a group it steps by one window (``+1``, and
+    ``+ out_wrap`` on a row wrap). The output address is ``chan_table[rank].base + offset``.
+    """
+
+    rounds: int
+    groups: int
+    phases: int
+    phase_base: int
+    slots: int
+    last_slots: int
+    width: int
+    last_width: int
+    round_base: int
+    rank_base: int
+    sel_row: int
+    wz: int
+    inz: int
+    final: bool
+    windows: int
+    win_w: int
+    step_px: int
+    step_base: int
+    wrap_base: int
+    out_first: int
+    out_step: int
+    out_wrap: int
+
+
+def desc_widths(descriptors) -> dict[str, int]:
+    """Bits of each stored :class:`LayerDesc` field (unsigned, at least 1): the widest value
+    over ``descriptors``. The controller stores the fields in this order, LSB first."""
+    names = [f.name for f in dataclasses.fields(LayerDesc)]
+    return {n: max(1, max(int(getattr(d, n)) for d in descriptors).bit_length())
+            for n in names}
+
+
+def desc_rows(plan) -> list[dict]:
+    """The controller's per-layer constants: the :class:`LayerDesc` fields it uses, with the
+    bank mask of a full and of the last round and ``n_valid`` of the four round/group cases
+    (``nv_<round><group>``, ``f`` full, ``l`` last)."""
+    rows = []
+    for d in plan.descriptors:
+        rows.append({
+            "groups_m1": d.groups - 1, "rounds_m1": d.rounds - 1, "phases_m1": d.phases - 1,
+            "phase_base": d.phase_base, "slots": d.slots, "last_slots": d.last_slots,
+            "width": d.width,
+            "last_width": d.last_width, "rank_base": d.rank_base, "sel_row": d.sel_row,
+            "wz": d.wz, "inz": d.inz, "final": int(d.final), "win_w": d.win_w,
+            "step_px": d.step_px, "out_first": d.out_first, "out_step": d.out_step,
+            "out_wrap": d.out_wrap,
+            "mask_full": (1 << d.slots) - 1, "mask_last": (1 << d.last_slots) - 1,
+            "nv_ff": d.slots * d.width, "nv_fl": d.slots * d.last_width,
+            "nv_lf": d.last_slots * d.width, "nv_ll": d.last_slots * d.last_width,
+        })
+    return rows
 
 
 @dataclass(frozen=True)
@@ -110,11 +189,16 @@ class HardwarePlan:
     * ``banks``: per weight bank, its entries ``(w, gap, last)`` (``w`` unsigned ``wraw_bits``,
       ``gap`` unsigned ``gap_bits``, ``last`` 1 bit, stored only where ``bank_last[k]``):
       every non-zero weight once, encoded by :mod:`fpgac.compiler.passes.encode_weights`.
-    * ``sel_rows``: rows of ``pes`` bank indices (``sel_bits``), lane -> bank of a group.
-    * ``in_table``: rows of ``pes`` activation base addresses.
+    * ``sel_rows``: rows of ``pes`` bank indices (``sel_bits``), lane -> bank, one per
+      distinct layer mapping (``LayerDesc.sel_row``).
     * ``phase_table``: address offsets of pool phases.
-    * ``out_table``: ``(lane, addr, bias)`` per written output, in drain order.
-    * ``program``: the :class:`Group` list.
+    * ``descriptors``: one :class:`LayerDesc` per layer (the loops of the controller).
+    * ``round_counts``: steps per pass of every round, all layers in order.
+    * ``chan_table``: ``(base, bias)`` per output channel in rank order (the order rounds
+      take them), all layers in order: the channel's output address base and its bias.
+    * ``lane_init``: per layer, per lane ``(base, px, j)``: the lane's window counter at the
+      first group of a round.
+    * ``program``: the expanded :class:`Group` list (the compiler's view; not stored).
     """
 
     pes: int
@@ -147,9 +231,11 @@ class HardwarePlan:
     banks: tuple[tuple[tuple[int, int, int], ...], ...]
     bank_last: tuple[bool, ...]
     sel_rows: tuple[tuple[int, ...], ...]
-    in_table: tuple[tuple[int, ...], ...]
     phase_table: tuple[int, ...]
-    out_table: tuple[tuple[int, int, int], ...]
+    descriptors: tuple[LayerDesc, ...]
+    round_counts: tuple[int, ...]
+    chan_table: tuple[tuple[int, int], ...]
+    lane_init: tuple[tuple[tuple[int, int, int], ...], ...]
     program: tuple[Group, ...]
     requant: tuple[Requant, ...]
     name: str = "model"

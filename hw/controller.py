@@ -1,28 +1,80 @@
-"""The controller: runs the program of groups, issuing one lockstep step per cycle."""
+"""The controller: generates the groups from the layer descriptors and issues one lockstep step
+per cycle."""
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Shape, Signal, unsigned
+from amaranth.hdl import Module, Mux, Shape, Signal, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgac.compiler.analysis.widths import unsigned_bits
-from fpgac.compiler.plan import Group
+from fpgac.compiler.plan import HardwarePlan, desc_rows
 from fpgac.hw.checks import check_unsigned
 
-__all__ = ["Controller"]
+__all__ = ["Controller", "group_layout"]
+
+
+def group_layout(plan: HardwarePlan) -> data.StructLayout:
+    """The controller's group record (the group in issue and the next one)."""
+    descs = plan.descriptors
+    nb = len(plan.banks)
+    return data.StructLayout({
+        "layer": unsigned(unsigned_bits(len(descs) - 1)),
+        "rnd": unsigned(unsigned_bits(max(d.rounds for d in descs) - 1)),
+        "ridx": unsigned(unsigned_bits(len(plan.round_counts) - 1)),
+        "g": unsigned(unsigned_bits(max(d.groups for d in descs) - 1)),
+        "rank": unsigned(unsigned_bits(len(plan.chan_table) - 1)),
+        "count_m1": unsigned(unsigned_bits(max(plan.round_counts) - 1)),
+        "nch": unsigned(unsigned_bits(max(d.slots for d in descs))),
+        "nvw": unsigned(unsigned_bits(max(d.width for d in descs))),
+        "nvalid": unsigned(unsigned_bits(plan.pes)),
+        "mask": unsigned(nb),
+        "lfirst": 1, "g0": 1, "glast": 1, "rlast": 1, "final": 1,
+        "phases_m1": unsigned(unsigned_bits(max(d.phases for d in descs) - 1)),
+        "phase_base": unsigned(unsigned_bits(len(plan.phase_table) - 1)),
+        "sel_row": unsigned(unsigned_bits(len(plan.sel_rows) - 1)),
+        "wz": unsigned(plan.wraw_bits),
+        "inz": unsigned(plan.act_bits),
+        "off0": unsigned(plan.addr_bits),
+        "px0": unsigned(unsigned_bits(max(d.win_w for d in descs) - 1)),
+    })
+
+
+def _record(plan: HardwarePlan, k: int) -> dict:
+    """Group ``k`` of ``plan.program`` as a group record (the reset values)."""
+    g = plan.program[k]
+    d = plan.descriptors[g.layer]
+    nb = len(plan.banks)
+    win = g.g * d.width                       # first window of the group
+    py, px = divmod(win, d.win_w)
+    ohp_w = d.win_w + d.out_wrap              # output row pitch
+    return {
+        "layer": g.layer, "rnd": g.round, "ridx": d.round_base + g.round, "g": g.g,
+        "rank": d.rank_base + g.rank, "count_m1": g.count - 1, "nch": g.nch, "nvw": g.nvw,
+        "nvalid": g.n_valid, "mask": ((1 << g.nch) - 1) & ((1 << nb) - 1),
+        "lfirst": int(g.layer_first), "g0": int(g.g == 0), "glast": int(g.g == d.groups - 1),
+        "rlast": int(g.round == d.rounds - 1), "final": int(d.final),
+        "phases_m1": d.phases - 1, "phase_base": d.phase_base, "sel_row": d.sel_row,
+        "wz": d.wz, "inz": d.inz, "off0": d.out_first + py * ohp_w + px, "px0": px,
+    }
 
 
 class Controller(wiring.Component):
-    """Sequencer of the program (``docs/architecture.md``, "Program").
+    """Sequencer of the layer descriptors (``docs/architecture.md``, "Control").
 
-    After ``start`` (cycle ``c``), steps issue from cycle ``c + 1``. In the cycle a step issues
-    (``issue``), ``pass_first`` (first step of a phase), ``group_first`` (of a group),
-    ``bank_cmd`` (the group's command per
-    bank), ``wz`` drive the weight banks and ``row_addr = table_row``, ``sel_addr = sel_row``
-    the synchronous table read ports; the step itself appears one cycle later on the ``s1_*``
-    outputs, with its group context (``s1_out_base``, ``s1_count``, ``s1_layer``,
-    ``s1_final``) for the writer.
+    Two group records are held in registers: ``cur``, the group in issue, and ``nxt``, the
+    group after it, generated from ``nxt`` by the loop counters (window group, round, layer)
+    while ``cur`` issues, with the layer's descriptor and the round's step count read from
+    small tables. At the last step of ``cur``, ``cur <= nxt``; after the program's last group
+    both reload groups 0 and 1 (their reset values). So the issue stage never waits for a
+    table: a one-step group follows another back to back.
+
+    After ``start`` (cycle ``c``), steps issue from cycle ``c + 1``. In the cycle a step
+    issues (``issue``), ``pass_first`` (first step of a phase), ``group_first`` (of a group),
+    ``bank_cmd`` (per bank: 1 *next* in a round's first window group, 2 *rewind* after, 0 for
+    banks beyond the round's channels), ``wz`` drive the weight banks and ``sel_addr`` the
+    lane -> bank table; the step itself appears one cycle later on the ``s1_*`` outputs, with
+    its group context for the lanes' window counters and the writer.
 
     Waits (see :mod:`fpgac.compiler.analysis.cycles`):
 
@@ -35,146 +87,162 @@ class Controller(wiring.Component):
     ``start`` to ``done``.
     """
 
-    def __init__(self, *, program: tuple[Group, ...], phase_table: tuple[int, ...],
-                 act_bits: int, addr_bits: int, row_bits: int, idx_bits: int,
-                 pes: int, layers: int, banks: int, wraw_bits: int, sel_row_bits: int):
-        self._program = tuple(program)
-        self._phase_table = tuple(phase_table)
-        self._addr_bits = int(addr_bits)
-        self._banks = int(banks)
-        big = max(g.count for g in self._program)
-        self._group = data.StructLayout({
-            "count_m1": unsigned(unsigned_bits(big - 1)),
-            "phases_m1": unsigned(unsigned_bits(max(g.phases for g in self._program) - 1)),
-            "phase_base": unsigned(unsigned_bits(len(self._phase_table) - 1)),
-            "table_row": unsigned(row_bits),
-            "sel_row": unsigned(sel_row_bits),
-            "wz": unsigned(wraw_bits),
-            "out_base": unsigned(idx_bits),
-            "n_valid": unsigned(unsigned_bits(pes)),
-            "layer_first": 1,
-            "inz": unsigned(act_bits),
-            "final": 1,
-            "layer": unsigned(unsigned_bits(layers - 1)),
-        })
-        g = self._group
+    def __init__(self, plan: HardwarePlan):
+        self._plan = plan
+        self._rec = group_layout(plan)
+        rec = self._rec.members
+        nb = len(plan.banks)
         super().__init__({
             "start": In(1),
             "idle": In(1),
             "issue": Out(1), "pass_first": Out(1), "group_first": Out(1),
-            "bank_cmd": Out(data.ArrayLayout(unsigned(2), self._banks)),
-            "wz": Out(unsigned(wraw_bits)),
-            "row_addr": Out(unsigned(row_bits)),
-            "sel_addr": Out(unsigned(sel_row_bits)),
+            "bank_cmd": Out(data.ArrayLayout(unsigned(2), nb)),
+            "wz": Out(unsigned(plan.wraw_bits)),
+            "sel_addr": Out(rec["sel_row"]),
             "s1_valid": Out(1), "s1_first": Out(1), "s1_last": Out(1), "s1_phase0": Out(1),
             "s1_latch": Out(1),
-            "s1_inz": Out(unsigned(act_bits)),
-            "s1_phase_off": Out(unsigned(addr_bits)),
-            "s1_out_base": Out(g.members["out_base"]),
-            "s1_count": Out(g.members["n_valid"]),
-            "s1_layer": Out(g.members["layer"]),
-            "s1_final": Out(1),
+            "s1_inz": Out(unsigned(plan.act_bits)),
+            "s1_phase_off": Out(unsigned(plan.addr_bits)),
+            "s1_layer": Out(rec["layer"]),
+            "s1_final": Out(1), "s1_glast": Out(1), "s1_rlast": Out(1),
+            "s1_rank": Out(rec["rank"]), "s1_nch": Out(rec["nch"]), "s1_nvw": Out(rec["nvw"]),
+            "s1_off0": Out(rec["off0"]), "s1_px0": Out(rec["px0"]),
             "busy": Out(1),
             "done": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
-        lay = self._group
-        init = []
-        for k, g in enumerate(self._program):
-            entry = {"count_m1": g.count - 1, "phases_m1": g.phases - 1,
-                     "phase_base": g.phase_base, "table_row": g.table_row,
-                     "sel_row": g.sel_row, "wz": g.wz,
-                     "out_base": g.out_base, "n_valid": g.n_valid,
-                     "layer_first": int(g.layer_first), "inz": g.inz, "final": int(g.final),
-                     "layer": g.layer}
-            for key, val in entry.items():
-                check_unsigned(f"program[{k}].{key}", [val],
-                               Shape.cast(lay.members[key]).width)
-            init.append(entry)
-        m.submodules.program = prog = memory.Memory(shape=lay, depth=max(2, len(init)),
-                                                     init=init)
-        cmds = []
-        for k, g in enumerate(self._program):
-            if len(g.bank_cmd) < self._banks or any(g.bank_cmd[self._banks:]):
-                raise ValueError(f"program[{k}].bank_cmd: expected commands for "
-                                 f"{self._banks} banks, found {g.bank_cmd}")
-            cmds.append(list(check_unsigned(f"program[{k}].bank_cmd",
-                                            g.bank_cmd[:self._banks], 2)))
-        m.submodules.bank_cmds = cmem = memory.Memory(
-            shape=data.ArrayLayout(unsigned(2), self._banks), depth=max(2, len(cmds)),
-            init=cmds)
-        cp = cmem.read_port()
+        plan = self._plan
+        lay = self._rec
+        rows = desc_rows(plan)
+        nlayers = len(rows)
+        dl = data.StructLayout({k: unsigned(max(1, max(r[k] for r in rows).bit_length()))
+                                for k in rows[0]})
+        m.submodules.desc = dmem = memory.Memory(shape=dl, depth=max(2, nlayers), init=rows)
+        m.submodules.rounds = rmem = memory.Memory(
+            shape=lay.members["count_m1"], depth=max(2, len(plan.round_counts)),
+            init=check_unsigned("round_counts", [c - 1 for c in plan.round_counts],
+                                unsigned_bits(max(plan.round_counts) - 1)))
         m.submodules.phases = ptab = memory.Memory(
-            shape=unsigned(self._addr_bits), depth=max(2, len(self._phase_table)),
-            init=check_unsigned("phase_table", self._phase_table, self._addr_bits))
-        rp = prog.read_port()
-        pp = ptab.read_port(domain="comb")
-        cur = rp.data
+            shape=unsigned(plan.addr_bits), depth=max(2, len(plan.phase_table)),
+            init=check_unsigned("phase_table", plan.phase_table, plan.addr_bits))
+        g0 = _record(plan, 0)
+        g1 = _record(plan, min(1, len(plan.program) - 1))
+        for key, val in list(g0.items()) + list(g1.items()):
+            check_unsigned(f"group.{key}", [val], Shape.cast(lay.members[key]).width)
+        cur = Signal(lay, init=g0)
+        nxt = Signal(lay, init=g1)
 
+        # ---- successor of nxt (loop counters; descriptor and step count read comb) --------
+        dp = dmem.read_port(domain="comb")      # nxt's layer
+        ep = dmem.read_port(domain="comb")      # the layer of a new round
+        rp = rmem.read_port(domain="comb")
+        d, e = dp.data, ep.data
+        new_layer = nxt.rlast & nxt.glast
+        m.d.comb += [dp.addr.eq(nxt.layer),
+                     ep.addr.eq(Mux(new_layer, Mux(nxt.final, 0, nxt.layer + 1), nxt.layer)),
+                     rp.addr.eq(nxt.ridx + 1)]
+        succ = Signal(lay)
+        m.d.comb += succ.eq(nxt)
+        with m.If(~nxt.glast):                  # next window group of the same round
+            glast = Signal()
+            px = Signal(unsigned(lay.members["px0"].width + 1))
+            off = Signal.like(nxt.off0)
+            m.d.comb += [glast.eq(nxt.g + 1 == d.groups_m1), px.eq(nxt.px0 + d.step_px),
+                         off.eq(nxt.off0 + d.out_step)]
+            m.d.comb += [succ.g.eq(nxt.g + 1), succ.g0.eq(0), succ.glast.eq(glast),
+                         succ.lfirst.eq(0),
+                         succ.nvw.eq(Mux(glast, d.last_width, d.width)),
+                         succ.nvalid.eq(Mux(nxt.rlast, Mux(glast, d.nv_ll, d.nv_lf),
+                                            Mux(glast, d.nv_fl, d.nv_ff)))]
+            with m.If(px >= d.win_w):
+                m.d.comb += [succ.px0.eq(px - d.win_w), succ.off0.eq(off + d.out_wrap)]
+            with m.Else():
+                m.d.comb += [succ.px0.eq(px), succ.off0.eq(off)]
+        with m.Else():                          # a new round (of this layer or the next)
+            rlast = Signal()
+            glast = Signal()
+            m.d.comb += [rlast.eq(Mux(new_layer, ~e.rounds_m1.any(),
+                                      nxt.rnd + 1 == e.rounds_m1)),
+                         glast.eq(~e.groups_m1.any())]
+            m.d.comb += [
+                succ.layer.eq(ep.addr), succ.rnd.eq(Mux(new_layer, 0, nxt.rnd + 1)),
+                succ.ridx.eq(nxt.ridx + 1), succ.g.eq(0), succ.g0.eq(1),
+                succ.glast.eq(glast), succ.rlast.eq(rlast), succ.lfirst.eq(new_layer),
+                succ.rank.eq(Mux(new_layer, e.rank_base, nxt.rank + e.slots)),
+                succ.count_m1.eq(rp.data),
+                succ.nch.eq(Mux(rlast, e.last_slots, e.slots)),
+                succ.nvw.eq(Mux(glast, e.last_width, e.width)),
+                succ.nvalid.eq(Mux(rlast, Mux(glast, e.nv_ll, e.nv_lf),
+                                   Mux(glast, e.nv_fl, e.nv_ff))),
+                succ.mask.eq(Mux(rlast, e.mask_last, e.mask_full)),
+                succ.final.eq(e.final), succ.phases_m1.eq(e.phases_m1),
+                succ.phase_base.eq(e.phase_base), succ.sel_row.eq(e.sel_row),
+                succ.wz.eq(e.wz), succ.inz.eq(e.inz), succ.off0.eq(e.out_first),
+                succ.px0.eq(0),
+            ]
+
+        # ---- issue stage ----------------------------------------------------------------
+        pp = ptab.read_port(domain="comb")
         running = Signal()
         draining = Signal()
-        pc = Signal(range(len(init)))
-        pc_next = Signal.like(pc)
-        e = Signal.like(cur.count_m1)
+        e_ = Signal.like(cur.count_m1)
         ph = Signal.like(cur.phases_m1)
-        hz = Signal(unsigned(unsigned_bits(max(g.n_valid for g in self._program))))
+        hz = Signal(unsigned(unsigned_bits(plan.pes)))
         # `~x.any()`, not `x == 0`: Yosys writes the latter as `!x`, a multi-bit LOGNOT (lint)
-        first_step = ~e.any() & ~ph.any()
-        is_last = (e == cur.count_m1) & (ph == cur.phases_m1)
+        first_step = ~e_.any() & ~ph.any()
+        is_last = (e_ == cur.count_m1) & (ph == cur.phases_m1)
+        prog_last = cur.final & cur.rlast & cur.glast
         idle = self.idle & ~self.s1_valid
-        barrier = first_step & cur.layer_first & ~idle
+        barrier = first_step & cur.lfirst & ~idle
         hazard = is_last & hz.any()
         issue = Signal()
         m.d.comb += [
             issue.eq(running & ~barrier & ~hazard),
-            pc_next.eq(pc),
-            rp.addr.eq(pc_next),
-            cp.addr.eq(pc_next),
             self.issue.eq(issue),
-            self.pass_first.eq(~e.any()),
+            self.pass_first.eq(~e_.any()),
             self.group_first.eq(first_step),
-            self.bank_cmd.eq(cp.data),
             self.wz.eq(cur.wz),
-            self.row_addr.eq(cur.table_row),
             self.sel_addr.eq(cur.sel_row),
             pp.addr.eq(cur.phase_base + ph),
             self.busy.eq(running | draining),
         ]
+        for k in range(len(plan.banks)):
+            m.d.comb += self.bank_cmd[k].eq(Mux(cur.mask[k], Mux(cur.g0, 1, 2), 0))
         with m.If(hz.any()):
             m.d.sync += hz.eq(hz - 1)
         m.d.sync += [
             self.s1_valid.eq(issue),
-            self.s1_first.eq(~e.any()),
-            self.s1_last.eq(e == cur.count_m1),
+            self.s1_first.eq(~e_.any()),
+            self.s1_last.eq(e_ == cur.count_m1),
             self.s1_phase0.eq(~ph.any()),
             self.s1_latch.eq(is_last),
             self.s1_inz.eq(cur.inz),
             self.s1_phase_off.eq(pp.data),
-            self.s1_out_base.eq(cur.out_base),
-            self.s1_count.eq(cur.n_valid),
-            self.s1_layer.eq(cur.layer),
-            self.s1_final.eq(cur.final),
+            self.s1_layer.eq(cur.layer), self.s1_final.eq(cur.final),
+            self.s1_glast.eq(cur.glast), self.s1_rlast.eq(cur.rlast),
+            self.s1_rank.eq(cur.rank), self.s1_nch.eq(cur.nch), self.s1_nvw.eq(cur.nvw),
+            self.s1_off0.eq(cur.off0), self.s1_px0.eq(cur.px0),
         ]
         with m.If(issue):
-            with m.If(e == cur.count_m1):
-                m.d.sync += e.eq(0)
+            with m.If(e_ == cur.count_m1):
+                m.d.sync += e_.eq(0)
                 with m.If(ph == cur.phases_m1):
-                    m.d.sync += [ph.eq(0), hz.eq(cur.n_valid - 1)]
-                    with m.If(pc == len(init) - 1):
-                        m.d.comb += pc_next.eq(0)
-                        m.d.sync += [running.eq(0), draining.eq(1)]
+                    m.d.sync += [ph.eq(0), hz.eq(cur.nvalid - 1)]
+                    with m.If(prog_last):
+                        m.d.sync += [cur.eq(lay.const(g0)), nxt.eq(lay.const(g1)),
+                                     running.eq(0), draining.eq(1)]
                     with m.Else():
-                        m.d.comb += pc_next.eq(pc + 1)
+                        m.d.sync += [cur.eq(nxt), nxt.eq(succ)]
                 with m.Else():
                     m.d.sync += ph.eq(ph + 1)
             with m.Else():
-                m.d.sync += e.eq(e + 1)
-        m.d.sync += pc.eq(pc_next)
+                m.d.sync += e_.eq(e_ + 1)
         with m.If(draining & idle):
             m.d.comb += self.done.eq(1)
             m.d.sync += draining.eq(0)
         with m.If(self.start & ~running & ~draining):
             m.d.sync += running.eq(1)
         return m
+

@@ -28,13 +28,13 @@ from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgac.compiler.analysis.widths import unsigned_bits
 from fpgac.compiler.plan import HardwarePlan
 from fpgac.hw.bank import WeightBank, bank_rom
 from fpgac.hw.checks import check_unsigned
 from fpgac.hw.controller import Controller
 from fpgac.hw.io import ActivationMemory, PixelLoader, ResultUnit
 from fpgac.hw.lane import Lane
+from fpgac.hw.windows import LaneWindows
 from fpgac.hw.writer import Writer
 
 __all__ = ["Accelerator", "result_layout"]
@@ -96,24 +96,16 @@ class Accelerator(wiring.Component):
                                  f"{getattr(self, f'{name}_latency')} (this core), found "
                                  f"{getattr(plan, f'{name}_latency')}")
         nbanks = len(plan.banks)
-        row_bits = unsigned_bits(len(plan.in_table) - 1)
-        sel_row_bits = unsigned_bits(len(plan.sel_rows) - 1)
-        idx_bits = unsigned_bits(len(plan.out_table))
 
-        m.submodules.ctrl = ctrl = Controller(
-            program=plan.program, phase_table=plan.phase_table, act_bits=plan.act_bits,
-            addr_bits=plan.addr_bits, row_bits=row_bits, idx_bits=idx_bits, pes=P,
-            layers=len(plan.layers), banks=nbanks, wraw_bits=plan.wraw_bits,
-            sel_row_bits=sel_row_bits)
+        m.submodules.ctrl = ctrl = Controller(plan)
         m.submodules.mem = mem = ActivationMemory(
             init=plan.mem_init, pes=P, act_bits=plan.act_bits, addr_bits=plan.addr_bits,
             debug=self._debug)
         m.submodules.loader = loader = PixelLoader(
             lut=plan.pixel_lut, shape=plan.input_shape, offset=plan.input_offset,
             pad=plan.input_pad, act_bits=plan.act_bits, addr_bits=plan.addr_bits)
-        m.submodules.writer = writer = Writer(
-            out_table=plan.out_table, params=plan.requant, pes=P, acc_bits=plan.acc_bits,
-            addr_bits=plan.addr_bits, bias_bits=plan.bias_bits, act_bits=plan.act_bits)
+        m.submodules.writer = writer = Writer(plan)
+        m.submodules.windows = wins = LaneWindows(plan)
         m.submodules.result = res = ResultUnit(
             classes=plan.classes, out_bits=plan.out_bits, class_bits=plan.class_bits,
             offset=plan.final_offset, addr_bits=plan.addr_bits, act_bits=plan.act_bits)
@@ -148,14 +140,7 @@ class Accelerator(wiring.Component):
                          bank.group_first.eq(ctrl.group_first), bank.restart.eq(loader.last),
                          bank.cmd.eq(ctrl.bank_cmd[k]), bank.wz.eq(ctrl.wz)]
 
-        # tables (synchronous reads addressed in the issue cycle, one more register after)
-        m.submodules.in_table = itab = memory.Memory(
-            shape=data.ArrayLayout(unsigned(plan.addr_bits), P),
-            depth=max(2, len(plan.in_table)),
-            init=[check_unsigned(f"in_table[{r}]", row, plan.addr_bits)
-                  for r, row in enumerate(plan.in_table)])
-        irp = itab.read_port()
-        m.d.comb += irp.addr.eq(ctrl.row_addr)
+        # lane -> bank table (synchronous read addressed in the issue cycle, one more register)
         sel_layout = data.ArrayLayout(unsigned(plan.sel_bits), P)
         m.submodules.sel_table = stab = memory.Memory(
             shape=sel_layout, depth=max(2, len(plan.sel_rows)),
@@ -166,11 +151,15 @@ class Accelerator(wiring.Component):
 
         # stage 2: the step at the lane inputs (aligned with the banks' outputs)
         s2 = {name: Signal.like(getattr(ctrl, f"s1_{name}"), name=f"s2_{name}")
-              for name in ("valid", "first", "last", "phase0", "latch", "inz", "phase_off")}
-        base2 = Signal.like(irp.data)
+              for name in ("valid", "first", "last", "phase0", "latch", "inz", "phase_off",
+                           "layer", "final", "glast", "rlast")}
         sel2 = Signal(sel_layout)
         m.d.sync += [s2[n].eq(getattr(ctrl, f"s1_{n}")) for n in s2]
-        m.d.sync += [base2.eq(irp.data), sel2.eq(srp.data)]
+        m.d.sync += sel2.eq(srp.data)
+        # the lanes' window counters move on after a group's last step reaches the lanes
+        m.d.comb += [wins.advance.eq(s2["valid"] & s2["latch"]), wins.layer.eq(s2["layer"]),
+                     wins.final.eq(s2["final"]), wins.glast.eq(s2["glast"]),
+                     wins.rlast.eq(s2["rlast"])]
 
         # lanes
         lanes = []
@@ -188,21 +177,22 @@ class Accelerator(wiring.Component):
                 lane.valid.eq(s2["valid"]), lane.first.eq(s2["first"]),
                 lane.last.eq(s2["last"]), lane.phase0.eq(s2["phase0"]),
                 lane.latch.eq(s2["latch"]), lane.inz.eq(s2["inz"]),
-                lane.in_base.eq(base2[p]), lane.phase_off.eq(s2["phase_off"]),
+                lane.in_base.eq(wins.in_base[p]), lane.phase_off.eq(s2["phase_off"]),
                 mem.rd_addr[p].eq(lane.rd_addr), lane.rd_data.eq(mem.rd_data[p]),
                 writer.lanes[p].eq(lane.result),
             ]
 
         # group context follows the step to stage 3, where the lanes latch
-        ctx = [ctrl.s1_latch & ctrl.s1_valid, ctrl.s1_out_base, ctrl.s1_count, ctrl.s1_layer,
-               ctrl.s1_final]
+        ctx = [ctrl.s1_latch & ctrl.s1_valid, ctrl.s1_layer, ctrl.s1_final, ctrl.s1_rank,
+               ctrl.s1_nch, ctrl.s1_nvw, ctrl.s1_off0, ctrl.s1_px0]
         for _ in range(self.rom_latency - 1 + self.lane_latency - 1):
             nxt = [Signal.like(s) if isinstance(s, Signal) else Signal() for s in ctx]
             m.d.sync += [n.eq(s) for n, s in zip(nxt, ctx)]
             ctx = nxt
-        m.d.comb += [writer.start.eq(ctx[0]), writer.start_base.eq(ctx[1]),
-                     writer.start_count.eq(ctx[2]), writer.start_layer.eq(ctx[3]),
-                     writer.start_final.eq(ctx[4])]
+        m.d.comb += [writer.start.eq(ctx[0]), writer.start_layer.eq(ctx[1]),
+                     writer.start_final.eq(ctx[2]), writer.start_rank.eq(ctx[3]),
+                     writer.start_nch.eq(ctx[4]), writer.start_nvw.eq(ctx[5]),
+                     writer.start_off0.eq(ctx[6]), writer.start_px0.eq(ctx[7])]
         m.d.comb += ctrl.idle.eq(~s2["valid"] & ~lanes[0].busy & ~writer.busy)
 
         # the one write port: loader while loading, writer while computing

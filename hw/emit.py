@@ -20,6 +20,7 @@ from amaranth.back import verilog
 
 from fpgac.compiler.analysis.widths import unsigned_bits
 from fpgac.compiler.plan import HardwarePlan
+from fpgac.compiler.plan import desc_rows
 from fpgac.hw.core import Accelerator
 
 __all__ = ["RomImage", "to_verilog", "rom_images", "write_rom_hex"]
@@ -80,14 +81,15 @@ def rom_images(plan: HardwarePlan) -> list[RomImage]:
             for w, g, last in entries)))
     images.append(RomImage("sel_table", plan.sel_bits * plan.pes, tuple(
         _pack([(v, plan.sel_bits, False) for v in row]) for row in plan.sel_rows)))
-    images.append(RomImage("bank_cmds", 2 * len(plan.banks), tuple(
-        _pack([(c, 2, False) for c in g.bank_cmd[:len(plan.banks)]]) for g in plan.program)))
-    images.append(RomImage("in_table", ab * plan.pes, tuple(
-        _pack([(a, ab, False) for a in row]) for row in plan.in_table)))
-    lane_bits = unsigned_bits(plan.pes - 1)
-    images.append(RomImage("out_table", lane_bits + ab + plan.bias_bits, tuple(
-        _pack([(lane, lane_bits, False), (addr, ab, False), (bias, plan.bias_bits, True)])
-        for lane, addr, bias in plan.out_table)))
+    rows = desc_rows(plan)
+    dwidths = [max(1, max(r[k] for r in rows).bit_length()) for k in rows[0]]
+    images.append(RomImage("descriptors", sum(dwidths), tuple(
+        _pack([(v, wd, False) for v, wd in zip(r.values(), dwidths)]) for r in rows)))
+    cb = unsigned_bits(max(plan.round_counts) - 1)
+    images.append(RomImage("round_counts", cb, tuple(c - 1 for c in plan.round_counts)))
+    images.append(RomImage("chan_table", ab + plan.bias_bits, tuple(
+        _pack([(base, ab, False), (bias, plan.bias_bits, True)])
+        for base, bias in plan.chan_table)))
     images.append(RomImage("pixel_lut", plan.act_bits, tuple(plan.pixel_lut)))
     images.append(RomImage("act_init", plan.act_bits, tuple(plan.mem_init)))
     return images

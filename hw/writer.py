@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgac.compiler.analysis.widths import unsigned_bits
-from fpgac.compiler.plan import Requant
 from fpgac.hw.checks import check_signed, check_unsigned
 from fpgac.hw.requant import Requantizer
 
@@ -15,47 +14,56 @@ __all__ = ["Writer"]
 
 
 class Writer(wiring.Component):
-    """Drains one latched result per cycle, in the order of the output table.
+    """Drains one latched result per cycle: channel slot ``ci < nch`` outer, window slot
+    ``wi < nvw`` inner (lane ``ci * width + wi``), addresses from counters and the channel
+    table (``docs/architecture.md``, "Control").
 
-    A ``start`` pulse in cycle ``c`` (the cycle the lanes latch) loads the group context; from
-    ``c + 1`` on, for ``i < count``, cycle ``c + 1 + i`` reads entry ``out_table[base + i] =
-    (lane, addr, bias)`` (prefetched) and ``lanes[lane]``, and cycle ``c + 1 + i + latency``
-    writes ``requant(lanes[lane] + bias)`` (``params[layer]``) at ``addr`` (``wr_en``,
-    ``wr_addr``, ``wr_data``; ``wr_final`` marks the last layer's writes). The lanes' latches
-    must stay stable until their last read (the controller's hazard rule).
-    ``busy`` is high while anything is in flight except the write itself.
+    A ``start`` pulse in cycle ``c`` (the cycle the lanes latch) loads the group context
+    (``start_layer``, ``start_final``, ``start_rank``: the round's first channel rank,
+    ``start_nch``, ``start_nvw``, ``start_off0`` / ``start_px0``: the offset inside an output
+    channel and the column of the group's first window). From ``c + 1`` on, cycle ``c + 1 +
+    i`` (``i < nch * nvw``) holds result ``i``: it reads ``lanes[ci * width + wi]`` and the
+    prefetched ``chan_table[rank + ci] = (base, bias)``; cycle ``c + 1 + i + latency`` writes
+    ``requant(lane + bias)`` (``params[layer]``) at ``base + offset`` (``wr_en``, ``wr_addr``,
+    ``wr_data``; ``wr_final`` marks the last layer's writes). The window offset steps by one
+    window per result (``+ out_wrap`` more on a row wrap of ``win_w`` windows) and restarts at
+    ``start_off0`` for the next channel. The lanes' latches must stay stable until their last
+    read (the controller's hazard rule). ``busy`` is high while anything is in flight except
+    the write itself.
 
     Parameters
     ----------
-    out_table : tuple of (lane, addr, bias)
-    params : tuple of Requant
-    pes, acc_bits, addr_bits, bias_bits, act_bits : int
+    plan : HardwarePlan
+        Reads ``chan_table``, ``descriptors`` (``width``, ``win_w``, ``out_wrap``),
+        ``requant`` and the widths.
     """
 
-    def __init__(self, *, out_table, params: tuple[Requant, ...], pes: int, acc_bits: int,
-                 addr_bits: int, bias_bits: int, act_bits: int):
-        self._table = tuple(out_table)
-        self._params = tuple(params)
-        self._pes = int(pes)
-        self._acc_bits = int(acc_bits)
-        self._addr_bits = int(addr_bits)
-        self._bias_bits = int(bias_bits)
-        self._lane_bits = unsigned_bits(self._pes - 1)
-        self._idx_bits = unsigned_bits(len(self._table))
+    def __init__(self, plan):
+        self._plan = plan
+        self._params = tuple(plan.requant)
+        self._pes = int(plan.pes)
+        self._acc_bits = int(plan.acc_bits)
+        self._addr_bits = int(plan.addr_bits)
+        self._bias_bits = int(plan.bias_bits)
+        descs = plan.descriptors
         self._sel_bits = unsigned_bits(len(self._params) - 1)
         self._entry = data.StructLayout({
-            "lane": unsigned(self._lane_bits), "addr": unsigned(self._addr_bits),
-            "bias": signed(self._bias_bits)})
+            "base": unsigned(self._addr_bits), "bias": signed(self._bias_bits)})
+        self._px_bits = unsigned_bits(max(d.win_w for d in descs) - 1)
+        self._n_bits = unsigned_bits(max(max(d.slots, d.width) for d in descs))
         super().__init__({
             "start": In(1),
-            "start_base": In(unsigned(self._idx_bits)),
-            "start_count": In(unsigned(unsigned_bits(self._pes))),
             "start_layer": In(unsigned(self._sel_bits)),
             "start_final": In(1),
+            "start_rank": In(unsigned(unsigned_bits(len(plan.chan_table) - 1))),
+            "start_nch": In(unsigned(self._n_bits)),
+            "start_nvw": In(unsigned(self._n_bits)),
+            "start_off0": In(unsigned(self._addr_bits)),
+            "start_px0": In(unsigned(self._px_bits)),
             "lanes": In(data.ArrayLayout(signed(self._acc_bits), self._pes)),
             "wr_en": Out(1),
             "wr_addr": Out(unsigned(self._addr_bits)),
-            "wr_data": Out(unsigned(act_bits)),
+            "wr_data": Out(unsigned(plan.act_bits)),
             "wr_final": Out(1),
             "busy": Out(1),
         })
@@ -67,36 +75,64 @@ class Writer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        lanes = check_unsigned("out_table.lane", (e[0] for e in self._table), self._lane_bits)
-        addrs = check_unsigned("out_table.addr", (e[1] for e in self._table), self._addr_bits)
-        biases = check_signed("out_table.bias", (e[2] for e in self._table), self._bias_bits)
-        m.submodules.table = table = memory.Memory(
-            shape=self._entry, depth=max(2, len(self._table)),
-            init=[{"lane": ln, "addr": ad, "bias": bi} for ln, ad, bi in
-                  zip(lanes, addrs, biases)])
-        rd = table.read_port()
+        plan = self._plan
+        table = plan.chan_table
+        bases = check_unsigned("chan_table.base", (e[0] for e in table), self._addr_bits)
+        biases = check_signed("chan_table.bias", (e[1] for e in table), self._bias_bits)
+        m.submodules.chans = chans = memory.Memory(
+            shape=self._entry, depth=max(2, len(table)),
+            init=[{"base": ba, "bias": bi} for ba, bi in zip(bases, biases)])
+        rd = chans.read_port()
+        rows = [{"width": d.width, "win_w": d.win_w, "out_wrap": d.out_wrap}
+                for d in plan.descriptors]
+        ll = data.StructLayout({k: unsigned(max(1, max(r[k] for r in rows).bit_length()))
+                                for k in rows[0]})
+        m.submodules.layers = lmem = memory.Memory(shape=ll, depth=max(2, len(rows)),
+                                                   init=rows)
+        lp = lmem.read_port(domain="comb")
         sum_bits = max(self._acc_bits, self._bias_bits) + 1
         m.submodules.requant = rq = Requantizer(self._params, in_bits=sum_bits,
                                                 tag_bits=self._addr_bits + 1)
 
         active = Signal()
-        idx = Signal(unsigned(self._idx_bits))
-        base = Signal.like(self.start_base)
-        count = Signal.like(self.start_count)
         layer = Signal.like(self.start_layer)
         final = Signal()
+        nch = Signal.like(self.start_nch)
+        nvw = Signal.like(self.start_nvw)
+        off0 = Signal.like(self.start_off0)
+        px0 = Signal.like(self.start_px0)
+        ci = Signal.like(self.start_nch)
+        wi = Signal.like(self.start_nvw)
+        lane = Signal(unsigned(unsigned_bits(self._pes)))
+        lane_ci = Signal.like(lane)
+        rank = Signal.like(self.start_rank)
+        off = Signal.like(off0)
+        px = Signal.like(px0)
+        ch_end = wi + 1 == nvw
+        m.d.comb += lp.addr.eq(layer)
         with m.If(self.start):
-            m.d.comb += rd.addr.eq(self.start_base)
+            m.d.comb += rd.addr.eq(self.start_rank)
         with m.Else():
-            m.d.comb += rd.addr.eq(base + idx + 1)
+            m.d.comb += rd.addr.eq(Mux(ch_end, rank + 1, rank))
         with m.If(active):
-            m.d.sync += idx.eq(idx + 1)
-            with m.If(idx + 1 == count):
-                m.d.sync += active.eq(0)
+            with m.If(ch_end):
+                with m.If(ci + 1 == nch):
+                    m.d.sync += active.eq(0)
+                m.d.sync += [ci.eq(ci + 1), wi.eq(0), lane_ci.eq(lane_ci + lp.data.width),
+                             lane.eq(lane_ci + lp.data.width), rank.eq(rank + 1),
+                             off.eq(off0), px.eq(px0)]
+            with m.Else():
+                m.d.sync += [wi.eq(wi + 1), lane.eq(lane + 1)]
+                with m.If(px + 1 == lp.data.win_w):
+                    m.d.sync += [px.eq(0), off.eq(off + 1 + lp.data.out_wrap)]
+                with m.Else():
+                    m.d.sync += [px.eq(px + 1), off.eq(off + 1)]
         with m.If(self.start):
-            m.d.sync += [active.eq(1), idx.eq(0), base.eq(self.start_base),
-                         count.eq(self.start_count), layer.eq(self.start_layer),
-                         final.eq(self.start_final)]
+            m.d.sync += [active.eq(1), layer.eq(self.start_layer), final.eq(self.start_final),
+                         nch.eq(self.start_nch), nvw.eq(self.start_nvw),
+                         off0.eq(self.start_off0), px0.eq(self.start_px0), ci.eq(0),
+                         wi.eq(0), lane.eq(0), lane_ci.eq(0), rank.eq(self.start_rank),
+                         off.eq(self.start_off0), px.eq(self.start_px0)]
 
         value1 = Signal(signed(sum_bits))
         tag1 = Signal(unsigned(self._addr_bits + 1))
@@ -106,13 +142,15 @@ class Writer(wiring.Component):
         # lane multiplexer as a full case (a dynamic part-select would be a wide shift that
         # Verilog truncates: WIDTHTRUNC)
         picked = Signal(signed(self._acc_bits))
-        with m.Switch(rd.data.lane):
+        with m.Switch(lane):
             for p in range(self._pes):
                 with (m.Case(p) if p < self._pes - 1 else m.Default()):
                     m.d.comb += picked.eq(self.lanes[p])
+        addr = Signal(unsigned(self._addr_bits))
+        m.d.comb += addr.eq(rd.data.base + off)
         m.d.sync += [
             value1.eq(picked + rd.data.bias),
-            tag1.eq(rd.data.addr | (final << self._addr_bits)),
+            tag1.eq(addr | (final << self._addr_bits)),
             sel1.eq(layer), valid1.eq(active), valid2.eq(valid1),
         ]
         m.d.comb += [

@@ -10,11 +10,12 @@ constant bit columns can be dropped by the estimate, and the class of its bits).
 * ``weights``: the ``w`` fields of the stored non-zero weights;
 * ``indices``: everything else in the weight banks (gap and ``last`` fields, filler entries);
 * ``activations``: the activation memory, all copies;
-* ``control``: program, bank commands, lane -> bank rows, window bases, pool phases, writer
-  table (lane, address, bias);
+* ``control``: layer descriptors, steps per round, the channel table (output base, bias),
+  lane -> bank rows, pool phases, the lanes' initial window counters;
 * ``other``: the pixel lookup table.
 
-The comb-read pool phase table is listed (class ``control``) with ``logic=True``: it is always
+The comb-read tables (pool phases, descriptors, steps per round) and the lanes' initial window
+counters (constants) are listed (class ``control``) with ``logic=True``: they are always
 logic, never a block RAM.
 """
 
@@ -93,26 +94,24 @@ def memories(plan) -> list[Memory]:
         out[first] = Memory(m0.name, m0.copies, m0.width, m0.depth, m0.rom, split, m0.rows,
                             m0.fields, ports=m0.ports)
     ab, sb = int(plan.addr_bits), int(plan.sel_bits)
-    nb = len(plan.banks)
     out.append(_rom("sel_table", plan.sel_rows, (sb,) * pes, "control"))
-    out.append(_rom("bank_cmds", (g.bank_cmd[:nb] for g in plan.program), (2,) * nb,
-                    "control"))
-    out.append(_rom("in_table", plan.in_table, (ab,) * pes, "control"))
-    out.append(_rom("out_table", plan.out_table,
-                    (unsigned_bits(pes - 1), ab, int(plan.bias_bits)), "control"))
+    out.append(_rom("chan_table", plan.chan_table, (ab, int(plan.bias_bits)), "control"))
     out.append(_rom("phase_table", ((v,) for v in plan.phase_table), (ab,), "control",
                     logic=True))
-    prog = plan.program
-    pfields = (unsigned_bits(max(g.count for g in prog) - 1),
-               unsigned_bits(max(g.phases for g in prog) - 1),
-               unsigned_bits(len(plan.phase_table) - 1), unsigned_bits(len(plan.in_table) - 1),
-               unsigned_bits(len(plan.sel_rows) - 1), int(plan.wraw_bits),
-               unsigned_bits(len(plan.out_table)), unsigned_bits(pes), 1, int(plan.act_bits), 1,
-               unsigned_bits(len(plan.layers) - 1))
-    out.append(_rom("program", ((g.count - 1, g.phases - 1, g.phase_base, g.table_row,
-                                 g.sel_row, g.wz, g.out_base, g.n_valid, int(g.layer_first),
-                                 g.inz, int(g.final), g.layer) for g in prog), pfields,
-                    "control"))
+    from fpgac.compiler.plan import desc_rows
+
+    rows = desc_rows(plan)
+    out.append(_rom("descriptors", (tuple(r.values()) for r in rows),
+                    tuple(max(1, max(r[k] for r in rows).bit_length()) for k in rows[0]),
+                    "control", logic=True))
+    out.append(_rom("round_counts", ((c - 1,) for c in plan.round_counts),
+                    (unsigned_bits(max(plan.round_counts) - 1),), "control", logic=True))
+    descs = plan.descriptors
+    jb = unsigned_bits(max(max(d.windows, j) + d.width for d, row in
+                           zip(descs, plan.lane_init) for _, _, j in row))
+    xb = unsigned_bits(max(d.win_w for d in descs) - 1)
+    out.append(_rom("lane_init", (tuple(v for e in row for v in e) for row in plan.lane_init),
+                    (ab, xb, jb) * pes, "control", logic=True))
     return out
 
 

@@ -92,7 +92,7 @@ def _memories(plan, flow: str = "ecp5") -> list[tuple[int, int, int, bool, str]]
 
     Activation copies are RAMs (full ``act_bits`` width); ROMs and tables count only their
     non-constant bit columns (synthesis drops constant ones). Memories that are always logic
-    (the comb-read pool phase table) are left out. ``class`` is the memory's largest class;
+    (the comb-read tables, :func:`_control_luts`) are left out. ``class`` is the memory's largest class;
     weight banks count as ``weights`` (their gap/last/filler bits cannot be split off a block).
     A two-read-port ROM is one true dual-port block on ECP5 / Xilinx, two copies on the iCE40
     (its block RAMs have one read port).
@@ -134,6 +134,22 @@ def _bank_luts(plan) -> int:
     return luts // 2
 
 
+def _control_luts(plan) -> int:
+    """Logic of the descriptor-driven control: the always-logic tables (descriptors, steps per
+    round, pool phases, the lanes' initial window counters; ``varying bits * depth / 8``) and,
+    per lane, its window counter (base, column and window registers with their adders and
+    reload multiplexers: ``2 * (addr + column + window bits)``)."""
+    from fpgac.compiler.analysis.memory import memories
+
+    luts = 0
+    for mem in memories(plan):
+        if mem.logic:
+            luts += _varying_bits(mem.rows, mem.fields) * -(-mem.depth // ROM_DEPTH_PER_LUT)
+    init = next(m for m in memories(plan) if m.name == "lane_init")
+    per_lane = sum(init.fields[:3])
+    return luts + 2 * per_lane * int(plan.pes)
+
+
 def estimate(plan, board) -> Estimate:
     """Resource estimate of core + harness from the plan alone (no synthesis).
 
@@ -141,7 +157,8 @@ def estimate(plan, board) -> Estimate:
     for the requantizer (``acc_bits x (act_bits+1)``), split into the part's multiplier size;
     LUTs: :data:`LUTS_BASE` for control, UART and harness, :data:`LUTS_PER_ACC_BIT` ``*
     acc_bits`` per lane (accumulator, pool compare, muxes), the weight banks' decoders and
-    the lanes' bank multiplexers (:func:`_bank_luts`), and ``width * depth / 8`` for each
+    the lanes' bank multiplexers (:func:`_bank_luts`), the control logic and the lanes'
+    window counters (:func:`_control_luts`), and ``width * depth / 8`` for each
     ROM small enough to become logic (:data:`LOGIC_ROM_BITS_PER_BLOCK`); memories
     (:func:`_memories`: activation copies, pixel LUT, weight ROMs, tables, program), each
     rounded up to whole blocks of the part at its best aspect ratio, and the harness's receive
@@ -181,7 +198,8 @@ def estimate(plan, board) -> Estimate:
         bits += 8 * fifo
         blocks += n
         by_class["other"] += n
-    luts = LUTS_BASE + LUTS_PER_ACC_BIT * int(plan.acc_bits) * pes + rom_luts + _bank_luts(plan)
+    luts = (LUTS_BASE + LUTS_PER_ACC_BIT * int(plan.acc_bits) * pes + rom_luts + _bank_luts(plan)
+            + _control_luts(plan))
     return Estimate(dsps=pes * lane + requant, luts=luts, memory_bits=bits, bram_blocks=blocks,
                     blocks_by_class=by_class)
 

@@ -30,13 +30,15 @@ The compiler picks ``a`` per layer minimising ``sum over groups max(phases*count
 (the lockstep steps, or the writer drain when it is longer); ties go to the smaller ``a``.
 A layer with a single window (linear, 1x1 conv output) is always channel-parallel.
 
-**Item mapping** (layers with several windows, ``P > 1``): the ``(channel, window)`` pairs,
-sorted by the channel's non-zero count (descending, stable), are dealt ``P`` at a time, one
-pair per lane, one group per chunk; channel rank ``r`` is served by bank ``r mod M``, ``M``
-the most ranks one chunk spans (so the channels of a chunk read distinct banks). It is
-used when its estimated cycles are strictly lower than the best ``a``: it removes the idle
-lanes of the last window group of every channel (``windows % b != 0``). The layer is then
-reported as ``mode = CHANNEL_PARALLEL`` with ``lanes_per_stream = 1``.
+The layer is described by one :class:`~fpgac.compiler.plan.LayerDesc` (loop bounds, window
+counter steps), a per-round step count, a per-channel ``(output base, bias)`` table in rank
+order and the lanes' initial window counters: nothing is stored per output position
+(``docs/architecture.md``, "Control"). The expanded group list (``plan.program``) is the
+compiler's view of the schedule the controller generates.
+
+(The *item mapping* of the previous layout, ``(channel, window)`` pairs dealt ``P`` at a time,
+needed a table entry per output; it is not available with the descriptors: measured cost in
+``docs/architecture.md``.)
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ import numpy as np
 from fpgac.compiler import ir
 from fpgac.compiler.analysis import widths
 from fpgac.compiler.passes import encode_weights
-from fpgac.compiler.plan import CHANNEL_PARALLEL, SPATIAL, Group, HardwarePlan, LayerPlan, Requant
+from fpgac.compiler.plan import (CHANNEL_PARALLEL, SPATIAL, Group, HardwarePlan, LayerDesc,
+                                 LayerPlan, Requant, desc_widths)
 from fpgac import semantics
 from fpgac.errors import FpgacError, ModelError, UnsupportedError
 
@@ -145,19 +148,6 @@ def _split_cost(pes, lists, windows, phases, a):
         for g in range(0, windows, b):
             cost += max(phases * count, len(chans) * min(b, windows - g))
     return cost
-
-
-def _deal_items(pes, lists, windows):
-    """The item mapping: ``(channel, window)`` pairs, sorted by the channel's non-zero count
-    (descending, stable), dealt ``P`` at a time; returns the list of chunks."""
-    items = sorted(((o, j) for o in range(len(lists)) for j in range(windows)),
-                   key=lambda it: -len(lists[it[0]]))
-    return [items[g:g + pes] for g in range(0, len(items), pes)]
-
-
-def _items_cost(chunks, lists, phases):
-    return sum(max(phases * max(1, max(len(lists[o]) for o, _ in chunk)), len(chunk))
-               for chunk in chunks)
 
 
 def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut) -> HardwarePlan:
@@ -282,9 +272,11 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut) -> HardwarePlan:
     banks: list[list[tuple[int, int, int]]] = [[] for _ in range(pes)]
     bank_last = [False] * pes
     sel_rows: list[tuple[int, ...]] = []
-    in_table: list[tuple[int, ...]] = []
     phase_table: list[int] = [0]
-    out_table: list[tuple[int, int, int]] = []
+    descriptors: list[LayerDesc] = []
+    round_counts: list[int] = []
+    chan_table: list[tuple[int, int]] = []
+    lane_init: list[tuple[tuple[int, int, int], ...]] = []
     program: list[Group] = []
     requants: list[Requant] = []
     layer_plans: list[LayerPlan] = []
@@ -309,13 +301,13 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut) -> HardwarePlan:
         if isinstance(op, ir.Conv2d):
             s = int(op.stride)
             pk, ps = layer.pool if layer.pool else (1, 1)
-            windows = [(py, px) for py in range(hq) for px in range(wq)]
-            bases = [in_off + py * ps * s * wp + px * ps * s for (py, px) in windows]
+            nwin = hq * wq
+            row_step, col_step = ps * s * wp, ps * s
             phase_offs = [dy * s * wp + dx * s for dy in range(pk) for dx in range(pk)]
-            used_outputs = len(windows) * pk * pk
+            used_outputs = nwin * pk * pk
         else:
-            windows = [(0, 0)]
-            bases = [in_off]
+            nwin, wq = 1, 1
+            row_step = col_step = 0
             phase_offs = [0]
             used_outputs = 1
         lists = [encode_weights.encode_list(lst, wz, gap_bits) for lst in raw[i]]
@@ -326,77 +318,58 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut) -> HardwarePlan:
             phase_table.extend(phase_offs)
         else:
             phase_base = 0
-        nwin = len(windows)
         a = _pick_split(pes, lists, nwin, phases)
-        chunks = _deal_items(pes, lists, nwin) if nwin > 1 and pes > 1 else None
+        b = pes // a
+        mode = SPATIAL if a == 1 and nwin > 1 else CHANNEL_PARALLEL
+        order = sorted(range(oc), key=lambda o: -len(lists[o])) if a > 1 else list(range(oc))
+        nxt_pad = regions[i + 1][2]
+        ohp, owp = hq + 2 * nxt_pad, wq + 2 * nxt_pad
+        rounds, ngroups = -(-oc // a), -(-nwin // b)
+        desc = LayerDesc(
+            rounds=rounds, groups=ngroups, phases=phases, phase_base=phase_base, slots=a,
+            last_slots=oc - (rounds - 1) * a, width=b, last_width=nwin - (ngroups - 1) * b,
+            round_base=len(round_counts), rank_base=len(chan_table),
+            sel_row=sel_row(p // b if p < a * b else 0 for p in range(pes)), wz=wz, inz=inz,
+            final=final, windows=nwin, win_w=wq, step_px=b % wq,
+            step_base=(b // wq) * row_step + (b % wq) * col_step,
+            wrap_base=row_step - wq * col_step, out_first=nxt_pad * owp + nxt_pad,
+            out_step=(b // wq) * owp + b % wq, out_wrap=owp - wq)
+        descriptors.append(desc)
+        for o in order:
+            chan_table.append((regions[i + 1][0] + o * ohp * owp, bias[o]))
+        init = []
+        for p in range(pes):
+            j = p % b if p < a * b else nwin
+            if j < nwin:
+                init.append((in_off + (j // wq) * row_step + (j % wq) * col_step, j % wq, j))
+            else:
+                init.append((in_off, 0, j))
+        lane_init.append(tuple(init))
         groups_before = len(program)
-        loaded: dict[int, int] = {}     # bank -> channel whose list it holds (this layer)
-
-        def emit(chans_of_bank, sel, row, outs):
-            """One group: ``chans_of_bank`` {bank: channel}, lane -> bank ``sel``, in_table
-            ``row``, written outputs ``outs`` [(lane, channel, window)]."""
-            count = max(len(lists[o]) for o in chans_of_bank.values())
-            cmd = [0] * pes
-            for bank, o in chans_of_bank.items():
-                if loaded.get(bank) != o:
-                    cmd[bank] = 1
-                    banks[bank].extend(lists[o])
-                    loaded[bank] = o
-                else:
-                    cmd[bank] = 2
+        for r in range(rounds):
+            chans = order[r * a:(r + 1) * a]
+            count = max(len(lists[o]) for o in chans)
+            round_counts.append(count)
+            for k, o in enumerate(chans):       # bank k serves slot k: its list, once
+                banks[k].extend(lists[o])
                 if len(lists[o]) < count:
-                    bank_last[bank] = True
-            out_base = len(out_table)
-            for p, o, j in outs:
-                out_table.append((p, addr(i + 1, o, *windows[j]), bias[o]))
-            program.append(Group(
-                layer=i, count=count, phases=phases, phase_base=phase_base, table_row=row,
-                sel_row=sel_row(sel), bank_cmd=tuple(cmd), out_base=out_base,
-                n_valid=len(outs), layer_first=len(program) == groups_before, inz=inz, wz=wz,
-                final=final))
-
-        if chunks and _items_cost(chunks, lists, phases) < _split_cost(pes, lists, nwin,
-                                                                        phases, a):
-            mode, b = CHANNEL_PARALLEL, 1
-            order = sorted(range(oc), key=lambda o: -len(lists[o]))
-            rank = {o: r for r, o in enumerate(order)}
-            span = max(rank[ch[-1][0]] - rank[ch[0][0]] + 1 for ch in chunks)
-            for chunk in chunks:
-                in_table.append(tuple(bases[chunk[p][1]] if p < len(chunk) else bases[0]
-                                      for p in range(pes)))
-                emit({rank[o] % span: o for o, _ in chunk},
-                     [rank[chunk[p][0]] % span if p < len(chunk) else 0 for p in range(pes)],
-                     len(in_table) - 1, [(p, o, j) for p, (o, j) in enumerate(chunk)])
-        else:
-            b = pes // a
-            mode = SPATIAL if a == 1 and nwin > 1 else CHANNEL_PARALLEL
-            order = (sorted(range(oc), key=lambda o: -len(lists[o])) if a > 1
-                     else list(range(oc)))
-            # in_table rows: one per window group, shared by all channels / rounds
-            row0 = len(in_table)
-            for g in range(0, nwin, b):
-                row = []
-                for p in range(pes):
-                    j = g + p % b
-                    row.append(bases[j] if j < nwin and p < a * b else bases[0])
-                in_table.append(tuple(row))
-            sel = [p // b if p < a * b else 0 for p in range(pes)]
-            for r in range(0, oc, a):
-                chans = order[r:r + a]
-                for gi, g in enumerate(range(0, nwin, b)):
-                    outs = []
-                    for p in range(a * b):
-                        ci, j = p // b, g + p % b
-                        if ci < len(chans) and j < nwin:
-                            outs.append((p, chans[ci], j))
-                    emit(dict(enumerate(chans)), sel, row0 + gi, outs)
+                    bank_last[k] = True
+            for g in range(ngroups):
+                nvw = min(b, nwin - g * b)
+                cmd = [0] * pes
+                for k in range(len(chans)):
+                    cmd[k] = 1 if g == 0 else 2
+                program.append(Group(
+                    layer=i, count=count, phases=phases, bank_cmd=tuple(cmd),
+                    n_valid=len(chans) * nvw, layer_first=len(program) == groups_before,
+                    inz=inz, wz=wz, final=final, round=r, g=g, rank=r * a, nch=len(chans),
+                    nvw=nvw))
         shift = int(op.shift)
         rnd = semantics.rounding_constant(shift, model.rounding)
         rq = Requant(mqm0=int(op.mqm0), shift=shift, rnd=rnd, outz=int(op.out_q.zero_point),
                      relu=bool(op.relu), n_bits=int(op.n_bits))
         requants.append(rq)
         nnz = sum(len(lst) for lst in raw[i])
-        nxt_pad = regions[i + 1][2]
         layer_plans.append(LayerPlan(
             name=op.name, kind="conv" if isinstance(op, ir.Conv2d) else "linear", mode=mode,
             in_offset=in_off, in_shape=(c, h, w), in_pad=pad,
@@ -420,11 +393,14 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut) -> HardwarePlan:
     rom_bits = sum(len(bk) * (wraw_bits + gap_bits + int(last))
                    for bk, last in zip(banks, bank_last))
     dense_rom_bits = sum(la.dense_weights * la.requant.n_bits for la in layer_plans)
-    lane_bits = max(1, (pes - 1).bit_length())
     sel_bits = widths.unsigned_bits(nbanks - 1)
-    table_bits = (len(in_table) * pes * addr_bits + len(phase_table) * addr_bits
-                  + len(out_table) * (lane_bits + addr_bits + bias_bits)
-                  + len(sel_rows) * pes * sel_bits + len(program) * nbanks * 2)
+    dbits = desc_widths(descriptors)
+    init_bits = (addr_bits + widths.unsigned_bits(max(d.win_w for d in descriptors) - 1)
+                 + widths.unsigned_bits(max(j for row in lane_init for _, _, j in row)))
+    table_bits = (len(descriptors) * sum(dbits.values()) + len(phase_table) * addr_bits
+                  + len(round_counts) * widths.unsigned_bits(max(round_counts) - 1)
+                  + len(chan_table) * (addr_bits + bias_bits)
+                  + len(sel_rows) * pes * sel_bits + len(lane_init) * pes * init_bits)
     return HardwarePlan(
         pes=pes, input_shape=shape, input_pixels=shape[0] * shape[1] * shape[2],
         input_offset=regions[0][0], input_pad=regions[0][2], classes=classes,
@@ -436,6 +412,8 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut) -> HardwarePlan:
         dense_macs=sum(la.dense_macs for la in layer_plans), rom_bits=rom_bits,
         dense_rom_bits=dense_rom_bits, table_bits=table_bits, mem_init=tuple(mem_init),
         pixel_lut=lut, banks=tuple(tuple(bk) for bk in banks), bank_last=tuple(bank_last),
-        sel_rows=tuple(sel_rows), in_table=tuple(in_table), phase_table=tuple(phase_table),
-        out_table=tuple(out_table), program=tuple(program), requant=tuple(requants),
+        sel_rows=tuple(sel_rows), phase_table=tuple(phase_table),
+        descriptors=tuple(descriptors), round_counts=tuple(round_counts),
+        chan_table=tuple(chan_table), lane_init=tuple(lane_init), program=tuple(program),
+        requant=tuple(requants),
         name=model.name)

@@ -55,3 +55,85 @@ def test_controller_issues_exactly_the_schedule(monkeypatch):
 
     run(dut, bench)
     assert issued == want
+
+
+def _group_context(plan):
+    """Run the core on one all-zero image; per latched group the controller's stage-1 context
+    ``(layer, rank, nch, nvw, glast, rlast)``."""
+    ctrls = []
+    orig = Accelerator.elaborate
+
+    def elaborate(self, platform):
+        m = orig(self, platform)
+        ctrls.append(m.submodules.ctrl)
+        return m
+
+    Accelerator.elaborate = elaborate
+    try:
+        dut = Accelerator(plan)
+        seen = []
+
+        async def bench(ctx):
+            ctrl = ctrls[0]
+            ctx.set(dut.pixels.valid, 1)
+            for _ in range(200000):
+                await ctx.tick()
+                if ctx.get(ctrl.s1_valid) and ctx.get(ctrl.s1_latch):
+                    seen.append(tuple(int(ctx.get(getattr(ctrl, f"s1_{n}"))) for n in
+                                      ("layer", "rank", "nch", "nvw", "glast", "rlast")))
+                if ctx.get(dut.result.valid):
+                    return
+            raise AssertionError("no result")
+
+        run(dut, bench)
+    finally:
+        Accelerator.elaborate = orig
+    return seen
+
+
+def _want_context(plan):
+    out = []
+    for g in plan.program:
+        d = plan.descriptors[g.layer]
+        out.append((g.layer, d.rank_base + g.rank, g.nch, g.nvw, int(g.g == d.groups - 1),
+                    int(g.round == d.rounds - 1)))
+    return out
+
+
+def test_controller_generates_the_groups_of_the_descriptors():
+    """The loop counters (window group, round, layer) generate exactly the expanded program:
+    several rounds and window groups per layer, lanes split into channel and window slots."""
+    model = random_model(33, size=(10, 10), max_convs=2, max_conv_channels=5, max_features=8)
+    plan = plan_hardware(model, pes=7, pixel_lut=pixel_table(model))
+    assert any(d.slots > 1 and d.width > 1 for d in plan.descriptors)
+    assert any(d.groups > 1 for d in plan.descriptors)
+    assert _group_context(plan) == _want_context(plan)
+
+
+def test_one_step_rounds_back_to_back():
+    """Rounds of a single step (lists of one entry: one weight or one filler) follow each other
+    without a wait: the next group record is ready whatever the group length; the core stays
+    bit-exact and cycle-exact."""
+    import numpy as np
+
+    from fpgac.compiler import ir
+    from fpgac.hw.amsim import simulate
+    from fpgac.sim import golden
+
+    model = random_model(5, size=(6, 8), max_convs=2, max_conv_channels=3, max_features=6)
+    lin = [op for op in model.ops if isinstance(op, ir.Linear)][-1]
+    w = np.full_like(np.asarray(lin.weight), int(lin.w_zero_point))
+    for o in range(0, w.shape[0], 2):                 # every other row: one weight
+        w[o, o % w.shape[1]] = int(lin.w_zero_point) + 1
+    lin.weight = w
+    plan = plan_hardware(model, pes=1, pixel_lut=pixel_table(model))
+    last = [g for g in plan.program if g.layer == len(plan.layers) - 1]
+    assert len(last) > 1 and all(g.count == 1 for g in last)
+    assert _group_context(plan) == _want_context(plan)
+    c, h, wd = plan.input_shape
+    images = np.random.default_rng(3).integers(0, 256, (2, c, h, wd), dtype=np.uint8)
+    runs = simulate(plan, images.reshape(2, -1))
+    logits, klass = golden.predict(model, images)
+    for i, r in enumerate(runs):
+        assert list(r.logits) == list(logits[i]) and r.klass == klass[i]
+        assert r.compute_cycles == cycles.predict(plan).compute_cycles

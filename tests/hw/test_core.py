@@ -28,9 +28,7 @@ def test_published_latencies_match_cycle_model():
     assert acc.result_latency == cycles.RESULT_LATENCY
     for name in ("rom", "lane", "writer", "result"):       # the plan carries the same ones
         assert getattr(plan, f"{name}_latency") == getattr(acc, f"{name}_latency")
-    writer = Writer(out_table=plan.out_table, params=plan.requant, pes=2,
-                    acc_bits=plan.acc_bits, addr_bits=plan.addr_bits,
-                    bias_bits=plan.bias_bits, act_bits=plan.act_bits)
+    writer = Writer(plan)
     assert writer.latency == cycles.WRITER_LATENCY
     Fragment.get(writer, None)                 # it elaborates (and is not left unused)
 

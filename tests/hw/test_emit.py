@@ -40,13 +40,21 @@ def test_rom_images_decode_to_plan(seed, pes, ports):
         assert images[name].width == wr + gb + int(last)
     rows = [_unpack(w, [(plan.sel_bits, False)] * pes) for w in images["sel_table"].words]
     assert [tuple(r) for r in rows] == [tuple(r) for r in plan.sel_rows]
-    nb = len(plan.banks)
-    cmds = [tuple(_unpack(w, [(2, False)] * nb)) for w in images["bank_cmds"].words]
-    assert cmds == [tuple(g.bank_cmd[:nb]) for g in plan.program]
-    lb = unsigned_bits(pes - 1)
-    got = [tuple(_unpack(w, [(lb, False), (plan.addr_bits, False), (plan.bias_bits, True)]))
-           for w in images["out_table"].words]
-    assert got == [tuple(e) for e in plan.out_table]
+    from fpgac.compiler.plan import desc_rows
+
+    rows = desc_rows(plan)
+    widths = [max(1, max(r[k] for r in rows).bit_length()) for k in rows[0]]
+    got = [_unpack(w, [(wd, False) for wd in widths]) for w in images["descriptors"].words]
+    assert got == [list(r.values()) for r in rows]
+    assert len(rows) == len(plan.layers)
+    cb = unsigned_bits(max(plan.round_counts) - 1)
+    assert [c + 1 for c in images["round_counts"].words] == list(plan.round_counts)
+    assert images["round_counts"].width == cb
+    got = [tuple(_unpack(w, [(plan.addr_bits, False), (plan.bias_bits, True)]))
+           for w in images["chan_table"].words]
+    assert got == [tuple(e) for e in plan.chan_table]
+    for name in ("bank_cmds", "in_table", "out_table"):    # nothing per group or output
+        assert name not in images
     assert images["pixel_lut"].words == plan.pixel_lut
     if ports == 1:
         assert plan.rom_bits == sum(images[f"bank{k}"].bits for k in range(nb))

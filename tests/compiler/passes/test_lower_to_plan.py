@@ -57,6 +57,55 @@ def _bank_lists(plan):
     return out
 
 
+def _replay(plan):
+    """Run the descriptors' loop and window counters as the controller, the lanes' window
+    counters and the writer do (``LayerDesc`` docstring), independently of ``plan.program``.
+
+    Returns per group ``(layer, count, in_bases, outs)``: the lanes' input bases and the
+    written outputs ``[(lane, addr, bias)]`` in drain order. Checks on the way that the
+    expanded program has the same groups.
+    """
+    out = []
+    k = 0
+    for li, d in enumerate(plan.descriptors):
+        init = plan.lane_init[li]
+        for r in range(d.rounds):
+            nch = d.last_slots if r == d.rounds - 1 else d.slots
+            count = plan.round_counts[d.round_base + r]
+            lanes = [list(e) for e in init]                     # (base, px, j) per lane
+            off0, px0 = d.out_first, 0
+            for g in range(d.groups):
+                nvw = d.last_width if g == d.groups - 1 else d.width
+                grp = plan.program[k]
+                assert (grp.layer, grp.count, grp.n_valid, grp.phases) == (
+                    li, count, nch * nvw, d.phases)
+                assert grp.layer_first == (r == 0 and g == 0)
+                bases = [b for b, _, _ in lanes]
+                outs = []
+                for ci in range(nch):
+                    base, bias = plan.chan_table[d.rank_base + r * d.slots + ci]
+                    off, px = off0, px0
+                    for wi in range(nvw):
+                        outs.append((ci * d.width + wi, base + off, bias))
+                        off, px = (off + 1 + d.out_wrap, 0) if px + 1 == d.win_w else (
+                            off + 1, px + 1)
+                out.append((li, count, bases, outs))
+                k += 1
+                for lane in lanes:                              # next window group
+                    lane[2] += d.width
+                    if lane[2] < d.windows:
+                        lane[1] += d.step_px
+                        lane[0] += d.step_base
+                        if lane[1] >= d.win_w:
+                            lane[1] -= d.win_w
+                            lane[0] += d.wrap_base
+                off0, px0 = off0 + d.out_step, px0 + d.step_px
+                if px0 >= d.win_w:
+                    off0, px0 = off0 + d.out_wrap, px0 - d.win_w
+    assert k == len(plan.program)
+    return out
+
+
 def _rebuild(plan, li, op):
     """Weights of layer ``li`` read back from the banks: ``(dense w, fillers, weights)``.
 
@@ -79,17 +128,19 @@ def _rebuild(plan, li, op):
     replay = _bank_lists(plan)
     fillers = weights = 0
     seen = set()
+    replay_out = _replay(plan)
+    sel = plan.sel_rows[plan.descriptors[li].sel_row]
     for gi, g in enumerate(plan.program):
         if g.layer != li:
             continue
         assert g.wz == wz
-        outs = plan.out_table[g.out_base:g.out_base + g.n_valid]
+        outs = replay_out[gi][3]
         for lane in sorted({e[0] for e in outs}):
             addrs = [e[1] for e in outs if e[0] == lane]
             chans = {(a - layer.out_offset) // (ohp * owp) for a in addrs}
             assert len(chans) == 1, "a lane writes one output channel per group"
             o = chans.pop()
-            bank = plan.sel_rows[g.sel_row][lane]
+            bank = sel[lane]
             lst = replay[gi][bank]
             row = np.full(len(flat), wz, dtype=np.int64)
             for wv, tap in decode_list(lst, wz, plan.gap_bits):
@@ -127,7 +178,8 @@ def test_roms_hold_exactly_the_nonzero_weights(seed, pes):
 def test_program_writes_every_output_once_and_figures(seed, pes):
     model = random_model(seed)
     plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
-    written = [e[1] for e in plan.out_table]
+    replay = _replay(plan)
+    written = [e[1] for grp in replay for e in grp[3]]
     assert len(written) == len(set(written)), "an output address is written twice"
     want = set()
     for layer in plan.layers:
@@ -137,9 +189,16 @@ def test_program_writes_every_output_once_and_figures(seed, pes):
                  for ci in range(c) for y in range(layer.out_map_shape[1])
                  for x in range(layer.out_map_shape[2])}
     assert set(written) == want
-    # lanes never exceed P and the writer drain matches the table
-    assert all(0 <= e[0] < pes for e in plan.out_table)
-    assert sum(g.n_valid for g in plan.program) == len(plan.out_table)
+    # lanes never exceed P; a written output's bias is its channel's
+    assert all(0 <= e[0] < pes for grp in replay for e in grp[3])
+    for li, layer in enumerate(plan.layers):
+        op = _weighted(model)[li]
+        bias = [0] * layer.out_shape[0] if op.bias is None else [int(b) for b in op.bias]
+        c, hp, wp = layer.out_shape
+        for grp in replay:
+            if grp[0] == li:
+                for _lane, addr, b in grp[3]:
+                    assert b == bias[(addr - layer.out_offset) // (hp * wp)]
     # MAC counts: non-zero weights times (conv outputs used by the pools)
     for layer in plan.layers:
         per_weight = layer.nnz_macs // max(1, layer.nnz_weights) if layer.nnz_weights else 0
@@ -174,6 +233,38 @@ def _independent_bound(op):
     return max(sum(abs(int(v)) for v in row) * xmax + abs(b) for row, b in zip(wd, bias))
 
 
+@pytest.mark.parametrize("seed,pes", CASES + [(s, p) for s in (3, 7, 11) for p in (5, 7, 16)])
+def test_window_counters_give_the_window_bases(seed, pes):
+    """The lanes' window counters (``lane_init`` + the descriptor steps) give, in every group,
+    each lane with a valid window the base of that window (``g * width + p % width``, raster
+    order, pool stride times conv stride apart in the padded input map); the tables are per
+    layer or per channel, never per output position."""
+    model = random_model(seed)
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
+    replay = _replay(plan)
+    k = 0
+    for li, (d, layer, op) in enumerate(zip(plan.descriptors, plan.layers, _weighted(model))):
+        c, h, w = layer.in_shape
+        wp = w + 2 * layer.in_pad
+        if isinstance(op, ir.Conv2d):
+            pk, ps = layer.pool if layer.pool else (1, 1)
+            step = ps * int(op.stride)
+        else:
+            step = 0
+        for _r in range(d.rounds):
+            for g in range(d.groups):
+                assert replay[k][0] == li
+                for p in range(min(pes, d.slots * d.width)):
+                    j = g * d.width + p % d.width
+                    if j < d.windows:
+                        py, px = divmod(j, d.win_w)
+                        assert replay[k][2][p] == layer.in_offset + py * step * wp + px * step
+                k += 1
+    assert len(plan.chan_table) == sum(la.out_shape[0] for la in plan.layers)
+    assert len(plan.descriptors) == len(plan.layers) == len(plan.lane_init)
+    assert len(plan.round_counts) == sum(d.rounds for d in plan.descriptors)
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_widths_cover_the_worst_case(seed):
     model = random_model(seed)
@@ -198,7 +289,7 @@ def test_widths_cover_the_worst_case(seed):
             best = max(best, abs(acc))
         assert best <= bound
     # the datapath registers: bias and weight deltas fit their fields
-    assert max(abs(e[2]) for e in plan.out_table) < 2 ** (plan.bias_bits - 1)
+    assert max(abs(e[1]) for e in plan.chan_table) < 2 ** (plan.bias_bits - 1)
     for bank in plan.banks:
         for w, _gap, _last in bank:
             assert 0 <= w < 2 ** plan.wraw_bits

@@ -1,0 +1,90 @@
+"""The lanes' window counters: each lane's input base address, generated per group."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.lib import data, memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgac.compiler.analysis.widths import unsigned_bits
+from fpgac.compiler.plan import HardwarePlan
+from fpgac.hw.checks import check_unsigned
+
+__all__ = ["LaneWindows"]
+
+
+class LaneWindows(wiring.Component):
+    """Per lane ``p`` a counter ``(base, px, j)`` (``docs/architecture.md``, "Control"):
+    ``in_base[p]`` is the activation base address of the lane's window for the group whose
+    steps are at the lane inputs.
+
+    ``advance`` (in the cycle the last step of a group is at the lane inputs, with that
+    group's ``layer``, ``final``, ``glast``: last window group of its round, ``rlast``: last
+    round of its layer) updates the counters for the next group: within a round each lane's
+    window moves ``width`` windows on (``j += width``; ``px += step_px``, ``base +=
+    step_base``; on ``px >= win_w``: ``px -= win_w``, ``base += wrap_base``; a lane whose new
+    ``j >= windows`` keeps its base), after a round's last window group the counters reload
+    ``lane_init`` of the next group's layer (layer 0 after the program's last group, which are
+    also the reset values). The new bases show from the next cycle.
+    """
+
+    def __init__(self, plan: HardwarePlan):
+        self._plan = plan
+        descs = plan.descriptors
+        self._px_bits = unsigned_bits(max(d.win_w for d in descs) - 1)
+        self._j_bits = unsigned_bits(max(max(d.windows, j) + d.width for d, row in
+                                         zip(descs, plan.lane_init) for _, _, j in row))
+        super().__init__({
+            "advance": In(1),
+            "layer": In(unsigned(unsigned_bits(len(descs) - 1))),
+            "final": In(1), "glast": In(1), "rlast": In(1),
+            "in_base": Out(data.ArrayLayout(unsigned(plan.addr_bits), plan.pes)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        plan = self._plan
+        ab = plan.addr_bits
+        rows = [{"width": d.width, "windows": d.windows, "win_w": d.win_w,
+                 "step_px": d.step_px, "step_base": d.step_base, "wrap_base": d.wrap_base}
+                for d in plan.descriptors]
+        ll = data.StructLayout({k: unsigned(max(1, max(r[k] for r in rows).bit_length()))
+                                for k in rows[0]})
+        m.submodules.steps = smem = memory.Memory(shape=ll, depth=max(2, len(rows)),
+                                                  init=rows)
+        sp = smem.read_port(domain="comb")
+        st = sp.data
+        m.d.comb += sp.addr.eq(self.layer)
+        nl = len(plan.descriptors)
+        nxt_layer = Signal.like(self.layer)
+        m.d.comb += nxt_layer.eq(Mux(self.rlast, Mux(self.final, 0, self.layer + 1),
+                                     self.layer))
+        for p in range(plan.pes):
+            inits = [plan.lane_init[li][p] for li in range(nl)]
+            check_unsigned(f"lane_init[*][{p}].base", [b for b, _, _ in inits], ab)
+            check_unsigned(f"lane_init[*][{p}].px", [x for _, x, _ in inits], self._px_bits)
+            check_unsigned(f"lane_init[*][{p}].j", [j for _, _, j in inits], self._j_bits)
+            b0, x0, j0 = inits[0]
+            base = Signal(unsigned(ab), init=b0, name=f"base{p}")
+            px = Signal(unsigned(self._px_bits), init=x0, name=f"px{p}")
+            j = Signal(unsigned(self._j_bits), init=j0, name=f"j{p}")
+            m.d.comb += self.in_base[p].eq(base)
+            jn = Signal.like(j, name=f"jn{p}")
+            pxn = Signal(unsigned(self._px_bits + 1), name=f"pxn{p}")
+            bn = Signal(unsigned(ab), name=f"bn{p}")
+            m.d.comb += [jn.eq(j + st.width), pxn.eq(px + st.step_px),
+                         bn.eq(base + st.step_base)]
+            with m.If(self.advance):
+                with m.If(~self.glast):
+                    m.d.sync += j.eq(jn)
+                    with m.If(jn < st.windows):
+                        with m.If(pxn >= st.win_w):
+                            m.d.sync += [px.eq(pxn - st.win_w), base.eq(bn + st.wrap_base)]
+                        with m.Else():
+                            m.d.sync += [px.eq(pxn), base.eq(bn)]
+                with m.Else():
+                    with m.Switch(nxt_layer):     # full case: the last layer is the default
+                        for li, (b, x, v) in enumerate(inits):
+                            with (m.Case(li) if li < nl - 1 else m.Default()):
+                                m.d.sync += [base.eq(b), px.eq(x), j.eq(v)]
+        return m
