@@ -111,30 +111,11 @@ class Controller(wiring.Component):
             "done": Out(1),
         })
 
-    def elaborate(self, platform):
-        m = Module()
-        plan = self._plan
+    def _successor(self, m, nxt, dmem, rmem):
+        """The group record after ``nxt`` (comb): next window group of the round, else the
+        next round of the layer, else the first round of the next layer; the descriptor rows
+        (``dmem``) and the step count of the next round (``rmem``) are read combinationally."""
         lay = self._rec
-        rows = desc_rows(plan)
-        nlayers = len(rows)
-        dl = data.StructLayout({k: unsigned(max(1, max(r[k] for r in rows).bit_length()))
-                                for k in rows[0]})
-        m.submodules.desc = dmem = memory.Memory(shape=dl, depth=max(2, nlayers), init=rows)
-        m.submodules.rounds = rmem = memory.Memory(
-            shape=lay.members["count_m1"], depth=max(2, len(plan.round_counts)),
-            init=check_unsigned("round_counts", [c - 1 for c in plan.round_counts],
-                                unsigned_bits(max(plan.round_counts) - 1)))
-        m.submodules.phases = ptab = memory.Memory(
-            shape=unsigned(plan.addr_bits), depth=max(2, len(plan.phase_table)),
-            init=check_unsigned("phase_table", plan.phase_table, plan.addr_bits))
-        g0 = _record(plan, 0)
-        g1 = _record(plan, min(1, len(plan.program) - 1))
-        for key, val in list(g0.items()) + list(g1.items()):
-            check_unsigned(f"group.{key}", [val], Shape.cast(lay.members[key]).width)
-        cur = Signal(lay, init=g0)
-        nxt = Signal(lay, init=g1)
-
-        # ---- successor of nxt (loop counters; descriptor and step count read comb) --------
         dp = dmem.read_port(domain="comb")      # nxt's layer
         ep = dmem.read_port(domain="comb")      # the layer of a new round
         rp = rmem.read_port(domain="comb")
@@ -182,6 +163,33 @@ class Controller(wiring.Component):
                 succ.wz.eq(e.wz), succ.inz.eq(e.inz), succ.off0.eq(e.out_first),
                 succ.px0.eq(0),
             ]
+
+        return succ
+
+    def elaborate(self, platform):
+        m = Module()
+        plan = self._plan
+        lay = self._rec
+        rows = desc_rows(plan)
+        nlayers = len(rows)
+        dl = data.StructLayout({k: unsigned(max(1, max(r[k] for r in rows).bit_length()))
+                                for k in rows[0]})
+        m.submodules.desc = dmem = memory.Memory(shape=dl, depth=max(2, nlayers), init=rows)
+        m.submodules.rounds = rmem = memory.Memory(
+            shape=lay.members["count_m1"], depth=max(2, len(plan.round_counts)),
+            init=check_unsigned("round_counts", [c - 1 for c in plan.round_counts],
+                                unsigned_bits(max(plan.round_counts) - 1)))
+        m.submodules.phases = ptab = memory.Memory(
+            shape=unsigned(plan.addr_bits), depth=max(2, len(plan.phase_table)),
+            init=check_unsigned("phase_table", plan.phase_table, plan.addr_bits))
+        g0 = _record(plan, 0)
+        g1 = _record(plan, min(1, len(plan.program) - 1))
+        for key, val in list(g0.items()) + list(g1.items()):
+            check_unsigned(f"group.{key}", [val], Shape.cast(lay.members[key]).width)
+        cur = Signal(lay, init=g0)
+        nxt = Signal(lay, init=g1)
+
+        succ = self._successor(m, nxt, dmem, rmem)
 
         # ---- issue stage ----------------------------------------------------------------
         pp = ptab.read_port(domain="comb")
