@@ -1,0 +1,145 @@
+"""Pass: emit the weight banks and the control tables of the layers, one layer at a time.
+
+Contract
+--------
+:class:`Tables` accumulates, over the layers in order (:meth:`Tables.add_layer`), everything
+the controller, the lanes' window counters, the weight banks and the writer read
+(``docs/architecture.md``, "Control"): one :class:`~fpgac.compiler.plan.LayerDesc` per layer,
+the step count of every round, ``(output base, bias)`` per output channel in rank order, the
+lanes' initial window counters per layer, the lane -> bank rows, the pool phase offsets, the
+bank contents (each channel's encoded list appended once, to the bank of its channel slot) and
+the expanded group list (the compiler's view of the schedule). Nothing is stored per output
+position.
+
+Mapping ``a`` (:mod:`.choose_mapping`): lane ``p < a * b`` (``b = P // a``) runs channel slot
+``p // b`` (bank ``p // b``) and window slot ``p % b``; channels are dealt in descending list
+length (stable) when ``a > 1``, in channel order when ``a = 1``; a round lasts as long as its
+longest list and a bank that serves a shorter list stores the ``last`` column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fpgac.compiler import ir
+from fpgac.compiler.plan import CHANNEL_PARALLEL, SPATIAL, Group, LayerDesc
+
+__all__ = ["Windows", "layer_windows", "Tables"]
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Window geometry of a layer: ``count`` windows of ``width`` per row, consecutive windows
+    ``col`` words apart in the input map, rows ``row`` words apart; pool phase offsets
+    ``phase_offs``; ``used_outputs`` conv outputs read by the pools per channel."""
+
+    count: int
+    width: int
+    row: int
+    col: int
+    phase_offs: tuple[int, ...]
+    used_outputs: int
+
+
+def layer_windows(layer) -> Windows:
+    """The windows of a placed layer (:class:`~.place_layers.PlacedLayer`): pool windows (or
+    single outputs without pool) of a conv, one window for a linear layer."""
+    op = layer.op
+    if not isinstance(op, ir.Conv2d):
+        return Windows(1, 1, 0, 0, (0,), 1)
+    _, hq, wq = layer.out_map
+    wp = layer.in_shape[2] + 2 * layer.in_pad
+    s = int(op.stride)
+    pk, ps = layer.pool if layer.pool else (1, 1)
+    offs = tuple(dy * s * wp + dx * s for dy in range(pk) for dx in range(pk))
+    return Windows(hq * wq, wq, ps * s * wp, ps * s, offs, hq * wq * pk * pk)
+
+
+class Tables:
+    """The banks and control tables of a plan for ``pes`` lanes (module docstring)."""
+
+    def __init__(self, pes: int):
+        self.pes = pes
+        self.banks: list[list[tuple[int, int, int]]] = [[] for _ in range(pes)]
+        self.bank_last = [False] * pes
+        self.sel_rows: list[tuple[int, ...]] = []
+        self.phase_table: list[int] = [0]
+        self.descriptors: list[LayerDesc] = []
+        self.round_counts: list[int] = []
+        self.chan_table: list[tuple[int, int]] = []
+        self.lane_init: list[tuple[tuple[int, int, int], ...]] = []
+        self.program: list[Group] = []
+
+    def _sel_row(self, row) -> int:
+        row = tuple(row)
+        if row not in self.sel_rows:
+            self.sel_rows.append(row)
+        return self.sel_rows.index(row)
+
+    def _phase_base(self, offs) -> int:
+        if len(offs) == 1:
+            return 0
+        self.phase_table.extend(offs)
+        return len(self.phase_table) - len(offs)
+
+    def add_layer(self, index: int, *, final: bool, lists, a: int, win: Windows, bias,
+                  wz: int, inz: int, in_offset: int, out_offset: int,
+                  out_pad: int) -> tuple[str, int]:
+        """Emit layer ``index`` (encoded ``lists`` per output channel, mapping ``a``, output
+        map at ``out_offset`` with ring ``out_pad``); returns ``(mode, groups)``."""
+        pes, oc = self.pes, len(lists)
+        b = pes // a
+        nwin, wq = win.count, win.width
+        order = sorted(range(oc), key=lambda o: -len(lists[o])) if a > 1 else list(range(oc))
+        owp = wq + 2 * out_pad
+        ohp = (nwin // wq) + 2 * out_pad
+        rounds, ngroups = -(-oc // a), -(-nwin // b)
+        self.descriptors.append(LayerDesc(
+            rounds=rounds, groups=ngroups, phases=len(win.phase_offs),
+            phase_base=self._phase_base(win.phase_offs), slots=a,
+            last_slots=oc - (rounds - 1) * a, width=b, last_width=nwin - (ngroups - 1) * b,
+            round_base=len(self.round_counts), rank_base=len(self.chan_table),
+            sel_row=self._sel_row(p // b if p < a * b else 0 for p in range(pes)), wz=wz,
+            inz=inz, final=final, windows=nwin, win_w=wq, step_px=b % wq,
+            step_base=(b // wq) * win.row + (b % wq) * win.col,
+            wrap_base=win.row - wq * win.col, out_first=out_pad * owp + out_pad,
+            out_step=(b // wq) * owp + b % wq, out_wrap=owp - wq))
+        self.chan_table.extend((out_offset + o * ohp * owp, bias[o]) for o in order)
+        init = []
+        for p in range(pes):
+            j = p % b if p < a * b else nwin
+            init.append((in_offset + (j // wq) * win.row + (j % wq) * win.col, j % wq, j)
+                        if j < nwin else (in_offset, 0, j))
+        self.lane_init.append(tuple(init))
+        before = len(self.program)
+        for r in range(rounds):
+            self._add_round(index, r, a, order[r * a:(r + 1) * a], lists, b, ngroups, nwin,
+                            len(win.phase_offs), wz, inz, final, before)
+        mode = SPATIAL if a == 1 and nwin > 1 else CHANNEL_PARALLEL
+        return mode, len(self.program) - before
+
+    def _add_round(self, index, r, a, chans, lists, b, ngroups, nwin, phases, wz, inz, final,
+                   before):
+        count = max(len(lists[o]) for o in chans)
+        self.round_counts.append(count)
+        for k, o in enumerate(chans):       # bank k serves slot k: its list, once
+            self.banks[k].extend(lists[o])
+            if len(lists[o]) < count:
+                self.bank_last[k] = True
+        for g in range(ngroups):
+            nvw = min(b, nwin - g * b)
+            cmd = [0] * self.pes
+            for k in range(len(chans)):
+                cmd[k] = 1 if g == 0 else 2
+            self.program.append(Group(
+                layer=index, count=count, phases=phases, bank_cmd=tuple(cmd),
+                n_valid=len(chans) * nvw, layer_first=len(self.program) == before, inz=inz,
+                wz=wz, final=final, round=r, g=g, rank=r * a, nch=len(chans), nvw=nvw))
+
+    def trimmed(self):
+        """``(banks, bank_last, sel_rows)`` with the banks no layer uses removed (at least
+        one bank is kept)."""
+        used = [k for k in range(self.pes) if self.banks[k]]
+        nbanks = max(1, max(used) + 1 if used else 1)
+        sel_rows = [tuple(v if v < nbanks else 0 for v in row) for row in self.sel_rows]
+        return self.banks[:nbanks], self.bank_last[:nbanks], sel_rows
