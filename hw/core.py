@@ -89,17 +89,14 @@ class Accelerator(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         plan = self._plan
-        P = plan.pes
         for name in ("rom", "lane", "writer", "result"):
             if getattr(plan, f"{name}_latency") != getattr(self, f"{name}_latency"):
                 raise ValueError(f"plan.{name}_latency: expected "
                                  f"{getattr(self, f'{name}_latency')} (this core), found "
                                  f"{getattr(plan, f'{name}_latency')}")
-        nbanks = len(plan.banks)
-
         m.submodules.ctrl = ctrl = Controller(plan)
         m.submodules.mem = mem = ActivationMemory(
-            init=plan.mem_init, pes=P, act_bits=plan.act_bits, addr_bits=plan.addr_bits,
+            init=plan.mem_init, pes=plan.pes, act_bits=plan.act_bits, addr_bits=plan.addr_bits,
             debug=self._debug)
         m.submodules.loader = loader = PixelLoader(
             lut=plan.pixel_lut, shape=plan.input_shape, offset=plan.input_offset,
@@ -113,86 +110,10 @@ class Accelerator(wiring.Component):
         wiring.connect(m, res.result, wiring.flipped(self.result))
         if self._debug:
             m.d.comb += [mem.debug_addr.eq(self.debug_addr), self.debug_data.eq(mem.debug_data)]
-
-        # weight banks (issue cycle in, decoded entries rom_latency later)
-        banks = []
-        ports = [None] * nbanks
-        bases = [0] * nbanks
-        lasts = list(plan.bank_last)
-        if plan.bank_ports == 2:
-            # banks 2i and 2i+1 share one two-read-port ROM (one true dual-port block RAM)
-            for k in range(0, nbanks - 1, 2):
-                has_last = plan.bank_last[k] or plan.bank_last[k + 1]
-                rom = bank_rom(plan.banks[k] + plan.banks[k + 1], wraw_bits=plan.wraw_bits,
-                               gap_bits=plan.gap_bits, has_last=has_last)
-                m.submodules[f"bank_rom{k}_{k + 1}"] = rom
-                ports[k], ports[k + 1] = rom.read_port(), rom.read_port()
-                bases[k + 1] = len(plan.banks[k])
-                lasts[k] = lasts[k + 1] = has_last
-        for k, entries in enumerate(plan.banks):
-            bank = WeightBank(entries=entries, wraw_bits=plan.wraw_bits,
-                              gap_bits=plan.gap_bits, has_last=lasts[k],
-                              w_bits=plan.w_bits, tap_bits=plan.tap_bits, port=ports[k],
-                              base=bases[k])
-            m.submodules[f"bank{k}"] = bank
-            banks.append(bank)
-            m.d.comb += [bank.step.eq(ctrl.issue), bank.pass_first.eq(ctrl.pass_first),
-                         bank.group_first.eq(ctrl.group_first), bank.restart.eq(loader.last),
-                         bank.cmd.eq(ctrl.bank_cmd[k]), bank.wz.eq(ctrl.wz)]
-
-        # lane -> bank table (synchronous read addressed in the issue cycle, one more register)
-        sel_layout = data.ArrayLayout(unsigned(plan.sel_bits), P)
-        m.submodules.sel_table = stab = memory.Memory(
-            shape=sel_layout, depth=max(2, len(plan.sel_rows)),
-            init=[check_unsigned(f"sel_rows[{r}]", row, plan.sel_bits)
-                  for r, row in enumerate(plan.sel_rows)])
-        srp = stab.read_port()
-        m.d.comb += srp.addr.eq(ctrl.sel_addr)
-
-        # stage 2: the step at the lane inputs (aligned with the banks' outputs)
-        s2 = {name: Signal.like(getattr(ctrl, f"s1_{name}"), name=f"s2_{name}")
-              for name in ("valid", "first", "last", "phase0", "latch", "inz", "phase_off",
-                           "layer", "final", "glast", "rlast")}
-        sel2 = Signal(sel_layout)
-        m.d.sync += [s2[n].eq(getattr(ctrl, f"s1_{n}")) for n in s2]
-        m.d.sync += sel2.eq(srp.data)
-        # the lanes' window counters move on after a group's last step reaches the lanes
-        m.d.comb += [wins.advance.eq(s2["valid"] & s2["latch"]), wins.layer.eq(s2["layer"]),
-                     wins.final.eq(s2["final"]), wins.glast.eq(s2["glast"]),
-                     wins.rlast.eq(s2["rlast"])]
-
-        # lanes
-        lanes = []
-        for p in range(P):
-            lane = Lane(act_bits=plan.act_bits, w_bits=plan.w_bits, tap_bits=plan.tap_bits,
-                        addr_bits=plan.addr_bits, acc_bits=plan.acc_bits)
-            m.submodules[f"lane{p}"] = lane
-            lanes.append(lane)
-            options = sorted({row[p] for row in plan.sel_rows})
-            with m.Switch(sel2[p]):
-                for n, k in enumerate(options):
-                    with (m.Case(k) if n < len(options) - 1 else m.Default()):
-                        m.d.comb += [lane.d.eq(banks[k].d), lane.tap.eq(banks[k].off)]
-            m.d.comb += [
-                lane.valid.eq(s2["valid"]), lane.first.eq(s2["first"]),
-                lane.last.eq(s2["last"]), lane.phase0.eq(s2["phase0"]),
-                lane.latch.eq(s2["latch"]), lane.inz.eq(s2["inz"]),
-                lane.in_base.eq(wins.in_base[p]), lane.phase_off.eq(s2["phase_off"]),
-                mem.rd_addr[p].eq(lane.rd_addr), lane.rd_data.eq(mem.rd_data[p]),
-                writer.lanes[p].eq(lane.result),
-            ]
-
-        # group context follows the step to stage 3, where the lanes latch
-        ctx = [ctrl.s1_latch & ctrl.s1_valid, ctrl.s1_layer, ctrl.s1_final, ctrl.s1_rank,
-               ctrl.s1_nch, ctrl.s1_nvw, ctrl.s1_off0, ctrl.s1_px0]
-        for _ in range(self.rom_latency - 1 + self.lane_latency - 1):
-            nxt = [Signal.like(s) if isinstance(s, Signal) else Signal() for s in ctx]
-            m.d.sync += [n.eq(s) for n, s in zip(nxt, ctx)]
-            ctx = nxt
-        m.d.comb += [writer.start.eq(ctx[0]), writer.start_layer.eq(ctx[1]),
-                     writer.start_final.eq(ctx[2]), writer.start_rank.eq(ctx[3]),
-                     writer.start_nch.eq(ctx[4]), writer.start_nvw.eq(ctx[5]),
-                     writer.start_off0.eq(ctx[6]), writer.start_px0.eq(ctx[7])]
+        banks = self._banks(m, ctrl, loader)
+        s2, sel2 = self._stage2(m, ctrl, wins)
+        lanes = self._lanes(m, banks, s2, sel2, wins, mem, writer)
+        self._writer_start(m, ctrl, writer)
         m.d.comb += ctrl.idle.eq(~s2["valid"] & ~lanes[0].busy & ~writer.busy)
 
         # the one write port: loader while loading, writer while computing
@@ -211,3 +132,95 @@ class Accelerator(wiring.Component):
             self.busy.eq(loader.busy | ctrl.busy | res.result.valid),
         ]
         return m
+
+    def _banks(self, m, ctrl, loader) -> list:
+        """The weight banks (issue cycle in, decoded entries ``rom_latency`` later); with
+        ``bank_ports == 2`` banks ``2i`` and ``2i + 1`` share one two-read-port ROM."""
+        plan = self._plan
+        nbanks = len(plan.banks)
+        banks = []
+        ports = [None] * nbanks
+        bases = [0] * nbanks
+        lasts = list(plan.bank_last)
+        if plan.bank_ports == 2:
+            for k in range(0, nbanks - 1, 2):
+                has_last = plan.bank_last[k] or plan.bank_last[k + 1]
+                rom = bank_rom(plan.banks[k] + plan.banks[k + 1], wraw_bits=plan.wraw_bits,
+                               gap_bits=plan.gap_bits, has_last=has_last)
+                m.submodules[f"bank_rom{k}_{k + 1}"] = rom
+                ports[k], ports[k + 1] = rom.read_port(), rom.read_port()
+                bases[k + 1] = len(plan.banks[k])
+                lasts[k] = lasts[k + 1] = has_last
+        for k, entries in enumerate(plan.banks):
+            bank = WeightBank(entries=entries, wraw_bits=plan.wraw_bits,
+                              gap_bits=plan.gap_bits, has_last=lasts[k],
+                              w_bits=plan.w_bits, tap_bits=plan.tap_bits, port=ports[k],
+                              base=bases[k])
+            m.submodules[f"bank{k}"] = bank
+            banks.append(bank)
+            m.d.comb += [bank.step.eq(ctrl.issue), bank.pass_first.eq(ctrl.pass_first),
+                         bank.group_first.eq(ctrl.group_first), bank.restart.eq(loader.last),
+                         bank.cmd.eq(ctrl.bank_cmd[k]), bank.wz.eq(ctrl.wz)]
+        return banks
+
+    def _stage2(self, m, ctrl, wins):
+        """The step at the lane inputs (aligned with the banks' outputs): the controller's
+        stage-1 fields one register later, the lane -> bank row (a synchronous read addressed
+        in the issue cycle); the lanes' window counters move on after a group's last step."""
+        plan = self._plan
+        sel_layout = data.ArrayLayout(unsigned(plan.sel_bits), plan.pes)
+        m.submodules.sel_table = stab = memory.Memory(
+            shape=sel_layout, depth=max(2, len(plan.sel_rows)),
+            init=[check_unsigned(f"sel_rows[{r}]", row, plan.sel_bits)
+                  for r, row in enumerate(plan.sel_rows)])
+        srp = stab.read_port()
+        m.d.comb += srp.addr.eq(ctrl.sel_addr)
+        s2 = {name: Signal.like(getattr(ctrl, f"s1_{name}"), name=f"s2_{name}")
+              for name in ("valid", "first", "last", "phase0", "latch", "inz", "phase_off",
+                           "layer", "final", "glast", "rlast")}
+        sel2 = Signal(sel_layout)
+        m.d.sync += [s2[n].eq(getattr(ctrl, f"s1_{n}")) for n in s2]
+        m.d.sync += sel2.eq(srp.data)
+        m.d.comb += [wins.advance.eq(s2["valid"] & s2["latch"]), wins.layer.eq(s2["layer"]),
+                     wins.final.eq(s2["final"]), wins.glast.eq(s2["glast"]),
+                     wins.rlast.eq(s2["rlast"])]
+        return s2, sel2
+
+    def _lanes(self, m, banks, s2, sel2, wins, mem, writer) -> list:
+        """The lanes, each reading the bank its lane -> bank row names (a full-case
+        multiplexer over the banks its column ever names)."""
+        plan = self._plan
+        lanes = []
+        for p in range(plan.pes):
+            lane = Lane(act_bits=plan.act_bits, w_bits=plan.w_bits, tap_bits=plan.tap_bits,
+                        addr_bits=plan.addr_bits, acc_bits=plan.acc_bits)
+            m.submodules[f"lane{p}"] = lane
+            lanes.append(lane)
+            options = sorted({row[p] for row in plan.sel_rows})
+            with m.Switch(sel2[p]):
+                for n, k in enumerate(options):
+                    with (m.Case(k) if n < len(options) - 1 else m.Default()):
+                        m.d.comb += [lane.d.eq(banks[k].d), lane.tap.eq(banks[k].off)]
+            m.d.comb += [
+                lane.valid.eq(s2["valid"]), lane.first.eq(s2["first"]),
+                lane.last.eq(s2["last"]), lane.phase0.eq(s2["phase0"]),
+                lane.latch.eq(s2["latch"]), lane.inz.eq(s2["inz"]),
+                lane.in_base.eq(wins.in_base[p]), lane.phase_off.eq(s2["phase_off"]),
+                mem.rd_addr[p].eq(lane.rd_addr), lane.rd_data.eq(mem.rd_data[p]),
+                writer.lanes[p].eq(lane.result),
+            ]
+        return lanes
+
+    def _writer_start(self, m, ctrl, writer) -> None:
+        """The group context follows the step to the stage where the lanes latch, and starts
+        the writer there."""
+        ctx = [ctrl.s1_latch & ctrl.s1_valid, ctrl.s1_layer, ctrl.s1_final, ctrl.s1_rank,
+               ctrl.s1_nch, ctrl.s1_nvw, ctrl.s1_off0, ctrl.s1_px0]
+        for _ in range(self.rom_latency - 1 + self.lane_latency - 1):
+            nxt = [Signal.like(s) if isinstance(s, Signal) else Signal() for s in ctx]
+            m.d.sync += [n.eq(s) for n, s in zip(nxt, ctx)]
+            ctx = nxt
+        m.d.comb += [writer.start.eq(ctx[0]), writer.start_layer.eq(ctx[1]),
+                     writer.start_final.eq(ctx[2]), writer.start_rank.eq(ctx[3]),
+                     writer.start_nch.eq(ctx[4]), writer.start_nvw.eq(ctx[5]),
+                     writer.start_off0.eq(ctx[6]), writer.start_px0.eq(ctx[7])]

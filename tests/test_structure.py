@@ -23,7 +23,6 @@ MAX_LINES = 100
 #: Files whose long functions are left to the work that owns them (path: reason).
 ALLOWED = {
     "compiler/analysis/shapes.py": "issue 13 (the shape chain of the new plan)",
-    "hw/core.py": "issue 13 redesigns the core's control",
 }
 
 
