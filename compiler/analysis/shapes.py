@@ -72,57 +72,11 @@ def infer_shapes(model: Model, *, source: str | None = None,
         else:
             origin = f"the output of {labels[i - 1]}"
         if isinstance(op, Conv2d):
-            weight = np.asarray(op.weight)
-            if weight.ndim != 4 or weight.shape[2] != weight.shape[3]:
-                raise ModelError(f"{where}.weight.size", "4 dimensions [O, I, k, k] (square)",
-                                 _shape(weight.shape), source=source)
-            if len(shape) != 3:
-                raise ModelError(where, f"a [C, H, W] input ({origin})", _shape(shape),
-                                 source=source)
-            if weight.shape[1] != shape[0]:
-                raise ModelError(f"{where}.weight.size[1]",
-                                 f"{shape[0]} (the channels of {origin})", int(weight.shape[1]),
-                                 source=source)
-            if op.stride < 1:
-                raise ModelError(f"{where}.stride", "an integer >= 1", op.stride, source=source)
-            if op.padding < 0:
-                raise ModelError(f"{where}.padding", "an integer >= 0", op.padding,
-                                 source=source)
-            k = int(weight.shape[2])
-            span = min(shape[1], shape[2]) + 2 * op.padding
-            if k > span:
-                raise ModelError(f"{where}.weight.size[2]",
-                                 f"a kernel of at most {span} ({origin} is {shape[1]}x{shape[2]}"
-                                 f" with padding {op.padding})", k, source=source)
-            shape = (int(weight.shape[0]),
-                     semantics.conv_out_size(shape[1], k, op.stride, op.padding),
-                     semantics.conv_out_size(shape[2], k, op.stride, op.padding))
+            shape = _conv_shape(op, shape, where, origin, source)
         elif isinstance(op, Linear):
-            weight = np.asarray(op.weight)
-            if weight.ndim != 2:
-                raise ModelError(f"{where}.weight.size", "2 dimensions [out, in]",
-                                 _shape(weight.shape), source=source)
-            if len(shape) != 1:
-                raise ModelError(where, f"a flat input (add a flatten op; {origin} has "
-                                 f"{_shape(shape)})", _shape(shape), source=source)
-            if weight.shape[1] != shape[0]:
-                raise ModelError(f"{where}.weight.size[1]", f"{shape[0]} ({origin})",
-                                 int(weight.shape[1]), source=source)
-            shape = (int(weight.shape[0]),)
+            shape = _linear_shape(op, shape, where, origin, source)
         elif isinstance(op, MaxPool2d):
-            if op.kernel < 1:
-                raise ModelError(f"{where}.kernel", "an integer >= 1", op.kernel, source=source)
-            if op.stride < 1:
-                raise ModelError(f"{where}.stride", "an integer >= 1", op.stride, source=source)
-            if len(shape) != 3:
-                raise ModelError(where, f"a [C, H, W] input ({origin})", _shape(shape),
-                                 source=source)
-            if op.kernel > min(shape[1], shape[2]):
-                raise ModelError(f"{where}.kernel",
-                                 f"at most {min(shape[1], shape[2])} ({origin} is "
-                                 f"{shape[1]}x{shape[2]})", op.kernel, source=source)
-            shape = (shape[0], semantics.pool_out_size(shape[1], op.kernel, op.stride),
-                     semantics.pool_out_size(shape[2], op.kernel, op.stride))
+            shape = _pool_shape(op, shape, where, origin, source)
         elif isinstance(op, Flatten):
             shape = (int(np.prod(shape)),)
         elif isinstance(op, ReLU):
@@ -132,3 +86,62 @@ def infer_shapes(model: Model, *, source: str | None = None,
                              f"a {type(op).__name__}", source=source)
         shapes.append(shape)
     return shapes
+
+
+def _conv_shape(op: Conv2d, shape: tuple[int, ...], where: str, origin: str,
+                source: str | None) -> tuple[int, ...]:
+    """Output shape of a conv on ``shape`` (``where`` names the op, ``origin`` its input)."""
+    weight = np.asarray(op.weight)
+    if weight.ndim != 4 or weight.shape[2] != weight.shape[3]:
+        raise ModelError(f"{where}.weight.size", "4 dimensions [O, I, k, k] (square)",
+                         _shape(weight.shape), source=source)
+    if len(shape) != 3:
+        raise ModelError(where, f"a [C, H, W] input ({origin})", _shape(shape), source=source)
+    if weight.shape[1] != shape[0]:
+        raise ModelError(f"{where}.weight.size[1]", f"{shape[0]} (the channels of {origin})",
+                         int(weight.shape[1]), source=source)
+    if op.stride < 1:
+        raise ModelError(f"{where}.stride", "an integer >= 1", op.stride, source=source)
+    if op.padding < 0:
+        raise ModelError(f"{where}.padding", "an integer >= 0", op.padding, source=source)
+    k = int(weight.shape[2])
+    span = min(shape[1], shape[2]) + 2 * op.padding
+    if k > span:
+        raise ModelError(f"{where}.weight.size[2]",
+                         f"a kernel of at most {span} ({origin} is {shape[1]}x{shape[2]}"
+                         f" with padding {op.padding})", k, source=source)
+    return (int(weight.shape[0]),
+            semantics.conv_out_size(shape[1], k, op.stride, op.padding),
+            semantics.conv_out_size(shape[2], k, op.stride, op.padding))
+
+
+def _linear_shape(op: Linear, shape: tuple[int, ...], where: str, origin: str,
+                  source: str | None) -> tuple[int, ...]:
+    """Output shape of a linear layer on ``shape``."""
+    weight = np.asarray(op.weight)
+    if weight.ndim != 2:
+        raise ModelError(f"{where}.weight.size", "2 dimensions [out, in]",
+                         _shape(weight.shape), source=source)
+    if len(shape) != 1:
+        raise ModelError(where, f"a flat input (add a flatten op; {origin} has "
+                         f"{_shape(shape)})", _shape(shape), source=source)
+    if weight.shape[1] != shape[0]:
+        raise ModelError(f"{where}.weight.size[1]", f"{shape[0]} ({origin})",
+                         int(weight.shape[1]), source=source)
+    return (int(weight.shape[0]),)
+
+
+def _pool_shape(op: MaxPool2d, shape: tuple[int, ...], where: str, origin: str,
+                source: str | None) -> tuple[int, ...]:
+    """Output shape of a max-pool on ``shape``."""
+    if op.kernel < 1:
+        raise ModelError(f"{where}.kernel", "an integer >= 1", op.kernel, source=source)
+    if op.stride < 1:
+        raise ModelError(f"{where}.stride", "an integer >= 1", op.stride, source=source)
+    if len(shape) != 3:
+        raise ModelError(where, f"a [C, H, W] input ({origin})", _shape(shape), source=source)
+    if op.kernel > min(shape[1], shape[2]):
+        raise ModelError(f"{where}.kernel", f"at most {min(shape[1], shape[2])} ({origin} is "
+                         f"{shape[1]}x{shape[2]})", op.kernel, source=source)
+    return (shape[0], semantics.pool_out_size(shape[1], op.kernel, op.stride),
+            semantics.pool_out_size(shape[2], op.kernel, op.stride))
