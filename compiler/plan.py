@@ -242,12 +242,15 @@ class HardwarePlan:
     #: Read ports per weight-bank memory: 2 packs banks ``2i`` and ``2i + 1`` into one
     #: two-read-port ROM (one true dual-port block RAM on ECP5 / Xilinx), 1 keeps one each.
     bank_ports: int = 1
-    #: Controller issue -> step at the lane inputs: bank read (1) + bank stage (1).
-    rom_latency: int = 2
-    #: Step at a lane input -> latched value (activation read, multiply, accumulate).
-    lane_latency: int = 3
-    #: Writer reads a latched value -> its requantized value is written.
-    writer_latency: int = 3
+    #: Controller issue -> step at the lane inputs: bank input register (1) + bank read (1) +
+    #: ROM output register (1) + bank stage (1).
+    rom_latency: int = 4
+    #: Step at a lane input -> latched value: address register, activation read, read
+    #: register, ``x - inz``, multiply, accumulate, pool/latch (one cycle each).
+    lane_latency: int = 7
+    #: Writer reads a latched value -> its requantized value is written: sum register (1) +
+    #: requantizer (constants, product, rounding, shift, zero point, clamp: 6).
+    writer_latency: int = 7
     #: Last logit written -> ``result.valid``.
     result_latency: int = 1
 

@@ -34,8 +34,12 @@ class WeightBank(wiring.Component):
     Entries ``(w, gap, last)`` are decoded as in :mod:`fpgac.compiler.passes.encode_weights`.
     Timing: a step issued in cycle ``t`` (``step``, with ``pass_first`` on the first step of a
     phase, ``group_first`` on the first step of a group, the group's ``cmd`` and the layer's
-    ``wz``) reads the ROM in ``t``; the decoded ``d = w - wz`` (signed) and tap offset ``off``
-    are registered and show in ``t + 2`` (:attr:`latency`). ``cmd`` is 0 (idle), 1 (next: on
+    ``wz``) is registered (the controller's issue logic ends at these registers), reads the
+    ROM in ``t + 1`` (the ROM is always enabled; only the pointer depends on the step), the
+    entry is registered in ``t + 2`` (the block RAM's output register), decoded in ``t + 3``
+    and the decoded ``d = w - wz`` (signed) and tap offset ``off`` show in ``t + 4``
+    (:attr:`latency`). Only the ``last`` bit is used straight from the ROM (in ``t + 2``: it
+    stops the reads). ``restart`` is registered like the step. ``cmd`` is 0 (idle), 1 (next: on
     ``group_first`` start the following list; later phases rewind to it) or 2 (rewind to the
     current list's start on every ``pass_first``); a bank that read its list's ``last`` entry (or is idle,
     or reads a filler) shows ``d = 0`` and ``off = 0`` until the next ``pass_first``.
@@ -63,8 +67,9 @@ class WeightBank(wiring.Component):
             "off": Out(unsigned(tap_bits)),
         })
 
-    #: Cycles from ``step`` to ``d``/``off``.
-    LATENCY = 2
+    #: Cycles from ``step`` to ``d``/``off``: input register, ROM read, ROM output register,
+    #: decode.
+    LATENCY = 4
 
     @property
     def latency(self) -> int:
@@ -78,6 +83,14 @@ class WeightBank(wiring.Component):
             rp = rom.read_port()
         else:
             rp = self._port
+        # the input register
+        restart, step, pass_first, group_first = (
+            Signal(name=f"{n}0") for n in ("restart", "step", "pass_first", "group_first"))
+        cmd = Signal.like(self.cmd, name="cmd0")
+        wz = Signal.like(self.wz, name="wz0")
+        m.d.sync += [restart.eq(self.restart), step.eq(self.step),
+                     pass_first.eq(self.pass_first), group_first.eq(self.group_first),
+                     cmd.eq(self.cmd), wz.eq(self.wz)]
         ptr = Signal(rp.addr.shape(), init=self._base)
         lstart = Signal(rp.addr.shape(), init=self._base)
         stopped = Signal()
@@ -85,30 +98,39 @@ class WeightBank(wiring.Component):
         pf1 = Signal()
         wz1 = Signal.like(self.wz)
         addr = Signal.like(rp.addr)
-        nxt = self.group_first & (self.cmd == 1)
+        nxt = group_first & (cmd == 1)
         stop_now = Signal()
         if self._has_last:
             m.d.comb += stop_now.eq(v1 & rp.data.last)
-        done = ~self.pass_first & (stopped | stop_now)
+        done = ~pass_first & (stopped | stop_now)
         read = Signal()
         m.d.comb += [
-            addr.eq(Mux(self.pass_first & ~nxt, lstart, ptr)),
-            read.eq(self.step & self.cmd.any() & ~done),
-            rp.addr.eq(addr), rp.en.eq(read),
+            addr.eq(Mux(pass_first & ~nxt, lstart, ptr)),
+            read.eq(step & cmd.any() & ~done),
+            rp.addr.eq(addr),
         ]
-        with m.If(self.restart):
+        with m.If(restart):
             m.d.sync += ptr.eq(self._base)
         with m.Elif(read):
             m.d.sync += ptr.eq(addr + 1)
-        with m.If(self.step & nxt):
+        with m.If(step & nxt):
             m.d.sync += lstart.eq(ptr)
-        with m.If(self.step & self.pass_first):
+        with m.If(step & pass_first):
             m.d.sync += stopped.eq(0)
         with m.Elif(stop_now):
             m.d.sync += stopped.eq(1)
-        m.d.sync += [v1.eq(read), pf1.eq(read & self.pass_first), wz1.eq(self.wz)]
+        m.d.sync += [v1.eq(read), pf1.eq(read & pass_first), wz1.eq(wz)]
 
-        # bank stage: filler test, tap offset accumulation, d = w - wz (registered)
+        # the ROM output register (t + 2)
+        v2 = Signal()
+        pf2 = Signal()
+        wz2 = Signal.like(self.wz)
+        w2 = Signal(unsigned(self._wraw))
+        gap2 = Signal(unsigned(self._gap))
+        m.d.sync += [v2.eq(v1), pf2.eq(pf1), wz2.eq(wz1), w2.eq(rp.data.w),
+                     gap2.eq(rp.data.gap)]
+
+        # bank stage (t + 3): filler test, tap offset accumulation, d = w - wz (registered)
         g, tb = self._gap, self._tap
         wide = max(tb, 2 * g + 1) + 1
         filler = Signal()
@@ -118,17 +140,17 @@ class WeightBank(wiring.Component):
         total = Signal(unsigned(wide + 1))
         off_new = Signal(unsigned(tb))
         m.d.comb += [
-            filler.eq(rp.data.w == wz1),
-            adv.eq(Mux(filler, Cat(Const(0, g), rp.data.gap) + (1 << g), rp.data.gap + 1)),
-            prev.eq(Mux(pf1, (1 << tb) - 1, acc)),
+            filler.eq(w2 == wz2),
+            adv.eq(Mux(filler, Cat(Const(0, g), gap2) + (1 << g), gap2 + 1)),
+            prev.eq(Mux(pf2, (1 << tb) - 1, acc)),
             total.eq(prev + adv),
             off_new.eq(total[:tb]),
         ]
-        with m.If(v1):
+        with m.If(v2):
             m.d.sync += acc.eq(off_new)
-        keep = v1 & ~filler
+        keep = v2 & ~filler
         m.d.sync += [
-            self.d.eq(Mux(keep, rp.data.w - wz1, 0)),
+            self.d.eq(Mux(keep, w2 - wz2, 0)),
             self.off.eq(Mux(keep, off_new, 0)),
         ]
         return m

@@ -24,7 +24,7 @@ lane input), :attr:`Lane.latency <fpgac.hw.lane.Lane.latency>`,
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, unsigned
+from amaranth.hdl import Cat, Module, Signal, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -80,7 +80,7 @@ class Accelerator(wiring.Component):
 
     @property
     def writer_latency(self) -> int:
-        return 3
+        return Writer.LATENCY
 
     @property
     def result_latency(self) -> int:
@@ -111,10 +111,10 @@ class Accelerator(wiring.Component):
         if self._debug:
             m.d.comb += [mem.debug_addr.eq(self.debug_addr), self.debug_data.eq(mem.debug_data)]
         banks = self._banks(m, ctrl, loader)
-        s2, sel2 = self._stage2(m, ctrl, wins)
+        s2, sel2, in_flight = self._stage2(m, ctrl, wins)
         lanes = self._lanes(m, banks, s2, sel2, wins, mem, writer)
         self._writer_start(m, ctrl, writer)
-        m.d.comb += ctrl.idle.eq(~s2["valid"] & ~lanes[0].busy & ~writer.busy)
+        m.d.comb += ctrl.idle.eq(~Cat(*in_flight).any() & ~lanes[0].busy & ~writer.busy)
 
         # the one write port: loader while loading, writer while computing
         with m.If(loader.wr_en):
@@ -165,8 +165,10 @@ class Accelerator(wiring.Component):
 
     def _stage2(self, m, ctrl, wins):
         """The step at the lane inputs (aligned with the banks' outputs): the controller's
-        stage-1 fields one register later, the lane -> bank row (a synchronous read addressed
-        in the issue cycle); the lanes' window counters move on after a group's last step."""
+        stage-1 fields ``rom_latency - 1`` registers later, the lane -> bank row (a synchronous
+        read addressed in the issue cycle, as many registers after); the lanes' window
+        counters move on after a group's last step. Also returns the valid bits of the stages
+        in between (part of the controller's ``idle``)."""
         plan = self._plan
         sel_layout = data.ArrayLayout(unsigned(plan.sel_bits), plan.pes)
         m.submodules.sel_table = stab = memory.Memory(
@@ -175,16 +177,22 @@ class Accelerator(wiring.Component):
                   for r, row in enumerate(plan.sel_rows)])
         srp = stab.read_port()
         m.d.comb += srp.addr.eq(ctrl.sel_addr)
-        s2 = {name: Signal.like(getattr(ctrl, f"s1_{name}"), name=f"s2_{name}")
-              for name in ("valid", "first", "last", "phase0", "latch", "inz", "phase_off",
-                           "layer", "final", "glast", "rlast")}
-        sel2 = Signal(sel_layout)
-        m.d.sync += [s2[n].eq(getattr(ctrl, f"s1_{n}")) for n in s2]
-        m.d.sync += sel2.eq(srp.data)
+        names = ("valid", "first", "last", "phase0", "latch", "inz", "phase_off",
+                 "layer", "final", "glast", "rlast")
+        s2 = {n: getattr(ctrl, f"s1_{n}") for n in names}
+        sel2 = srp.data
+        in_flight = []
+        for st in range(2, self.rom_latency + 1):
+            nxt = {n: Signal.like(getattr(ctrl, f"s1_{n}"), name=f"s{st}_{n}") for n in names}
+            nsel = Signal(sel_layout, name=f"sel{st}")
+            m.d.sync += [nxt[n].eq(s2[n]) for n in names]
+            m.d.sync += nsel.eq(sel2)
+            s2, sel2 = nxt, nsel
+            in_flight.append(s2["valid"])
         m.d.comb += [wins.advance.eq(s2["valid"] & s2["latch"]), wins.layer.eq(s2["layer"]),
                      wins.final.eq(s2["final"]), wins.glast.eq(s2["glast"]),
                      wins.rlast.eq(s2["rlast"])]
-        return s2, sel2
+        return s2, sel2, in_flight
 
     def _lanes(self, m, banks, s2, sel2, wins, mem, writer) -> list:
         """The lanes, each reading the bank its lane -> bank row names (a full-case

@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["Lane"]
 
+_FLAGS = ("valid", "first", "last", "phase0", "latch")
+
 
 class Lane(wiring.Component):
-    """A lane of the lockstep array.
+    """A lane of the lockstep array, pipelined so that no stage holds more than one memory
+    read, one multiplier or one carry chain (``docs/architecture.md``, "Pipeline and
+    latencies").
 
-    A step presented in cycle ``c`` (stage 1: ``valid`` and the step fields) drives
-    ``rd_addr = in_base + phase_off + tap`` combinationally in ``c`` (the activation memory
-    answers on ``rd_data`` in ``c + 1``), multiplies ``(x - inz) * d`` in ``c + 1`` and in
-    ``c + 2`` updates::
+    A step presented in cycle ``c`` (``valid`` and the step fields) goes through::
 
-        acc  = (first ? 0 : acc) + product
-        pool = phase0 ? acc : max(pool, acc)          if last  (last step of a phase)
-        result = that pooled value                     if latch (last step of the group)
+        c      register tap and in_base + phase_off            (after the core's bank mux)
+        c + 1  rd_addr = base + tap (from registers)          (activation memory read)
+        c + 2  register rd_data                               (block-RAM output register)
+        c + 3  register x - inz                               (multiplier input register)
+        c + 4  register (x - inz) * d                         (multiplier output register)
+        c + 5  acc = (first ? 0 : acc) + product
+        c + 6  pool = phase0 ? acc : max(pool, acc)           if last  (last step of a phase)
+               result = that pooled value                     if latch (last step of the group)
 
-    ``result`` shows the latched value from ``c + latency``. ``busy`` is high while a valid
-    step is in stage 2 or 3. The accumulator is ``acc_bits`` signed; the compiler guarantees no
-    overflow (:mod:`fpgac.compiler.analysis.widths`).
+    ``result`` shows the latched value from ``c + latency`` (:attr:`LATENCY` = 7). ``busy`` is
+    high while a valid step is in any stage after ``c``. The accumulator is ``acc_bits``
+    signed; the compiler guarantees no overflow (:mod:`fpgac.compiler.analysis.widths`).
     """
 
     def __init__(self, *, act_bits: int, w_bits: int, tap_bits: int, addr_bits: int,
@@ -44,7 +50,7 @@ class Lane(wiring.Component):
         })
 
     #: Cycles from a step at the lane input to its latched value on ``result``.
-    LATENCY = 3
+    LATENCY = 7
 
     @property
     def latency(self) -> int:
@@ -53,36 +59,46 @@ class Lane(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.d.comb += self.rd_addr.eq(self.in_base + self.phase_off + self.tap)
-        # stage 2
-        v2, first2, last2, p02, lat2 = (Signal(name=f"{n}2") for n in
-                                        ("valid", "first", "last", "phase0", "latch"))
-        d2 = Signal.like(self.d)
-        inz2 = Signal.like(self.inz)
-        m.d.sync += [v2.eq(self.valid), first2.eq(self.first), last2.eq(self.last),
-                     p02.eq(self.phase0), lat2.eq(self.latch), d2.eq(self.d),
-                     inz2.eq(self.inz)]
-        # stage 3
-        v3, first3, last3, p03, lat3 = (Signal(name=f"{n}3") for n in
-                                        ("valid", "first", "last", "phase0", "latch"))
-        xd = Signal(signed(self._act_bits + 1))
-        prod = Signal(signed(2 * (self._act_bits + 1)))
-        m.d.comb += xd.eq(self.rd_data - inz2)
-        m.d.sync += [v3.eq(v2), first3.eq(first2), last3.eq(last2), p03.eq(p02),
-                     lat3.eq(lat2), prod.eq(xd * d2)]
+        # flags, d and inz follow the step through stages 1 .. 6 (stage s is cycle c + s)
+        flags = [{n: getattr(self, n) for n in _FLAGS}]
+        for s in range(1, 7):
+            stage = {n: Signal(name=f"{n}{s}") for n in _FLAGS}
+            m.d.sync += [stage[n].eq(flags[-1][n]) for n in _FLAGS]
+            flags.append(stage)
+        d = [self.d]
+        for s in range(1, 5):
+            d.append(Signal.like(self.d, name=f"d{s}"))
+            m.d.sync += d[s].eq(d[s - 1])
+        inz = [self.inz]
+        for s in range(1, 4):
+            inz.append(Signal.like(self.inz, name=f"inz{s}"))
+            m.d.sync += inz[s].eq(inz[s - 1])
+
+        # stage 1: the address from registers
+        tap1 = Signal.like(self.tap)
+        base1 = Signal.like(self.in_base)
+        m.d.sync += [tap1.eq(self.tap), base1.eq(self.in_base + self.phase_off)]
+        m.d.comb += self.rd_addr.eq(base1 + tap1)
+        # stage 2 -> 3: the read data, registered
+        x3 = Signal(unsigned(self._act_bits))
+        m.d.sync += x3.eq(self.rd_data)
+        # stage 3 -> 4: x - inz; stage 4 -> 5: the product
+        xd4 = Signal(signed(self._act_bits + 1))
+        prod5 = Signal(signed(2 * (self._act_bits + 1)))
+        m.d.sync += [xd4.eq(x3 - inz[3]), prod5.eq(xd4 * d[4])]
+        # stage 5: accumulate
+        f5, f6 = flags[5], flags[6]
         acc = Signal(signed(self._acc_bits))
+        with m.If(f5["valid"]):
+            m.d.sync += acc.eq(Mux(f5["first"], 0, acc) + prod5)
+        # stage 6: pool and latch (acc holds the step's running sum)
         pool = Signal(signed(self._acc_bits))
-        acc_new = Signal(signed(self._acc_bits))
         pooled = Signal(signed(self._acc_bits))
-        m.d.comb += [
-            acc_new.eq(Mux(first3, 0, acc) + prod),
-            pooled.eq(Mux(p03 | (acc_new > pool), acc_new, pool)),
-        ]
-        with m.If(v3):
-            m.d.sync += acc.eq(acc_new)
-            with m.If(last3):
+        m.d.comb += pooled.eq(Mux(f6["phase0"] | (acc > pool), acc, pool))
+        with m.If(f6["valid"]):
+            with m.If(f6["last"]):
                 m.d.sync += pool.eq(pooled)
-            with m.If(lat3):
+            with m.If(f6["latch"]):
                 m.d.sync += self.result.eq(pooled)
-        m.d.comb += self.busy.eq(v2 | v3)
+        m.d.comb += self.busy.eq(Cat(*(f["valid"] for f in flags[1:])).any())
         return m

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -23,6 +23,9 @@ class Requantizer(wiring.Component):
         y = min(max(y, 0), 2**q.n_bits - 1)
 
     The streams are always ready (no back-pressure); ``o.valid`` follows ``i.valid``.
+    ``busy`` is high while an item is inside (accepted, not yet on ``o``). Stages (one
+    register each, :attr:`LATENCY`): the layer's constants, the product, the rounding
+    constant, the shift (with the zero point and clamp bounds), the zero point, the clamp.
 
     Parameters
     ----------
@@ -51,12 +54,17 @@ class Requantizer(wiring.Component):
             "o": Out(stream.Signature(data.StructLayout({
                 "value": unsigned(self._out_bits), "tag": unsigned(self._tag_bits)}),
                 always_ready=True)),
+            "busy": Out(1),
         })
+
+    #: Cycles from ``i.valid`` to ``o.valid`` of the same item: constants, multiply, round,
+    #: shift, zero point, clamp (one register stage each).
+    LATENCY = 6
 
     @property
     def latency(self) -> int:
         """Cycles from ``i.valid`` to ``o.valid`` of the same item."""
-        return 2
+        return self.LATENCY
 
     @property
     def out_bits(self) -> int:
@@ -65,35 +73,50 @@ class Requantizer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         params = self._params
-        mq = Signal(unsigned(unsigned_bits(max(q.mqm0 for q in params))))
-        rnd = Signal(unsigned(unsigned_bits(max(q.rnd for q in params))))
-        with m.Switch(self.i.payload.sel):
-            for k, q in enumerate(params):
-                # the last layer takes the default branch: a full case, no latch-like holes
-                with (m.Case(k) if k < len(params) - 1 else m.Default()):
-                    m.d.comb += [mq.eq(q.mqm0), rnd.eq(q.rnd)]
-        prod = Signal(signed(self._prod_bits))
-        sel1 = Signal.like(self.i.payload.sel)
-        tag1 = Signal.like(self.i.payload.tag)
-        valid1 = Signal()
-        m.d.sync += [
-            prod.eq(self.i.payload.value * mq + rnd),
-            sel1.eq(self.i.payload.sel), tag1.eq(self.i.payload.tag), valid1.eq(self.i.valid),
-        ]
-        y = Signal(signed(self._prod_bits + 1))
-        lo = Signal(signed(self._prod_bits + 1))
-        hi = Signal(unsigned(self._out_bits))
-        with m.Switch(sel1):
-            for k, q in enumerate(params):
-                with (m.Case(k) if k < len(params) - 1 else m.Default()):
-                    m.d.comb += [
-                        y.eq((prod >> q.shift) + q.outz),
-                        lo.eq(q.outz if q.relu else 0),
-                        hi.eq(2**q.n_bits - 1),
-                    ]
-        m.d.sync += [
-            self.o.payload.value.eq(Mux(y < lo, lo, Mux(y > hi, hi, y))),
-            self.o.payload.tag.eq(tag1),
-            self.o.valid.eq(valid1),
-        ]
+        last = len(params) - 1
+
+        def per_layer(sel, assign):
+            # a full case: the last layer takes the default branch (no latch-like holes)
+            with m.Switch(sel):
+                for k, q in enumerate(params):
+                    with (m.Case(k) if k < last else m.Default()):
+                        m.d.sync += assign(q)
+
+        # the item and its layer select follow the stages 1 .. 6
+        sel = [self.i.payload.sel]
+        tag = [self.i.payload.tag]
+        valid = [self.i.valid]
+        for s in range(1, self.LATENCY + 1):
+            sel.append(Signal.like(self.i.payload.sel, name=f"sel{s}"))
+            tag.append(Signal.like(self.i.payload.tag, name=f"tag{s}"))
+            valid.append(Signal(name=f"valid{s}"))
+            m.d.sync += [sel[s].eq(sel[s - 1]), tag[s].eq(tag[s - 1]),
+                         valid[s].eq(valid[s - 1])]
+        # 1: the value and the layer's multiplier and rounding constant
+        value1 = Signal.like(self.i.payload.value)
+        mq1 = Signal(unsigned(unsigned_bits(max(q.mqm0 for q in params))))
+        rnd1 = Signal(unsigned(unsigned_bits(max(q.rnd for q in params))))
+        m.d.sync += value1.eq(self.i.payload.value)
+        per_layer(sel[0], lambda q: [mq1.eq(q.mqm0), rnd1.eq(q.rnd)])
+        # 2: the product; 3: plus the rounding constant
+        prod2 = Signal(signed(self._prod_bits))
+        rnd2 = Signal.like(rnd1)
+        sum3 = Signal(signed(self._prod_bits))
+        m.d.sync += [prod2.eq(value1 * mq1), rnd2.eq(rnd1), sum3.eq(prod2 + rnd2)]
+        # 4: the arithmetic (floor) shift, and the layer's zero point and clamp bounds
+        sh4 = Signal(signed(self._prod_bits))
+        outz4 = Signal(unsigned(self._out_bits))
+        lo4 = Signal(unsigned(self._out_bits))
+        hi4 = Signal(unsigned(self._out_bits))
+        per_layer(sel[3], lambda q: [sh4.eq(sum3 >> q.shift), outz4.eq(q.outz),
+                                     lo4.eq(q.outz if q.relu else 0),
+                                     hi4.eq(2 ** q.n_bits - 1)])
+        # 5: plus the zero point; 6: clamp
+        y5 = Signal(signed(max(self._prod_bits, self._out_bits + 1) + 1))
+        lo5 = Signal.like(lo4)
+        hi5 = Signal.like(hi4)
+        m.d.sync += [y5.eq(sh4 + outz4), lo5.eq(lo4), hi5.eq(hi4)]
+        m.d.sync += self.o.payload.value.eq(Mux(y5 < lo5, lo5, Mux(y5 > hi5, hi5, y5)))
+        m.d.comb += [self.o.payload.tag.eq(tag[-1]), self.o.valid.eq(valid[-1]),
+                     self.busy.eq(Cat(*valid[1:-1]).any())]
         return m

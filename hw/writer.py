@@ -68,10 +68,14 @@ class Writer(wiring.Component):
             "busy": Out(1),
         })
 
+    #: Cycles from reading a latched result to writing its requantized value: the sum
+    #: register and the requantizer.
+    LATENCY = 1 + Requantizer.LATENCY
+
     @property
     def latency(self) -> int:
         """Cycles from reading a latched result to writing its requantized value."""
-        return 1 + 2   # sum register + Requantizer.latency
+        return self.LATENCY
 
     def elaborate(self, platform):
         m = Module()
@@ -138,7 +142,6 @@ class Writer(wiring.Component):
         tag1 = Signal(unsigned(self._addr_bits + 1))
         sel1 = Signal.like(layer)
         valid1 = Signal()
-        valid2 = Signal()
         # lane multiplexer as a full case (a dynamic part-select would be a wide shift that
         # Verilog truncates: WIDTHTRUNC)
         picked = Signal(signed(self._acc_bits))
@@ -151,7 +154,7 @@ class Writer(wiring.Component):
         m.d.sync += [
             value1.eq(picked + rd.data.bias),
             tag1.eq(addr | (final << self._addr_bits)),
-            sel1.eq(layer), valid1.eq(active), valid2.eq(valid1),
+            sel1.eq(layer), valid1.eq(active),
         ]
         m.d.comb += [
             rq.i.valid.eq(valid1), rq.i.payload.value.eq(value1), rq.i.payload.sel.eq(sel1),
@@ -160,6 +163,6 @@ class Writer(wiring.Component):
             self.wr_addr.eq(rq.o.payload.tag[:self._addr_bits]),
             self.wr_final.eq(rq.o.payload.tag[self._addr_bits]),
             self.wr_data.eq(rq.o.payload.value),
-            self.busy.eq(active | valid1 | valid2),
+            self.busy.eq(active | valid1 | rq.busy),
         ]
         return m

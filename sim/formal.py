@@ -131,6 +131,11 @@ class RequantHarness(wiring.Component):
     def product_bits(self) -> int:
         return self._t_bits
 
+    @property
+    def latency(self) -> int:
+        """The requantizer's latency (the harness's delay line)."""
+        return self._dut.latency
+
     def elaborate(self, platform):
         m = Module()
         s = self._spec
@@ -286,7 +291,8 @@ def prove_requantizer(model: ir.Model, layer: int, plan=None, *, pes: int = 2,
         return FormalResult(name, "FAIL", "arithmetic", 0, 0.0,
                             f"product of {in_bits}-bit inputs overflows "
                             f"{top.product_bits} bits")
-    return run_sby(top, name, **{"depth": 4, **sby})
+    # k-induction needs a depth beyond the pipeline (the delay line matches it)
+    return run_sby(top, name, **{"depth": top.latency + 2, **sby})
 
 
 def prove_accumulator(model: ir.Model, layer: int, plan=None, *, pes: int = 2,

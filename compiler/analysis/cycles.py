@@ -9,12 +9,15 @@ Cycle numbers are relative to the cycle ``A`` in which the last input pixel is a
   ``i`` accepted in cycle ``c`` is written to the activation memory in cycle ``c + 1``.
 * **Issue**: the controller issues at most one lockstep step per cycle; the first step of
   the program may issue in cycle ``1``. The steps of group ``k`` (``n_k = phases * count``) issue
-  in order; step issued in cycle ``t`` reads the weight banks in ``t`` (data in ``t+1``), the
-  banks decode it (filler test, tap offset, ``w - wz``) into a register (``t+2``), each lane
-  reads its activation in ``t+2`` (data in ``t+3``), multiplies in ``t+3`` and accumulates,
-  pools and (last step of the group) latches in ``t+4``: the latched values are visible from
-  cycle ``w_k = u_k + rom_latency + lane_latency`` where ``u_k`` is the issue cycle of the
-  group's last step. Fillers and list padding are steps like any other.
+  in order; step issued in cycle ``t`` is registered by the weight banks, which read their
+  ROM in ``t+1`` (data in ``t+2``, registered in ``t+3``) and decode it (filler test, tap
+  offset, ``w - wz``) into a register (``t+4``); each lane registers its address parts
+  (``t+4``), reads its activation in ``t+5`` (data in ``t+6``, registered), subtracts the
+  zero point (``t+7``), multiplies (``t+8``), accumulates (``t+9``), pools and (last step of
+  the group) latches in ``t+10``:
+  the latched values are visible from cycle ``w_k = u_k + rom_latency + lane_latency`` where
+  ``u_k`` is the issue cycle of the group's last step. Fillers and list padding are steps
+  like any other.
 * **Writer**: reads latched result ``i`` (``i < n_valid``) in cycle ``w_k + i`` and writes the
   requantized value in cycle ``w_k + i + WRITER_LATENCY``; the last write of group ``k`` is
   ``W_k = w_k + n_valid_k - 1 + WRITER_LATENCY``.
@@ -48,12 +51,15 @@ from fpgac.compiler.plan import HardwarePlan
 __all__ = ["ROM_LATENCY", "LANE_LATENCY", "WRITER_LATENCY", "RESULT_LATENCY", "LayerCycles",
            "CycleReport", "predict"]
 
-#: Issue of a step -> decoded bank entry at the lanes (bank read + bank stage).
-ROM_LATENCY = 2
-#: Step at the lane input -> latched value visible (activation read, multiply, accumulate).
-LANE_LATENCY = 3
-#: Writer reads a latched value -> cycle its requantized value is written.
-WRITER_LATENCY = 3
+#: Issue of a step -> decoded bank entry at the lanes (bank input register, bank read, ROM
+#: output register, bank stage).
+ROM_LATENCY = 4
+#: Step at the lane input -> latched value visible (address register, activation read, read
+#: register, ``x - inz``, multiply, accumulate, pool/latch).
+LANE_LATENCY = 7
+#: Writer reads a latched value -> cycle its requantized value is written (sum register,
+#: six requantizer stages).
+WRITER_LATENCY = 7
 #: Last logit written -> ``result.valid``.
 RESULT_LATENCY = 1
 

@@ -9,7 +9,7 @@ from fpgac.hw.amsim import run_testbench
 
 
 def test_weight_bank_next_rewind_stop_and_restart():
-    """A bank decodes its lists (d, tap) two cycles after each step, rewinds for a new phase
+    """A bank decodes its lists (d, tap) ``latency`` cycles after each step, rewinds for a new phase
     or a *rewind* group, moves on for *next*, shows zeros after a short list's last entry and
     for fillers, and starts over after ``restart``."""
     from fpgac.compiler.passes.encode_weights import encode_list
@@ -37,7 +37,7 @@ def test_weight_bank_next_rewind_stop_and_restart():
             ctx.set(dut.restart, 1)
             await ctx.tick()
             ctx.set(dut.restart, 0)
-            for k in range(len(steps) + 1):
+            for k in range(len(steps) + dut.latency - 1):
                 if k < len(steps):
                     pf, gf, cmd = steps[k]
                     ctx.set(dut.step, 1)
@@ -47,7 +47,7 @@ def test_weight_bank_next_rewind_stop_and_restart():
                 else:
                     ctx.set(dut.step, 0)
                 await ctx.tick()
-                if k >= 1:
+                if k >= dut.latency - 1:      # after the tick of cycle k: step k - latency + 1
                     got.append((ctx.get(dut.d), ctx.get(dut.off)))
 
     run_testbench(dut, tb)

@@ -42,7 +42,7 @@ def test_lane_mac_pool_latch_and_latency():
     async def bench(ctx):
         rd_next = 0
         latch_at = []
-        for k in range(len(steps) + 6):
+        for k in range(len(steps) + dut.latency + 3):
             step = steps[k] if k < len(steps) else dict(valid=0, latch=0)
             for key, val in step.items():
                 ctx.set(getattr(dut, key), val)
