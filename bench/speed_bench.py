@@ -18,8 +18,9 @@ Steps (each with progress output):
    on 512 test images), batch 256 throughput and batch-1 latency, timed for ``--cpu-seconds``
    each (best of 5 rounds) with 1 thread and with all CPUs (``--threads``); the best is shown.
 
-Prints one table (clock, Fmax, cycles, latency, images/s; CPU images/s) and writes everything
-to ``<out>/speed.json``. The machine's load average is recorded: on the shared 2-core box the
+Prints one table (clock, Fmax, cycles, latency, images/s; CPU images/s) and the critical path
+of the place and route (:func:`fpgac.boards.speed.critical_path`), and writes everything to
+``<out>/speed.json``. The machine's load average is recorded: on the shared 2-core box the
 CPU figures are lower bounds of what an idle machine gives.
 """
 
@@ -168,6 +169,7 @@ def main(argv=None) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from fpgac.boards.speed import critical_path
     from fpgac.compiler.frontend import load_model
     from fpgac.errors import FpgacError
     from fpgac.flows.build import build
@@ -187,8 +189,10 @@ def main(argv=None) -> int:
         if args.build_report:
             progress(f"reusing build report {args.build_report}")
             rep = json.loads(Path(args.build_report).read_text())
+            build_dir = Path(args.build_report).parent
         else:
-            rep = build(args.model, "ulx3s", pes=args.pes, out_dir=out / "ulx3s",
+            build_dir = out / "ulx3s"
+            rep = build(args.model, "ulx3s", pes=args.pes, out_dir=build_dir,
                         clock_mhz=args.clock_mhz, pnr=args.pnr, progress=progress)
         progress(f"RTL sample: {args.images} images at P = {rep['pes']} (Verilator)")
         ver = verify(args.model, images=args.images, pes=int(rep["pes"]),
@@ -208,10 +212,12 @@ def main(argv=None) -> int:
         cpu[name]["agrees_with_golden"] = float((cpu[name].pop("classes") == gold).mean())
 
     sp = ver["speed"]
+    tim = build_dir / "top.tim"                      # nextpnr's log (the platform's --log)
+    crit = critical_path(tim.read_text(errors="replace")) if tim.exists() else None
     res = {"model": args.model, "board": "ulx3s", "pes": rep["pes"], "clock": rep.get("clock"),
            "clock_mhz": rep["clock_mhz"], "fmax_mhz": rep.get("fmax_mhz"),
            "timing_met": rep.get("timing_met"), "resources": rep.get("resources"),
-           "build_times_s": rep.get("times_s"), "rtl": {
+           "build_times_s": rep.get("times_s"), "critical_path": crit, "rtl": {
                "images": n, "mismatches": ver["mismatches"],
                "cycle_mismatches": ver["cycle_mismatches"], "speed": sp,
                "accuracy": ver["accuracy_rtl"]},
@@ -243,6 +249,9 @@ def main(argv=None) -> int:
           f"{n} images; CPU float32 / int8 agree with golden on "
           f"{cpu['float32']['agrees_with_golden']:.1%} / {cpu['int8']['agrees_with_golden']:.1%}"
           f"; load average {res['loadavg'][0]:.1f} on {res['cpus']} CPUs")
+    if crit:
+        print(f"critical path: {crit['delay_ns']:.2f} ns ({crit['logic_ns']:.2f} logic, "
+              f"{crit['routing_ns']:.2f} routing) from {crit['source']} to {crit['sink']}")
     print(f"written: {out / 'speed.json'}")
     return 0 if ver["passed"] else 1
 

@@ -13,13 +13,20 @@ One definition for ``fpgac build`` (``report.json``), ``fpgac verify --json`` an
   is the mean latency unless ``interval_cycles`` says otherwise.
 
 Figures are given at the built clock and, when place and route reported one, at Fmax.
+:func:`critical_path` reads the last critical path of the core clock from nextpnr's log (where
+the next pipeline stage is needed).
 """
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-__all__ = ["speed_figures"]
+__all__ = ["speed_figures", "critical_path"]
+
+_STEP = re.compile(r"Info:\s+(clk-to-q|routing|logic|setup)\s+([0-9.]+)\s+([0-9.]+)\s+"
+                   r"(?:Source|Net)\s+(\S+)")
 
 
 def _stats(values: np.ndarray) -> dict:
@@ -71,3 +78,37 @@ def speed_figures(compute_cycles, load_cycles: int, clock_hz: float | None = Non
             out[f"latency_us_at_{key}"] = None
             out[f"images_per_s_at_{key}"] = None
     return out
+
+
+def critical_path(log_text: str) -> dict | None:
+    """The last ``Critical path report for clock`` (clock to the same clock) in a nextpnr log.
+
+    Returns ``{"delay_ns", "logic_ns", "routing_ns", "source", "sink", "steps"}`` (``delay_ns``
+    nextpnr's total, the parts summed from its rounded steps; ``source``
+    the launching cell pin, ``sink`` the capturing cell pin, ``steps`` the list of
+    ``(kind, ns, name)``), or ``None`` when the log has no such report (P&R not run, or a
+    design without registered paths).
+    """
+    blocks = re.split(r"Info: Critical path report for ", log_text)[1:]
+    blocks = [b for b in blocks if b.startswith("clock ")]
+    if not blocks:
+        return None
+    steps = []
+    for line in blocks[-1].splitlines()[1:]:
+        if not line.startswith("Info:") or not line.strip()[5:].strip():
+            break
+        hit = _STEP.match(line)
+        if hit:
+            steps.append((hit.group(1), float(hit.group(2)), hit.group(4)))
+            total = float(hit.group(3))
+    if not steps:
+        return None
+    kinds = [k for k, _, _ in steps]
+    return {
+        "delay_ns": total,
+        "logic_ns": round(sum(ns for k, ns, _ in steps if k != "routing"), 3),
+        "routing_ns": round(sum(ns for k, ns, _ in steps if k == "routing"), 3),
+        "source": steps[0][2],
+        "sink": steps[-1][2] if kinds[-1] == "setup" else None,
+        "steps": steps,
+    }
