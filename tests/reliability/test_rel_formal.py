@@ -14,6 +14,7 @@ import os
 import pytest
 
 from fpgac.compiler.plan import Requant, plan_hardware
+from fpgac.hw.requant import Requantizer
 from fpgac.sim import formal
 from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
@@ -47,13 +48,13 @@ def test_requantizer_matches_specification_every_layer(small):
     for i in range(len(plan.layers)):
         res = formal.prove_requantizer(model, i, plan, timeout_s=300)
         assert res.status == "PASS", res.line() + "\n" + res.log_tail
-        assert res.depth == 4
+        assert res.depth == Requantizer.LATENCY + 2     # k-induction past the pipeline
     plan = plan_hardware(other, pes=2, pixel_lut=pixel_table(other))
     model = other
     for i in (1,):                                  # the layer with shift 66
         res = formal.prove_requantizer(model, i, plan, timeout_s=300)
         assert res.status == "PASS", res.line() + "\n" + res.log_tail
-        assert res.depth == 4
+        assert res.depth == Requantizer.LATENCY + 2     # k-induction past the pipeline
 
 
 def test_accumulator_width_cannot_overflow_every_layer(small):
@@ -73,8 +74,8 @@ def test_wrong_requantizer_constant_fails_the_proof(small):
     outz = rq.outz + 1 if rq.outz < (1 << rq.n_bits) - 1 else rq.outz - 1
     bad = Requant(rq.mqm0, rq.shift, rq.rnd, outz, rq.relu, rq.n_bits)
     in_bits = max(plan.acc_bits, plan.bias_bits) + 1
-    res = formal.run_sby(formal.RequantHarness((bad,), (spec,), in_bits), "mutant_outz",
-                         depth=4, timeout_s=300)
+    top = formal.RequantHarness((bad,), (spec,), in_bits)
+    res = formal.run_sby(top, "mutant_outz", depth=top.latency + 2, timeout_s=300)
     assert res.status == "FAIL", res.line()
 
 
