@@ -13,7 +13,8 @@ files to their old results. Regenerate (only for an intended change of results) 
 The full runs take 48 training epochs each (``bench/compress_bench.py --check`` compares them
 with the shipped files). Like the shipped files, the bytes depend on the torch version, the
 thread count and the CPU's kernels: both runs use 2 torch threads, and the fixture records the
-torch version it was made with.
+torch version and the CPU kernel level (``torch.backends.cpu.get_cpu_capability()``) it was made
+with; on another torch or kernel level the hash comparison is skipped with the reason.
 """
 
 from __future__ import annotations
@@ -89,19 +90,27 @@ def produce(name: str, config: Path, out: Path) -> dict[str, str]:
     return _digests(out)
 
 
+def _environment() -> dict[str, str]:
+    return {"torch": torch.__version__, "cpu": torch.backends.cpu.get_cpu_capability()}
+
+
+def _skip_if_other_environment(fixture: dict) -> None:
+    made = {key: fixture[key] for key in _environment()}
+    if made != _environment():
+        pytest.skip(f"fixture made with {made}, this is {_environment()}")
+
+
 def test_fixture_covers_every_shipped_config():
     fixture = json.loads(FIXTURE.read_text())
     assert set(fixture["cases"]) == set(_cases())
-    if fixture["torch"] != torch.__version__:
-        pytest.skip(f"fixture made with torch {fixture['torch']}, this is {torch.__version__}")
+    _skip_if_other_environment(fixture)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(_cases()))
 def test_cut_down_runs_match_the_fixture(name, tmp_path):
     fixture = json.loads(FIXTURE.read_text())
-    if fixture["torch"] != torch.__version__:
-        pytest.skip(f"fixture made with torch {fixture['torch']}, this is {torch.__version__}")
+    _skip_if_other_environment(fixture)
     got = produce(name, _cases()[name], tmp_path / "out")
     assert got == fixture["cases"][name]
 
@@ -114,6 +123,6 @@ if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
         for case, config in _cases().items():
             cases[case] = produce(case, config, Path(tmp) / case / "out")
     FIXTURE.parent.mkdir(exist_ok=True)
-    FIXTURE.write_text(json.dumps({"torch": torch.__version__, "threads": THREADS,
+    FIXTURE.write_text(json.dumps({**_environment(), "threads": THREADS,
                                    "cases": cases}, indent=1) + "\n")
     print(f"wrote {FIXTURE}")
