@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from amaranth.hdl import Module, Mux, Signal, unsigned
-from amaranth.lib import data, memory, wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgac.compiler.analysis.widths import unsigned_bits
 from fpgac.compiler.plan import HardwarePlan
 from fpgac.hw.checks import check_unsigned
+from fpgac.hw.tables import field_rom
 
 __all__ = ["LaneWindows"]
 
@@ -48,10 +49,7 @@ class LaneWindows(wiring.Component):
         rows = [{"width": d.width, "windows": d.windows, "win_w": d.win_w,
                  "step_px": d.step_px, "step_base": d.step_base, "wrap_base": d.wrap_base}
                 for d in plan.descriptors]
-        ll = data.StructLayout({k: unsigned(max(1, max(r[k] for r in rows).bit_length()))
-                                for k in rows[0]})
-        m.submodules.steps = smem = memory.Memory(shape=ll, depth=max(2, len(rows)),
-                                                  init=rows)
+        m.submodules.steps = smem = field_rom(rows)
         sp = smem.read_port(domain="comb")
         st = sp.data
         m.d.comb += sp.addr.eq(self.layer)

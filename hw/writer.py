@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 from fpgac.compiler.analysis.widths import unsigned_bits
 from fpgac.hw.checks import check_signed, check_unsigned
 from fpgac.hw.requant import Requantizer
+from fpgac.hw.tables import field_rom
 
 __all__ = ["Writer"]
 
@@ -89,10 +90,7 @@ class Writer(wiring.Component):
         rd = chans.read_port()
         rows = [{"width": d.width, "win_w": d.win_w, "out_wrap": d.out_wrap}
                 for d in plan.descriptors]
-        ll = data.StructLayout({k: unsigned(max(1, max(r[k] for r in rows).bit_length()))
-                                for k in rows[0]})
-        m.submodules.layers = lmem = memory.Memory(shape=ll, depth=max(2, len(rows)),
-                                                   init=rows)
+        m.submodules.layers = lmem = field_rom(rows)
         lp = lmem.read_port(domain="comb")
         sum_bits = max(self._acc_bits, self._bias_bits) + 1
         m.submodules.requant = rq = Requantizer(self._params, in_bits=sum_bits,
