@@ -12,15 +12,9 @@ from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
 
 
-def test_controller_issues_exactly_the_schedule(monkeypatch):
-    """Issue cycle of every step (``s1_valid`` one cycle later) equals cycles.schedule."""
-    model = random_model(5, size=(6, 8), max_convs=2, max_conv_channels=3, max_features=6)
-    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
-    sched = cycles.schedule(plan)
-    want = []
-    for g, (s, u, _w, _last) in zip(plan.program, sched):
-        n = g.phases * g.count          # n - 1 steps back to back from s, the last one at u
-        want += list(range(s, s + n - 1)) + [u]
+def capture_controller(monkeypatch) -> list:
+    """Patch :class:`Accelerator` so that every core elaborated afterwards appends its
+    controller submodule to the returned list (its internal signals are then readable)."""
     ctrls = []
     orig = Accelerator.elaborate
 
@@ -30,6 +24,19 @@ def test_controller_issues_exactly_the_schedule(monkeypatch):
         return m
 
     monkeypatch.setattr(Accelerator, "elaborate", elaborate)
+    return ctrls
+
+
+def test_controller_issues_exactly_the_schedule(monkeypatch):
+    """Issue cycle of every step (``s1_valid`` one cycle later) equals cycles.schedule."""
+    model = random_model(5, size=(6, 8), max_convs=2, max_conv_channels=3, max_features=6)
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
+    sched = cycles.schedule(plan)
+    want = []
+    for g, (s, u, _w, _last) in zip(plan.program, sched):
+        n = g.phases * g.count          # n - 1 steps back to back from s, the last one at u
+        want += list(range(s, s + n - 1)) + [u]
+    ctrls = capture_controller(monkeypatch)
     dut = Accelerator(plan)
     issued = []
 
@@ -57,37 +64,26 @@ def test_controller_issues_exactly_the_schedule(monkeypatch):
     assert issued == want
 
 
-def _group_context(plan):
+def _group_context(plan, monkeypatch):
     """Run the core on one all-zero image; per latched group the controller's stage-1 context
     ``(layer, rank, nch, nvw, glast, rlast)``."""
-    ctrls = []
-    orig = Accelerator.elaborate
+    ctrls = capture_controller(monkeypatch)
+    dut = Accelerator(plan)
+    seen = []
 
-    def elaborate(self, platform):
-        m = orig(self, platform)
-        ctrls.append(m.submodules.ctrl)
-        return m
+    async def bench(ctx):
+        ctrl = ctrls[0]
+        ctx.set(dut.pixels.valid, 1)
+        for _ in range(200000):
+            await ctx.tick()
+            if ctx.get(ctrl.s1_valid) and ctx.get(ctrl.s1_latch):
+                seen.append(tuple(int(ctx.get(getattr(ctrl, f"s1_{n}"))) for n in
+                                  ("layer", "rank", "nch", "nvw", "glast", "rlast")))
+            if ctx.get(dut.result.valid):
+                return
+        raise AssertionError("no result")
 
-    Accelerator.elaborate = elaborate
-    try:
-        dut = Accelerator(plan)
-        seen = []
-
-        async def bench(ctx):
-            ctrl = ctrls[0]
-            ctx.set(dut.pixels.valid, 1)
-            for _ in range(200000):
-                await ctx.tick()
-                if ctx.get(ctrl.s1_valid) and ctx.get(ctrl.s1_latch):
-                    seen.append(tuple(int(ctx.get(getattr(ctrl, f"s1_{n}"))) for n in
-                                      ("layer", "rank", "nch", "nvw", "glast", "rlast")))
-                if ctx.get(dut.result.valid):
-                    return
-            raise AssertionError("no result")
-
-        run(dut, bench)
-    finally:
-        Accelerator.elaborate = orig
+    run(dut, bench)
     return seen
 
 
@@ -100,17 +96,17 @@ def _want_context(plan):
     return out
 
 
-def test_controller_generates_the_groups_of_the_descriptors():
+def test_controller_generates_the_groups_of_the_descriptors(monkeypatch):
     """The loop counters (window group, round, layer) generate exactly the expanded program:
     several rounds and window groups per layer, lanes split into channel and window slots."""
     model = random_model(33, size=(10, 10), max_convs=2, max_conv_channels=5, max_features=8)
     plan = plan_hardware(model, pes=7, pixel_lut=pixel_table(model))
     assert any(d.slots > 1 and d.width > 1 for d in plan.descriptors)
     assert any(d.groups > 1 for d in plan.descriptors)
-    assert _group_context(plan) == _want_context(plan)
+    assert _group_context(plan, monkeypatch) == _want_context(plan)
 
 
-def test_one_step_rounds_back_to_back():
+def test_one_step_rounds_back_to_back(monkeypatch):
     """Rounds of a single step (lists of one entry: one weight or one filler) follow each other
     without a wait: the next group record is ready whatever the group length; the core stays
     bit-exact and cycle-exact."""
@@ -129,7 +125,7 @@ def test_one_step_rounds_back_to_back():
     plan = plan_hardware(model, pes=1, pixel_lut=pixel_table(model))
     last = [g for g in plan.program if g.layer == len(plan.layers) - 1]
     assert len(last) > 1 and all(g.count == 1 for g in last)
-    assert _group_context(plan) == _want_context(plan)
+    assert _group_context(plan, monkeypatch) == _want_context(plan)
     c, h, wd = plan.input_shape
     images = np.random.default_rng(3).integers(0, 256, (2, c, h, wd), dtype=np.uint8)
     runs = simulate(plan, images.reshape(2, -1))
