@@ -146,7 +146,7 @@ def _calibration_images(model) -> np.ndarray:
     return imgs[-512:].reshape((-1,) + tuple(model.input.shape))   # not the sample's images
 
 
-def main(argv=None) -> int:
+def _parse(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(DEFAULT_MODEL))
     ap.add_argument("--pes", default="auto", help="lanes P or 'auto' (default)")
@@ -164,67 +164,53 @@ def main(argv=None) -> int:
                          "CPUs); the best is reported")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "speed"))
     args = ap.parse_args(argv)
-    threads = sorted({int(t) for t in args.threads.split(",") if t.strip()})
+    args.threads = sorted({int(t) for t in args.threads.split(",") if t.strip()})
+    return args
 
-    from rich.console import Console
-    from rich.table import Table
 
-    from fpgac.boards.speed import critical_path
-    from fpgac.compiler.frontend import load_model
-    from fpgac.errors import FpgacError
+def _accelerator(args, out: Path, progress):
+    """Build (or reuse) the ULX3S design and run the RTL sample: ``(report, build_dir,
+    verify result)``; raises FpgacError."""
     from fpgac.flows.build import build
     from fpgac.flows.verify import verify
+
+    if args.build_report:
+        progress(f"reusing build report {args.build_report}")
+        rep = json.loads(Path(args.build_report).read_text())
+        build_dir = Path(args.build_report).parent
+    else:
+        build_dir = out / "ulx3s"
+        rep = build(args.model, "ulx3s", pes=args.pes, out_dir=build_dir,
+                    clock_mhz=args.clock_mhz, pnr=args.pnr, progress=progress)
+    progress(f"RTL sample: {args.images} images at P = {rep['pes']} (Verilator)")
+    ver = verify(args.model, images=args.images, pes=int(rep["pes"]),
+                 clock_mhz=rep["clock_mhz"], fmax_mhz=rep.get("fmax_mhz"), progress=progress)
+    return rep, build_dir, ver
+
+
+def _cpu(args, progress) -> dict:
+    """The CPU figures on the same MNIST sample, with their agreement with golden."""
+    from fpgac.compiler.frontend import load_model
     from fpgac.sim import golden
     from fpgac.sim.mnist import load_mnist
 
-    console = Console(stderr=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.monotonic()
-
-    def progress(text: str) -> None:
-        console.log(text)
-
-    try:
-        if args.build_report:
-            progress(f"reusing build report {args.build_report}")
-            rep = json.loads(Path(args.build_report).read_text())
-            build_dir = Path(args.build_report).parent
-        else:
-            build_dir = out / "ulx3s"
-            rep = build(args.model, "ulx3s", pes=args.pes, out_dir=build_dir,
-                        clock_mhz=args.clock_mhz, pnr=args.pnr, progress=progress)
-        progress(f"RTL sample: {args.images} images at P = {rep['pes']} (Verilator)")
-        ver = verify(args.model, images=args.images, pes=int(rep["pes"]),
-                     clock_mhz=rep["clock_mhz"], fmax_mhz=rep.get("fmax_mhz"),
-                     progress=progress)
-    except FpgacError as exc:
-        print(f"speed_bench: error: {exc}", file=sys.stderr)
-        return 2
     model = load_model(args.model)
     imgs, labels = load_mnist("test")
     n = args.images
     sample = imgs[:n].reshape((n,) + tuple(model.input.shape))
     cpu = cpu_figures(model, sample, labels[:n].astype(np.int64), args.cpu_seconds, progress,
-                      threads)
+                      args.threads)
     _, gold = golden.predict(model, sample)
     for name in ("float32", "int8"):
         cpu[name]["agrees_with_golden"] = float((cpu[name].pop("classes") == gold).mean())
+    return cpu
+
+
+def _print_table(args, rep: dict, ver: dict, cpu: dict, res: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
 
     sp = ver["speed"]
-    tim = build_dir / "top.tim"                      # nextpnr's log (the platform's --log)
-    crit = critical_path(tim.read_text(errors="replace")) if tim.exists() else None
-    res = {"model": args.model, "board": "ulx3s", "pes": rep["pes"], "clock": rep.get("clock"),
-           "clock_mhz": rep["clock_mhz"], "fmax_mhz": rep.get("fmax_mhz"),
-           "timing_met": rep.get("timing_met"), "resources": rep.get("resources"),
-           "build_times_s": rep.get("times_s"), "critical_path": crit, "rtl": {
-               "images": n, "mismatches": ver["mismatches"],
-               "cycle_mismatches": ver["cycle_mismatches"], "speed": sp,
-               "accuracy": ver["accuracy_rtl"]},
-           "cpu": cpu, "loadavg": os.getloadavg(), "cpus": os.cpu_count(),
-           "seconds": time.monotonic() - t0}
-    (out / "speed.json").write_text(json.dumps(res, indent=2) + "\n")
-
     tab = Table(title=f"LeNet-5 ({Path(args.model).name}): ULX3S accelerator vs this CPU")
     for col in ("engine", "clock", "cycles / image", "latency", "images/s"):
         tab.add_column(col)
@@ -246,12 +232,49 @@ def main(argv=None) -> int:
                     f"{c['images_per_s_batch256']:,.0f} (batch 256)")
     Console().print(tab)
     print(f"RTL: {ver['mismatches']} mismatches, {ver['cycle_mismatches']} cycle mismatches on "
-          f"{n} images; CPU float32 / int8 agree with golden on "
+          f"{args.images} images; CPU float32 / int8 agree with golden on "
           f"{cpu['float32']['agrees_with_golden']:.1%} / {cpu['int8']['agrees_with_golden']:.1%}"
           f"; load average {res['loadavg'][0]:.1f} on {res['cpus']} CPUs")
+    crit = res["critical_path"]
     if crit:
         print(f"critical path: {crit['delay_ns']:.2f} ns ({crit['logic_ns']:.2f} logic, "
               f"{crit['routing_ns']:.2f} routing) from {crit['source']} to {crit['sink']}")
+
+
+def main(argv=None) -> int:
+    args = _parse(argv)
+    from rich.console import Console
+
+    from fpgac.boards.speed import critical_path
+    from fpgac.errors import FpgacError
+
+    console = Console(stderr=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+
+    def progress(text: str) -> None:
+        console.log(text)
+
+    try:
+        rep, build_dir, ver = _accelerator(args, out, progress)
+    except FpgacError as exc:
+        print(f"speed_bench: error: {exc}", file=sys.stderr)
+        return 2
+    cpu = _cpu(args, progress)
+    tim = build_dir / "top.tim"                      # nextpnr's log (the platform's --log)
+    crit = critical_path(tim.read_text(errors="replace")) if tim.exists() else None
+    res = {"model": args.model, "board": "ulx3s", "pes": rep["pes"], "clock": rep.get("clock"),
+           "clock_mhz": rep["clock_mhz"], "fmax_mhz": rep.get("fmax_mhz"),
+           "timing_met": rep.get("timing_met"), "resources": rep.get("resources"),
+           "build_times_s": rep.get("times_s"), "critical_path": crit, "rtl": {
+               "images": args.images, "mismatches": ver["mismatches"],
+               "cycle_mismatches": ver["cycle_mismatches"], "speed": ver["speed"],
+               "accuracy": ver["accuracy_rtl"]},
+           "cpu": cpu, "loadavg": os.getloadavg(), "cpus": os.cpu_count(),
+           "seconds": time.monotonic() - t0}
+    (out / "speed.json").write_text(json.dumps(res, indent=2) + "\n")
+    _print_table(args, rep, ver, cpu, res)
     print(f"written: {out / 'speed.json'}")
     return 0 if ver["passed"] else 1
 
