@@ -167,7 +167,8 @@ class Accelerator(wiring.Component):
         """The step at the lane inputs (aligned with the banks' outputs): the controller's
         stage-1 fields ``rom_latency - 1`` registers later, the lane -> bank row (a synchronous
         read addressed in the issue cycle, as many registers after); the lanes' window
-        counters move on after a group's last step. Also returns the valid bits of the stages
+        counters move on after a group's last step (their inputs: the stage before, which
+        they register). Also returns the valid bits of the stages
         in between (part of the controller's ``idle``)."""
         plan = self._plan
         sel_layout = data.ArrayLayout(unsigned(plan.sel_bits), plan.pes)
@@ -182,16 +183,18 @@ class Accelerator(wiring.Component):
         s2 = {n: getattr(ctrl, f"s1_{n}") for n in names}
         sel2 = srp.data
         in_flight = []
+        assert self.rom_latency >= 2, "the window counters take the step one stage ahead"
         for st in range(2, self.rom_latency + 1):
+            if st == self.rom_latency:        # the window counters register their inputs
+                m.d.comb += [wins.advance.eq(s2["valid"] & s2["latch"]),
+                             wins.layer.eq(s2["layer"]), wins.final.eq(s2["final"]),
+                             wins.glast.eq(s2["glast"]), wins.rlast.eq(s2["rlast"])]
             nxt = {n: Signal.like(getattr(ctrl, f"s1_{n}"), name=f"s{st}_{n}") for n in names}
             nsel = Signal(sel_layout, name=f"sel{st}")
             m.d.sync += [nxt[n].eq(s2[n]) for n in names]
             m.d.sync += nsel.eq(sel2)
             s2, sel2 = nxt, nsel
             in_flight.append(s2["valid"])
-        m.d.comb += [wins.advance.eq(s2["valid"] & s2["latch"]), wins.layer.eq(s2["layer"]),
-                     wins.final.eq(s2["final"]), wins.glast.eq(s2["glast"]),
-                     wins.rlast.eq(s2["rlast"])]
         return s2, sel2, in_flight
 
     def _lanes(self, m, banks, s2, sel2, wins, mem, writer) -> list:

@@ -19,14 +19,25 @@ class LaneWindows(wiring.Component):
     ``in_base[p]`` is the activation base address of the lane's window for the group whose
     steps are at the lane inputs.
 
-    ``advance`` (in the cycle the last step of a group is at the lane inputs, with that
-    group's ``layer``, ``final``, ``glast``: last window group of its round, ``rlast``: last
-    round of its layer) updates the counters for the next group: within a round each lane's
-    window moves ``width`` windows on (``j += width``; ``px += step_px``, ``base +=
-    step_base``; on ``px >= win_w``: ``px -= win_w``, ``base += wrap_base``; a lane whose new
-    ``j >= windows`` keeps its base), after a round's last window group the counters reload
-    ``lane_init`` of the next group's layer (layer 0 after the program's last group, which are
-    also the reset values). The new bases show from the next cycle.
+    All inputs come **one cycle ahead** of the step at the lane inputs (the step one stage
+    before them in the core's step pipeline): ``advance`` (the last step of a group, with
+    that group's ``layer``, ``final``, ``glast``: last window group of its round, ``rlast``:
+    last round of its layer). The module registers them together with the descriptor row of
+    ``layer`` and the layer to reload, so the counters update from registers only (ECP5
+    timing: no descriptor ROM, no chained adder and compare in front of the counters). In the
+    cycle that last step is at the lane inputs, the counters update for the next group:
+    within a round each lane's window moves ``width`` windows on (``j += width``; ``px +=
+    step_px``, ``base += step_base``; on ``px >= win_w``: ``px -= win_w``, ``base +=
+    wrap_base``; a lane whose new ``j >= windows`` keeps its base), after a round's last window
+    group the counters reload ``lane_init`` of the next group's layer (layer 0 after the
+    program's last group, which are also the reset values). The new bases show from the next
+    cycle.
+
+    The compares are taken on the old values against per-layer limits (``j + width <
+    windows`` as ``j < windows - width``, ``px + step_px >= win_w`` as ``px >= win_w -
+    step_px``) and both candidate ``px`` / ``base`` sums are formed in parallel (``base +
+    (step_base + wrap_base)`` as one adder, modulo the address width like the two adds it
+    replaces), so the next state is one carry chain and a multiplexer from the registers.
     """
 
     def __init__(self, plan: HardwarePlan):
@@ -46,40 +57,41 @@ class LaneWindows(wiring.Component):
         m = Module()
         plan = self._plan
         ab = plan.addr_bits
-        rows = [{"width": d.width, "windows": d.windows, "win_w": d.win_w,
-                 "step_px": d.step_px, "step_base": d.step_base, "wrap_base": d.wrap_base}
+        pb = self._px_bits
+        rows = [{"width": d.width, "jlim": max(d.windows - d.width, 0),
+                 "pxlim": max(d.win_w - d.step_px, 0), "step_px": d.step_px,
+                 "wrap_px": (d.step_px - d.win_w) % (1 << pb), "step_base": d.step_base,
+                 "wrap_step": (d.step_base + d.wrap_base) % (1 << ab)}
                 for d in plan.descriptors]
         m.submodules.steps = smem = field_rom(rows)
         sp = smem.read_port(domain="comb")
-        st = sp.data
         m.d.comb += sp.addr.eq(self.layer)
+        st = Signal.like(sp.data, name="row")         # the row of the step at the lane inputs
         nl = len(plan.descriptors)
         nxt_layer = Signal.like(self.layer)
-        m.d.comb += nxt_layer.eq(Mux(self.rlast, Mux(self.final, 0, self.layer + 1),
-                                     self.layer))
+        advance, glast = Signal(), Signal()
+        m.d.sync += [st.eq(sp.data), advance.eq(self.advance), glast.eq(self.glast),
+                     nxt_layer.eq(Mux(self.rlast, Mux(self.final, 0, self.layer + 1),
+                                      self.layer))]
         for p in range(plan.pes):
             inits = [plan.lane_init[li][p] for li in range(nl)]
             check_unsigned(f"lane_init[*][{p}].base", [b for b, _, _ in inits], ab)
-            check_unsigned(f"lane_init[*][{p}].px", [x for _, x, _ in inits], self._px_bits)
+            check_unsigned(f"lane_init[*][{p}].px", [x for _, x, _ in inits], pb)
             check_unsigned(f"lane_init[*][{p}].j", [j for _, _, j in inits], self._j_bits)
             b0, x0, j0 = inits[0]
             base = Signal(unsigned(ab), init=b0, name=f"base{p}")
-            px = Signal(unsigned(self._px_bits), init=x0, name=f"px{p}")
+            px = Signal(unsigned(pb), init=x0, name=f"px{p}")
             j = Signal(unsigned(self._j_bits), init=j0, name=f"j{p}")
             m.d.comb += self.in_base[p].eq(base)
-            jn = Signal.like(j, name=f"jn{p}")
-            pxn = Signal(unsigned(self._px_bits + 1), name=f"pxn{p}")
-            bn = Signal(unsigned(ab), name=f"bn{p}")
-            m.d.comb += [jn.eq(j + st.width), pxn.eq(px + st.step_px),
-                         bn.eq(base + st.step_base)]
-            with m.If(self.advance):
-                with m.If(~self.glast):
-                    m.d.sync += j.eq(jn)
-                    with m.If(jn < st.windows):
-                        with m.If(pxn >= st.win_w):
-                            m.d.sync += [px.eq(pxn - st.win_w), base.eq(bn + st.wrap_base)]
+            with m.If(advance):
+                with m.If(~glast):
+                    m.d.sync += j.eq(j + st.width)
+                    with m.If(j < st.jlim):
+                        with m.If(px >= st.pxlim):
+                            m.d.sync += [px.eq(px + st.wrap_px),
+                                         base.eq(base + st.wrap_step)]
                         with m.Else():
-                            m.d.sync += [px.eq(pxn), base.eq(bn)]
+                            m.d.sync += [px.eq(px + st.step_px), base.eq(base + st.step_base)]
                 with m.Else():
                     with m.Switch(nxt_layer):     # full case: the last layer is the default
                         for li, (b, x, v) in enumerate(inits):
