@@ -248,9 +248,10 @@ class HardwarePlan:
     #: Step at a lane input -> latched value: address register, activation read, read
     #: register, ``x - inz``, multiply, accumulate, pool/latch (one cycle each).
     lane_latency: int = 7
-    #: Writer reads a latched value -> its requantized value is written: sum register (1) +
-    #: requantizer (constants, product, rounding, shift, zero point, clamp: 6).
-    writer_latency: int = 7
+    #: Writer reads a latched value -> its requantized value is written: read register (lane
+    #: multiplexer, channel table entry: 1) + sum register (1) + requantizer (constants,
+    #: product, rounding, shift, zero point, clamp: 6).
+    writer_latency: int = 8
     #: Last logit written -> ``result.valid``.
     result_latency: int = 1
 

@@ -69,9 +69,9 @@ class Writer(wiring.Component):
             "busy": Out(1),
         })
 
-    #: Cycles from reading a latched result to writing its requantized value: the sum
-    #: register and the requantizer.
-    LATENCY = 1 + Requantizer.LATENCY
+    #: Cycles from reading a latched result to writing its requantized value: the read
+    #: register (lane multiplexer, channel table entry), the sum register and the requantizer.
+    LATENCY = 2 + Requantizer.LATENCY
 
     @property
     def latency(self) -> int:
@@ -136,10 +136,16 @@ class Writer(wiring.Component):
                          wi.eq(0), lane.eq(0), lane_ci.eq(0), rank.eq(self.start_rank),
                          off.eq(self.start_off0), px.eq(self.start_px0)]
 
-        value1 = Signal(signed(sum_bits))
-        tag1 = Signal(unsigned(self._addr_bits + 1))
-        sel1 = Signal.like(layer)
-        valid1 = Signal()
+        # read stage (cycle c + 1 + i): the lane multiplexer and the table entry, registered
+        # (the table is a block RAM without its output register; the lanes are spread over
+        # the die), then the sum stage: value + bias, base + offset
+        picked0 = Signal(signed(self._acc_bits))
+        bias0 = Signal.like(rd.data.bias)
+        base0 = Signal.like(rd.data.base)
+        off0r = Signal.like(off)
+        final0 = Signal()
+        sel0 = Signal.like(layer)
+        valid0 = Signal()
         # lane multiplexer as a full case (a dynamic part-select would be a wide shift that
         # Verilog truncates: WIDTHTRUNC)
         picked = Signal(signed(self._acc_bits))
@@ -147,12 +153,18 @@ class Writer(wiring.Component):
             for p in range(self._pes):
                 with (m.Case(p) if p < self._pes - 1 else m.Default()):
                     m.d.comb += picked.eq(self.lanes[p])
+        m.d.sync += [picked0.eq(picked), bias0.eq(rd.data.bias), base0.eq(rd.data.base),
+                     off0r.eq(off), final0.eq(final), sel0.eq(layer), valid0.eq(active)]
+        value1 = Signal(signed(sum_bits))
+        tag1 = Signal(unsigned(self._addr_bits + 1))
+        sel1 = Signal.like(layer)
+        valid1 = Signal()
         addr = Signal(unsigned(self._addr_bits))
-        m.d.comb += addr.eq(rd.data.base + off)
+        m.d.comb += addr.eq(base0 + off0r)
         m.d.sync += [
-            value1.eq(picked + rd.data.bias),
-            tag1.eq(addr | (final << self._addr_bits)),
-            sel1.eq(layer), valid1.eq(active),
+            value1.eq(picked0 + bias0),
+            tag1.eq(addr | (final0 << self._addr_bits)),
+            sel1.eq(sel0), valid1.eq(valid0),
         ]
         m.d.comb += [
             rq.i.valid.eq(valid1), rq.i.payload.value.eq(value1), rq.i.payload.sel.eq(sel1),
@@ -161,6 +173,6 @@ class Writer(wiring.Component):
             self.wr_addr.eq(rq.o.payload.tag[:self._addr_bits]),
             self.wr_final.eq(rq.o.payload.tag[self._addr_bits]),
             self.wr_data.eq(rq.o.payload.value),
-            self.busy.eq(active | valid1 | rq.busy),
+            self.busy.eq(active | valid0 | valid1 | rq.busy),
         ]
         return m

@@ -57,9 +57,9 @@ ROM_LATENCY = 4
 #: Step at the lane input -> latched value visible (address register, activation read, read
 #: register, ``x - inz``, multiply, accumulate, pool/latch).
 LANE_LATENCY = 7
-#: Writer reads a latched value -> cycle its requantized value is written (sum register,
-#: six requantizer stages).
-WRITER_LATENCY = 7
+#: Writer reads a latched value -> cycle its requantized value is written (read register:
+#: lane multiplexer and channel table entry; sum register; six requantizer stages).
+WRITER_LATENCY = 8
 #: Last logit written -> ``result.valid``.
 RESULT_LATENCY = 1
 
