@@ -118,6 +118,8 @@ class Harness(wiring.Component):
         m = Module()
         m.submodules.uart_rx = urx = UARTRx(self._divisor)
         m.submodules.uart_tx = utx = UARTTx(self._divisor)
+        # the resync reset comes from a register (it fans out to every flip-flop of the core:
+        # a counter compare in front of it was the routed ULX3S critical path)
         core_rst = Signal()
         m.submodules.core = ResetInserter(core_rst)(self.core)
         core = self.core
@@ -128,19 +130,22 @@ class Harness(wiring.Component):
                               self._divisor)
         fifo = SyncFIFOBuffered(width=8, depth=depth)
         m.submodules.rx_fifo = ResetInserter(core_rst)(fifo)
-        wiring.connect(m, urx.data, fifo.w_stream)
+        # no byte is taken in the reset cycle (it waits in the receiver)
+        m.d.comb += [fifo.w_stream.payload.eq(urx.data.payload),
+                     fifo.w_stream.valid.eq(urx.data.valid & ~core_rst),
+                     urx.data.ready.eq(fifo.w_stream.ready & ~core_rst)]
         wiring.connect(m, fifo.r_stream, core.pixels)
         count = Signal(range(self._pixels))      # bytes of the current image received
         idle = Signal(range(self._resync + 1))
+        m.d.sync += core_rst.eq(0)
         with m.If(urx.data.valid & urx.data.ready):
             m.d.sync += [
                 count.eq(Mux(count == self._pixels - 1, 0, count + 1)),
                 idle.eq(0),
             ]
         with m.Elif(count != 0):
-            with m.If(idle == self._resync):
-                m.d.comb += core_rst.eq(1)
-                m.d.sync += [count.eq(0), idle.eq(0)]
+            with m.If(idle == self._resync):       # the reset follows in the next cycle
+                m.d.sync += [core_rst.eq(1), count.eq(0), idle.eq(0)]
             with m.Else():
                 m.d.sync += idle.eq(idle + 1)
 
