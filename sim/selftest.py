@@ -490,8 +490,9 @@ def run_lane(vec: AccVector, acc_bits: int | None = None) -> int:
                 ctx.set(dut.tap, e)
             else:
                 ctx.set(dut.valid, 0)
-            if e >= 1 and e - 1 < taps:            # memory answers one cycle after rd_addr
-                ctx.set(dut.rd_data, vec.xs[e - 1])
+            # the step of cycle c shows rd_addr in c + 1; the memory answers in c + 2
+            if e >= 2 and e - 2 < taps:
+                ctx.set(dut.rd_data, vec.xs[e - 2])
             await ctx.tick()
         out.append(ctx.get(dut.result))
 
