@@ -479,7 +479,10 @@ def run_lane(vec: AccVector, acc_bits: int | None = None) -> int:
 
     async def tb(ctx):
         ctx.set(dut.inz, vec.inz)
-        for e in range(taps + dut.latency):
+        addr = None                     # a synchronous-read memory holding xs: the address
+        for e in range(taps + dut.latency):     # the lane showed in the previous cycle
+            if addr is not None:
+                ctx.set(dut.rd_data, vec.xs[addr] if addr < taps else 0)
             if e < taps:
                 ctx.set(dut.valid, 1)
                 ctx.set(dut.first, e == 0)
@@ -490,9 +493,7 @@ def run_lane(vec: AccVector, acc_bits: int | None = None) -> int:
                 ctx.set(dut.tap, e)
             else:
                 ctx.set(dut.valid, 0)
-            # the step of cycle c shows rd_addr in c + 1; the memory answers in c + 2
-            if e >= 2 and e - 2 < taps:
-                ctx.set(dut.rd_data, vec.xs[e - 2])
+            addr = ctx.get(dut.rd_addr)
             await ctx.tick()
         out.append(ctx.get(dut.result))
 
