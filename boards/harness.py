@@ -126,8 +126,9 @@ class Harness(wiring.Component):
         m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
 
         # ---- pixels in through a queue, with resync on a stalled partial image ----
-        depth = rx_fifo_depth(predict(self._plan).compute_cycles, self.frame_length,
-                              self._divisor)
+        # the core also takes no pixel while its loader rewrites the input ring (input_fill)
+        depth = rx_fifo_depth(predict(self._plan).compute_cycles + self._plan.input_fill,
+                              self.frame_length, self._divisor)
         fifo = SyncFIFOBuffered(width=8, depth=depth)
         m.submodules.rx_fifo = ResetInserter(core_rst)(fifo)
         # no byte is taken in the reset cycle (it waits in the receiver)

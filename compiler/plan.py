@@ -155,6 +155,8 @@ class LayerPlan:
     ``pad`` occupies ``C * (H + 2 pad) * (W + 2 pad)`` consecutive words, channel-major; element
     ``(c, y, x)`` is at ``offset + c*(H+2pad)*(W+2pad) + (y+pad)*(W+2pad) + x + pad``.
     ``out_shape`` is the stored shape *including* the ring (``out_map_shape`` without it).
+    Regions are reused by liveness (:mod:`fpgac.compiler.passes.allocate_memory`), so a map
+    may be overwritten by a later layer's output (``out_survives``).
     """
 
     name: str
@@ -178,6 +180,9 @@ class LayerPlan:
     acc_bits: int
     requant: Requant
     lanes_per_stream: int          # lanes sharing one weight stream (P for spatial, 1 otherwise)
+    #: The output map is intact at the end of an image (no later map reuses its words):
+    #: the maps an activation-memory dump can show (``fpgac.sim.rtl.layer_maps``).
+    out_survives: bool = True
 
 
 @dataclass(frozen=True)
@@ -254,13 +259,32 @@ class HardwarePlan:
     writer_latency: int = 8
     #: Last logit written -> ``result.valid``.
     result_latency: int = 1
+    #: Activation regions reused by liveness (``False``: the debug layout, one region per
+    #: map, every layer's output map kept to the end of an image).
+    reuse_activations: bool = True
+    #: Pad cells of the input map the pixel loader writes (value ``input_zero``, one per
+    #: cycle) before it accepts an image's pixels: 0 unless another map reuses the input's
+    #: region (``docs/architecture.md``, "Activations").
+    input_fill: int = 0
+    #: The first layer's input zero point (the value of the input map's pad cells).
+    input_zero: int = 0
+    #: Each lane's activation copy as a block-RAM body of ``act_body`` words (a power of two,
+    #: ``2**(addr_bits - 1)``) and a tail of ``act_tail`` words in distributed RAM; 0: one
+    #: memory of ``mem_depth`` words (``allocate_memory.split_depth``).
+    act_body: int = 0
+
+    @property
+    def act_tail(self) -> int:
+        """Words of the tail of a split activation copy (0 when not split)."""
+        return int(self.mem_depth) - int(self.act_body) if self.act_body else 0
 
     @property
     def layer_names(self) -> tuple[str, ...]:
         return tuple(layer.name for layer in self.layers)
 
 
-def plan_hardware(model: ir.Model, *, pes: int, pixel_lut, bank_ports: int = 1) -> HardwarePlan:
+def plan_hardware(model: ir.Model, *, pes: int, pixel_lut, bank_ports: int = 1,
+                  reuse_activations: bool = True) -> HardwarePlan:
     """Compile ``model`` for an accelerator with ``pes`` lanes.
 
     ``pixel_lut`` is the input preprocessing table of the model, 256 integers
@@ -269,6 +293,10 @@ def plan_hardware(model: ir.Model, *, pes: int, pixel_lut, bank_ports: int = 1) 
 
     ``bank_ports`` (1 or 2): see :attr:`HardwarePlan.bank_ports`; the contents and the
     schedule do not depend on it.
+
+    ``reuse_activations``: see :attr:`HardwarePlan.reuse_activations`; ``False`` gives the
+    debug plan (every layer's output map in an activation-memory dump; same schedule, a
+    deeper memory).
 
     Runs :func:`~fpgac.compiler.passes.fuse_activations.fuse_activations` then
     :func:`~fpgac.compiler.passes.lower_to_plan.lower_to_plan`.
@@ -289,5 +317,6 @@ def plan_hardware(model: ir.Model, *, pes: int, pixel_lut, bank_ports: int = 1) 
 
     if bank_ports not in (1, 2) or isinstance(bank_ports, bool):
         raise FpgacError(f"bank_ports: expected 1 or 2, found {bank_ports!r}")
-    plan = lower_to_plan(fuse_activations(model), pes=pes, pixel_lut=pixel_lut)
+    plan = lower_to_plan(fuse_activations(model), pes=pes, pixel_lut=pixel_lut,
+                         reuse_activations=bool(reuse_activations))
     return dataclasses.replace(plan, bank_ports=int(bank_ports)) if bank_ports != 1 else plan

@@ -3,7 +3,9 @@
 Interface
 ---------
 * ``pixels``: ``In(stream.Signature(8))``, ``C*H*W`` pixels per image in raster order
-  ``(c, y, x)``; ready while the core waits for an image (not computing, no result pending).
+  ``(c, y, x)``; ready while the core waits for an image (not computing, no result pending),
+  after the loader has written the input map's pad cells (``plan.input_fill`` cycles; 0
+  unless the activation regions are reused over the input map).
 * ``result``: ``Out(stream.Signature(result_layout))`` with ``result_layout =
   StructLayout({"klass": unsigned(class_bits), "logits": ArrayLayout(unsigned(out_bits),
   classes)})``: ``klass`` in the LSBs, logit ``i`` at bit ``class_bits + i * out_bits``.
@@ -97,10 +99,11 @@ class Accelerator(wiring.Component):
         m.submodules.ctrl = ctrl = Controller(plan)
         m.submodules.mem = mem = ActivationMemory(
             init=plan.mem_init, pes=plan.pes, act_bits=plan.act_bits, addr_bits=plan.addr_bits,
-            debug=self._debug)
+            debug=self._debug, body=plan.act_body or None)
         m.submodules.loader = loader = PixelLoader(
             lut=plan.pixel_lut, shape=plan.input_shape, offset=plan.input_offset,
-            pad=plan.input_pad, act_bits=plan.act_bits, addr_bits=plan.addr_bits)
+            pad=plan.input_pad, act_bits=plan.act_bits, addr_bits=plan.addr_bits,
+            fill=plan.input_fill, fill_value=plan.input_zero)
         m.submodules.writer = writer = Writer(plan)
         m.submodules.windows = wins = LaneWindows(plan)
         m.submodules.result = res = ResultUnit(

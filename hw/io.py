@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, unsigned
+from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -19,13 +19,27 @@ class ActivationMemory(wiring.Component):
     in cycle ``c`` returns in ``c + 1`` the contents before any write of cycle ``c`` (not
     transparent). With ``debug``, ``debug_addr`` reads copy 0 through an extra port with the
     same timing.
+
+    ``body`` (the plan's ``act_body``): with ``body < len(init)`` each copy is two memories, a
+    body of ``body`` words (a power of two: addresses ``< body``, block RAM) and a tail of
+    ``len(init) - body < body`` words (the addresses from ``body`` on, small enough for
+    distributed RAM); the address bit ``log2(body)`` selects the memory, the same bit one
+    cycle later (a register) the read data. Same timing and contents as one memory.
     """
 
-    def __init__(self, *, init, pes: int, act_bits: int, addr_bits: int, debug: bool = False):
+    def __init__(self, *, init, pes: int, act_bits: int, addr_bits: int, debug: bool = False,
+                 body: int | None = None):
         self._init = tuple(init)
         self._pes = int(pes)
         self._act_bits = int(act_bits)
         self._debug = bool(debug)
+        self._body = len(self._init) if body is None else int(body)
+        if self._body < len(self._init) and (
+                self._body & (self._body - 1) or not len(self._init) < 2 * self._body
+                or (1 << (int(addr_bits) - 1)) != self._body):
+            raise ValueError(f"body: expected the power of two 2**(addr_bits - 1) with "
+                             f"body < depth < 2 * body, found body {self._body}, depth "
+                             f"{len(self._init)}, addr_bits {addr_bits}")
         ports = {
             "wr_en": In(1), "wr_addr": In(unsigned(addr_bits)),
             "wr_data": In(unsigned(act_bits)),
@@ -40,6 +54,8 @@ class ActivationMemory(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         init = check_unsigned("mem_init", self._init, self._act_bits)
+        if self._body < len(init):
+            return self._split(m, init)
         for p in range(self._pes):
             mem = memory.Memory(shape=unsigned(self._act_bits), depth=len(init), init=init)
             m.submodules[f"copy{p}"] = mem
@@ -53,18 +69,61 @@ class ActivationMemory(wiring.Component):
                 m.d.comb += [dp.addr.eq(self.debug_addr), self.debug_data.eq(dp.data)]
         return m
 
+    def _split(self, m, init):
+        """Body + tail per copy (class docstring)."""
+        k = self._body.bit_length() - 1
+        tail = len(init) - self._body
+        whi = self.wr_addr[k]
+        for p in range(self._pes):
+            parts = []
+            for name, depth, words, hi in (("body", self._body, init[:self._body], 0),
+                                           ("tail", tail, init[self._body:], 1)):
+                mem = memory.Memory(shape=unsigned(self._act_bits), depth=depth, init=words)
+                m.submodules[f"copy{p}_{name}"] = mem
+                wp = mem.write_port()
+                m.d.comb += [wp.en.eq(self.wr_en & (whi if hi else ~whi)),
+                             wp.addr.eq(self.wr_addr[:len(wp.addr)]), wp.data.eq(self.wr_data)]
+                parts.append(mem)
+            ports = [(f"sel{p}", self.rd_addr[p], self.rd_data[p])]
+            if p == 0 and self._debug:
+                ports.append(("debug_sel", self.debug_addr, self.debug_data))
+            for name, addr, out in ports:
+                sel = Signal(name=name)
+                rb, rt = parts[0].read_port(), parts[1].read_port()
+                m.d.comb += [rb.addr.eq(addr[:len(rb.addr)]), rt.addr.eq(addr[:len(rt.addr)]),
+                             out.eq(Mux(sel, rt.data, rb.data))]
+                m.d.sync += sel.eq(addr[k])
+        return m
+
 
 class PixelLoader(wiring.Component):
     """Accepts ``C*H*W`` pixels in raster order ``(c, y, x)`` and writes their LUT values.
 
-    ``pixels.ready`` equals ``enable``. A pixel accepted in cycle ``c`` is written in ``c + 1``
-    at its place inside the input map (``offset``, padding ring ``pad``). ``last`` is high in
-    the cycle the last pixel of an image is accepted. ``busy`` is high while an image is
-    partly loaded.
+    ``pixels.ready`` equals ``enable`` (with ``fill``: once the ring is written). A pixel
+    accepted in cycle ``c`` is written in ``c + 1`` at its place inside the input map
+    (``offset``, padding ring ``pad``). ``last`` is high in the cycle the last pixel of an
+    image is accepted. ``busy`` is high while an image is partly loaded.
+
+    ``fill`` (the number of pad cells, or 0): before each image the loader first writes
+    ``fill_value`` to every pad cell of the input map, one per cycle in ascending address
+    order (written one cycle after its step, like a pixel), and only then raises
+    ``pixels.ready``: the activation regions are reused, so the ring may hold another map's
+    values (``docs/architecture.md``, "Activations"). The fill starts in the first cycle with
+    ``enable`` and ``pixels.valid`` (so the memory is left as the last image wrote it until
+    the next image is offered: the debug port reads the surviving maps) and continues while
+    ``enable`` is high.
     """
 
     def __init__(self, *, lut, shape: tuple[int, int, int], offset: int, pad: int,
-                 act_bits: int, addr_bits: int):
+                 act_bits: int, addr_bits: int, fill: int = 0, fill_value: int = 0):
+        self._fill = int(fill)
+        self._fill_value = int(fill_value)
+        if self._fill:
+            c, h, w = (int(v) for v in shape)
+            hp, wp = semantics.padded_shape(h, w, int(pad))
+            if self._fill != c * (hp * wp - h * w):
+                raise ValueError(f"fill: expected {c * (hp * wp - h * w)} (the pad cells of a "
+                                 f"{c}x{h}x{w} map with ring {pad}), found {self._fill}")
         self._lut = tuple(lut)
         self._shape = tuple(int(v) for v in shape)
         self._offset = int(offset)
@@ -96,9 +155,11 @@ class PixelLoader(wiring.Component):
         ch = Signal(range(max(2, c)))
         addr = Signal.like(self.wr_addr, init=start)
         accept = self.pixels.valid & self.pixels.ready
-        m.d.comb += [self.pixels.ready.eq(self.enable), rp.addr.eq(self.pixels.payload),
+        filled, fill_step = self._ring_fill(m, c, h, w, pad)
+        m.d.comb += [self.pixels.ready.eq(self.enable & filled),
+                     rp.addr.eq(self.pixels.payload),
                      self.busy.eq(x.any() | y.any() | ch.any())]
-        m.d.sync += self.wr_en.eq(accept)
+        m.d.sync += self.wr_en.eq(accept | fill_step)
         with m.If(accept):
             m.d.sync += [self.wr_addr.eq(addr), self.wr_data.eq(rp.data)]
             with m.If(x == w - 1):
@@ -108,6 +169,8 @@ class PixelLoader(wiring.Component):
                     with m.If(ch == c - 1):
                         m.d.sync += [ch.eq(0), addr.eq(start)]
                         m.d.comb += self.last.eq(1)
+                        if self._fill:
+                            m.d.sync += filled.eq(0)
                     with m.Else():
                         m.d.sync += [ch.eq(ch + 1), addr.eq(addr + 1 + 2 * pad + 2 * pad * wp)]
                 with m.Else():
@@ -115,6 +178,47 @@ class PixelLoader(wiring.Component):
             with m.Else():
                 m.d.sync += [x.eq(x + 1), addr.eq(addr + 1)]
         return m
+
+    def _ring_fill(self, m, c, h, w, pad):
+        """The pad-cell walk (class docstring); returns ``(filled, step)``: the ring is
+        written (constant 1 without ``fill``), a pad cell is stepped this cycle. Walks the
+        padded map ``(c, y, x)`` in raster order and jumps over each row's interior
+        (``x = pad - 1`` -> ``W + pad``)."""
+        if not self._fill:
+            return Signal(init=1), Signal()
+        hp, wp = semantics.padded_shape(h, w, pad)
+        filled = Signal()
+        fx = Signal(range(max(2, wp)))
+        fy = Signal(range(max(2, hp)))
+        fc = Signal(range(max(2, c)))
+        faddr = Signal.like(self.wr_addr, init=self._offset)
+        going = Signal()            # the walk has started (it then ignores pixels.valid)
+        step = Signal()
+        m.d.comb += step.eq(self.enable & ~filled & (self.pixels.valid | going))
+        with m.If(step):
+            m.d.sync += going.eq(1)
+            m.d.sync += [self.wr_addr.eq(faddr),
+                         self.wr_data.eq(check_unsigned("fill_value", [self._fill_value],
+                                                        self._act_bits)[0])]
+            interior = (fy >= pad) & (fy < h + pad)
+            # (a compare with 0 is written as a reduction: Yosys emits `!fx`, a width lint)
+            left = ~fx.any() if pad == 1 else fx == pad - 1
+            with m.If(interior & left):
+                m.d.sync += [fx.eq(w + pad), faddr.eq(faddr + w + 1)]
+            with m.Elif(fx == wp - 1):
+                m.d.sync += [fx.eq(0), faddr.eq(faddr + 1)]
+                with m.If(fy == hp - 1):
+                    m.d.sync += fy.eq(0)
+                    with m.If((fc == c - 1) if c > 1 else 1):
+                        m.d.sync += [fc.eq(0), faddr.eq(self._offset), filled.eq(1),
+                                     going.eq(0)]
+                    with m.Else():
+                        m.d.sync += fc.eq(fc + 1)
+                with m.Else():
+                    m.d.sync += fy.eq(fy + 1)
+            with m.Else():
+                m.d.sync += [fx.eq(fx + 1), faddr.eq(faddr + 1)]
+        return filled, step
 
 
 class ResultUnit(wiring.Component):

@@ -110,7 +110,8 @@ class RtlResult:
         first cycle ``result__valid`` was high.
     layers : list of numpy.ndarray or None
         With ``dump_layers``: per plan layer, ``int64 [dumped images, C, H, W]`` (or
-        ``[dumped images, features]`` for flat maps), read from the activation memory.
+        ``[dumped images, features]`` for flat maps), read from the activation memory;
+        ``None`` for a layer whose map a later layer overwrote (:func:`layer_maps`).
     memory : numpy.ndarray or None
         With ``dump_layers``: the raw activation memory words, ``int64 [dumped images, words]``.
     total_cycles : int
@@ -509,12 +510,17 @@ def layer_maps(plan, memory: np.ndarray) -> list[np.ndarray]:
 
     Returns
     -------
-    list of numpy.ndarray
+    list of numpy.ndarray or None
         Per ``plan.layers[i]``: ``int64 [K, *out_map_shape]`` (the padding ring removed),
-        element ``(c, y, x)`` read at ``out_offset + c*Hp*Wp + (y+pad)*Wp + x + pad``.
+        element ``(c, y, x)`` read at ``out_offset + c*Hp*Wp + (y+pad)*Wp + x + pad``;
+        ``None`` for a layer whose output region a later layer reused
+        (``layer.out_survives`` false: plan with ``reuse_activations=False`` to see them all).
     """
     maps = []
     for layer in plan.layers:
+        if not layer.out_survives:
+            maps.append(None)
+            continue
         c, hp, wp = (int(d) for d in layer.out_shape)
         pad = int(layer.out_pad)
         start = int(layer.out_offset)

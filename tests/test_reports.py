@@ -118,10 +118,10 @@ def test_verify_page_with_a_located_mismatch(tiny_path, tmp_path):
     img = screenshot(page, tmp_path / "verify.png")
     assert colour_pixels(img, BAR_BLUE) > 2000
 
-    # a golden model whose second layer's bias differs: the RTL (built from the true model)
-    # first differs from it in that layer
+    # a golden model whose second layer's bias differs: the RTL (built from the true model,
+    # debug layout: every layer's map survives) first differs from it in that layer
     model = load_model(tiny_path)
-    plan = plan_hardware(model, pes=4, pixel_lut=pixel_table(model))
+    plan = plan_hardware(model, pes=4, pixel_lut=pixel_table(model), reuse_activations=False)
     wrong = copy.deepcopy(model)
     wrong.weighted[1].bias[:] += 1 << 10
     from fpgac.sim.mnist import load_mnist
@@ -131,7 +131,13 @@ def test_verify_page_with_a_located_mismatch(tiny_path, tmp_path):
                                       build_dir=tmp_path / "rtl")
     assert first is not None and first["index"] == 1 and first["layer"] == plan.layers[1].name
     assert first["rtl"] != first["golden"] and first["differing"] >= 1
+    assert first["plan"] == "as built"
     assert diagnose.first_difference(model, plan, image, simulator="icarus",
+                                     build_dir=tmp_path / "rtl") is None
+    # the built plan reuses activation regions: diagnosis runs the model's debug plan
+    reused = plan_hardware(model, pes=4, pixel_lut=pixel_table(model))
+    assert reused.reuse_activations and not all(la.out_survives for la in reused.layers)
+    assert diagnose.first_difference(model, reused, image, simulator="icarus",
                                      build_dir=tmp_path / "rtl") is None
     bad = dict(result, passed=False, mismatches=1, mismatch_examples=[{
         "image": 0, "rtl_class": 1, "golden_class": 2, "logit_indices": [3],

@@ -5,8 +5,11 @@ Timing rules
 Cycle numbers are relative to the cycle ``A`` in which the last input pixel is accepted
 (``pixels.valid & pixels.ready``), so ``A = 0``.
 
-* **Loading**: one pixel per cycle while the stream is valid; ``load_cycles = C*H*W``. Pixel
-  ``i`` accepted in cycle ``c`` is written to the activation memory in cycle ``c + 1``.
+* **Loading**: one pixel per cycle while the stream is valid; ``load_cycles = C*H*W +
+  input_fill`` (the loader first writes the input map's ``plan.input_fill`` pad cells, one
+  per cycle, while the core is idle; 0 unless activation regions are reused over the input
+  map). Pixel ``i`` accepted in cycle ``c`` is written to the activation memory in cycle
+  ``c + 1``.
 * **Issue**: the controller issues at most one lockstep step per cycle; the first step of
   the program may issue in cycle ``1``. The steps of group ``k`` (``n_k = phases * count``) issue
   in order; step issued in cycle ``t`` is registered by the weight banks, which read their
@@ -130,7 +133,7 @@ def predict(plan: HardwarePlan) -> CycleReport:
         nnz_macs=per_layer[-1].nnz_macs,
         utilization=(per_layer[-1].nnz_macs / plan.pes) / (per_layer[-1].cycles + plan.result_latency),
         stall_cycles=per_layer[-1].stall_cycles + plan.result_latency)
-    load = plan.input_pixels
+    load = plan.input_pixels + plan.input_fill
     return CycleReport(pes=plan.pes, load_cycles=load, compute_cycles=compute,
                        total_cycles=load + compute, nnz_macs=plan.nnz_macs,
                        utilization=(plan.nnz_macs / plan.pes) / compute,

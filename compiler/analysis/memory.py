@@ -9,7 +9,8 @@ constant bit columns can be dropped by the estimate, and the class of its bits).
 
 * ``weights``: the ``w`` fields of the stored non-zero weights;
 * ``indices``: everything else in the weight banks (gap and ``last`` fields, filler entries);
-* ``activations``: the activation memory, all copies;
+* ``activations``: the activation memory, all copies (a split copy is two records: the
+  block-RAM body ``activations`` and the distributed-RAM tail ``activations_tail``);
 * ``control``: layer descriptors, steps per round, the channel table (output base, bias),
   lane -> bank rows, pool phases, the lanes' initial window counters;
 * ``other``: the pixel lookup table.
@@ -51,6 +52,9 @@ class Memory:
     logic: bool = False
     #: Read ports (2: two weight banks share this ROM).
     ports: int = 1
+    #: A RAM meant for distributed (LUT) RAM where the part has it (ECP5, Xilinx): the tail
+    #: of a split activation copy.
+    lutram: bool = False
 
     @property
     def bits(self) -> int:
@@ -67,8 +71,13 @@ def _rom(name, rows, fields, cls, logic=False):
 def memories(plan) -> list[Memory]:
     """Every memory of the core for ``plan`` (module docstring)."""
     pes = int(plan.pes)
-    out = [Memory("activations", pes, int(plan.act_bits), int(plan.mem_depth), False,
-                  {"activations": pes * int(plan.act_bits) * int(plan.mem_depth)})]
+    ab = int(plan.act_bits)
+    body = int(getattr(plan, "act_body", 0)) or int(plan.mem_depth)
+    out = [Memory("activations", pes, ab, body, False, {"activations": pes * ab * body})]
+    tail = int(plan.mem_depth) - body
+    if tail:
+        out.append(Memory("activations_tail", pes, ab, tail, False,
+                          {"activations": pes * ab * tail}, lutram=True))
     out.append(_rom("pixel_lut", ((v,) for v in plan.pixel_lut), (int(plan.act_bits),),
                     "other"))
     wr, gb = int(plan.wraw_bits), int(plan.gap_bits)

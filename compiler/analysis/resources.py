@@ -86,9 +86,10 @@ def _varying_bits(rows, widths) -> int:
     return sum(bin(d & ((1 << w) - 1)).count("1") for d, w in zip(diff, widths))
 
 
-def _memories(plan, flow: str = "ecp5") -> list[tuple[int, int, int, bool, str]]:
-    """``(copies, width, depth, is_rom, class)`` of the core's memories
-    (:func:`fpgac.compiler.analysis.memory.memories`).
+def _memories(plan, flow: str = "ecp5") -> list[tuple[int, int, int, bool, str, bool]]:
+    """``(copies, width, depth, is_rom, class, lutram)`` of the core's memories
+    (:func:`fpgac.compiler.analysis.memory.memories`); ``lutram``: distributed RAM on this
+    flow (:data:`LUTRAM_FLOWS`).
 
     Activation copies are RAMs (full ``act_bits`` width); ROMs and tables count only their
     non-constant bit columns (synthesis drops constant ones). Memories that are always logic
@@ -108,10 +109,21 @@ def _memories(plan, flow: str = "ecp5") -> list[tuple[int, int, int, bool, str]]
             width = _varying_bits(mem.rows, mem.fields)
             if width:
                 copies = mem.ports if flow == "ice40" else 1
-                mems.append((copies, width, mem.depth, True, cls))
+                mems.append((copies, width, mem.depth, True, cls, False))
         else:
-            mems.append((mem.copies, mem.width, mem.depth, False, cls))
+            mems.append((mem.copies, mem.width, mem.depth, False, cls,
+                         mem.lutram and flow in LUTRAM_FLOWS))
     return mems
+
+
+#: Flows whose parts have distributed (LUT) RAM, and its cost: LUTs per ``16 x 1`` bits of a
+#: one-write, one-read RAM with a synchronous read, including the read multiplexer and the
+#: body/tail select. Fitted on Yosys ``synth_ecp5`` of ``hw.io.ActivationMemory`` (2 copies of
+#: 2,200 x 8 = body 2,048 + tail 152; 2026-11-30): 2 DP16KD, 40 TRELLIS_DPR16X4, 206 LUT4
+#: where one memory of 2,200 took 4 DP16KD and 48 LUT4; a DPR16X4 (16 x 4) counted as its
+#: 2 LUT4: 119 LUT4 per copy for 76 x 16 bits.
+LUTRAM_FLOWS = ("ecp5", "vivado")
+LUTRAM_LUTS_PER_16_BITS = 1.6
 
 
 #: LUT model (see :func:`estimate`).
@@ -175,7 +187,10 @@ def estimate(plan, board) -> Estimate:
 
     bits = blocks = rom_luts = 0
     by_class = dict.fromkeys(CLASSES, 0)
-    for copies, width, depth, is_rom, cls in _memories(plan, flow):
+    for copies, width, depth, is_rom, cls, lutram in _memories(plan, flow):
+        if lutram:
+            rom_luts += int(copies * width * -(-depth // 16) * LUTRAM_LUTS_PER_16_BITS)
+            continue
         n = _blocks(width, depth, flow)
         if is_rom and width * depth < n * LOGIC_ROM_BITS_PER_BLOCK[flow]:
             rom_luts += copies * width * -(-depth // ROM_DEPTH_PER_LUT)
@@ -184,12 +199,13 @@ def estimate(plan, board) -> Estimate:
             blocks += copies * n
             by_class[cls] += copies * n
     # the harness's receive queue (boards/harness.py rx_fifo_depth), sized here for the fastest
-    # UART the harness accepts (MIN_DIVISOR clocks per bit): logic when small, else block RAM
+    # UART the harness accepts (MIN_DIVISOR clocks per bit), blocked for the compute cycles and
+    # the loader's input ring fill: logic when small, else block RAM
     from fpgac.boards.harness import frame_length, rx_fifo_depth
     from fpgac.boards.uart import MIN_DIVISOR
     from fpgac.compiler.analysis.cycles import predict
 
-    fifo = rx_fifo_depth(predict(plan).compute_cycles,
+    fifo = rx_fifo_depth(predict(plan).compute_cycles + int(plan.input_fill),
                          frame_length(int(plan.classes), int(plan.out_bits)), MIN_DIVISOR)
     n = _blocks(8, fifo, flow)
     if 8 * fifo < n * LOGIC_ROM_BITS_PER_BLOCK[flow]:

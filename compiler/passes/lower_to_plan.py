@@ -12,7 +12,8 @@ values out of the ranges of ``docs/semantics.md``.
 It runs the passes, one job each:
 
 1. :mod:`.place_layers`: the chain of weighted layers and their shapes;
-2. :mod:`.allocate_memory`: the activation memory regions (one per map, padding rings);
+2. :mod:`.allocate_memory`: the activation memory regions (one per map, padding rings,
+   reused by liveness unless ``reuse_activations=False``);
 3. :mod:`.encode_weights`: each output channel's non-zero weights as ``(w, gap[, last])``
    entries (one ``g`` per plan);
 4. :mod:`.choose_mapping`: per layer, spatial or channel-parallel (``a`` channel slots);
@@ -101,12 +102,14 @@ def _lower_layer(i, layer, *, model, mem, raw, gap_bits, tables, in_hi, pes) -> 
         dense_weights=flat_size, nnz_macs=nnz * win.used_outputs,
         dense_macs=flat_size * win.used_outputs,
         acc_bits=widths.layer_acc_bits(op, in_hi if i == 0 else None), requant=rq,
-        lanes_per_stream=pes // a)
+        lanes_per_stream=pes // a, out_survives=mem.survives[i + 1])
 
 
-def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut) -> HardwarePlan:
+def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut,
+                  reuse_activations: bool = True) -> HardwarePlan:
     """Lower a fused model to a hardware plan for ``pes`` lanes (module docstring); the pixel
-    LUT is ``pixel_lut``, the model's 256-entry preprocessing table (``docs/semantics.md`` §1)."""
+    LUT is ``pixel_lut``, the model's 256-entry preprocessing table (``docs/semantics.md`` §1);
+    ``reuse_activations``: :attr:`~fpgac.compiler.plan.HardwarePlan.reuse_activations`."""
     if isinstance(pes, bool) or not isinstance(pes, (int, np.integer)) or pes < 1:
         raise FpgacError(f"pes: expected a positive integer, found {pes!r}")
     pes = int(pes)
@@ -115,7 +118,7 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut) -> HardwarePlan:
         raise FpgacError(f"pixel_lut: expected 256 entries (one per pixel value), found "
                          f"{len(lut)}")
     layers = place_layers(model)
-    mem = allocate_memory(layers, layers[-1].out_map[0])
+    mem = allocate_memory(layers, layers[-1].out_map[0], reuse=reuse_activations)
     # The input integer may be 2**n (one past the n-bit range, docs/semantics.md §1): the
     # pixel LUT and the activation memory then get one more bit.
     in_hi = max([2**int(model.input.n_bits) - 1] + list(lut))
@@ -130,11 +133,12 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut) -> HardwarePlan:
     act_bits = max([widths.unsigned_bits(in_hi)] + [int(la.op.n_bits) for la in layers])
     taps = [tap for lists in raw for lst in lists for _, tap in lst]
     return _assemble(model, pes, lut, mem, tables, layer_plans, act_bits=act_bits,
-                     wraw_bits=wraw_bits, gap_bits=gap_bits, max_tap=max(taps, default=0))
+                     wraw_bits=wraw_bits, gap_bits=gap_bits, max_tap=max(taps, default=0),
+                     reuse=bool(reuse_activations))
 
 
 def _assemble(model, pes, lut, mem, tables, layer_plans, *, act_bits, wraw_bits, gap_bits,
-              max_tap) -> HardwarePlan:
+              max_tap, reuse) -> HardwarePlan:
     """The :class:`HardwarePlan` from the passes' results, with its widths and figures."""
     banks, bank_last, sel_rows = tables.trimmed()
     depth = mem.depth
@@ -172,4 +176,5 @@ def _assemble(model, pes, lut, mem, tables, layer_plans, *, act_bits, wraw_bits,
         descriptors=tuple(descs), round_counts=tuple(tables.round_counts),
         chan_table=tuple(tables.chan_table), lane_init=tuple(tables.lane_init),
         program=tuple(tables.program), requant=tuple(la.requant for la in layer_plans),
-        name=model.name)
+        name=model.name, reuse_activations=reuse,
+        input_fill=mem.input_fill, input_zero=mem.regions[0].zero, act_body=mem.body)

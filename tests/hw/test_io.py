@@ -1,5 +1,5 @@
-"""Amaranth-simulator testbenches of :mod:`fpgac.hw.io` (the result unit and the pixel loader)
-against direct Python models of their contracts.
+"""Amaranth-simulator testbenches of :mod:`fpgac.hw.io` (the activation memory, the result
+unit and the pixel loader) against direct Python models of their contracts.
 """
 
 from __future__ import annotations
@@ -10,7 +10,49 @@ import pytest
 from fpgac.compiler.analysis import cycles
 from fpgac.compiler.analysis.widths import unsigned_bits
 from fpgac.hw.amsim import run_testbench as run
-from fpgac.hw.io import PixelLoader, ResultUnit
+from fpgac.hw.io import ActivationMemory, PixelLoader, ResultUnit
+
+
+# ---- activation memory -------------------------------------------------------------------
+
+@pytest.mark.parametrize("depth,body", [(40, None), (36, 32), (33, 32)])
+def test_activation_memory_split_reads_like_one_memory(depth, body):
+    """Body + tail (``body``) or one memory: every copy returns, one cycle after the address,
+    the word before that cycle's write (init, then the broadcast writes), the debug port too."""
+    rng = np.random.default_rng(depth)
+    init = [int(v) for v in rng.integers(0, 256, depth)]
+    pes = 3
+    dut = ActivationMemory(init=init, pes=pes, act_bits=8, addr_bits=6, debug=True, body=body)
+    model = list(init)
+
+    async def bench(ctx):
+        want = None
+        for k in range(300):
+            addrs = [int(a) for a in rng.integers(0, depth, pes + 1)]
+            wr = bool(rng.random() < 0.5)
+            wa, wd = int(rng.integers(0, depth)), int(rng.integers(0, 256))
+            for p in range(pes):
+                ctx.set(dut.rd_addr[p], addrs[p])
+            ctx.set(dut.debug_addr, addrs[pes])
+            ctx.set(dut.wr_en, int(wr))
+            ctx.set(dut.wr_addr, wa)
+            ctx.set(dut.wr_data, wd)
+            if want is not None:
+                got = [ctx.get(dut.rd_data[p]) for p in range(pes)] + [ctx.get(dut.debug_data)]
+                assert got == want, k
+            want = [model[a] for a in addrs]
+            await ctx.tick()
+            if wr:
+                model[wa] = wd
+
+    run(dut, bench)
+
+
+def test_activation_memory_refuses_a_bad_body():
+    with pytest.raises(ValueError, match="body: expected the power of two"):
+        ActivationMemory(init=[0] * 40, pes=1, act_bits=8, addr_bits=6, body=24)
+    with pytest.raises(ValueError, match="body: expected the power of two"):
+        ActivationMemory(init=[0] * 70, pes=1, act_bits=8, addr_bits=7, body=32)
 
 
 # ---- result unit --------------------------------------------------------------------------
@@ -93,3 +135,53 @@ def test_pixel_loader_addresses_lut_and_last():
     assert [wr[1:] for wr in writes] == want
     assert [wr[0] for wr in writes] == accepts           # written the cycle after the accept
     assert lasts == [len(pixels) - 1]
+
+
+def test_pixel_loader_fills_the_ring_before_each_image():
+    """With ``fill``: before each image the pad cells get ``fill_value`` (ascending, one per
+    cycle while enabled, ready low), starting once a pixel is offered, then the pixels as
+    without fill; again after ``last``, once the next image is offered."""
+    c, h, w, pad, offset = 2, 3, 4, 1, 5
+    hp, wp = h + 2 * pad, w + 2 * pad
+    ring = [offset + (ci * hp + y) * wp + x for ci in range(c) for y in range(hp)
+            for x in range(wp) if not (pad <= y < h + pad and pad <= x < w + pad)]
+    lut = [(5 * v + 1) % 256 for v in range(256)]
+    with pytest.raises(ValueError, match=r"fill: expected 36 \(the pad cells"):
+        PixelLoader(lut=lut, shape=(c, h, w), offset=offset, pad=pad, act_bits=8, addr_bits=8,
+                    fill=35, fill_value=9)
+    dut = PixelLoader(lut=lut, shape=(c, h, w), offset=offset, pad=pad, act_bits=8,
+                      addr_bits=8, fill=len(ring), fill_value=9)
+    pixels = [int(v) for v in np.random.default_rng(1).integers(0, 256, 2 * c * h * w)]
+    writes, lasts = [], []
+
+    async def bench(ctx):
+        i, k, gap = 0, 0, None
+        while i < len(pixels) or k < 200:
+            enable = k != 3 and k != 40                     # the core refuses now and then
+            ctx.set(dut.enable, int(enable))
+            # nothing offered at first and for 20 cycles between the images: no fill then
+            if i == n and gap is None:
+                gap = k
+            valid = i < len(pixels) and not k < 5 and not (gap is not None and k < gap + 20)
+            ctx.set(dut.pixels.valid, int(valid))
+            if valid:
+                ctx.set(dut.pixels.payload, pixels[i])
+            accepted = valid and ctx.get(dut.pixels.ready)
+            assert ctx.get(dut.pixels.ready) <= enable
+            if ctx.get(dut.last):
+                lasts.append(i)
+            await ctx.tick()
+            i += int(accepted)
+            if ctx.get(dut.wr_en):
+                writes.append((ctx.get(dut.wr_addr), ctx.get(dut.wr_data)))
+                assert k >= 5 and not (gap is not None and gap < k < gap + 20), k
+            k += 1
+
+    n = c * h * w
+    run(dut, bench)
+    img = [[(offset + ci * hp * wp + (y + pad) * wp + x + pad,
+             lut[pixels[j * n + (ci * h + y) * w + x]])
+            for ci in range(c) for y in range(h) for x in range(w)] for j in range(2)]
+    fill = [(a, 9) for a in ring]
+    assert writes == fill + img[0] + fill + img[1]         # nothing offered after: idle
+    assert lasts == [n - 1, 2 * n - 1]

@@ -101,7 +101,8 @@ def test_cycle_model_rules(seed, pes):
             last_write_prev_layer = last
     assert rep.compute_cycles == sched[-1][3] + cycles.RESULT_LATENCY
     assert sum(la.cycles for la in rep.per_layer) == rep.compute_cycles
-    assert rep.total_cycles == rep.compute_cycles + plan.input_pixels
+    assert rep.total_cycles == rep.compute_cycles + plan.input_pixels + plan.input_fill
+    assert rep.load_cycles == plan.input_pixels + plan.input_fill
     assert rep.utilization == pytest.approx(plan.nnz_macs / pes / rep.compute_cycles)
     assert 0 < rep.utilization <= 1
 

@@ -1,0 +1,60 @@
+"""Activation memory in the memory records and the resource estimate: split copies (block-RAM
+body + distributed-RAM tail on ECP5 / Xilinx, block RAM on the iCE40), the reused depth."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from fpgac.boards.platforms import get_board
+from fpgac.compiler.analysis.memory import breakdown, memories
+from fpgac.compiler.analysis.resources import (LUTRAM_LUTS_PER_16_BITS, estimate,
+                                                plan_for_board)
+from fpgac.compiler.frontend import load_model
+from fpgac.compiler.passes.allocate_memory import split_depth
+from fpgac.compiler.plan import plan_hardware
+from fpgac.sim.preprocess import pixel_table
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def lenet():
+    return load_model(ROOT / "examples" / "lenet5_g90_8b.yml")
+
+
+def test_split_depth_rule():
+    assert split_depth(2200) == 2048                   # tail 152 <= 2048 / 8
+    assert split_depth(2048) == 0 and split_depth(2814) == 0 and split_depth(1684) == 0
+    assert split_depth(2304) == 2048 and split_depth(2305) == 0
+    assert split_depth(1) == 0 and split_depth(9) == 8
+
+
+def test_lenet_copies_split_and_blocks(lenet):
+    plan = plan_hardware(lenet, pes=54, pixel_lut=pixel_table(lenet))
+    assert (plan.mem_depth, plan.act_body, plan.act_tail, plan.addr_bits) == (2200, 2048, 152, 12)
+    acts = {m.name: m for m in memories(plan) if "activations" in m.split}
+    assert (acts["activations"].depth, acts["activations"].copies) == (2048, 54)
+    assert (acts["activations_tail"].depth, acts["activations_tail"].lutram) == (152, True)
+    assert breakdown(plan)["activations"] == 54 * plan.act_bits * 2200
+    ulx3s = estimate(plan_for_board(lenet, 54, get_board("ulx3s"), pixel_table(lenet)),
+                     get_board("ulx3s"))
+    assert ulx3s.blocks_by_class["activations"] == 54           # one DP16KD per copy
+    ice = estimate(plan, get_board("icebreaker"))
+    assert ice.blocks_by_class["activations"] == 54 * 5          # 4 + 1 EBR (512 x 8) per copy
+    # the tail's LUTs: 54 copies x 8 bits x ceil(152 / 16) x the fitted cost
+    whole = dataclasses.replace(plan, act_body=0)
+    est, est0 = estimate(plan, get_board("ulx3s")), estimate(whole, get_board("ulx3s"))
+    assert est0.blocks_by_class["activations"] == 108
+    assert est.luts - est0.luts == int(54 * 8 * 10 * LUTRAM_LUTS_PER_16_BITS)
+
+
+def test_debug_plan_keeps_every_map(lenet):
+    plan = plan_hardware(lenet, pes=4, pixel_lut=pixel_table(lenet), reuse_activations=False)
+    assert plan.mem_depth == 2814 and plan.act_body == 0 and plan.input_fill == 0
+    assert all(la.out_survives for la in plan.layers) and not plan.reuse_activations
+    reused = plan_hardware(lenet, pes=4, pixel_lut=pixel_table(lenet))
+    assert reused.program == plan.program and reused.input_fill == 240
+    assert [la.out_survives for la in reused.layers] == [False, False, False, True, True]
