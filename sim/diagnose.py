@@ -9,8 +9,8 @@ layer and the first position (``(c, y, x)`` or ``(feature,)``, row-major) that d
 A plan that reuses activation regions keeps only the last maps, so the re-simulation then
 uses the *debug plan* built from ``model`` (``reuse_activations=False``: one region per map,
 same schedule and arithmetic, a deeper memory); the result says which plan it ran
-(``"plan": "debug"``, else ``"as built"``). A mismatch that only the reused layout shows (a liveness or ring
-bug) then shows no differing layer: ``None`` with a mismatch means exactly that.
+(``"plan": "debug"``, else ``"as built"``). A mismatch that only the reused layout shows (a
+liveness or ring bug) then shows no differing layer: ``None`` with a mismatch means that.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def first_difference(model, plan, image: np.ndarray, *, simulator: str = "verila
     """The first differing layer for one ``uint8`` image (``[C, H, W]``), or ``None``.
 
     Returns ``{"layer": name, "index": i, "position": [..], "rtl": v, "golden": v,
-    "differing": count}``; ``None`` when every layer's map equals golden.
+    "differing": count, "plan": "debug" | "as built"}`` (module docstring); ``None`` when
+    every layer's map equals golden.
     """
     from fpgac.sim import golden, rtl
     from fpgac.sim.preprocess import quantize_images
