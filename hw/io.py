@@ -108,10 +108,9 @@ class PixelLoader(wiring.Component):
     ``fill_value`` to every pad cell of the input map, one per cycle in ascending address
     order (written one cycle after its step, like a pixel), and only then raises
     ``pixels.ready``: the activation regions are reused, so the ring may hold another map's
-    values (``docs/architecture.md``, "Activations"). The fill starts in the first cycle with
-    ``enable`` and ``pixels.valid`` (so the memory is left as the last image wrote it until
-    the next image is offered: the debug port reads the surviving maps) and continues while
-    ``enable`` is high.
+    values (``docs/architecture.md``, "Activations"). The fill runs while ``enable`` is high,
+    from reset and from the cycle after ``last`` on, whether or not a pixel is offered (so
+    ``pixels.ready`` means "takes pixels", as a bus status bit reads it).
     """
 
     def __init__(self, *, lut, shape: tuple[int, int, int], offset: int, pad: int,
@@ -192,11 +191,9 @@ class PixelLoader(wiring.Component):
         fy = Signal(range(max(2, hp)))
         fc = Signal(range(max(2, c)))
         faddr = Signal.like(self.wr_addr, init=self._offset)
-        going = Signal()            # the walk has started (it then ignores pixels.valid)
         step = Signal()
-        m.d.comb += step.eq(self.enable & ~filled & (self.pixels.valid | going))
+        m.d.comb += step.eq(self.enable & ~filled)
         with m.If(step):
-            m.d.sync += going.eq(1)
             m.d.sync += [self.wr_addr.eq(faddr),
                          self.wr_data.eq(check_unsigned("fill_value", [self._fill_value],
                                                         self._act_bits)[0])]
@@ -210,8 +207,7 @@ class PixelLoader(wiring.Component):
                 with m.If(fy == hp - 1):
                     m.d.sync += fy.eq(0)
                     with m.If((fc == c - 1) if c > 1 else 1):
-                        m.d.sync += [fc.eq(0), faddr.eq(self._offset), filled.eq(1),
-                                     going.eq(0)]
+                        m.d.sync += [fc.eq(0), faddr.eq(self._offset), filled.eq(1)]
                     with m.Else():
                         m.d.sync += fc.eq(fc + 1)
                 with m.Else():

@@ -32,7 +32,8 @@ RAM): ``MemoryLayout.body`` (0: one memory).
 
 ``mem_init`` sets every pad cell of every padded map to the consuming layer's input zero
 point (map 0's ring also comes from the loader) and every other word to 0. ``survives[i]``
-says whether map ``i`` is intact at the end of an image (no later map overlaps it).
+says whether map ``i`` is intact at the end of an image, until the next image's ring fill:
+no later map overlaps it, nor the input ring the loader rewrites.
 """
 
 from __future__ import annotations
@@ -153,13 +154,16 @@ def allocate_memory(layers, classes: int, *, reuse: bool = True) -> MemoryLayout
     maps = _shapes(layers, classes)
     regions = _reused(maps) if reuse else _consecutive(maps)
     depth = max(r.end for r in regions)
-    survives = tuple(not any(regions[k].overlaps(r) for k in range(i + 1, len(regions)))
-                     for i, r in enumerate(regions))
+    overwritten = [any(regions[k].overlaps(r) for k in range(i + 1, len(regions)))
+                   for i, r in enumerate(regions)]
     mem_init = [0] * depth
     for region in regions:
         for a in ring_cells(region):
             mem_init[a] = region.zero
-    first = regions[0]
-    fill = len(ring_cells(first)) if first.pad and not survives[0] else 0
-    return MemoryLayout(tuple(regions), depth, tuple(mem_init), fill, survives,
+    ring = ring_cells(regions[0]) if regions[0].pad and overwritten[0] else []
+    # the loader rewrites the input ring as soon as a result is taken: a map holding one of
+    # those words does not survive either
+    survives = tuple(not o and not any(r.offset <= a < r.end for a in ring)
+                     for o, r in zip(overwritten, regions))
+    return MemoryLayout(tuple(regions), depth, tuple(mem_init), len(ring), survives,
                         split_depth(depth))
