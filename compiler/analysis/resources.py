@@ -278,14 +278,22 @@ def plan_for_board(model, pes: int, board, pixel_lut):
     """The plan a build uses: weight banks paired in two-read-port ROMs where the flow's block
     RAMs read two addresses (:data:`BANK_PORTS`) and that takes fewer blocks by
     :func:`estimate` (pairs are deeper and cross the logic/block-RAM line sooner), else one
-    ROM per bank. ``pixel_lut``: the model's preprocessing table (as for ``plan_hardware``)."""
+    ROM per bank; split activation copies (``act_body``) only where they take fewer blocks. ``pixel_lut``: the model's preprocessing table (as for ``plan_hardware``)."""
     from fpgac.compiler.plan import plan_hardware
+
+    import dataclasses
 
     plan = plan_hardware(model, pes=pes, pixel_lut=pixel_lut)
     if BANK_PORTS[board.flow] == 2 and len(plan.banks) > 1:
         paired = plan_hardware(model, pes=pes, pixel_lut=pixel_lut, bank_ports=2)
         if estimate(paired, board).bram_blocks < estimate(plan, board).bram_blocks:
-            return paired
+            plan = paired
+    if plan.act_body:
+        # a split copy (block-RAM body + LUT-RAM tail) only where it saves blocks (narrow
+        # activations may fit one block whole: 4 x 4096 on ECP5)
+        whole = dataclasses.replace(plan, act_body=0)
+        if estimate(whole, board).bram_blocks <= estimate(plan, board).bram_blocks:
+            plan = whole
     return plan
 
 

@@ -58,3 +58,12 @@ def test_debug_plan_keeps_every_map(lenet):
     reused = plan_hardware(lenet, pes=4, pixel_lut=pixel_table(lenet))
     assert reused.program == plan.program and reused.input_fill == 240
     assert [la.out_survives for la in reused.layers] == [False, False, False, False, True]
+
+
+def test_board_plan_splits_only_where_it_saves_blocks(lenet):
+    ulx3s, ice = get_board("ulx3s"), get_board("icebreaker")
+    assert plan_for_board(lenet, 16, ulx3s, pixel_table(lenet)).act_body == 2048
+    assert plan_for_board(lenet, 16, ice, pixel_table(lenet)).act_body == 0   # 5 EBR either way
+    four = load_model(ROOT / "examples" / "lenet5_g90_4b.fpgac.yml")
+    plan = plan_for_board(four, 16, ulx3s, pixel_table(four))
+    assert plan.mem_depth == 2200 and plan.act_body == 0      # 4 x 4096: one DP16KD whole
