@@ -28,7 +28,8 @@ from fpgac.boards.uart import UARTRx, UARTTx
 from fpgac.compiler.analysis.cycles import predict
 from fpgac.hw.wrap import default_core
 
-__all__ = ["HEADER", "Harness", "BoardTop", "frame_length", "logit_bytes", "rx_fifo_depth"]
+__all__ = ["HEADER", "Harness", "BoardTop", "frame_length", "logit_bytes", "rx_fifo_depth",
+           "plan_rx_fifo_depth"]
 
 #: First byte of every result frame.
 HEADER = 0xA5
@@ -59,6 +60,13 @@ def rx_fifo_depth(compute_cycles: int, frame_bytes: int, divisor: int) -> int:
     byte_cycles = 10 * operator.index(divisor)
     blocked = operator.index(compute_cycles) + 2 + operator.index(frame_bytes) * byte_cycles
     return -(-blocked // byte_cycles) + 2
+
+
+def plan_rx_fifo_depth(plan, divisor: int) -> int:
+    """:func:`rx_fifo_depth` for ``plan``'s core: it takes no pixel for its compute cycles
+    and, before the next image, while its loader rewrites the input ring (``input_fill``)."""
+    return rx_fifo_depth(predict(plan).compute_cycles + int(plan.input_fill),
+                         frame_length(int(plan.classes), int(plan.out_bits)), divisor)
 
 
 class Harness(wiring.Component):
@@ -126,9 +134,7 @@ class Harness(wiring.Component):
         m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
 
         # ---- pixels in through a queue, with resync on a stalled partial image ----
-        # the core also takes no pixel while its loader rewrites the input ring (input_fill)
-        depth = rx_fifo_depth(predict(self._plan).compute_cycles + self._plan.input_fill,
-                              self.frame_length, self._divisor)
+        depth = plan_rx_fifo_depth(self._plan, self._divisor)
         fifo = SyncFIFOBuffered(width=8, depth=depth)
         m.submodules.rx_fifo = ResetInserter(core_rst)(fifo)
         # no byte is taken in the reset cycle (it waits in the receiver)

@@ -72,9 +72,9 @@ def memories(plan) -> list[Memory]:
     """Every memory of the core for ``plan`` (module docstring)."""
     pes = int(plan.pes)
     ab = int(plan.act_bits)
-    body = int(getattr(plan, "act_body", 0)) or int(plan.mem_depth)
+    tail = plan.act_tail
+    body = int(plan.mem_depth) - tail
     out = [Memory("activations", pes, ab, body, False, {"activations": pes * ab * body})]
-    tail = int(plan.mem_depth) - body
     if tail:
         out.append(Memory("activations_tail", pes, ab, tail, False,
                           {"activations": pes * ab * tail}, lutram=True))

@@ -198,15 +198,13 @@ def estimate(plan, board) -> Estimate:
             bits += copies * width * depth
             blocks += copies * n
             by_class[cls] += copies * n
-    # the harness's receive queue (boards/harness.py rx_fifo_depth), sized here for the fastest
+    # the harness's receive queue (boards/harness.py plan_rx_fifo_depth), sized here for the fastest
     # UART the harness accepts (MIN_DIVISOR clocks per bit), blocked for the compute cycles and
     # the loader's input ring fill: logic when small, else block RAM
-    from fpgac.boards.harness import frame_length, rx_fifo_depth
+    from fpgac.boards.harness import plan_rx_fifo_depth
     from fpgac.boards.uart import MIN_DIVISOR
-    from fpgac.compiler.analysis.cycles import predict
 
-    fifo = rx_fifo_depth(predict(plan).compute_cycles + int(plan.input_fill),
-                         frame_length(int(plan.classes), int(plan.out_bits)), MIN_DIVISOR)
+    fifo = plan_rx_fifo_depth(plan, MIN_DIVISOR)
     n = _blocks(8, fifo, flow)
     if 8 * fifo < n * LOGIC_ROM_BITS_PER_BLOCK[flow]:
         rom_luts += 8 * -(-fifo // ROM_DEPTH_PER_LUT)
@@ -278,7 +276,8 @@ def plan_for_board(model, pes: int, board, pixel_lut):
     """The plan a build uses: weight banks paired in two-read-port ROMs where the flow's block
     RAMs read two addresses (:data:`BANK_PORTS`) and that takes fewer blocks by
     :func:`estimate` (pairs are deeper and cross the logic/block-RAM line sooner), else one
-    ROM per bank; split activation copies (``act_body``) only where they take fewer blocks. ``pixel_lut``: the model's preprocessing table (as for ``plan_hardware``)."""
+    ROM per bank; split activation copies (``act_body``) only where they take fewer blocks.
+    ``pixel_lut``: the model's preprocessing table (as for ``plan_hardware``)."""
     from fpgac.compiler.plan import plan_hardware
 
     import dataclasses
