@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -74,3 +75,21 @@ def test_cli_prints_the_deprecation_as_one_line(tmp_path, capsys):
     assert err[0] == (f"fpgac compress: warning: {path}: data.limit_test is deprecated: write "
                       "data.test_limit (same meaning)")
     assert "quant.bits: expected an integer in [2, 16], found 20" in err[1] and len(err) == 2
+
+
+def test_bench_scale_model_config_is_valid_and_about_12x_lenet5():
+    """``bench/models/lenet5x12_g90_8b.config.yml`` (issue 13's scale model) loads, and its
+    dense weights are about 12x LeNet-5's (the 90 % pruning keeps the ratio of non-zeros)."""
+    from fpgac.compress.config import spec_of
+    from fpgac.compress.models import LENET5_SPEC, build_cnn
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = load_config(root / "bench" / "models" / "lenet5x12_g90_8b.config.yml")
+    assert cfg["prune"]["amount"] == 0.9 and cfg["quant"]["bits"] == 8
+
+    def weights(spec):
+        model = build_cnn(spec, (1, 28, 28))
+        return sum(p.numel() for n, p in model.named_parameters() if n.endswith("weight"))
+
+    ratio = weights(spec_of(cfg)) / weights(LENET5_SPEC)
+    assert 11 < ratio < 14, ratio
