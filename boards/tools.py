@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 from fpgac.errors import FpgacError
+from fpgac.hw.fanout import YOSYS_KEEP
 
 __all__ = ["OPEN_FLOW_ENV", "run_tools", "run_tool", "nextpnr_overflow", "package_version",
            "platform_overrides"]
@@ -115,11 +116,13 @@ def nextpnr_overflow(log_text: str) -> tuple[str, int, int] | None:
 
 
 def platform_overrides(flow: str) -> dict:
-    """Options of the amaranth platform's ``build()`` for ``flow`` (nextpnr report, ``-dsp``)."""
+    """Options of the amaranth platform's ``build()`` for ``flow`` (nextpnr report, ``-dsp``,
+    ``keep`` on the register replicas of :mod:`fpgac.hw.fanout`)."""
     overrides = {}
     if flow in OPEN_FLOW_ENV:
         overrides = {"nextpnr_opts": "--report nextpnr_report.json --timing-allow-fail",
-                     "debug_verilog": True}           # top.debug.v: the Verilog of top.il
+                     "debug_verilog": True,           # top.debug.v: the Verilog of top.il
+                     "script_after_read": YOSYS_KEEP}  # the lane-group register replicas
     if flow == "ice40":
         overrides["synth_opts"] = "-dsp"
     return overrides

@@ -272,6 +272,10 @@ class HardwarePlan:
     #: ``2**(addr_bits - 1)``) and a tail of ``act_tail`` words in distributed RAM; 0: one
     #: memory of ``mem_depth`` words (``allocate_memory.split_depth``).
     act_body: int = 0
+    #: Lanes per replica of a step register broadcast to the lanes (the window counters' step
+    #: row, the step fields at the lane inputs): ``ceil(pes / fanout_lanes)`` copies
+    #: (``fpgac.hw.fanout``; ECP5 routing at large ``pes``). No latency depends on it.
+    fanout_lanes: int = 8
 
     @property
     def act_tail(self) -> int:

@@ -34,6 +34,7 @@ from fpgac.compiler.plan import HardwarePlan
 from fpgac.hw.bank import WeightBank, bank_rom
 from fpgac.hw.checks import check_unsigned
 from fpgac.hw.controller import Controller
+from fpgac.hw.fanout import groups, lane_group, replicate
 from fpgac.hw.io import ActivationMemory, PixelLoader, ResultUnit
 from fpgac.hw.lane import Lane
 from fpgac.hw.windows import LaneWindows
@@ -171,8 +172,9 @@ class Accelerator(wiring.Component):
         stage-1 fields ``rom_latency - 1`` registers later, the lane -> bank row (a synchronous
         read addressed in the issue cycle, as many registers after); the lanes' window
         counters move on after a group's last step (their inputs: the stage before, which
-        they register). Also returns the valid bits of the stages
-        in between (part of the controller's ``idle``)."""
+        they register). The stage at the lane inputs is one copy per lane group
+        (:mod:`fpgac.hw.fanout`), returned as a list of field dicts. Also returns the valid
+        bits of the stages in between (part of the controller's ``idle``)."""
         plan = self._plan
         sel_layout = data.ArrayLayout(unsigned(plan.sel_bits), plan.pes)
         m.submodules.sel_table = stab = memory.Memory(
@@ -187,18 +189,26 @@ class Accelerator(wiring.Component):
         sel2 = srp.data
         in_flight = []
         assert self.rom_latency >= 2, "the window counters take the step one stage ahead"
-        for st in range(2, self.rom_latency + 1):
-            if st == self.rom_latency:        # the window counters register their inputs
-                m.d.comb += [wins.advance.eq(s2["valid"] & s2["latch"]),
-                             wins.layer.eq(s2["layer"]), wins.final.eq(s2["final"]),
-                             wins.glast.eq(s2["glast"]), wins.rlast.eq(s2["rlast"])]
+        for st in range(2, self.rom_latency):
             nxt = {n: Signal.like(getattr(ctrl, f"s1_{n}"), name=f"s{st}_{n}") for n in names}
             nsel = Signal(sel_layout, name=f"sel{st}")
             m.d.sync += [nxt[n].eq(s2[n]) for n in names]
             m.d.sync += nsel.eq(sel2)
             s2, sel2 = nxt, nsel
             in_flight.append(s2["valid"])
-        return s2, sel2, in_flight
+        # the window counters register their inputs (the stage before the lanes)
+        m.d.comb += [wins.advance.eq(s2["valid"] & s2["latch"]),
+                     wins.layer.eq(s2["layer"]), wins.final.eq(s2["final"]),
+                     wins.glast.eq(s2["glast"]), wins.rlast.eq(s2["rlast"])]
+        # the stage at the lane inputs: one copy per lane group (fpgac.hw.fanout)
+        st = self.rom_latency
+        lane_names = ("valid", "first", "last", "phase0", "latch", "inz", "phase_off")
+        reps = {n: replicate(m, plan, f"s{st}_{n}", s2[n]) for n in lane_names}
+        s2 = [{n: reps[n][g] for n in lane_names} for g in range(groups(plan))]
+        nsel = Signal(sel_layout, name=f"sel{st}")
+        m.d.sync += nsel.eq(sel2)
+        in_flight.append(s2[0]["valid"])
+        return s2, nsel, in_flight
 
     def _lanes(self, m, banks, s2, sel2, wins, mem, writer) -> list:
         """The lanes, each reading the bank its lane -> bank row names (a full-case
@@ -215,11 +225,12 @@ class Accelerator(wiring.Component):
                 for n, k in enumerate(options):
                     with (m.Case(k) if n < len(options) - 1 else m.Default()):
                         m.d.comb += [lane.d.eq(banks[k].d), lane.tap.eq(banks[k].off)]
+            sg = s2[lane_group(plan, p)]
             m.d.comb += [
-                lane.valid.eq(s2["valid"]), lane.first.eq(s2["first"]),
-                lane.last.eq(s2["last"]), lane.phase0.eq(s2["phase0"]),
-                lane.latch.eq(s2["latch"]), lane.inz.eq(s2["inz"]),
-                lane.in_base.eq(wins.in_base[p]), lane.phase_off.eq(s2["phase_off"]),
+                lane.valid.eq(sg["valid"]), lane.first.eq(sg["first"]),
+                lane.last.eq(sg["last"]), lane.phase0.eq(sg["phase0"]),
+                lane.latch.eq(sg["latch"]), lane.inz.eq(sg["inz"]),
+                lane.in_base.eq(wins.in_base[p]), lane.phase_off.eq(sg["phase_off"]),
                 mem.rd_addr[p].eq(lane.rd_addr), lane.rd_data.eq(mem.rd_data[p]),
                 writer.lanes[p].eq(lane.result),
             ]

@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 from fpgac.compiler.analysis.widths import unsigned_bits
 from fpgac.compiler.plan import HardwarePlan
 from fpgac.hw.checks import check_unsigned
+from fpgac.hw.fanout import lane_group, replicate
 from fpgac.hw.tables import field_rom
 
 __all__ = ["LaneWindows"]
@@ -24,7 +25,9 @@ class LaneWindows(wiring.Component):
     that group's ``layer``, ``final``, ``glast``: last window group of its round, ``rlast``:
     last round of its layer). The module registers them together with the descriptor row of
     ``layer`` and the layer to reload, so the counters update from registers only (ECP5
-    timing: no descriptor ROM, no chained adder and compare in front of the counters). In the
+    timing: no descriptor ROM, no chained adder and compare in front of the counters), one
+    copy of those registers per group of ``plan.fanout_lanes`` lanes (:mod:`fpgac.hw.fanout`:
+    no single register drives all the lanes' counters). In the
     cycle that last step is at the lane inputs, the counters update for the next group:
     within a round each lane's window moves ``width`` windows on (``j += width``; ``px +=
     step_px``, ``base += step_base``; on ``px >= win_w``: ``px -= win_w``, ``base +=
@@ -66,14 +69,18 @@ class LaneWindows(wiring.Component):
         m.submodules.steps = smem = field_rom(rows)
         sp = smem.read_port(domain="comb")
         m.d.comb += sp.addr.eq(self.layer)
-        st = Signal.like(sp.data, name="row")         # the row of the step at the lane inputs
         nl = len(plan.descriptors)
-        nxt_layer = Signal.like(self.layer)
-        advance, glast = Signal(), Signal()
-        m.d.sync += [st.eq(sp.data), advance.eq(self.advance), glast.eq(self.glast),
-                     nxt_layer.eq(Mux(self.rlast, Mux(self.final, 0, self.layer + 1),
-                                      self.layer))]
+        # the row of the step at the lane inputs and the update controls, one register copy
+        # per lane group (fpgac.hw.fanout: no net from one register to every lane)
+        sts = replicate(m, plan, "row", sp.data)
+        advances = replicate(m, plan, "advance", self.advance)
+        glasts = replicate(m, plan, "glast", self.glast)
+        nxt_layers = replicate(m, plan, "nxt_layer",
+                               Mux(self.rlast, Mux(self.final, 0, self.layer + 1), self.layer),
+                               like=self.layer)
         for p in range(plan.pes):
+            g = lane_group(plan, p)
+            st, advance, glast, nxt_layer = sts[g], advances[g], glasts[g], nxt_layers[g]
             inits = [plan.lane_init[li][p] for li in range(nl)]
             check_unsigned(f"lane_init[*][{p}].base", [b for b, _, _ in inits], ab)
             check_unsigned(f"lane_init[*][{p}].px", [x for _, x, _ in inits], pb)

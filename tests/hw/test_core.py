@@ -33,18 +33,21 @@ def test_published_latencies_match_cycle_model():
     Fragment.get(writer, None)                 # it elaborates (and is not left unused)
 
 
-@pytest.mark.parametrize("seed,pes,ports", [(5, 3, 1), (21, 2, 1), (5, 5, 2), (21, 3, 2)])
-def test_core_in_amaranth_sim_vs_golden_and_cycles(seed, pes, ports):
+@pytest.mark.parametrize("seed,pes,ports,fanout", [(5, 3, 1, 8), (21, 2, 1, 1), (5, 5, 2, 2),
+                                                   (21, 3, 2, 8)])
+def test_core_in_amaranth_sim_vs_golden_and_cycles(seed, pes, ports, fanout):
     """Whole core (controller, banks, lanes, writer, loader, result unit) on a small random
-    model, with one ROM per bank and with banks paired in two-read-port ROMs."""
+    model, with one ROM per bank and with banks paired in two-read-port ROMs; the step
+    registers at the lanes one copy for all lanes or per group of ``fanout`` lanes."""
+    import dataclasses
+
     from fpgac.hw.amsim import simulate
 
     model = random_model(seed, size=(6, 8), max_convs=2, max_conv_channels=3,
                          max_features=6)
     plan = plan_hardware(model, pes=pes, bank_ports=ports, pixel_lut=pixel_table(model))
+    plan = dataclasses.replace(plan, fanout_lanes=fanout)
     if ports == 2:          # and activation copies split into a body and a tail
-        import dataclasses
-
         assert plan.mem_depth > 1 << (plan.addr_bits - 1)
         plan = dataclasses.replace(plan, act_body=1 << (plan.addr_bits - 1))
     c, h, w = plan.input_shape

@@ -5,6 +5,7 @@ group order of real plans, with advances back to back and with idle cycles in be
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -50,14 +51,19 @@ def _model(plan, state, item):
     return out
 
 
-@pytest.mark.parametrize("path,pes,gaps,seed", [(TINY, 1, (0,), 1), (TINY, 3, (0, 1, 2), 2),
-                                                (TINY, 7, (0, 0, 3), 3), (LENET, 16, (0, 1), 4)])
-def test_window_counters_follow_the_rules_back_to_back_and_with_gaps(path, pes, gaps, seed):
+@pytest.mark.parametrize("path,pes,gaps,seed,fanout", [
+    (TINY, 1, (0,), 1, 8), (TINY, 3, (0, 1, 2), 2, 1), (TINY, 7, (0, 0, 3), 3, 2),
+    (LENET, 16, (0, 1), 4, 8), (LENET, 16, (0,), 5, 3)])
+def test_window_counters_follow_the_rules_back_to_back_and_with_gaps(path, pes, gaps, seed,
+                                                                      fanout):
     """Inputs one cycle ahead, the new bases two cycles after the advance is presented; the
     program is run twice (the last group reloads layer 0). Idle cycles carry a random layer
-    (the counters must ignore it). Spatial layers with many window groups (row wraps)."""
+    (the counters must ignore it). Spatial layers with many window groups (row wraps). One
+    register copy per group of ``fanout`` lanes (``plan.fanout_lanes``; 3 leaves a short
+    last group)."""
     model = load_model(path)
     plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
+    plan = dataclasses.replace(plan, fanout_lanes=fanout)
     dut = LaneWindows(plan)
     rng = np.random.default_rng(seed)
     nl = len(plan.descriptors)

@@ -1,0 +1,47 @@
+"""Register replicas for step fields broadcast to every lane.
+
+At large ``P`` one register driving the same input of all lanes is a long, high-fan-out net
+(ECP5, P = 64: the window counters' step row reached its 64 lanes through three routing hops
+of 3.4-4.6 ns). :func:`replicate` registers the value once per group of
+``plan.fanout_lanes`` lanes instead; every replica holds the same value in the same cycle,
+so no latency changes.
+
+Synthesis merges identical flip-flops (Yosys ``opt_merge``) unless the flip-flop *cell*
+carries ``keep`` (a ``keep`` on the wire is not enough; checked in the installed Yosys 0.70).
+Amaranth puts signal attributes on wires only, so the replicas are named with :data:`TAG`
+and the open flows' Yosys script marks the flip-flops driving those wires ``keep``
+(:data:`YOSYS_KEEP`, used by :func:`fpgac.boards.tools.platform_overrides`).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Signal
+
+__all__ = ["TAG", "YOSYS_KEEP", "lane_group", "groups", "replicate"]
+
+#: Name tag of a replica register (``<name>_fanrep<g>``).
+TAG = "fanrep"
+#: Yosys commands (after reading the design, before synthesis) that keep the replicas.
+YOSYS_KEEP = f"setattr -set keep 1 w:*_{TAG}* %a %ci1:+$dff,$adff,$sdff,$dffe,$sdffe[Q] w:* %d"
+
+
+def lane_group(plan, p: int) -> int:
+    """The replica group of lane ``p``."""
+    return int(p) // int(plan.fanout_lanes)
+
+
+def groups(plan) -> int:
+    """Number of replica groups of ``plan`` (``ceil(pes / fanout_lanes)``)."""
+    return -(-int(plan.pes) // int(plan.fanout_lanes))
+
+
+def replicate(m, plan, name: str, value, *, like=None) -> list[Signal]:
+    """Register ``value`` (``m.d.sync``) once per lane group; returns the replicas, one per
+    group (:func:`lane_group` indexes them). ``like``: the shape source (default ``value``)."""
+    src = value if like is None else like
+    out = []
+    for g in range(groups(plan)):
+        r = Signal.like(src, name=f"{name}_{TAG}{g}")
+        m.d.sync += r.eq(value)
+        out.append(r)
+    return out

