@@ -10,7 +10,9 @@ the control-table bits, the activation words per copy, the predicted compute cyc
 block RAMs of :func:`fpgac.compiler.analysis.resources.estimate` for the iCEBreaker (iCE40
 EBR), the ULX3S (ECP5 DP16KD) and the Arty A7 (RAMB36 equivalents), each for the plan
 ``fpgac build`` makes for that board, and the iCE40 blocks per memory class (weights /
-activations / control / other). Takes seconds.
+activations / control / other). On the iCEBreaker that plan takes the loaded weight store
+(weights in SPRAM, uploaded at start-up) where the ROMs do not fit its 30 EBR: the iCE40 column
+then reads ``EBR + SPRAM s (loaded)``. Takes seconds.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ def rows(model_path: str, pes_list) -> list[dict]:
             est = estimate(bplan, b)
             row[board] = int(est.bram_blocks)
             row[f"{board}_by_class"] = {k: int(v) for k, v in est.blocks_by_class.items()}
+            row[f"{board}_store"] = bplan.weight_store
+            row[f"{board}_spram"] = int(est.spram_blocks)
         out.append(row)
     return out
 
@@ -56,6 +60,13 @@ def _classes(by_class: dict) -> str:
     """Blocks per class as ``weights/activations/control/other`` (indices count as weights)."""
     return "/".join(str(by_class[k] + (by_class["indices"] if k == "weights" else 0))
                     for k in ("weights", "activations", "control", "other"))
+
+
+def _ice40(r: dict) -> str:
+    """The iCE40 blocks: EBR, and the SPRAM of the loaded weight store."""
+    if r["icebreaker_store"] == "loaded":
+        return f"{r['icebreaker']} + {r['icebreaker_spram']} SPRAM (loaded)"
+    return str(r["icebreaker"])
 
 
 def main(argv=None) -> int:
@@ -77,7 +88,7 @@ def main(argv=None) -> int:
         for r in rows(path, pes_list):
             allrows.append(r)
             print(f"| {r['pes']} | {r['rom_bits']:,} | {r['ratio']:.2f} | {r['table_bits']:,} | "
-                  f"{r['act_words']:,} | {r['cycles']:,} | {r['icebreaker']} | {r['ulx3s']} | "
+                  f"{r['act_words']:,} | {r['cycles']:,} | {_ice40(r)} | {r['ulx3s']} | "
                   f"{r['arty']} | {_classes(r['icebreaker_by_class'])} |", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(allrows, indent=1) + "\n")

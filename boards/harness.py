@@ -19,20 +19,31 @@ amaranth-boards platform and wires them to a :class:`Harness`. The core never se
 
 import operator
 
-from amaranth.hdl import Const, Elaboratable, Module, Mux, ResetInserter, Signal
+from amaranth.hdl import Cat, Const, Elaboratable, Module, Mux, ResetInserter, Signal
 from amaranth.lib import io, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from fpgac.boards.uart import UARTRx, UARTTx
 from fpgac.compiler.analysis.cycles import predict
+from fpgac.compiler.passes.weight_image import CRC_INIT
 from fpgac.hw.wrap import default_core
 
-__all__ = ["HEADER", "Harness", "BoardTop", "frame_length", "logit_bytes", "rx_fifo_depth",
+__all__ = ["HEADER", "STATUS_HEADER", "STATUS_LENGTH", "STATUS_NONE", "STATUS_LOADED",
+           "STATUS_BAD_CRC", "STATUS_TRUNCATED", "STATUS_BUSY", "crc16_byte", "Harness", "BoardTop", "frame_length", "logit_bytes", "rx_fifo_depth",
            "plan_rx_fifo_depth"]
 
 #: First byte of every result frame.
 HEADER = 0xA5
+#: First byte of a status frame (loaded weight store): ``0x5A, status, crc lo, crc hi,
+#: check`` (check: XOR of the three bytes after the header).
+STATUS_HEADER = 0x5A
+#: Bytes of a status frame.
+STATUS_LENGTH = 5
+#: Status codes: no (valid) weights; weights loaded (crc: theirs); an upload's CRC did not
+#: match (crc: the one computed); an upload stalled before its end (line idle for the resync
+#: time); an upload refused because an image was in flight.
+STATUS_NONE, STATUS_LOADED, STATUS_BAD_CRC, STATUS_TRUNCATED, STATUS_BUSY = range(5)
 
 
 def logit_bytes(out_bits: int) -> int:
@@ -137,14 +148,26 @@ class Harness(wiring.Component):
         depth = plan_rx_fifo_depth(self._plan, self._divisor)
         fifo = SyncFIFOBuffered(width=8, depth=depth)
         m.submodules.rx_fifo = ResetInserter(core_rst)(fifo)
+        wiring.connect(m, fifo.r_stream, core.pixels)
+        m.d.sync += core_rst.eq(0)
+        if self._plan.weight_store == "loaded":
+            status, receiving = _LoadedRx(self._plan, self._resync).wire(m, urx, fifo, core,
+                                                                         core_rst)
+        else:
+            status, receiving = None, self._rx_images(m, urx, fifo, core_rst)
+        sending = self._tx_frames(m, utx, core, status)
+        m.d.comb += self.busy_led.eq(receiving | fifo.r_stream.valid | core.busy | sending)
+        return m
+
+    def _rx_images(self, m, urx, fifo, core_rst):
+        """The ROM store's receive path: every byte is a pixel; returns 'an image is partly
+        received'."""
         # no byte is taken in the reset cycle (it waits in the receiver)
         m.d.comb += [fifo.w_stream.payload.eq(urx.data.payload),
                      fifo.w_stream.valid.eq(urx.data.valid & ~core_rst),
                      urx.data.ready.eq(fifo.w_stream.ready & ~core_rst)]
-        wiring.connect(m, fifo.r_stream, core.pixels)
         count = Signal(range(self._pixels))      # bytes of the current image received
         idle = Signal(range(self._resync + 1))
-        m.d.sync += core_rst.eq(0)
         with m.If(urx.data.valid & urx.data.ready):
             m.d.sync += [
                 count.eq(Mux(count == self._pixels - 1, 0, count + 1)),
@@ -155,21 +178,28 @@ class Harness(wiring.Component):
                 m.d.sync += [core_rst.eq(1), count.eq(0), idle.eq(0)]
             with m.Else():
                 m.d.sync += idle.eq(idle + 1)
+        return count != 0
 
-        # ---- result frame out ----
+    def _tx_frames(self, m, utx, core, status):
+        """Result frames (and, with the loaded store, status frames ``status``: a
+        :class:`_LoadedRx` request) on the transmitter; returns 'a frame is on the line'."""
         n = self.frame_length
         klass = Signal(self._class_bits)
         logits = [Signal(self._out_bits, name=f"logit{i}") for i in range(self._classes)]
         index = Signal(range(n + 1))         # 0: idle / frame done, else the next byte is index-1
         check = Signal(8)
         sending = Signal()
-        m.d.comb += sending.eq(index != 0)
+        sidx = Signal(range(STATUS_LENGTH + 1))   # the same for a status frame
+        m.d.comb += sending.eq((index != 0) | (sidx != 0))
         m.d.comb += core.result.ready.eq(~sending)
         with m.If(core.result.valid & ~sending):
             m.d.sync += [klass.eq(core.result.payload.klass), index.eq(1), check.eq(0)]
             m.d.sync += [logits[i].eq(core.result.payload.logits[i])
                          for i in range(self._classes)]
             m.d.sync += self.digit_leds.eq(core.result.payload.klass)
+        if status is not None:
+            with m.Elif(status.pending & ~sending):
+                m.d.sync += [sidx.eq(1), check.eq(0), status.pending.eq(0)]
 
         wire = []                              # byte sequence of a frame, as expressions
         wire.append(Const(HEADER, 8))
@@ -184,14 +214,151 @@ class Harness(wiring.Component):
                     m.d.comb += byte.eq(expr)
             with m.Default():
                 m.d.comb += byte.eq(check)
+        if status is not None:
+            sbytes = [Const(STATUS_HEADER, 8), status.code, status.crc[:8], status.crc[8:]]
+            with m.If(sidx != 0):
+                with m.Switch(sidx):
+                    for i, expr in enumerate(sbytes):
+                        with m.Case(i + 1):
+                            m.d.comb += byte.eq(expr)
+                    with m.Default():
+                        m.d.comb += byte.eq(check)
         m.d.comb += [utx.data.payload.eq(byte), utx.data.valid.eq(sending)]
         with m.If(utx.data.valid & utx.data.ready):
-            m.d.sync += index.eq(Mux(index == n, 0, index + 1))
-            with m.If(index != 1):
+            with m.If(index != 0):
+                m.d.sync += index.eq(Mux(index == n, 0, index + 1))
+            if status is not None:
+                with m.If(sidx != 0):
+                    m.d.sync += sidx.eq(Mux(sidx == STATUS_LENGTH, 0, sidx + 1))
+            with m.If((index != 1) & (sidx != 1)):
                 m.d.sync += check.eq(check ^ byte)
+        return sending
 
-        m.d.comb += self.busy_led.eq((count != 0) | fifo.r_stream.valid | core.busy | sending)
-        return m
+
+def crc16_byte(crc, byte):
+    """CRC-16/CCITT (``0x1021``, MSB first) of ``crc`` after one more ``byte``: Amaranth
+    expressions (or Python ints: the same function checks itself against
+    :func:`binascii.crc_hqx`)."""
+    crc = crc ^ (byte << 8)
+    for _ in range(8):
+        if isinstance(crc, int):
+            crc = ((crc << 1) ^ 0x1021 if crc & 0x8000 else crc << 1) & 0xFFFF
+        else:
+            crc = Mux(crc[15], (crc << 1)[:16] ^ 0x1021, (crc << 1)[:16])
+    return crc
+
+
+class _Status:
+    """A pending status frame: ``pending``, ``code``, ``crc`` (registers)."""
+
+    def __init__(self):
+        self.pending = Signal()
+        self.code = Signal(8)
+        self.crc = Signal(16)
+
+    def send(self, m, code, crc):
+        m.d.sync += [self.pending.eq(1), self.code.eq(code), self.crc.eq(crc)]
+
+
+class _LoadedRx:
+    """The loaded store's receive path (``docs/boards.md``, "Weight upload"): command bytes
+    ``'?'`` (status), ``'W'`` + weight image + CRC-16 (little endian), ``'I'`` + one image's
+    pixels. ``have`` (the weights are complete and their CRC matched) and the stored CRC are
+    outside the core's resync reset, as are the banks' contents: weights survive a resync."""
+
+    def __init__(self, plan, resync: int):
+        self.pixels = int(plan.input_pixels)
+        self.nbytes = int(plan.weight_image_bytes)
+        self.resync = resync
+
+    def wire(self, m, urx, fifo, core, core_rst):
+        """Build the parser; returns ``(status, receiving)``."""
+        st = _Status()
+        state = Signal(range(6), init=_CMD)
+        count = Signal(range(max(self.pixels, self.nbytes + 2) + 1))
+        limit = Signal.like(count)
+        have = Signal()
+        stored = Signal(16)
+        crc = Signal(16, init=CRC_INIT)
+        lo = Signal(8)
+        drop_code = Signal(8)          # the status sent after a dropped request
+        idle = Signal(range(self.resync + 1))
+        b = urx.data.payload
+        take = urx.data.valid & urx.data.ready
+        m.d.comb += [
+            fifo.w_stream.payload.eq(b),
+            fifo.w_stream.valid.eq(urx.data.valid & ~core_rst & (state == _IMAGE)),
+            urx.data.ready.eq(~core_rst & ((state != _IMAGE) | fifo.w_stream.ready)),
+            core.weights.payload.eq(b),
+            core.weights.valid.eq(take & (state == _UPLOAD)),
+            core.weights_ok.eq(have),
+        ]
+        last = count == limit - 1
+        with m.If(take):
+            m.d.sync += [idle.eq(0), count.eq(Mux(last, 0, count + 1))]
+            # if/elif, not a switch: Yosys writes a switch as per-signal case statements
+            # without their default (Verilator CASEINCOMPLETE)
+            with m.If(state == _CMD):
+                m.d.sync += count.eq(0)
+                self._command(m, b, st, state, limit, (have, stored, crc, drop_code),
+                              core, fifo)
+            with m.Elif(state == _IMAGE):
+                with m.If(last):
+                    m.d.sync += state.eq(_CMD)
+            with m.Elif(state == _DROP):
+                with m.If(last):
+                    m.d.sync += state.eq(_CMD)
+                    st.send(m, drop_code, stored)
+            with m.Elif(state == _UPLOAD):
+                m.d.sync += crc.eq(crc16_byte(crc, b))
+                with m.If(last):
+                    m.d.sync += [state.eq(_CRC), limit.eq(2)]
+            with m.Else():                              # _CRC
+                m.d.sync += lo.eq(b)
+                with m.If(last):
+                    m.d.sync += state.eq(_CMD)
+                    with m.If((Cat(lo, b) == crc) & core.weights_done):
+                        m.d.sync += [have.eq(1), stored.eq(crc)]
+                        st.send(m, STATUS_LOADED, crc)
+                    with m.Else():
+                        st.send(m, STATUS_BAD_CRC, crc)
+        with m.Elif(state != _CMD):
+            with m.If(idle == self.resync):       # a stalled request: back to commands
+                m.d.sync += [state.eq(_CMD), count.eq(0), idle.eq(0)]
+                with m.If(state == _IMAGE):
+                    m.d.sync += core_rst.eq(1)    # the reset follows in the next cycle
+                with m.If((state == _UPLOAD) | (state == _CRC)):
+                    st.send(m, STATUS_TRUNCATED, crc)
+            with m.Else():
+                m.d.sync += idle.eq(idle + 1)
+        return st, state != _CMD
+
+    def _command(self, m, b, st, state, limit, regs, core, fifo):
+        """A command byte ``b``: the next state, the request's length (``limit``), the status
+        to answer (now, or ``drop_code`` after a dropped request)."""
+        have, stored, crc, drop_code = regs
+        with m.If(b == ord("I")):
+            m.d.sync += limit.eq(self.pixels)
+            with m.If(have):
+                m.d.sync += state.eq(_IMAGE)
+            with m.Else():                        # no weights: drop the pixels, say so
+                m.d.sync += [state.eq(_DROP), drop_code.eq(STATUS_NONE)]
+        with m.Elif(b == ord("?")):
+            st.send(m, Mux(have, STATUS_LOADED, STATUS_NONE), stored)
+        with m.Elif(b == ord("W")):
+            m.d.sync += limit.eq(self.nbytes + 2)
+            with m.If(core.busy | fifo.r_stream.valid):
+                # an image in flight: refuse the upload
+                m.d.sync += [state.eq(_DROP), drop_code.eq(STATUS_BUSY)]
+            with m.Else():
+                m.d.sync += [state.eq(_UPLOAD), limit.eq(self.nbytes), have.eq(0),
+                             crc.eq(CRC_INIT)]
+                m.d.comb += core.weights_start.eq(1)
+
+
+#: Receive states of the loaded store (none is 0: Yosys writes `state == 0` as `!state`,
+#: a Verilator WIDTHTRUNC).
+_CMD, _IMAGE, _DROP, _UPLOAD, _CRC = range(1, 6)
 
 
 class BoardTop(Elaboratable):

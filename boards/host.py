@@ -12,10 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fpgac.boards.harness import HEADER, frame_length, logit_bytes
+from fpgac.boards.harness import (HEADER, STATUS_BAD_CRC, STATUS_BUSY, STATUS_HEADER,
+                                  STATUS_LENGTH, STATUS_LOADED, STATUS_NONE, STATUS_TRUNCATED,
+                                  frame_length, logit_bytes)
 from fpgac.errors import FpgacError
 
-__all__ = ["Result", "Protocol", "BoardLink", "load_inputs", "DEFAULT_WINDOW"]
+__all__ = ["Result", "Status", "Protocol", "BoardLink", "load_inputs", "DEFAULT_WINDOW",
+           "weight_file"]
 
 #: Images in flight in a batched request (:meth:`BoardLink.infer_batch`).
 DEFAULT_WINDOW = 32
@@ -29,32 +32,74 @@ class Result:
     logits: tuple[int, ...]
 
 
+#: What each status code means (``docs/boards.md``, "Weight upload").
+STATUS_TEXT = {STATUS_NONE: "no weights", STATUS_LOADED: "weights loaded",
+               STATUS_BAD_CRC: "upload checksum mismatch",
+               STATUS_TRUNCATED: "upload truncated (the line went quiet before its end)",
+               STATUS_BUSY: "upload refused: an image was in flight"}
+
+
+@dataclass(frozen=True)
+class Status:
+    """A status frame of the loaded weight store: ``code`` and the CRC-16 it reports."""
+
+    code: int
+    crc: int
+
+    @property
+    def text(self) -> str:
+        return STATUS_TEXT.get(self.code, f"unknown status {self.code}")
+
+
 @dataclass(frozen=True)
 class Protocol:
     """Wire format for a model with ``input_pixels`` pixels and ``classes`` logits of
-    ``out_bits`` bits each."""
+    ``out_bits`` bits each; ``loaded``: the board has the loaded weight store (commands
+    ``'?'``, ``'W'``, ``'I'``, status frames; ``docs/boards.md``)."""
 
     input_pixels: int
     classes: int
     out_bits: int
+    loaded: bool = False
 
     @classmethod
     def for_plan(cls, plan) -> "Protocol":
-        return cls(int(plan.input_pixels), int(plan.classes), int(plan.out_bits))
+        return cls(int(plan.input_pixels), int(plan.classes), int(plan.out_bits),
+                   plan.weight_store == "loaded")
+
+    def encode_upload(self, image: bytes) -> bytes:
+        """The upload request for a weight image: ``'W'``, the image, its CRC-16 (little
+        endian)."""
+        from fpgac.compiler.passes.weight_image import image_crc
+
+        return b"W" + bytes(image) + image_crc(image).to_bytes(2, "little")
+
+    @staticmethod
+    def decode_status(frame: bytes) -> Status:
+        """Decode a status frame; :class:`FpgacError` on a bad header, length or check."""
+        if len(frame) != STATUS_LENGTH or frame[0] != STATUS_HEADER:
+            raise FpgacError(f"board status: expected {STATUS_LENGTH} bytes starting with "
+                             f"0x{STATUS_HEADER:02X}, found {bytes(frame).hex()}")
+        if frame[1] ^ frame[2] ^ frame[3] != frame[4]:
+            raise FpgacError(f"board status: expected check 0x{frame[1] ^ frame[2] ^ frame[3]:02X}"
+                             f", found 0x{frame[4]:02X}")
+        return Status(frame[1], frame[2] | frame[3] << 8)
 
     @property
     def frame_length(self) -> int:
         return frame_length(self.classes, self.out_bits)
 
     def encode_image(self, pixels) -> bytes:
-        """Raw bytes for one image: ``input_pixels`` unsigned 8-bit values, row-major."""
+        """Bytes for one image: ``input_pixels`` unsigned 8-bit values, row-major (after the
+        command byte ``'I'`` with the loaded store)."""
         arr = np.asarray(pixels)
+        prefix = b"I" if self.loaded else b""
         if arr.size != self.input_pixels:
             raise FpgacError(f"image: expected {self.input_pixels} pixels, found {arr.size}")
         if arr.size and (arr.min() < 0 or arr.max() > 255):
             raise FpgacError(f"image: expected pixels in [0, 255], found "
                              f"[{arr.min()}, {arr.max()}]")
-        return arr.astype(np.uint8).reshape(-1).tobytes()
+        return prefix + arr.astype(np.uint8).reshape(-1).tobytes()
 
     def encode_result(self, result: Result) -> bytes:
         """The frame the board sends for ``result`` (used to test decoders)."""
@@ -102,10 +147,11 @@ class BoardLink:
         Seconds to wait for one answer.
     """
 
-    def __init__(self, port, protocol: Protocol, *, timeout: float = 5.0):
+    def __init__(self, port, protocol: Protocol, *, timeout: float = 5.0, baud: int = 115200):
         self.port = port
         self.protocol = protocol
         self.timeout = timeout
+        self._baud = int(baud)
 
     @classmethod
     def open(cls, device: str, protocol: Protocol, *, baud: int = 115200,
@@ -119,7 +165,7 @@ class BoardLink:
         except (serial.SerialException, ValueError) as exc:
             raise FpgacError(f"--port: expected a serial port that opens, found {device!r} "
                              f"({exc})") from None
-        return cls(port, protocol, timeout=timeout)
+        return cls(port, protocol, timeout=timeout, baud=baud)
 
     def close(self):
         self.port.close()
@@ -132,6 +178,12 @@ class BoardLink:
         while time.monotonic() < deadline:
             chunk = self.port.read(max(1, n - len(buf)))
             buf += chunk
+            if buf[:1] == bytes([STATUS_HEADER]):      # the loaded store refused the image
+                buf += self.port.read(max(0, STATUS_LENGTH - len(buf)))
+                status = self.protocol.decode_status(bytes(buf[:STATUS_LENGTH]))
+                raise FpgacError(f"board: expected a result frame, found a status frame "
+                                 f"({status.text}): upload the weights first (fpgac run "
+                                 f"--build-report REPORT_JSON does)")
             while buf and buf[0] != HEADER:
                 del buf[0]
             if len(buf) >= n:
@@ -139,6 +191,51 @@ class BoardLink:
         raise FpgacError(f"board: expected a {n}-byte result frame within {self.timeout:g} s, "
                          f"found {len(buf)} bytes (is the board programmed with this model "
                          f"and baud rate?)")
+
+    def read_status(self, timeout: float | None = None) -> Status:
+        """Read one status frame (skipping noise before its header)."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        buf = bytearray()
+        while time.monotonic() < deadline:
+            buf += self.port.read(max(1, STATUS_LENGTH - len(buf)))
+            while buf and buf[0] != STATUS_HEADER:
+                del buf[0]
+            if len(buf) >= STATUS_LENGTH:
+                return self.protocol.decode_status(bytes(buf[:STATUS_LENGTH]))
+        raise FpgacError(f"board: expected a {STATUS_LENGTH}-byte status frame within "
+                         f"{self.timeout:g} s, found {len(buf)} bytes (is the board programmed "
+                         f"with a loaded-weight-store build and this baud rate?)")
+
+    def query(self) -> Status:
+        """Ask a loaded-store board whether it holds weights (``'?'``)."""
+        self.port.reset_input_buffer()
+        self.port.write(b"?")
+        self.port.flush()
+        return self.read_status()
+
+    def ensure_weights(self, image: bytes, *, force: bool = False) -> bool:
+        """Upload ``image`` unless the board already holds weights with its CRC-16; returns
+        whether it uploaded. :class:`FpgacError` when the board does not acknowledge the
+        upload (checksum mismatch, truncated, busy)."""
+        from fpgac.compiler.passes.weight_image import image_crc
+
+        if not self.protocol.loaded:
+            raise FpgacError("weights: expected a board with the loaded weight store, found a "
+                             "protocol without it (report.json weight_store.kind is 'rom')")
+        crc = image_crc(image)
+        if not force:
+            status = self.query()
+            if status.code == STATUS_LOADED and status.crc == crc:
+                return False
+        self.port.reset_input_buffer()
+        self.port.write(self.protocol.encode_upload(image))
+        self.port.flush()
+        # the board answers after the last byte; allow the line time of the image
+        status = self.read_status(self.timeout + 20 * len(image) / max(1, self._baud))
+        if status.code != STATUS_LOADED or status.crc != crc:
+            raise FpgacError(f"weights: expected the board to acknowledge the upload with CRC "
+                             f"0x{crc:04X}, found {status.text} (CRC 0x{status.crc:04X})")
+        return True
 
     def infer(self, pixels) -> Result:
         """Send one image and return the board's answer."""
@@ -175,6 +272,31 @@ class BoardLink:
             if on_result is not None:
                 on_result(len(results) - 1, results[-1])
         return results
+
+
+def weight_file(report: dict, report_path) -> bytes | None:
+    """The weight image of a loaded-store build: ``report['weight_store']['file']`` beside
+    ``report_path``, checked against the report's bytes and CRC-16 (so that it belongs to the
+    bitstream); ``None`` for a ROM build. :class:`FpgacError` naming what differs."""
+    from pathlib import Path
+
+    from fpgac.compiler.passes.weight_image import image_crc
+
+    store = report.get("weight_store") or {"kind": "rom"}
+    if store.get("kind") != "loaded":
+        return None
+    path = Path(report_path).parent / str(store.get("file", "weights.bin"))
+    if not path.is_file():
+        raise FpgacError(f"weight_store.file: expected the weight image {str(path)!r} beside "
+                         f"the report, found no file")
+    data = path.read_bytes()
+    if len(data) != store.get("bytes"):
+        raise FpgacError(f"{path}: expected {store.get('bytes')} bytes (report.json "
+                         f"weight_store.bytes), found {len(data)}")
+    if image_crc(data) != store.get("crc16"):
+        raise FpgacError(f"{path}: expected CRC-16 0x{store.get('crc16', 0):04X} (report.json "
+                         f"weight_store.crc16), found 0x{image_crc(data):04X}")
+    return data
 
 
 def load_inputs(path, shape: tuple[int, int, int]):

@@ -15,7 +15,7 @@ from fpgac.boards.harness import frame_length
 from fpgac.boards.link import link_figures
 from fpgac.boards.speed import speed_figures
 from fpgac.boards.tools import package_version
-from fpgac.compiler.analysis.resources import memory_report
+from fpgac.compiler.analysis.resources import memory_report, weight_store_report
 
 __all__ = ["new_report", "add_tool_results", "write_report"]
 
@@ -61,6 +61,7 @@ def new_report(model_path, board, plan, est, clock, baud: int, times: dict) -> d
         "dense_rom_bits": int(plan.dense_rom_bits),
         "estimate": est.__dict__,
         "memory": memory_report(plan, est),
+        "weight_store": weight_store_report(plan, est),
         "capacity": board.capacity.__dict__,
         "resources": None,
         "fmax_mhz": None,

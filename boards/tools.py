@@ -124,7 +124,7 @@ def platform_overrides(flow: str) -> dict:
                      "debug_verilog": True,           # top.debug.v: the Verilog of top.il
                      "script_after_read": YOSYS_KEEP}  # the lane-group register replicas
     if flow == "ice40":
-        overrides["synth_opts"] = "-dsp"
+        overrides["synth_opts"] = "-dsp -spram"     # SPRAM: the loaded weight store
     return overrides
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from fpgac.compiler import ir
 
 __all__ = ["SPATIAL", "CHANNEL_PARALLEL", "Requant", "Group", "LayerDesc", "desc_widths",
-           "desc_rows", "LayerPlan", "HardwarePlan", "plan_hardware"]
+           "desc_rows", "LayerPlan", "HardwarePlan", "plan_hardware", "WEIGHT_STORES"]
 
 #: Layer mode: all lanes share one weight stream (one bank; different output windows).
 SPATIAL = "spatial"
@@ -276,6 +276,24 @@ class HardwarePlan:
     #: row, the step fields at the lane inputs): ``ceil(pes / fanout_lanes)`` copies
     #: (``fpgac.hw.fanout``; ECP5 routing at large ``pes``). No latency depends on it.
     fanout_lanes: int = 8
+    #: Where the weight banks live (``docs/architecture.md``, "Storage"): ``"rom"``, ROMs
+    #: initialised by the bitstream; ``"loaded"``, RAMs (iCE40 SPRAM) that the board harness
+    #: writes from the weight image (:func:`fpgac.compiler.passes.weight_image.weight_image`)
+    #: before the first image, ``weight_entry_bytes`` bytes per entry.
+    weight_store: str = "rom"
+    #: Bytes per bank entry in the weight image (``ceil((wraw_bits + gap_bits + 1) / 8)``;
+    #: 0 with ``weight_store == "rom"``).
+    weight_entry_bytes: int = 0
+
+    @property
+    def weight_entries(self) -> int:
+        """Entries of all weight banks (the words of the weight image)."""
+        return sum(len(bank) for bank in self.banks)
+
+    @property
+    def weight_image_bytes(self) -> int:
+        """Bytes of the weight image (0 with the ROM store)."""
+        return self.weight_entries * int(self.weight_entry_bytes)
 
     @property
     def act_tail(self) -> int:
@@ -287,8 +305,12 @@ class HardwarePlan:
         return tuple(layer.name for layer in self.layers)
 
 
+#: The weight stores :func:`plan_hardware` accepts (:attr:`HardwarePlan.weight_store`).
+WEIGHT_STORES = ("rom", "loaded")
+
+
 def plan_hardware(model: ir.Model, *, pes: int, pixel_lut, bank_ports: int = 1,
-                  reuse_activations: bool = True) -> HardwarePlan:
+                  reuse_activations: bool = True, weight_store: str = "rom") -> HardwarePlan:
     """Compile ``model`` for an accelerator with ``pes`` lanes.
 
     ``pixel_lut`` is the input preprocessing table of the model, 256 integers
@@ -301,6 +323,9 @@ def plan_hardware(model: ir.Model, *, pes: int, pixel_lut, bank_ports: int = 1,
     ``reuse_activations``: see :attr:`HardwarePlan.reuse_activations`; ``False`` gives the
     debug plan (every layer's output map in an activation-memory dump; same schedule, a
     deeper memory).
+
+    ``weight_store``: see :attr:`HardwarePlan.weight_store` (same contents and schedule;
+    ``"loaded"`` needs ``bank_ports == 1``: one single-port RAM per bank).
 
     Runs :func:`~fpgac.compiler.passes.fuse_activations.fuse_activations` then
     :func:`~fpgac.compiler.passes.lower_to_plan.lower_to_plan`.
@@ -321,6 +346,17 @@ def plan_hardware(model: ir.Model, *, pes: int, pixel_lut, bank_ports: int = 1,
 
     if bank_ports not in (1, 2) or isinstance(bank_ports, bool):
         raise FpgacError(f"bank_ports: expected 1 or 2, found {bank_ports!r}")
+    if weight_store not in WEIGHT_STORES:
+        raise FpgacError(f"weight_store: expected one of {', '.join(WEIGHT_STORES)}, found "
+                         f"{weight_store!r}")
+    if weight_store == "loaded" and bank_ports != 1:
+        raise FpgacError("weight_store: expected 'rom' with bank_ports 2 (a loaded bank is a "
+                         "single-port RAM), found 'loaded'")
     plan = lower_to_plan(fuse_activations(model), pes=pes, pixel_lut=pixel_lut,
                          reuse_activations=bool(reuse_activations))
-    return dataclasses.replace(plan, bank_ports=int(bank_ports)) if bank_ports != 1 else plan
+    if bank_ports != 1:
+        plan = dataclasses.replace(plan, bank_ports=int(bank_ports))
+    if weight_store == "loaded":
+        plan = dataclasses.replace(plan, weight_store="loaded", weight_entry_bytes=-(
+            -(int(plan.wraw_bits) + int(plan.gap_bits) + 1) // 8))
+    return plan

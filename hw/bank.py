@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, memory, wiring
+from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgac.hw.checks import check_unsigned
 
-__all__ = ["WeightBank", "bank_rom"]
+__all__ = ["WeightBank", "bank_rom", "bank_ram", "WeightLoader", "SPRAM_SCRIPT"]
+
+#: Yosys commands (after reading the design) that drop the initialiser Amaranth gives every
+#: memory from the loaded banks' RAMs (submodule ``weight_ram``), so that they map to SPRAM.
+SPRAM_SCRIPT = "delete t:$meminit_v2 r:MEMID=\\weight_ram %i"
 
 
 def bank_rom(entries, *, wraw_bits: int, gap_bits: int, has_last: bool) -> memory.Memory:
@@ -26,6 +30,75 @@ def bank_rom(entries, *, wraw_bits: int, gap_bits: int, has_last: bool) -> memor
             entry["last"] = last
         init.append(entry)
     return memory.Memory(shape=data.StructLayout(fields), depth=max(2, len(init)), init=init)
+
+
+def bank_ram(depth: int, *, wraw_bits: int, gap_bits: int, has_last: bool) -> memory.Memory:
+    """The RAM of a loaded bank (``plan.weight_store == "loaded"``): the layout of
+    :func:`bank_rom`, no contents (the harness writes them), ``ram_style = "huge"`` so that
+    Yosys (``synth_ice40 -spram``) maps it to SPRAM (one shared read/write address). Amaranth
+    still emits a zero initialiser, which SPRAM cannot take: the board build deletes it
+    (:data:`SPRAM_SCRIPT`); the core never reads the RAM before the upload."""
+    fields = {"w": unsigned(wraw_bits), "gap": unsigned(gap_bits)}
+    if has_last:
+        fields["last"] = unsigned(1)
+    return memory.Memory(shape=data.StructLayout(fields), depth=max(2, int(depth)), init=[],
+                         attrs={"ram_style": "huge"})
+
+
+class WeightLoader(wiring.Component):
+    """Writes the weight image (:func:`fpgac.compiler.passes.weight_image.weight_image`) into
+    the loaded banks, one byte at a time.
+
+    ``data`` takes one byte per transfer (always ready); ``start`` (a strobe) points the loader
+    at the first byte of the image. Every ``entry_bytes`` bytes (little endian) make one entry,
+    written in the cycle after its last byte: ``wr_en[k]`` with ``wr_addr`` and ``wr_data``
+    (the entry's bits, LSB first) for bank ``k``, the banks in order, each ``sizes[k]``
+    entries. ``done`` is high once every entry has been written (until the next ``start``).
+    """
+
+    def __init__(self, *, sizes, entry_bytes: int, width: int):
+        self._sizes = tuple(int(n) for n in sizes)
+        self._nbytes = int(entry_bytes)
+        super().__init__({
+            "start": In(1),
+            "data": In(stream.Signature(8)),
+            "wr_en": Out(len(self._sizes)),
+            "wr_addr": Out(range(max(2, max(self._sizes, default=1)))),
+            "wr_data": Out(unsigned(width)),
+            "done": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        nb, sizes = self._nbytes, self._sizes
+        word = Signal(8 * nb)
+        byte = Signal(range(max(2, nb)))
+        bank = Signal(range(max(2, len(sizes) + 1)))
+        addr = Signal.like(self.wr_addr)
+        full = Signal()
+        m.d.comb += [self.data.ready.eq(1), self.done.eq(bank == len(sizes))]
+        m.d.sync += full.eq(0)
+        with m.If(self.start):
+            m.d.sync += [byte.eq(0), addr.eq(0),
+                         bank.eq(next((k for k, n in enumerate(sizes) if n), len(sizes)))]
+        with m.Elif(self.data.valid & (bank != len(sizes))):
+            m.d.sync += word.eq(Cat(word[8:], self.data.payload))
+            m.d.sync += byte.eq(Mux(byte == nb - 1, 0, byte + 1))
+            m.d.sync += full.eq(byte == nb - 1)
+        # an entry is complete: write it, then move to the next address / bank
+        m.d.comb += [self.wr_addr.eq(addr), self.wr_data.eq(word)]
+        with m.If(full):
+            for k, n in enumerate(sizes):
+                if not n:
+                    continue
+                with m.If(bank == k if k else ~bank.any()):     # no `!bank` (lint)
+                    m.d.comb += self.wr_en[k].eq(1)
+                    nxt = next((j for j in range(k + 1, len(sizes)) if sizes[j]), len(sizes))
+                    with m.If(addr == n - 1):
+                        m.d.sync += [addr.eq(0), bank.eq(nxt)]
+                    with m.Else():
+                        m.d.sync += addr.eq(addr + 1)
+        return m
 
 
 class WeightBank(wiring.Component):
@@ -48,10 +121,17 @@ class WeightBank(wiring.Component):
 
     With ``port`` (a read port of a shared ROM built by :func:`bank_rom`), the bank reads its
     entries at ``base ..`` of that ROM instead of owning one.
+
+    With ``loaded`` the bank owns a RAM (:func:`bank_ram`, ``len(entries)`` words, contents
+    written at run time) with one shared address: ``wr_en`` writes ``wr_data`` at ``wr_addr``
+    (the read is disabled in that cycle, so the RAM is one single-port SPRAM). Writes are only
+    allowed while no step is in flight (the core takes no image before the weights are
+    complete).
     """
 
     def __init__(self, *, entries, wraw_bits: int, gap_bits: int, has_last: bool,
-                 w_bits: int, tap_bits: int, port=None, base: int = 0):
+                 w_bits: int, tap_bits: int, port=None, base: int = 0, loaded: bool = False):
+        self._loaded = bool(loaded)
         self._entries = tuple(entries)
         self._port = port
         self._base = int(base)
@@ -59,13 +139,17 @@ class WeightBank(wiring.Component):
         self._gap = int(gap_bits)
         self._has_last = bool(has_last)
         self._tap = int(tap_bits)
-        super().__init__({
+        ports = {
             "restart": In(1),
             "step": In(1), "pass_first": In(1), "group_first": In(1), "cmd": In(2),
             "wz": In(unsigned(wraw_bits)),
             "d": Out(signed(w_bits)),
             "off": Out(unsigned(tap_bits)),
-        })
+        }
+        if self._loaded:
+            ports.update({"wr_en": In(1), "wr_addr": In(range(max(2, len(self._entries)))),
+                          "wr_data": In(unsigned(wraw_bits + gap_bits + int(has_last)))})
+        super().__init__(ports)
 
     #: Cycles from ``step`` to ``d``/``off``: input register, ROM read, ROM output register,
     #: decode.
@@ -77,7 +161,11 @@ class WeightBank(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        if self._port is None:
+        if self._loaded:
+            m.submodules.weight_ram = ram = bank_ram(len(self._entries), wraw_bits=self._wraw,
+                                              gap_bits=self._gap, has_last=self._has_last)
+            rp, wp = ram.read_port(), ram.write_port()
+        elif self._port is None:
             m.submodules.rom = rom = bank_rom(self._entries, wraw_bits=self._wraw,
                                               gap_bits=self._gap, has_last=self._has_last)
             rp = rom.read_port()
@@ -107,8 +195,13 @@ class WeightBank(wiring.Component):
         m.d.comb += [
             addr.eq(Mux(pass_first & ~nxt, lstart, ptr)),
             read.eq(step & cmd.any() & ~done),
-            rp.addr.eq(addr),
         ]
+        if self._loaded:            # one address for the read and the write (SPRAM)
+            m.d.comb += [rp.addr.eq(Mux(self.wr_en, self.wr_addr, addr)), wp.addr.eq(rp.addr),
+                         wp.en.eq(self.wr_en), wp.data.eq(self.wr_data),
+                         rp.en.eq(~self.wr_en)]
+        else:
+            m.d.comb += rp.addr.eq(addr)
         with m.If(restart):
             m.d.sync += ptr.eq(self._base)
         with m.Elif(read):

@@ -13,6 +13,12 @@ Interface
 * ``busy``: high from the first accepted pixel of an image until its result is transferred.
 * with ``debug=True``: ``debug_addr`` / ``debug_data`` read lane 0's activation copy
   (synchronous, one cycle latency); meaningful while the core is idle after a result.
+* with ``plan.weight_store == "loaded"`` (weight banks in RAM, written at run time):
+  ``weights``: ``In(stream.Signature(8))``, the bytes of the weight image
+  (:func:`fpgac.compiler.passes.weight_image.weight_image`, always ready; only while the core
+  is idle); ``weights_start``: a strobe before the image's first byte; ``weights_done``: every
+  entry has been written; ``weights_ok``: the harness vouches for the written image (its
+  checksum matched): ``pixels.ready`` stays low without it.
 
 Timing
 ------
@@ -31,7 +37,7 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgac.compiler.plan import HardwarePlan
-from fpgac.hw.bank import WeightBank, bank_rom
+from fpgac.hw.bank import WeightBank, WeightLoader, bank_rom
 from fpgac.hw.checks import check_unsigned
 from fpgac.hw.controller import Controller
 from fpgac.hw.fanout import groups, lane_group, replicate
@@ -66,6 +72,9 @@ class Accelerator(wiring.Component):
         if self._debug:
             ports["debug_addr"] = In(unsigned(plan.addr_bits))
             ports["debug_data"] = Out(unsigned(plan.act_bits))
+        if plan.weight_store == "loaded":
+            ports.update({"weights": In(stream.Signature(8)), "weights_start": In(1),
+                          "weights_done": Out(1), "weights_ok": In(1)})
         super().__init__(ports)
 
     @property
@@ -132,7 +141,8 @@ class Accelerator(wiring.Component):
             res.wr_addr.eq(writer.wr_addr), res.wr_data.eq(writer.wr_data),
             res.done.eq(ctrl.done),
             ctrl.start.eq(loader.last),
-            loader.enable.eq(~ctrl.busy & ~res.result.valid),
+            loader.enable.eq(~ctrl.busy & ~res.result.valid & (
+                self.weights_ok if plan.weight_store == "loaded" else 1)),
             self.busy.eq(loader.busy | ctrl.busy | res.result.valid),
         ]
         return m
@@ -159,13 +169,28 @@ class Accelerator(wiring.Component):
             bank = WeightBank(entries=entries, wraw_bits=plan.wraw_bits,
                               gap_bits=plan.gap_bits, has_last=lasts[k],
                               w_bits=plan.w_bits, tap_bits=plan.tap_bits, port=ports[k],
-                              base=bases[k])
+                              base=bases[k], loaded=plan.weight_store == "loaded")
             m.submodules[f"bank{k}"] = bank
             banks.append(bank)
             m.d.comb += [bank.step.eq(ctrl.issue), bank.pass_first.eq(ctrl.pass_first),
                          bank.group_first.eq(ctrl.group_first), bank.restart.eq(loader.last),
                          bank.cmd.eq(ctrl.bank_cmd[k]), bank.wz.eq(ctrl.wz)]
+        if plan.weight_store == "loaded":
+            self._weight_loader(m, banks)
         return banks
+
+    def _weight_loader(self, m, banks) -> None:
+        """The loaded store: the weight image's bytes -> :class:`WeightLoader` -> the banks'
+        write ports."""
+        plan = self._plan
+        m.submodules.wloader = wl = WeightLoader(
+            sizes=[len(b) for b in plan.banks], entry_bytes=plan.weight_entry_bytes,
+            width=plan.wraw_bits + plan.gap_bits + 1)
+        wiring.connect(m, wiring.flipped(self.weights), wl.data)
+        m.d.comb += [wl.start.eq(self.weights_start), self.weights_done.eq(wl.done)]
+        for k, bank in enumerate(banks):
+            m.d.comb += [bank.wr_en.eq(wl.wr_en[k]), bank.wr_addr.eq(wl.wr_addr),
+                         bank.wr_data.eq(wl.wr_data)]
 
     def _stage2(self, m, ctrl, wins):
         """The step at the lane inputs (aligned with the banks' outputs): the controller's

@@ -73,6 +73,8 @@ def rom_images(plan: HardwarePlan) -> list[RomImage]:
     nb = len(plan.banks)
     groups = ([(k, k + 1) for k in range(0, nb - 1, 2)] + ([(nb - 1,)] if nb % 2 else [])
               if plan.bank_ports == 2 else [(k,) for k in range(nb)])
+    if plan.weight_store == "loaded":     # RAMs: their contents are the uploaded weight image
+        groups = []
     for ks in groups:           # one image per bank ROM (a pair shares one with bank_ports 2)
         has_last = any(plan.bank_last[k] for k in ks)
         entries = [e for k in ks for e in plan.banks[k]]

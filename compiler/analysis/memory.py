@@ -9,6 +9,8 @@ constant bit columns can be dropped by the estimate, and the class of its bits).
 
 * ``weights``: the ``w`` fields of the stored non-zero weights;
 * ``indices``: everything else in the weight banks (gap and ``last`` fields, filler entries);
+  with the loaded weight store (``plan.weight_store``) the banks are RAMs (``loaded``), same
+  contents;
 * ``activations``: the activation memory, all copies (a split copy is two records: the
   block-RAM body ``activations`` and the distributed-RAM tail ``activations_tail``);
 * ``control``: layer descriptors, steps per round, the channel table (output base, bias),
@@ -22,6 +24,7 @@ logic, never a block RAM.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from fpgac.compiler.analysis.widths import unsigned_bits
@@ -55,6 +58,9 @@ class Memory:
     #: A RAM meant for distributed (LUT) RAM where the part has it (ECP5, Xilinx): the tail
     #: of a split activation copy.
     lutram: bool = False
+    #: A weight bank of the loaded store: a single-port RAM meant for the iCE40 SPRAM,
+    #: written from the weight image at start-up (``rows`` still lists its contents).
+    loaded: bool = False
 
     @property
     def bits(self) -> int:
@@ -90,8 +96,10 @@ def memories(plan) -> list[Memory]:
         fields = (wr, gb) + ((1,) if last else ())
         rows = tuple((w, g, ls)[:len(fields)] for k in ks for w, g, ls in plan.banks[k])
         width = sum(fields)
-        out.append(Memory("bank" + "_".join(map(str, ks)), 1, width, len(rows), True,
-                          {"indices": width * len(rows)}, rows, fields, ports=len(ks)))
+        loaded = plan.weight_store == "loaded"
+        out.append(Memory("bank" + "_".join(map(str, ks)), 1, width, len(rows), not loaded,
+                          {"indices": width * len(rows)}, rows, fields, ports=len(ks),
+                          loaded=loaded))
     # the w fields of the non-zero weights are "weights" (booked on the first bank), the rest
     # of the banks' bits (gaps, last, fillers) "indices"
     if plan.banks and nnz:
@@ -100,8 +108,7 @@ def memories(plan) -> list[Memory]:
         split = dict(m0.split)
         split["weights"] = nnz * wr
         split["indices"] = split["indices"] - nnz * wr
-        out[first] = Memory(m0.name, m0.copies, m0.width, m0.depth, m0.rom, split, m0.rows,
-                            m0.fields, ports=m0.ports)
+        out[first] = dataclasses.replace(m0, split=split)
     ab, sb = int(plan.addr_bits), int(plan.sel_bits)
     out.append(_rom("sel_table", plan.sel_rows, (sb,) * pes, "control"))
     out.append(_rom("chan_table", plan.chan_table, (ab, int(plan.bias_bits)), "control"))

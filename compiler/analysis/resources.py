@@ -7,7 +7,8 @@ object with ``name``, ``part``, ``flow`` (``"vivado"``, ``"ice40"`` or ``"ecp5"`
 * :func:`estimate`: multipliers, LUTs, memory bits and block RAMs of one plan;
 * :func:`check_fit`: raise :class:`FpgacError` naming the first resource that does not fit;
 * :func:`choose_pes`: the largest P (``--pes auto``) whose estimate fits;
-* :func:`plan_for_board`: the plan a build uses (weight banks paired where it saves blocks);
+* :func:`plan_for_board`: the plan a build uses (weight banks paired where it saves blocks;
+  the loaded weight store in SPRAM where the ROMs do not fit an iCE40's block RAM);
 * :func:`memory_report`: bits and blocks per memory class (``report.json`` ``memory``).
 """
 
@@ -19,7 +20,8 @@ from fpgac.errors import FpgacError
 
 __all__ = ["Estimate", "estimate", "check_fit", "choose_pes", "plan_for_board",
            "memory_report", "MAX_AUTO_PES", "FILL_LIMIT", "BRAM_FILL_LIMIT",
-           "LOGIC_ROM_BITS_PER_BLOCK", "BANK_PORTS"]
+           "LOGIC_ROM_BITS_PER_BLOCK", "BANK_PORTS", "SPRAM_SHAPE", "LOADER_LUTS",
+           "spram_blocks", "weight_store_report"]
 
 #: Read ports per weight-bank ROM by flow: ECP5 DP16KD and Xilinx RAMB18/36 read two
 #: addresses per cycle, so two banks can share one block; iCE40 EBRs read one.
@@ -44,6 +46,9 @@ class Estimate:
     bram_blocks: int
     #: Block RAMs per memory class (:data:`fpgac.compiler.analysis.memory.CLASSES`).
     blocks_by_class: dict | None = None
+    #: Single-port RAM blocks (iCE40 SPRAM) of the loaded weight store (not in
+    #: ``bram_blocks``).
+    spram_blocks: int = 0
 
 
 #: Block RAM aspect ratios (width, depth) per flow, and hard multiplier operand widths.
@@ -86,6 +91,27 @@ def _varying_bits(rows, widths) -> int:
     return sum(bin(d & ((1 << w) - 1)).count("1") for d, w in zip(diff, widths))
 
 
+#: (width, depth) of one iCE40 SPRAM (SB_SPRAM256KA).
+SPRAM_SHAPE = (16, 16384)
+#: Bits of one SPRAM block.
+SPRAM_BITS = SPRAM_SHAPE[0] * SPRAM_SHAPE[1]
+#: Logic of the loaded weight store: the core's loader (byte and word counters, the entry
+#: assembly register, the bank select and write address) and the harness's command parser,
+#: CRC-16 and status frame (``boards/harness.py``), in LUT4s: an allowance, not a fit; the
+#: whole estimate of LeNet-5 P = 4 on the iCEBreaker (2,972 LUTs) was 10 % above Yosys's
+#: 2,690 SB_LUT4 (docs/boards.md, "Weight upload").
+LOADER_LUTS = 250
+
+
+def spram_blocks(plan) -> int:
+    """SPRAM blocks of ``plan``'s loaded weight banks (0 for the ROM store): per bank
+    ``ceil(width / 16) * ceil(depth / 16384)`` (each bank has its own address)."""
+    from fpgac.compiler.analysis.memory import memories
+
+    w, d = SPRAM_SHAPE
+    return sum(-(-m.width // w) * -(-m.depth // d) for m in memories(plan) if m.loaded)
+
+
 def _memories(plan, flow: str = "ecp5") -> list[tuple[int, int, int, bool, str, bool]]:
     """``(copies, width, depth, is_rom, class, lutram)`` of the core's memories
     (:func:`fpgac.compiler.analysis.memory.memories`); ``lutram``: distributed RAM on this
@@ -102,7 +128,7 @@ def _memories(plan, flow: str = "ecp5") -> list[tuple[int, int, int, bool, str, 
 
     mems = []
     for mem in memories(plan):
-        if mem.logic:
+        if mem.logic or mem.loaded:        # loaded banks: SPRAM (:func:`spram_blocks`)
             continue
         cls = "weights" if mem.name.startswith("bank") else max(mem.split, key=mem.split.get)
         if mem.rom:
@@ -214,8 +240,12 @@ def estimate(plan, board) -> Estimate:
         by_class["other"] += n
     luts = (LUTS_BASE + LUTS_PER_ACC_BIT * int(plan.acc_bits) * pes + rom_luts + _bank_luts(plan)
             + _control_luts(plan))
+    spram = 0
+    if plan.weight_store == "loaded":
+        spram = spram_blocks(plan)
+        luts += LOADER_LUTS
     return Estimate(dsps=pes * lane + requant, luts=luts, memory_bits=bits, bram_blocks=blocks,
-                    blocks_by_class=by_class)
+                    blocks_by_class=by_class, spram_blocks=spram)
 
 
 def _misfits(est: Estimate, board) -> list[tuple[str, int, int]]:
@@ -226,6 +256,8 @@ def _misfits(est: Estimate, board) -> list[tuple[str, int, int]]:
     bram_cap = int(BRAM_FILL_LIMIT.get(board.flow, 1.0) * cap.bram_blocks)
     if est.bram_blocks > bram_cap:
         out.append(("block RAM", est.bram_blocks, bram_cap))
+    if est.spram_blocks > cap.spram_bits // SPRAM_BITS:
+        out.append(("SPRAM", est.spram_blocks, cap.spram_bits // SPRAM_BITS))
     if est.luts > FILL_LIMIT * cap.luts:
         out.append(("LUT", est.luts, int(FILL_LIMIT * cap.luts)))
     return out
@@ -272,16 +304,29 @@ def check_fit(plan, board, plan_fn=None, model=None) -> Estimate:
     return est
 
 
-def plan_for_board(model, pes: int, board, pixel_lut):
+def plan_for_board(model, pes: int, board, pixel_lut, weight_store: str = "auto"):
     """The plan a build uses: weight banks paired in two-read-port ROMs where the flow's block
     RAMs read two addresses (:data:`BANK_PORTS`) and that takes fewer blocks by
     :func:`estimate` (pairs are deeper and cross the logic/block-RAM line sooner), else one
     ROM per bank; split activation copies (``act_body``) only where they take fewer blocks.
-    ``pixel_lut``: the model's preprocessing table (as for ``plan_hardware``)."""
-    from fpgac.compiler.plan import plan_hardware
+    ``pixel_lut``: the model's preprocessing table (as for ``plan_hardware``).
+
+    ``weight_store`` (``fpgac build --weight-store``): ``"auto"`` keeps the ROM store unless
+    the board has SPRAM (:attr:`Capacity.spram_bits <fpgac.boards.platforms.Capacity>`), the
+    ROM plan's block RAMs do not fit (:data:`BRAM_FILL_LIMIT`) and the loaded store's do;
+    ``"rom"`` / ``"loaded"`` force it (``"loaded"`` on a board without SPRAM:
+    :class:`FpgacError`).
+    """
+    from fpgac.compiler.plan import WEIGHT_STORES, plan_hardware
 
     import dataclasses
 
+    if weight_store not in ("auto",) + WEIGHT_STORES:
+        raise FpgacError(f"--weight-store: expected one of auto, {', '.join(WEIGHT_STORES)}, "
+                         f"found {weight_store!r}")
+    if weight_store == "loaded" and not board.capacity.spram_bits:
+        raise FpgacError(f"--weight-store: expected 'rom' or 'auto' on --board {board.name} "
+                         f"(no SPRAM on {board.part}), found 'loaded'")
     plan = plan_hardware(model, pes=pes, pixel_lut=pixel_lut)
     if BANK_PORTS[board.flow] == 2 and len(plan.banks) > 1:
         paired = plan_hardware(model, pes=pes, pixel_lut=pixel_lut, bank_ports=2)
@@ -293,7 +338,25 @@ def plan_for_board(model, pes: int, board, pixel_lut):
         whole = dataclasses.replace(plan, act_body=0)
         if estimate(whole, board).bram_blocks <= estimate(plan, board).bram_blocks:
             plan = whole
+    if weight_store == "loaded" or (weight_store == "auto" and _wants_loaded(plan, board)):
+        plan = dataclasses.replace(plan, weight_store="loaded", weight_entry_bytes=-(
+            -(int(plan.wraw_bits) + int(plan.gap_bits) + 1) // 8))
     return plan
+
+
+def _wants_loaded(plan, board) -> bool:
+    """The ROM plan's block RAMs do not fit ``board``, it has SPRAM (one-port banks) and the
+    loaded store's block RAMs and SPRAM do."""
+    if not board.capacity.spram_bits or plan.bank_ports != 1:
+        return False
+    bram_cap = int(BRAM_FILL_LIMIT.get(board.flow, 1.0) * board.capacity.bram_blocks)
+    if estimate(plan, board).bram_blocks <= bram_cap:
+        return False
+    import dataclasses
+
+    loaded = estimate(dataclasses.replace(plan, weight_store="loaded"), board)
+    return (loaded.bram_blocks <= bram_cap
+            and loaded.spram_blocks <= board.capacity.spram_bits // SPRAM_BITS)
 
 
 def memory_report(plan, est: Estimate) -> dict:
@@ -304,3 +367,17 @@ def memory_report(plan, est: Estimate) -> dict:
     bits = breakdown(plan)
     blocks = est.blocks_by_class or {}
     return {cls: {"bits": int(bits[cls]), "blocks": int(blocks.get(cls, 0))} for cls in CLASSES}
+
+
+def weight_store_report(plan, est: Estimate) -> dict:
+    """``report.json`` ``weight_store``: the kind (``rom`` / ``loaded``) and, for the loaded
+    store, its SPRAM blocks, the weight image's bytes and CRC-16 (the host checks the weight
+    file against them before it uploads, ``docs/boards.md``) and the file name."""
+    out = {"kind": plan.weight_store, "spram_blocks": int(est.spram_blocks)}
+    if plan.weight_store == "loaded":
+        from fpgac.compiler.passes.weight_image import image_crc, weight_image
+
+        image = weight_image(plan)
+        out.update({"file": "weights.bin", "bytes": len(image), "crc16": image_crc(image),
+                    "entry_bytes": int(plan.weight_entry_bytes)})
+    return out

@@ -42,6 +42,11 @@ def register(subparsers) -> None:
     p.add_argument("--clock-mhz", type=float, default=None,
                    help="clock in MHz, made by the board's PLL (default: the board's default "
                         "clock, docs/boards.md); the report states the exact frequency")
+    p.add_argument("--weight-store", choices=("auto", "rom", "loaded"), default="auto",
+                   help="where the weights live: 'rom' (block RAM initialised by the "
+                        "bitstream), 'loaded' (iCE40 SPRAM, uploaded over the UART at start-up "
+                        "by `fpgac run`), 'auto' (default: rom unless it does not fit and "
+                        "loaded does; docs/boards.md)")
     p.add_argument("--no-pnr", dest="pnr", action="store_false",
                    help="stop after Verilog + report (no synthesis / place and route)")
     p.set_defaults(func=run)
@@ -60,7 +65,8 @@ def run(args) -> int:
             console.log(text)
 
         report = build(args.model, args.board, pes=args.pes, out_dir=out, baud=args.baud,
-                       clock_mhz=args.clock_mhz, pnr=args.pnr, progress=progress)
+                       clock_mhz=args.clock_mhz, pnr=args.pnr, progress=progress,
+                       weight_store=args.weight_store)
     line = (f"{report['board']}: P={report['pes']}, {report['cycles_per_inference']} cycles, "
             f"{report['images_per_s']:.0f} images/s at {report['clock_mhz']:g} MHz")
     if report.get("fmax_mhz"):

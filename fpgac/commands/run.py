@@ -22,7 +22,9 @@ def register(subparsers) -> None:
     p.add_argument("--baud", type=int, default=None,
                    help="baud rate (default: from --build-report, else --board's link rate)")
     p.add_argument("--build-report", default=None, metavar="REPORT_JSON",
-                   help="the board's `fpgac build` report.json: its baud rate")
+                   help="the board's `fpgac build` report.json: its baud rate and, for the "
+                        "loaded weight store, the weight image beside it (uploaded when the "
+                        "board does not hold it yet)")
     p.add_argument("--board", default=None,
                    help="the board: its default link rate at its default (PLL) clock "
                         "(fpgac.boards.link)")
@@ -50,7 +52,9 @@ def run(args) -> int:
     model = load_model(model_path, hint=candidate_accuracy)
     last = model.weighted[-1]
     classes = int(last.weight.shape[0])
-    protocol = Protocol(int(np.prod(model.input.shape)), classes, int(last.n_bits))
+    weights = _weights(args)
+    protocol = Protocol(int(np.prod(model.input.shape)), classes, int(last.n_bits),
+                        loaded=weights is not None)
     images, labels = load_inputs(args.input, tuple(model.input.shape))
     if args.limit is not None:
         if args.limit < 1:
@@ -69,6 +73,9 @@ def run(args) -> int:
     link = BoardLink.open(args.port, protocol, baud=baud, timeout=args.timeout)
     t0 = time.monotonic()
     try:
+        if weights is not None and link.ensure_weights(weights):
+            print(f"weights uploaded: {len(weights)} bytes in {time.monotonic() - t0:.2f} s")
+            t0 = time.monotonic()
         with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[rate]}"),
                       transient=True) as progress:
             task = progress.add_task(f"images ({baud} baud)", total=len(images), rate="")
@@ -95,6 +102,21 @@ def run(args) -> int:
         acc = float(np.mean(got == labels))
         print(f"accuracy: {acc:.2%} ({int(np.sum(got == labels))}/{len(images)})")
     return 1 if mismatches else 0
+
+
+def _weights(args):
+    """The weight image to upload (``--build-report`` of a loaded-store build), else None."""
+    if not args.build_report:
+        return None
+    import json
+
+    from fpgac.boards.host import weight_file
+
+    try:
+        rep = json.loads(Path(args.build_report).read_text())
+    except (OSError, ValueError):
+        return None             # the rate's check (_baud) names the unreadable report
+    return weight_file(rep, args.build_report) if isinstance(rep, dict) else None
 
 
 def _baud(args) -> int:

@@ -32,7 +32,8 @@ def default_out_dir(model_path, board_name: str) -> Path:
 
 
 def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | None = None,
-          clock_mhz: float | None = None, pnr: bool = True, progress=None) -> dict:
+          clock_mhz: float | None = None, pnr: bool = True, progress=None,
+          weight_store: str = "auto") -> dict:
     """Build ``model_path`` for ``board_name``; returns the report (also written to disk).
 
     Parameters
@@ -52,6 +53,11 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
         Run the tools (open flow to bitstream, or Vivado / the ``synth_xilinx`` estimate).
     progress : callable(str), optional
         Called with a short description before each step.
+    weight_store : str
+        ``auto``, ``rom`` or ``loaded``
+        (:func:`fpgac.compiler.analysis.resources.plan_for_board`); with the loaded store the
+        weight image is written as ``weights.bin`` (``report.json`` ``weight_store``: its
+        bytes and CRC-16).
 
     Raises
     ------
@@ -67,7 +73,7 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
     board = get_board(board_name)
     times = {}
     t0 = time.monotonic()
-    plan, est = _plan(model_path, board, pes, step)
+    plan, est = _plan(model_path, board, pes, step, weight_store)
     times["plan_s"] = time.monotonic() - t0
     plat = board.make_platform()
     clock = plan_clock(board, clock_mhz)      # PLL setting (or the oscillator), exact frequency
@@ -96,7 +102,7 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
     return report
 
 
-def _plan(model_path, board, pes, step):
+def _plan(model_path, board, pes, step, weight_store="auto"):
     """Load the model and plan it for ``pes`` lanes (or ``"auto"``); return ``(plan, estimate)``
     after the fit pre-check."""
     from fpgac.compiler.analysis.resources import check_fit, choose_pes, plan_for_board
@@ -108,7 +114,7 @@ def _plan(model_path, board, pes, step):
     model = load_model(model_path, hint=candidate_accuracy)
 
     def plan_fn(m, p):
-        return plan_for_board(m, p, board, pixel_table(m))
+        return plan_for_board(m, p, board, pixel_table(m), weight_store)
 
     if pes == "auto":
         step("choosing P")
@@ -134,7 +140,16 @@ def _write_sources(plan, board, plat, clock, out: Path, baud: int) -> None:
     from fpgac.hw.emit import write_rom_hex
 
     top = ClockedTop(BoardTop(plan, board, baud=baud, clk_freq=clock.hz), clock)
+    overrides = platform_overrides(board.flow)
+    if plan.weight_store == "loaded":     # the SPRAM banks have no initial contents
+        from fpgac.hw.bank import SPRAM_SCRIPT
+
+        overrides["script_after_read"] = SPRAM_SCRIPT
     bplan = plat.build(top, name="top", do_build=False, emit_src=False,  # no machine paths
-                       **platform_overrides(board.flow))
+                       **overrides)
     bplan.extract(str(out))
     write_rom_hex(plan, str(out))
+    if plan.weight_store == "loaded":      # the image the host uploads (fpgac run)
+        from fpgac.compiler.passes.weight_image import weight_image
+
+        (out / "weights.bin").write_bytes(weight_image(plan))

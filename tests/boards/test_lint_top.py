@@ -74,6 +74,18 @@ def test_board_top_lint_clean(tiny, tmp_path, board):
     assert found == [], "\n".join(found[:30])
 
 
+def test_loaded_weight_store_top_lint_clean(tiny, tmp_path):
+    """The iCEBreaker top with the loaded weight store (command parser, CRC, weight loader,
+    RAM banks)."""
+    out = tmp_path / "build"
+    report = build(tiny, "icebreaker", pes=2, out_dir=out, pnr=False, weight_store="loaded")
+    assert report["weight_store"]["kind"] == "loaded"
+    assert (out / "weights.bin").stat().st_size == report["weight_store"]["bytes"]
+    assert "weight_ram" in (out / "top.debug.v").read_text()
+    found = lint_top(out / "top.debug.v", tmp_path)
+    assert found == [], "\n".join(found[:30])
+
+
 def test_board_top_lint_catches_a_harness_truncation(tmp_path):
     # the harness's old `!timer` on a multi-bit timer, as Yosys wrote it, must fail
     bad = ("module top(input wire clk, output wire y);\n"

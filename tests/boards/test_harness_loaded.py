@@ -1,0 +1,164 @@
+"""The loaded weight store through the board harness, simulated on its pins (Amaranth).
+
+The weight banks are RAMs (``plan.weight_store == "loaded"``): the host uploads the weight
+image (``'W'`` + image + CRC-16) over the UART before any image (``'I'`` + pixels), asks with
+``'?'``; every case checks the status frames and that no image is answered from missing, bad
+or truncated weights (``docs/boards.md``, "Weight upload"). The results are bit-exact against
+golden, and the weights survive the harness's resync reset.
+"""
+
+import numpy as np
+import pytest
+
+from fpgac.boards.harness import (STATUS_BAD_CRC, STATUS_BUSY, STATUS_LOADED, STATUS_NONE,
+                                  STATUS_TRUNCATED, Harness, crc16_byte)
+from fpgac.boards.host import Protocol, Result
+from fpgac.boards.testing import uart_recv, uart_send
+from fpgac.compiler.passes.weight_image import image_crc, weight_image
+from fpgac.compiler.plan import plan_hardware
+from fpgac.hw.amsim import run_testbench
+from fpgac.sim import golden
+from fpgac.sim.preprocess import pixel_table
+from fpgac.sim.randmodel import random_model
+
+DIVISOR = 4
+RESYNC = 400
+
+
+@pytest.fixture(scope="module")
+def case():
+    model = random_model(29, channels=(1, 1), max_convs=2, max_linears=2, strides=False,
+                         square=True, size=(8, 8), n_bits=(4, 8))
+    plan = plan_hardware(model, pes=3, pixel_lut=pixel_table(model), weight_store="loaded")
+    images = np.random.default_rng(5).integers(0, 256, (2,) + tuple(model.input.shape),
+                                               dtype=np.uint8)
+    logits, klass = golden.predict(model, images)
+    want = [Result(int(k), tuple(int(v) for v in lg)) for lg, k in zip(logits, klass)]
+    return plan, images, want
+
+
+def _run(plan, script):
+    """Run ``script(ctx, send, recv)`` against a harness; ``recv(n)`` returns the next ``n``
+    bytes the harness sent (a background receiver decodes its TX pin all along)."""
+    harness = Harness(plan, divisor=DIVISOR, resync_clocks=RESYNC)
+    rx = bytearray()
+
+    async def receiver(ctx):
+        while True:
+            while ctx.get(harness.tx):
+                await ctx.changed(harness.tx)
+            rx.append(await uart_recv(ctx, harness.tx, DIVISOR, timeout=1))
+
+    async def bench(ctx):
+        taken = [0]
+
+        async def send(data):
+            await uart_send(ctx, harness.rx, data, DIVISOR)
+
+        async def recv(n, timeout=300_000):
+            waited = 0
+            while len(rx) < taken[0] + n:
+                await ctx.tick().repeat(100)
+                waited += 100
+                assert waited <= timeout, f"expected {n} bytes, found {len(rx) - taken[0]}"
+            taken[0] += n
+            return bytes(rx[taken[0] - n:taken[0]])
+
+        await script(ctx, send, recv)
+
+    run_testbench(harness, bench, background=[receiver], period=1e-6)
+
+
+def _status(code, crc):
+    body = bytes([code, crc & 0xFF, crc >> 8])
+    return bytes([0x5A]) + body + bytes([body[0] ^ body[1] ^ body[2]])
+
+
+def test_crc16_byte_matches_binascii():
+    data = bytes(range(256)) + b"fpgac"
+    crc = 0xFFFF
+    for b in data:
+        crc = crc16_byte(crc, b)
+    assert crc == image_crc(data)
+
+
+def test_upload_then_images_bit_exact(case):
+    plan, images, want = case
+    image = weight_image(plan)
+    crc = image_crc(image)
+    assert len(image) == plan.weight_image_bytes > 0
+    proto = Protocol.for_plan(plan)
+    got = []
+
+    async def script(ctx, send, recv):
+        await send(b"?")
+        got.append(await recv(5))
+        await send(b"W" + image + crc.to_bytes(2, "little"))
+        got.append(await recv(5))
+        for img in images:
+            await send(b"I" + img.tobytes())
+            got.append(proto.decode_frame(await recv(proto.frame_length)))
+        await send(b"?")
+        got.append(await recv(5))
+
+    _run(plan, script)
+    assert got[0] == _status(STATUS_NONE, 0)
+    assert got[1] == _status(STATUS_LOADED, crc)
+    assert got[2:4] == want
+    assert got[4] == _status(STATUS_LOADED, crc)
+
+
+def test_no_bad_or_truncated_weights_are_never_used(case):
+    plan, images, want = case
+    image = weight_image(plan)
+    crc = image_crc(image)
+    bad = bytes([image[0] ^ 1]) + image[1:]
+    got = []
+
+    async def script(ctx, send, recv):
+        await send(b"I" + images[0].tobytes())          # before any upload: refused
+        got.append(await recv(5))
+        await send(b"W" + bad + crc.to_bytes(2, "little"))
+        got.append(await recv(5))
+        await send(b"I" + images[0].tobytes())          # after a bad upload: refused
+        got.append(await recv(5))
+        await send(b"W" + image[: len(image) // 2])      # truncated: the line goes quiet
+        got.append(await recv(5, timeout=RESYNC + 1000))
+        await send(b"?")
+        got.append(await recv(5))
+
+    _run(plan, script)
+    assert got[0] == _status(STATUS_NONE, 0)
+    assert got[1][:2] == bytes([0x5A, STATUS_BAD_CRC]) and got[1] != _status(STATUS_BAD_CRC, crc)
+    assert got[2] == _status(STATUS_NONE, 0)
+    assert got[3][:2] == bytes([0x5A, STATUS_TRUNCATED])
+    assert got[4] == _status(STATUS_NONE, 0)
+
+
+def test_weights_survive_resync_and_busy_upload_is_refused(case):
+    plan, images, want = case
+    image = weight_image(plan)
+    crc = image_crc(image)
+    proto = Protocol.for_plan(plan)
+    got = []
+
+    async def script(ctx, send, recv):
+        await send(b"W" + image + crc.to_bytes(2, "little"))
+        got.append(await recv(5))
+        await send(b"I" + images[0].tobytes()[:10])     # a partial image, then quiet
+        await ctx.tick().repeat(RESYNC + 50)
+        await send(b"I" + images[1].tobytes())
+        got.append(proto.decode_frame(await recv(proto.frame_length)))
+        await send(b"I" + images[0].tobytes() + b"W")    # an upload while computing
+        await send(image + crc.to_bytes(2, "little"))
+        # the image's answer while the upload is dropped, then the refusal after it
+        got.append([await recv(proto.frame_length), await recv(5)])
+        await send(b"?")
+        got.append(await recv(5))
+
+    _run(plan, script)
+    assert got[0] == _status(STATUS_LOADED, crc)
+    assert got[1] == want[1]
+    assert proto.decode_frame(got[2][0]) == want[0]
+    assert got[2][1] == _status(STATUS_BUSY, crc)
+    assert got[3] == _status(STATUS_LOADED, crc)
