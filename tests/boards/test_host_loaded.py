@@ -160,3 +160,24 @@ def test_link_uploads_then_classifies_over_pty():
     assert not errors
     assert got == [Result(int(k), tuple(int(v) for v in lg))
                    for lg, k in zip(want_logits, want_class)]
+
+
+def test_run_checks_the_weight_file_of_a_loaded_build(tmp_path, capsys):
+    """``fpgac run --build-report`` of a loaded-store build reads ``weights.bin`` beside the
+    report and refuses one that does not belong to it (exit 2, one line)."""
+    from fpgac.cli import main
+
+    raw = tmp_path / "img.raw"
+    raw.write_bytes(bytes(784))
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"baud": 115200, "weight_store": {
+        "kind": "loaded", "file": "weights.bin", "bytes": 4, "crc16": image_crc(b"abcd")}}))
+    assert main(["run", "--port", "loop://", "--build-report", str(report), str(raw)]) == 2
+    assert "expected the weight image" in capsys.readouterr().err
+    (tmp_path / "weights.bin").write_bytes(b"abce")
+    assert main(["run", "--port", "loop://", "--build-report", str(report), str(raw)]) == 2
+    assert "expected CRC-16" in capsys.readouterr().err
+    (tmp_path / "weights.bin").write_bytes(b"abcd")     # loop:// echoes '?': no status frame
+    assert main(["run", "--port", "loop://", "--build-report", str(report), "--timeout", "0.3",
+                 str(raw)]) == 2
+    assert "expected a 5-byte status frame" in capsys.readouterr().err
