@@ -198,9 +198,16 @@ class Controller(wiring.Component):
         e_ = Signal.like(cur.count_m1)
         ph = Signal.like(cur.phases_m1)
         hz = Signal(unsigned(unsigned_bits(plan.pes)))
-        # `~x.any()`, not `x == 0`: Yosys writes the latter as `!x`, a multi-bit LOGNOT (lint)
-        first_step = ~e_.any() & ~ph.any()
-        is_last = (e_ == cur.count_m1) & (ph == cur.phases_m1)
+        # the step counters' compares, kept in registers beside them (ECP5 timing: the issue
+        # decision and the record update start from flip-flops, not from compare chains):
+        # e0 = (e_ == 0), elast = (e_ == cur.count_m1), p0 = (ph == 0), plast = (ph ==
+        # cur.phases_m1); updated below wherever e_, ph or cur change
+        e0 = Signal(init=1)
+        elast = Signal(init=int(g0["count_m1"] == 0))
+        p0 = Signal(init=1)
+        plast = Signal(init=int(g0["phases_m1"] == 0))
+        first_step = e0 & p0
+        is_last = elast & plast
         prog_last = cur.final & cur.rlast & cur.glast
         idle = self.idle & ~self.s1_valid
         barrier = first_step & cur.lfirst & ~idle
@@ -209,7 +216,7 @@ class Controller(wiring.Component):
         m.d.comb += [
             issue.eq(running & ~barrier & ~hazard),
             self.issue.eq(issue),
-            self.pass_first.eq(~e_.any()),
+            self.pass_first.eq(e0),
             self.group_first.eq(first_step),
             self.wz.eq(cur.wz),
             self.sel_addr.eq(cur.sel_row),
@@ -222,9 +229,9 @@ class Controller(wiring.Component):
             m.d.sync += hz.eq(hz - 1)
         m.d.sync += [
             self.s1_valid.eq(issue),
-            self.s1_first.eq(~e_.any()),
-            self.s1_last.eq(e_ == cur.count_m1),
-            self.s1_phase0.eq(~ph.any()),
+            self.s1_first.eq(e0),
+            self.s1_last.eq(elast),
+            self.s1_phase0.eq(p0),
             self.s1_latch.eq(is_last),
             self.s1_inz.eq(cur.inz),
             self.s1_phase_off.eq(pp.data),
@@ -234,19 +241,24 @@ class Controller(wiring.Component):
             self.s1_off0.eq(cur.off0), self.s1_px0.eq(cur.px0),
         ]
         with m.If(issue):
-            with m.If(e_ == cur.count_m1):
-                m.d.sync += e_.eq(0)
-                with m.If(ph == cur.phases_m1):
-                    m.d.sync += [ph.eq(0), hz.eq(cur.nvalid - 1)]
+            with m.If(elast):
+                m.d.sync += [e_.eq(0), e0.eq(1)]
+                with m.If(plast):
+                    m.d.sync += [ph.eq(0), p0.eq(1), hz.eq(cur.nvalid - 1)]
                     with m.If(prog_last):
                         m.d.sync += [cur.eq(lay.const(g0)), nxt.eq(lay.const(g1)),
-                                     running.eq(0), draining.eq(1)]
+                                     running.eq(0), draining.eq(1),
+                                     elast.eq(int(g0["count_m1"] == 0)),
+                                     plast.eq(int(g0["phases_m1"] == 0))]
                     with m.Else():
-                        m.d.sync += [cur.eq(nxt), nxt.eq(succ)]
+                        m.d.sync += [cur.eq(nxt), nxt.eq(succ),
+                                     elast.eq(~nxt.count_m1.any()),
+                                     plast.eq(~nxt.phases_m1.any())]
                 with m.Else():
-                    m.d.sync += ph.eq(ph + 1)
+                    m.d.sync += [ph.eq(ph + 1), p0.eq(0), elast.eq(~cur.count_m1.any()),
+                                 plast.eq(ph + 1 == cur.phases_m1)]
             with m.Else():
-                m.d.sync += e_.eq(e_ + 1)
+                m.d.sync += [e_.eq(e_ + 1), e0.eq(0), elast.eq(e_ + 1 == cur.count_m1)]
         with m.If(draining & idle):
             m.d.comb += self.done.eq(1)
             m.d.sync += draining.eq(0)
