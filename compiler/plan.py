@@ -250,9 +250,10 @@ class HardwarePlan:
     #: Controller issue -> step at the lane inputs: bank input register (1) + bank read (1) +
     #: ROM output register (1) + bank stage (1).
     rom_latency: int = 4
-    #: Step at a lane input -> latched value: address register, activation read, read
-    #: register, ``x - inz``, multiply, accumulate, pool/latch (one cycle each).
-    lane_latency: int = 7
+    #: Step at a lane input -> latched value: address parts register, address register,
+    #: activation read, read register, ``x - inz``, multiply, accumulate, pool/latch (one
+    #: cycle each).
+    lane_latency: int = 8
     #: Writer reads a latched value -> its requantized value is written: read register (lane
     #: multiplexer, channel table entry: 1) + sum register (1) + requantizer (constants,
     #: product, rounding, shift, zero point, clamp: 6).

@@ -19,15 +19,16 @@ class Lane(wiring.Component):
     A step presented in cycle ``c`` (``valid`` and the step fields) goes through::
 
         c      register tap and in_base + phase_off            (after the core's bank mux)
-        c + 1  rd_addr = base + tap (from registers)          (activation memory read)
-        c + 2  register rd_data                               (block-RAM output register)
-        c + 3  register x - inz                               (multiplier input register)
-        c + 4  register (x - inz) * d                         (multiplier output register)
-        c + 5  acc = (first ? 0 : acc) + product
-        c + 6  pool = phase0 ? acc : max(pool, acc)           if last  (last step of a phase)
+        c + 1  register rd_addr = base + tap                  (address register)
+        c + 2  activation memory read at rd_addr              (block RAM; distributed-RAM tail)
+        c + 3  register rd_data                               (block-RAM output register)
+        c + 4  register x - inz                               (multiplier input register)
+        c + 5  register (x - inz) * d                         (multiplier output register)
+        c + 6  acc = (first ? 0 : acc) + product
+        c + 7  pool = phase0 ? acc : max(pool, acc)           if last  (last step of a phase)
                result = that pooled value                     if latch (last step of the group)
 
-    ``result`` shows the latched value from ``c + latency`` (:attr:`LATENCY` = 7). ``busy`` is
+    ``result`` shows the latched value from ``c + latency`` (:attr:`LATENCY` = 8). ``busy`` is
     high while a valid step is in any stage after ``c``. The accumulator is ``acc_bits``
     signed; the compiler guarantees no overflow (:mod:`fpgac.compiler.analysis.widths`).
     """
@@ -50,7 +51,7 @@ class Lane(wiring.Component):
         })
 
     #: Cycles from a step at the lane input to its latched value on ``result``.
-    LATENCY = 7
+    LATENCY = 8
 
     @property
     def latency(self) -> int:
@@ -59,46 +60,49 @@ class Lane(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        # flags, d and inz follow the step through stages 1 .. 6 (stage s is cycle c + s)
+        # flags, d and inz follow the step through stages 1 .. 7 (stage s is cycle c + s)
         flags = [{n: getattr(self, n) for n in _FLAGS}]
-        for s in range(1, 7):
+        for s in range(1, 8):
             stage = {n: Signal(name=f"{n}{s}") for n in _FLAGS}
             m.d.sync += [stage[n].eq(flags[-1][n]) for n in _FLAGS]
             flags.append(stage)
         d = [self.d]
-        for s in range(1, 5):
+        for s in range(1, 6):
             d.append(Signal.like(self.d, name=f"d{s}"))
             m.d.sync += d[s].eq(d[s - 1])
         inz = [self.inz]
-        for s in range(1, 4):
+        for s in range(1, 5):
             inz.append(Signal.like(self.inz, name=f"inz{s}"))
             m.d.sync += inz[s].eq(inz[s - 1])
 
-        # stage 1: the address from registers
+        # stage 1: the address parts; stage 2: the address, both from registers (ECP5: the
+        # address adder does not feed a distributed-RAM read in the same cycle)
         tap1 = Signal.like(self.tap)
         base1 = Signal.like(self.in_base)
-        m.d.sync += [tap1.eq(self.tap), base1.eq(self.in_base + self.phase_off)]
-        m.d.comb += self.rd_addr.eq(base1 + tap1)
-        # stage 2 -> 3: the read data, registered
-        x3 = Signal(unsigned(self._act_bits))
-        m.d.sync += x3.eq(self.rd_data)
-        # stage 3 -> 4: x - inz; stage 4 -> 5: the product
-        xd4 = Signal(signed(self._act_bits + 1))
-        prod5 = Signal(signed(2 * (self._act_bits + 1)))
-        m.d.sync += [xd4.eq(x3 - inz[3]), prod5.eq(xd4 * d[4])]
-        # stage 5: accumulate
-        f5, f6 = flags[5], flags[6]
+        addr2 = Signal.like(self.in_base)
+        m.d.sync += [tap1.eq(self.tap), base1.eq(self.in_base + self.phase_off),
+                     addr2.eq(base1 + tap1)]
+        m.d.comb += self.rd_addr.eq(addr2)
+        # stage 3 -> 4: the read data, registered
+        x4 = Signal(unsigned(self._act_bits))
+        m.d.sync += x4.eq(self.rd_data)
+        # stage 4 -> 5: x - inz; stage 5 -> 6: the product
+        xd5 = Signal(signed(self._act_bits + 1))
+        prod6 = Signal(signed(2 * (self._act_bits + 1)))
+        m.d.sync += [xd5.eq(x4 - inz[4]), prod6.eq(xd5 * d[5])]
+        # stage 6: accumulate
+        f6, f7 = flags[6], flags[7]
         acc = Signal(signed(self._acc_bits))
-        with m.If(f5["valid"]):
-            m.d.sync += acc.eq(Mux(f5["first"], 0, acc) + prod5)
-        # stage 6: pool and latch (acc holds the step's running sum)
+        with m.If(f6["valid"]):
+            m.d.sync += acc.eq(Mux(f6["first"], 0, acc) + prod6)
+        # stage 7: pool and latch (acc holds the step's running sum)
         pool = Signal(signed(self._acc_bits))
         pooled = Signal(signed(self._acc_bits))
-        m.d.comb += pooled.eq(Mux(f6["phase0"] | (acc > pool), acc, pool))
-        with m.If(f6["valid"]):
-            with m.If(f6["last"]):
+        m.d.comb += pooled.eq(Mux(f7["phase0"] | (acc > pool), acc, pool))
+        with m.If(f7["valid"]):
+            with m.If(f7["last"]):
                 m.d.sync += pool.eq(pooled)
-            with m.If(f6["latch"]):
+            with m.If(f7["latch"]):
                 m.d.sync += self.result.eq(pooled)
         m.d.comb += self.busy.eq(Cat(*(f["valid"] for f in flags[1:])).any())
         return m

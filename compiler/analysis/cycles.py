@@ -15,9 +15,9 @@ Cycle numbers are relative to the cycle ``A`` in which the last input pixel is a
   in order; step issued in cycle ``t`` is registered by the weight banks, which read their
   ROM in ``t+1`` (data in ``t+2``, registered in ``t+3``) and decode it (filler test, tap
   offset, ``w - wz``) into a register (``t+4``); each lane registers its address parts
-  (``t+4``), reads its activation in ``t+5`` (data in ``t+6``, registered), subtracts the
-  zero point (``t+7``), multiplies (``t+8``), accumulates (``t+9``), pools and (last step of
-  the group) latches in ``t+10``:
+  (``t+4``) and its address (``t+5``), reads its activation in ``t+6`` (data in ``t+7``,
+  registered), subtracts the zero point (``t+8``), multiplies (``t+9``), accumulates
+  (``t+10``), pools and (last step of the group) latches in ``t+11``:
   the latched values are visible from cycle ``w_k = u_k + rom_latency + lane_latency`` where
   ``u_k`` is the issue cycle of the group's last step. Fillers and list padding are steps
   like any other.
@@ -57,9 +57,9 @@ __all__ = ["ROM_LATENCY", "LANE_LATENCY", "WRITER_LATENCY", "RESULT_LATENCY", "L
 #: Issue of a step -> decoded bank entry at the lanes (bank input register, bank read, ROM
 #: output register, bank stage).
 ROM_LATENCY = 4
-#: Step at the lane input -> latched value visible (address register, activation read, read
-#: register, ``x - inz``, multiply, accumulate, pool/latch).
-LANE_LATENCY = 7
+#: Step at the lane input -> latched value visible (address parts register, address
+#: register, activation read, read register, ``x - inz``, multiply, accumulate, pool/latch).
+LANE_LATENCY = 8
 #: Writer reads a latched value -> cycle its requantized value is written (read register:
 #: lane multiplexer and channel table entry; sum register; six requantizer stages).
 WRITER_LATENCY = 8
