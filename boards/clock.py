@@ -66,15 +66,33 @@ LIMITS = {
                "output": (Fraction(469, 100), 464)},
 }
 
-#: Default ``--clock-mhz`` per board: a clock that met timing in place and route (open flows;
-#: ULX3S: 75 MHz, below the 80 MHz met by LeNet-5 at P = 16 with Fmax 89.99 MHz, for margin)
-#: or a documented default (Vivado). The measurements are in ``docs/boards.md``.
-DEFAULT_CLOCK_MHZ = {"arty": 100, "arty-100t": 100, "icebreaker": 30, "ulx3s": 75}
+#: Default ``--clock-mhz`` per board: a documented default (Vivado), a clock that met timing in
+#: place and route (open flows), or, where the Fmax depends on the lane count, a table
+#: ``((P, MHz), ...)`` in increasing ``P`` (:func:`default_clock_mhz`) of clocks below the
+#: nextpnr Fmax of LeNet-5 builds at that ``P``. ULX3S: P <= 16 90 MHz (routed: 95.61 and
+#: 99.89 MHz), P <= 64 37.5 MHz (below the 39.65 MHz post-placement estimate; that route did
+#: not finish in the session). The measurements and commands are in ``docs/boards.md``.
+DEFAULT_CLOCK_MHZ = {"arty": 100, "arty-100t": 100, "icebreaker": 30,
+                     "ulx3s": ((16, 90), (64, 37.5))}
 
 
-def default_clock_mhz(board_name: str) -> float:
-    """The default clock of ``board_name`` in MHz (:data:`DEFAULT_CLOCK_MHZ`)."""
-    return DEFAULT_CLOCK_MHZ[board_name]
+def default_clock_mhz(board_name: str, pes: int | None = None) -> float:
+    """The default clock of ``board_name`` in MHz for a plan with ``pes`` lanes.
+
+    A board with a table (:data:`DEFAULT_CLOCK_MHZ`) takes the entry of the smallest measured
+    ``P >= pes`` (fewer lanes: shorter broadcast nets and a smaller die area, so the larger
+    ``P``'s routed clock is the conservative one), the last entry above the table, and the
+    lowest clock of the table without ``pes`` (the clock that met timing at every measured
+    ``P``: the default link rate of ``fpgac run --board``)."""
+    entry = DEFAULT_CLOCK_MHZ[board_name]
+    if not isinstance(entry, tuple):
+        return entry
+    if pes is None:
+        return min(mhz for _, mhz in entry)
+    for p, mhz in entry:
+        if int(pes) <= p:
+            return mhz
+    return entry[-1][1]
 
 
 @dataclass(frozen=True)
@@ -282,15 +300,16 @@ class ClockPlan:
         return d
 
 
-def plan_clock(board, clock_mhz=None) -> ClockPlan:
+def plan_clock(board, clock_mhz=None, pes: int | None = None) -> ClockPlan:
     """The clock for ``board`` (a :class:`fpgac.boards.platforms.Board`) at ``clock_mhz``.
 
-    ``None`` means the board's default (:data:`DEFAULT_CLOCK_MHZ`). The PLL makes every clock
+    ``None`` means the board's default for a plan with ``pes`` lanes
+    (:func:`default_clock_mhz`). The PLL makes every clock
     it can (its lock also gates the reset); the oscillator is used directly only for a request
     equal to it that the PLL cannot make (iCE40: 12 MHz is below its 16 MHz minimum).
     """
     if clock_mhz is None:
-        clock_mhz = default_clock_mhz(board.name)
+        clock_mhz = default_clock_mhz(board.name, pes)
     if not isinstance(clock_mhz, (int, float, Fraction)) or not clock_mhz > 0:
         raise FpgacError(f"--clock-mhz: expected a frequency > 0 MHz, found {clock_mhz!r}")
     f_osc = Fraction(board.clock_hz).limit_denominator(1_000_000)

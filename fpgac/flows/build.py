@@ -76,7 +76,7 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
     plan, est = _plan(model_path, board, pes, step, weight_store)
     times["plan_s"] = time.monotonic() - t0
     plat = board.make_platform()
-    clock = plan_clock(board, clock_mhz)      # PLL setting (or the oscillator), exact frequency
+    clock = plan_clock(board, clock_mhz, pes=plan.pes)   # PLL setting (or oscillator), exact
     if baud is None:
         from fpgac.boards.link import link_baud
 

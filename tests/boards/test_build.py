@@ -50,7 +50,7 @@ def test_build_without_tools(tiny, tmp_path, board):
     on_disk = json.loads((tmp_path / "report.json").read_text())
     assert on_disk == json.loads(json.dumps(report))
     assert report["board"] == board and report["part"] == b.part
-    clock = plan_clock(b, None)                      # the board's default clock (PLL)
+    clock = plan_clock(b, None, pes=2)               # the board's default clock at P (PLL)
     assert report["pes"] == 2 and report["clock_mhz"] == clock.mhz
     assert report["clock"] == json.loads(json.dumps(clock.describe()))
     assert report["cycles_per_inference"] == cyc.load_cycles + cyc.compute_cycles

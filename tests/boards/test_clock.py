@@ -5,8 +5,8 @@ from fractions import Fraction
 
 import pytest
 
-from fpgac.boards.clock import (LIMITS, TOLERANCE, ClockedTop, LockReset, achievable_range,
-                                pll_config, plan_clock)
+from fpgac.boards.clock import (DEFAULT_CLOCK_MHZ, LIMITS, TOLERANCE, ClockedTop, LockReset,
+                                achievable_range, default_clock_mhz, pll_config, plan_clock)
 from fpgac.boards.harness import BoardTop
 from fpgac.boards.platforms import BOARDS, get_board
 from fpgac.boards.uart import uart_divisor
@@ -196,8 +196,25 @@ def test_clockgen_on_platform(tmp_path, tiny_plan, board, mhz):
 
 def test_every_board_has_a_default_clock():
     for name, board in BOARDS.items():
-        ck = plan_clock(board, None)
-        assert ck.hz > 0
+        for pes in (None, 1, 16, 64, 200):
+            ck = plan_clock(board, None, pes=pes)
+            assert ck.hz > 0 and ck.mhz == pytest.approx(default_clock_mhz(name, pes),
+                                                         rel=float(TOLERANCE))
+        table = DEFAULT_CLOCK_MHZ[name]
+        if isinstance(table, tuple):                        # increasing P
+            assert [p for p, _ in table] == sorted({p for p, _ in table})
+
+
+def test_default_clock_table_takes_the_smallest_measured_p_at_or_above(monkeypatch):
+    """A table default: the entry of the smallest measured P >= pes, the last one above the
+    table, the lowest clock without a P; a plain default ignores P."""
+    monkeypatch.setitem(DEFAULT_CLOCK_MHZ, "ulx3s", ((16, 90), (32, 80), (64, 60)))
+    got = [default_clock_mhz("ulx3s", p) for p in (1, 16, 17, 32, 33, 64, 65)]
+    assert got == [90, 90, 80, 80, 60, 60, 60]
+    assert default_clock_mhz("ulx3s") == 60
+    assert plan_clock(get_board("ulx3s"), None, pes=20).mhz == 80
+    assert plan_clock(get_board("ulx3s"), 50, pes=20).mhz == 50       # an explicit clock wins
+    assert default_clock_mhz("arty", 3) == default_clock_mhz("arty") == 100
 
 
 def _lock_reset_trace(delay, lock_wave):
