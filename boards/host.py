@@ -170,40 +170,46 @@ class BoardLink:
     def close(self):
         self.port.close()
 
-    def read_frame(self) -> Result:
-        """Read bytes until one valid frame has arrived (skipping noise before the header)."""
-        n = self.protocol.frame_length
-        deadline = time.monotonic() + self.timeout
+    def _read(self, lengths: dict[int, int], timeout: float) -> bytearray:
+        """Read until the first frame whose header byte is a key of ``lengths`` (the value:
+        that frame's length) is complete, skipping any other bytes before it; return it, or at
+        the deadline the bytes kept so far (shorter than any frame)."""
+        deadline = time.monotonic() + timeout
+        first = next(iter(lengths.values()))
         buf = bytearray()
         while time.monotonic() < deadline:
-            chunk = self.port.read(max(1, n - len(buf)))
-            buf += chunk
-            if buf[:1] == bytes([STATUS_HEADER]):      # the loaded store refused the image
-                buf += self.port.read(max(0, STATUS_LENGTH - len(buf)))
-                status = self.protocol.decode_status(bytes(buf[:STATUS_LENGTH]))
-                raise FpgacError(f"board: expected a result frame, found a status frame "
-                                 f"({status.text}): upload the weights first (fpgac run "
-                                 f"--build-report REPORT_JSON does)")
-            while buf and buf[0] != HEADER:
+            buf += self.port.read(max(1, lengths.get(buf[0], first) - len(buf) if buf else first))
+            while buf and buf[0] not in lengths:
                 del buf[0]
-            if len(buf) >= n:
-                return self.protocol.decode_frame(bytes(buf[:n]))
+            if buf and len(buf) >= lengths[buf[0]]:
+                return buf[:lengths[buf[0]]]
+        return buf
+
+    def read_frame(self) -> Result:
+        """Read bytes until one valid frame has arrived (skipping noise before the header).
+        With the loaded store a status frame instead means the board refused the image."""
+        n = self.protocol.frame_length
+        lengths = {HEADER: n, **({STATUS_HEADER: STATUS_LENGTH} if self.protocol.loaded else {})}
+        buf = self._read(lengths, self.timeout)
+        if buf[:1] == bytes([STATUS_HEADER]) and len(buf) == STATUS_LENGTH:
+            status = self.protocol.decode_status(bytes(buf))
+            raise FpgacError(f"board: expected a result frame, found a status frame "
+                             f"({status.text}): upload the weights first (fpgac run "
+                             f"--build-report REPORT_JSON does)")
+        if len(buf) == n:
+            return self.protocol.decode_frame(bytes(buf))
         raise FpgacError(f"board: expected a {n}-byte result frame within {self.timeout:g} s, "
                          f"found {len(buf)} bytes (is the board programmed with this model "
                          f"and baud rate?)")
 
     def read_status(self, timeout: float | None = None) -> Status:
         """Read one status frame (skipping noise before its header)."""
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        buf = bytearray()
-        while time.monotonic() < deadline:
-            buf += self.port.read(max(1, STATUS_LENGTH - len(buf)))
-            while buf and buf[0] != STATUS_HEADER:
-                del buf[0]
-            if len(buf) >= STATUS_LENGTH:
-                return self.protocol.decode_status(bytes(buf[:STATUS_LENGTH]))
+        wait = self.timeout if timeout is None else timeout
+        buf = self._read({STATUS_HEADER: STATUS_LENGTH}, wait)
+        if len(buf) == STATUS_LENGTH:
+            return self.protocol.decode_status(bytes(buf))
         raise FpgacError(f"board: expected a {STATUS_LENGTH}-byte status frame within "
-                         f"{self.timeout:g} s, found {len(buf)} bytes (is the board programmed "
+                         f"{wait:g} s, found {len(buf)} bytes (is the board programmed "
                          f"with a loaded-weight-store build and this baud rate?)")
 
     def query(self) -> Status:
