@@ -7,34 +7,22 @@ or truncated weights (``docs/boards.md``, "Weight upload"). The results are bit-
 golden, and the weights survive the harness's resync reset.
 """
 
-import numpy as np
 import pytest
 
 from fpgac.boards.harness import (STATUS_BAD_CRC, STATUS_BUSY, STATUS_LOADED, STATUS_NONE,
                                   STATUS_TRUNCATED, Harness, crc16_byte)
-from fpgac.boards.host import Protocol, Result
+from fpgac.boards.host import Protocol
 from fpgac.boards.testing import uart_recv, uart_send
 from fpgac.compiler.passes.weight_image import image_crc, weight_image
-from fpgac.compiler.plan import plan_hardware
 from fpgac.hw.amsim import run_testbench
-from fpgac.sim import golden
-from fpgac.sim.preprocess import pixel_table
-from fpgac.sim.randmodel import random_model
 
 DIVISOR = 4
 RESYNC = 400
 
 
 @pytest.fixture(scope="module")
-def case():
-    model = random_model(29, channels=(1, 1), max_convs=2, max_linears=2, strides=False,
-                         square=True, size=(8, 8), n_bits=(4, 8))
-    plan = plan_hardware(model, pes=3, pixel_lut=pixel_table(model), weight_store="loaded")
-    images = np.random.default_rng(5).integers(0, 256, (2,) + tuple(model.input.shape),
-                                               dtype=np.uint8)
-    logits, klass = golden.predict(model, images)
-    want = [Result(int(k), tuple(int(v) for v in lg)) for lg, k in zip(logits, klass)]
-    return plan, images, want
+def case(loaded_case):
+    return loaded_case(29, size=(8, 8), pes=3, n_bits=(4, 8), image_seed=5)
 
 
 def _run(plan, script):

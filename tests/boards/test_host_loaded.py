@@ -6,19 +6,14 @@ import json
 import os
 import threading
 
-import numpy as np
 import pytest
 
 from fpgac.boards.harness import Harness
-from fpgac.boards.host import BoardLink, Protocol, Result, Status, weight_file
+from fpgac.boards.host import BoardLink, Protocol, Status, weight_file
 from fpgac.boards.testing import uart_recv, uart_send
 from fpgac.compiler.passes.weight_image import image_crc, weight_image
-from fpgac.compiler.plan import plan_hardware
 from fpgac.errors import FpgacError
 from fpgac.hw.amsim import run_testbench
-from fpgac.sim import golden
-from fpgac.sim.preprocess import pixel_table
-from fpgac.sim.randmodel import random_model
 
 PL = Protocol(input_pixels=4, classes=2, out_bits=8, loaded=True)
 
@@ -106,14 +101,9 @@ def test_weight_file_belongs_to_the_report(tmp_path):
 
 
 @pytest.mark.slow
-def test_link_uploads_then_classifies_over_pty():
+def test_link_uploads_then_classifies_over_pty(loaded_case):
     """ensure_weights + infer_batch on a real tty whose other end is the simulated harness."""
-    model = random_model(4, channels=(1, 1), max_convs=2, max_linears=2, strides=False,
-                         square=True, size=(6, 6), n_bits=(4, 12))
-    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model), weight_store="loaded")
-    images = np.random.default_rng(3).integers(0, 256, (2,) + tuple(model.input.shape),
-                                               dtype=np.uint8)
-    want_logits, want_class = golden.predict(model, images)
+    plan, images, want = loaded_case(4, size=(6, 6), pes=2, n_bits=(4, 12), image_seed=3)
     master, slave = os.openpty()
     fcntl.fcntl(master, fcntl.F_SETFL, fcntl.fcntl(master, fcntl.F_GETFL) | os.O_NONBLOCK)
     harness = Harness(plan, divisor=4)
@@ -158,8 +148,7 @@ def test_link_uploads_then_classifies_over_pty():
         os.close(master)
         os.close(slave)
     assert not errors
-    assert got == [Result(int(k), tuple(int(v) for v in lg))
-                   for lg, k in zip(want_logits, want_class)]
+    assert got == want
 
 
 def test_run_checks_the_weight_file_of_a_loaded_build(tmp_path, capsys):
