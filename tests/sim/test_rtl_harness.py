@@ -1,7 +1,7 @@
-"""The RTL harness (tb_top.sv + cocotb runner) on a hand-written core with the core's ports.
-
-Temporary: this core stands in until ``fpgac.hw`` emits the real one; then these checks move
-onto the real core (tests/sim/test_rtl_core.py) and this file is deleted.
+"""The RTL testbench itself (tb_top.sv + cocotb runner), on a hand-written core with the core's
+ports whose answers are known without :mod:`fpgac.hw` (the pixel sum, class 3, 100 cycles): a
+fault here is the testbench's, not the generated core's. The generated core's RTL tests are
+``tests/sim/test_rtl_core.py``.
 """
 
 from __future__ import annotations
