@@ -11,18 +11,25 @@ carries ``keep`` (a ``keep`` on the wire is not enough; checked in the installed
 Amaranth puts signal attributes on wires only, so the replicas are named with :data:`TAG`
 and the open flows' Yosys script marks the flip-flops driving those wires ``keep``
 (:data:`YOSYS_KEEP`, used by :func:`fpgac.boards.tools.platform_overrides`).
+
+Vivado (the Arty flow) removes equivalent registers too; it keeps a register whose HDL
+declaration carries ``DONT_TOUCH`` (UG901), so every replica wire has that attribute
+(:data:`VIVADO_ATTRS`), which the Verilog backend writes on the ``reg`` of the replica.
+Yosys ignores it (hence the script above).
 """
 
 from __future__ import annotations
 
 from amaranth.hdl import Signal
 
-__all__ = ["TAG", "YOSYS_KEEP", "lane_group", "groups", "replicate"]
+__all__ = ["TAG", "YOSYS_KEEP", "VIVADO_ATTRS", "lane_group", "groups", "replicate"]
 
 #: Name tag of a replica register (``<name>_fanrep<g>``).
 TAG = "fanrep"
 #: Yosys commands (after reading the design, before synthesis) that keep the replicas.
 YOSYS_KEEP = f"setattr -set keep 1 w:*_{TAG}* %a %ci1:+$dff,$adff,$sdff,$dffe,$sdffe[Q] w:* %d"
+#: Attributes of every replica: Vivado keeps the register instead of merging it.
+VIVADO_ATTRS = {"DONT_TOUCH": "TRUE"}
 
 
 def lane_group(plan, p: int) -> int:
@@ -41,7 +48,7 @@ def replicate(m, plan, name: str, value, *, like=None) -> list[Signal]:
     src = value if like is None else like
     out = []
     for g in range(groups(plan)):
-        r = Signal.like(src, name=f"{name}_{TAG}{g}")
+        r = Signal.like(src, name=f"{name}_{TAG}{g}", attrs=VIVADO_ATTRS)
         m.d.sync += r.eq(value)
         out.append(r)
     return out

