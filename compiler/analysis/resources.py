@@ -188,8 +188,12 @@ def _control_luts(plan) -> int:
     return luts + 2 * per_lane * int(plan.pes)
 
 
-def estimate(plan, board) -> Estimate:
+def estimate(plan, board, divisor: int | None = None) -> Estimate:
     """Resource estimate of core + harness from the plan alone (no synthesis).
+
+    ``divisor``: the harness's UART clocks per bit, when the build's clock and baud are known
+    (the build's report); ``None`` (the fit check and ``--pes auto``, made before the clock is
+    chosen) sizes the receive queue for the fastest UART the harness accepts, the largest.
 
     Contract: one hard multiplier array per lane (``(act_bits+1) x (w_bits+1)`` signed) plus one
     for the requantizer (``acc_bits x (act_bits+1)``), split into the part's multiplier size;
@@ -200,7 +204,7 @@ def estimate(plan, board) -> Estimate:
     ROM small enough to become logic (:data:`LOGIC_ROM_BITS_PER_BLOCK`); memories
     (:func:`_memories`: activation copies, pixel LUT, weight ROMs, tables, program), each
     rounded up to whole blocks of the part at its best aspect ratio, and the harness's receive
-    FIFO (sized for the fastest UART, 4 clocks per bit: logic when small). On the iCE40 with the
+    FIFO (for ``divisor``, else the fastest UART: logic when small). On the iCE40 with the
     fixture ``tests/fixtures/models/tiny_int.yml`` at P = 1 this gave 3 DSPs, 15 RAM blocks
     and ~1580 LUTs where nextpnr placed 3, 15 and 1484 (before the FIFO, which then took one
     more block: placed 16).
@@ -224,13 +228,13 @@ def estimate(plan, board) -> Estimate:
             bits += copies * width * depth
             blocks += copies * n
             by_class[cls] += copies * n
-    # the harness's receive queue (boards/harness.py plan_rx_fifo_depth), sized here for the fastest
-    # UART the harness accepts (MIN_DIVISOR clocks per bit), blocked for the compute cycles and
-    # the loader's input ring fill: logic when small, else block RAM
+    # the harness's receive queue (boards/harness.py plan_rx_fifo_depth) at ``divisor`` or the
+    # fastest UART the harness accepts (MIN_DIVISOR clocks per bit), blocked for the compute
+    # cycles and the loader's input ring fill: logic when small, else block RAM
     from fpgac.boards.harness import plan_rx_fifo_depth
     from fpgac.boards.uart import MIN_DIVISOR
 
-    fifo = plan_rx_fifo_depth(plan, MIN_DIVISOR)
+    fifo = plan_rx_fifo_depth(plan, MIN_DIVISOR if divisor is None else divisor)
     n = _blocks(8, fifo, flow)
     if 8 * fifo < n * LOGIC_ROM_BITS_PER_BLOCK[flow]:
         rom_luts += 8 * -(-fifo // ROM_DEPTH_PER_LUT)

@@ -81,6 +81,10 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
         from fpgac.boards.link import link_baud
 
         baud = link_baud(board.name, float(clock.hz))
+    from fpgac.boards.uart import uart_divisor
+    from fpgac.compiler.analysis.resources import estimate
+
+    est = estimate(plan, board, uart_divisor(float(clock.hz), baud))   # the queue as built
     out = Path(out_dir) if out_dir is not None else default_out_dir(model_path, board.name)
     out.mkdir(parents=True, exist_ok=True)
     step("elaborating harness + core, writing Verilog")

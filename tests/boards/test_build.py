@@ -75,6 +75,13 @@ def test_build_without_tools(tiny, tmp_path, board):
     assert mem["weights"]["bits"] + mem["indices"]["bits"] == plan.rom_bits
     assert mem["activations"]["bits"] == plan.pes * plan.act_bits * plan.mem_depth
     assert sum(v["blocks"] for v in mem.values()) == report["estimate"]["bram_blocks"]
+    # the report's estimate has the receive queue the harness builds at this clock and baud
+    from fpgac.boards.uart import uart_divisor
+    from fpgac.compiler.analysis.resources import plan_for_board
+
+    built = estimate(plan_for_board(model, 2, b, pixel_table(model)), b,
+                     uart_divisor(clock.hz, report["baud"]))
+    assert report["estimate"] == json.loads(json.dumps(built.__dict__))
     md = (tmp_path / "report.md").read_text()
     assert "| PEs (P) | 2 |" in md and "tools not run (--no-pnr)" in md
 

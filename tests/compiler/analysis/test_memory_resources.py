@@ -67,3 +67,21 @@ def test_board_plan_splits_only_where_it_saves_blocks(lenet):
     four = load_model(ROOT / "examples" / "lenet5_g90_4b.fpgac.yml")
     plan = plan_for_board(four, 16, ulx3s, pixel_table(four))
     assert plan.mem_depth == 2200 and plan.act_body == 0      # 4 x 4096: one DP16KD whole
+
+
+def test_receive_queue_follows_the_uart_divisor(lenet):
+    """Without a divisor the estimate sizes the harness's receive queue for the fastest UART
+    (the fit check, made before the clock is chosen); with the build's divisor it is the queue
+    the harness builds: LeNet-5 at P = 1 on the iCEBreaker (30 MHz, 3 Mbaud: 10 clocks per
+    bit) needs 5 EBR fewer, and nothing but the queue ("other") changes."""
+    from fpgac.boards.harness import plan_rx_fifo_depth
+    from fpgac.boards.uart import MIN_DIVISOR
+
+    board = get_board("icebreaker")
+    plan = plan_for_board(lenet, 1, board, pixel_table(lenet))
+    worst, built = estimate(plan, board), estimate(plan, board, 10)
+    assert plan_rx_fifo_depth(plan, 10) < plan_rx_fifo_depth(plan, MIN_DIVISOR)
+    assert estimate(plan, board, MIN_DIVISOR) == worst
+    assert worst.bram_blocks - built.bram_blocks == 5
+    assert {c: n for c, n in worst.blocks_by_class.items() if c != "other"} == \
+        {c: n for c, n in built.blocks_by_class.items() if c != "other"}
