@@ -3,6 +3,7 @@
 Usage::
 
     python bench/memory_bench.py [--model MODEL ...] [--pes 1,8,16,32,54,64] [--json OUT]
+                                 [--before REV]
 
 For each model and P it plans the accelerator (no synthesis) and prints: the weight storage
 bits (all entries incl. indices, fillers and padding) and their ratio to the dense weight bits,
@@ -13,6 +14,10 @@ EBR), the ULX3S (ECP5 DP16KD) and the Arty A7 (RAMB36 equivalents), each for the
 activations / control / other). On the iCEBreaker that plan takes the loaded weight store
 (weights in SPRAM, uploaded at start-up) where the ROMs do not fit its 30 EBR: the iCE40 column
 then reads ``EBR + SPRAM s (loaded)``. Takes seconds.
+
+``--before REV`` also runs this bench as it was at commit ``REV`` (``bench/before.py``) on the
+same models and P and prints a before -> after table of the columns both have; ``--before
+67982c3`` is the seed accelerator (the first commit of this bench).
 """
 
 from __future__ import annotations
@@ -75,6 +80,9 @@ def main(argv=None) -> int:
                     help="model file (repeatable); default: the LeNet-5 8-bit and 4-bit examples")
     ap.add_argument("--pes", default="1,8,16,32,54,64")
     ap.add_argument("--json", default=None, help="also write the rows to this file")
+    ap.add_argument("--before", default=None, metavar="REV",
+                    help="also print before -> after against this bench at commit REV "
+                         "(e.g. 67982c3, the seed accelerator)")
     args = ap.parse_args(argv)
     models = args.model or [str(ROOT / "examples" / "lenet5_g90_8b.yml"),
                             str(ROOT / "examples" / "lenet5_g90_4b.fpgac.yml")]
@@ -92,7 +100,45 @@ def main(argv=None) -> int:
                   f"{r['arty']} | {_classes(r['icebreaker_by_class'])} |", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(allrows, indent=1) + "\n")
+    if args.before:
+        from before import BeforeError, run_at
+
+        old_args = [a for path in models for a in ("--model", str(Path(path).resolve()))]
+        try:
+            old = run_at(args.before, "memory_bench.py", old_args + ["--pes", args.pes])
+        except BeforeError as exc:
+            print(f"memory_bench: {exc}", file=sys.stderr)
+            return 2
+        print_before_after(args.before, old, allrows)
     return 0
+
+
+#: Columns of the before -> after table: (row key, heading, format).
+COMPARED = (("rom_bits", "weight bits", "{:,}"), ("ratio", "/ dense", "{:.2f}"),
+            ("table_bits", "table bits", "{:,}"), ("act_words", "act words", "{:,}"),
+            ("cycles", "cycles", "{:,}"), ("icebreaker", "iCE40 EBR", "{}"),
+            ("ulx3s", "ECP5 DP16KD", "{}"), ("arty", "RAMB36", "{}"))
+
+
+def print_before_after(rev: str, old: list[dict], new: list[dict]) -> None:
+    """The rows of both runs, matched by model file name and P: ``before -> after`` per cell
+    (a column the earlier bench did not have is left out)."""
+    before = {(r["model"], r["pes"]): r for r in old}
+    cols = [c for c in COMPARED if all(c[0] in r for r in old)]
+    model = None
+    for r in new:
+        b = before.get((r["model"], r["pes"]))
+        if b is None:
+            continue
+        if r["model"] != model:
+            model = r["model"]
+            print(f"\n{model}: before ({rev}) -> after (this tree)")
+            print("| P | " + " | ".join(c[1] for c in cols) + " |")
+            print("|---|" + "---|" * len(cols))
+        after = {key: _ice40(r) if key == "icebreaker" else fmt.format(r[key])
+                 for key, _, fmt in cols}
+        print(f"| {r['pes']} | " + " | ".join(
+            f"{fmt.format(b[key])} -> {after[key]}" for key, _, fmt in cols) + " |", flush=True)
 
 
 if __name__ == "__main__":
