@@ -6,6 +6,10 @@ The testbench is ``sim/cocotb/tb_top.sv``: it streams pixels into the core throu
 cocotb (``cocotb_tools.runner``) builds the simulator and runs ``fpgac.sim.cocotb.run_images``,
 which only starts the clock and waits for ``done``: no Python runs per cycle.
 
+A core with the loaded weight store (``weights*`` ports, ``plan.weight_store == "loaded"``)
+gets the weight upload first: the wrapper streams the weight image into ``weights``, checks its
+CRC-16 as the board harness does and drives ``weights_ok`` (:class:`WeightUpload`).
+
 Builds are cached: one directory per (Verilog, wrapper, simulator, options) hash under the build
 directory, so running more images through the same design does not recompile.
 
@@ -32,8 +36,9 @@ from ..errors import FpgacError
 from . import tools
 
 __all__ = [
-    "RtlResult", "RawRtlResult", "CoreInterface", "simulate", "simulate_verilog",
-    "core_interface", "default_build_dir", "decode_results", "layer_maps",
+    "RtlResult", "RawRtlResult", "CoreInterface", "WeightUpload", "simulate",
+    "simulate_verilog", "core_interface", "default_build_dir", "decode_results", "layer_maps",
+    "weight_upload",
 ]
 
 _HERE = Path(__file__).resolve().parent / "cocotb"
@@ -70,10 +75,34 @@ class CoreInterface:
     result_width: int
     debug_addr_width: int | None = None
     debug_data_width: int | None = None
+    #: The loaded weight store's ports (``weights__*``, ``weights_start``, ``weights_done``,
+    #: ``weights_ok``) are present.
+    loaded: bool = False
 
     @property
     def debug(self) -> bool:
         return self.debug_addr_width is not None
+
+
+@dataclass(frozen=True)
+class WeightUpload:
+    """What the wrapper saw of the weight upload (loaded weight store).
+
+    ``done``: ``weights_done`` was high at most 16 cycles after the last image byte;
+    ``crc_ok``: the CRC-16 of the bytes the core took equals the upload's last two bytes;
+    ``early``: ``weights_done`` was high while bytes were still streaming (a loader fault);
+    ``cycles``: cycles from the last byte to ``weights_done`` (16 if it never rose). The
+    wrapper drives ``weights_ok = done and crc_ok``.
+    """
+
+    done: bool
+    crc_ok: bool
+    early: bool
+    cycles: int
+
+    @property
+    def ok(self) -> bool:
+        return self.done and self.crc_ok and not self.early
 
 
 @dataclass
@@ -93,6 +122,7 @@ class RawRtlResult:
     cached_build: bool
     simulator: str
     build_path: Path
+    weights: WeightUpload | None = None
 
 
 @dataclass
@@ -115,7 +145,8 @@ class RtlResult:
     memory : numpy.ndarray or None
         With ``dump_layers``: the raw activation memory words, ``int64 [dumped images, words]``.
     total_cycles : int
-        Simulated cycles from reset release to the end of the run (all images).
+        Simulated cycles from reset release to the end of the run (all images, and the
+        weight upload of a loaded core).
     build_seconds, sim_seconds : float
         Wall time of the build (about 0 when cached) and of the simulation run.
     """
@@ -130,6 +161,8 @@ class RtlResult:
     cached_build: bool
     layers: list[np.ndarray] | None = None
     memory: np.ndarray | None = field(default=None, repr=False)
+    #: The weight upload (loaded weight store), else ``None``.
+    weights: WeightUpload | None = None
 
     @property
     def cycles_per_second(self) -> float:
@@ -161,7 +194,8 @@ def core_interface(verilog: str, module: str) -> CoreInterface:
     FpgacError
         If the module is missing or its ports differ from the core contract
         (``clk``, ``rst``, ``pixels__*`` 8-bit payload, ``result__*``, ``busy``, optional
-        ``debug_addr``/``debug_data``).
+        ``debug_addr``/``debug_data``, optional loaded-store ports: all of ``weights__*``
+        (8-bit payload), ``weights_start``, ``weights_done``, ``weights_ok``, or none).
     """
     match = re.search(rf"^module\s+{re.escape(module)}\s*\((.*?)^endmodule", verilog,
                       re.M | re.S)
@@ -183,11 +217,21 @@ def core_interface(verilog: str, module: str) -> CoreInterface:
     if widths.get("result__payload", ("", 0))[0] != "output":
         raise FpgacError(f"verilog module {module}: port result__payload: expected an output, "
                          f"found {widths.get('result__payload', 'no such port')}")
+    loaded_ports = {"weights__payload": ("input", 8), "weights__valid": ("input", 1),
+                    "weights__ready": ("output", 1), "weights_start": ("input", 1),
+                    "weights_done": ("output", 1), "weights_ok": ("input", 1)}
+    loaded = any(name in widths for name in loaded_ports)
+    if loaded:
+        for name, want in loaded_ports.items():
+            if widths.get(name) != want:
+                raise FpgacError(f"verilog module {module}: loaded-store port {name}: expected "
+                                 f"{want[0]} [{want[1]}], found "
+                                 f"{widths.get(name, 'no such port')}")
     debug = "debug_addr" in widths
     return CoreInterface(
         module=module, result_width=widths["result__payload"][1],
         debug_addr_width=widths["debug_addr"][1] if debug else None,
-        debug_data_width=widths["debug_data"][1] if debug else None)
+        debug_data_width=widths["debug_data"][1] if debug else None, loaded=loaded)
 
 
 def _write_hex_chunks(images: np.ndarray, prefix: Path) -> None:
@@ -218,6 +262,8 @@ def _build(runner, simulator: str, verilog_path: Path, iface: CoreInterface, pix
     defines = {"FPGAC_CORE": iface.module}
     if iface.debug:
         defines["FPGAC_DEBUG"] = 1
+    if iface.loaded:
+        defines["FPGAC_LOADED"] = 1
     if INTERNAL_CLOCK:
         defines["TB_INTERNAL_CLOCK"] = 1
     parameters = {"PIXELS": pixels, "RESULT_W": iface.result_width, "CHUNK": CHUNK,
@@ -241,7 +287,8 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
                      stalls: int | None = None, dump_images: int = 0, dump_words: int = 0,
                      x_seed: int | None = None, timeout_cycles: int = 10_000_000,
                      keep_run_dir: bool = False, progress=None,
-                     trace: str | Path | None = None) -> RawRtlResult:
+                     trace: str | Path | None = None,
+                     weights: bytes | None = None) -> RawRtlResult:
     """Build (or reuse) and run the wrapper around ``module`` of ``verilog``.
 
     Parameters
@@ -271,6 +318,11 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
         Verilator only: write an FST waveform of the whole run (every signal of ``tb_top``
         and the core) to this path; the design is built with :data:`TRACE_ARGS` (a separate
         cached build).
+    weights
+        Required for a core with the loaded weight store, refused otherwise: the upload (the
+        weight image, then its CRC-16, 2 bytes little endian: :func:`weight_upload`),
+        streamed before the first image (:class:`WeightUpload`; a core whose upload fails
+        takes no pixel, so the run ends in a timeout error naming the upload).
 
     Raises
     ------
@@ -290,6 +342,7 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
         raise FpgacError(f"--trace: expected simulator verilator (FST), found {simulator}")
     if x_seed is not None and simulator != "verilator":
         raise FpgacError(f"x_seed: expected None with simulator {simulator}, found {x_seed}")
+    _check_weights(iface, weights)
     tools.check_simulator(simulator)
 
     root = Path(build_dir) if build_dir is not None else default_build_dir()
@@ -309,10 +362,14 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
         _write_hex_chunks(images, run_dir / "images")
         plusargs = _plusargs(run_dir, len(images), timeout_cycles, stalls, dump_images,
                              dump_words, x_seed)
+        if weights is not None:
+            (run_dir / "weights.hex").write_text("".join(f"{b:02x}\n" for b in weights))
+            plusargs += [f"+weights={run_dir / 'weights.hex'}", f"+wbytes={len(weights)}"]
         t1 = time.perf_counter()
         _run(build_path, run_dir, env, simulator, module, plusargs, trace)
         sim_seconds = time.perf_counter() - t1
-        payloads, cycles, total = _parse_results(run_dir / "results.txt", len(images), module)
+        payloads, cycles, total, upload = _parse_results(run_dir / "results.txt", len(images),
+                                                         module)
         memory = None
         if dump_images:
             memory = _read_dump(run_dir / "dump.txt", min(dump_images, len(images)),
@@ -322,7 +379,20 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
             shutil.rmtree(run_dir, ignore_errors=True)
     return RawRtlResult(payloads=payloads, compute_cycles=cycles, total_cycles=total,
                         memory=memory, build_seconds=build_seconds, sim_seconds=sim_seconds,
-                        cached_build=cached, simulator=simulator, build_path=build_path)
+                        cached_build=cached, simulator=simulator, build_path=build_path,
+                        weights=upload)
+
+
+def _check_weights(iface: CoreInterface, weights: bytes | None) -> None:
+    """The upload is given exactly for a loaded core, and holds at least its CRC bytes."""
+    if iface.loaded != (weights is not None):
+        raise FpgacError(f"weights: expected {'the upload bytes' if iface.loaded else 'None'} "
+                         f"for verilog module {iface.module} ("
+                         f"{'loaded' if iface.loaded else 'ROM'} weight store), found "
+                         f"{'None' if weights is None else f'{len(weights)} bytes'}")
+    if weights is not None and len(weights) < 2:
+        raise FpgacError(f"weights: expected the image and its 2 CRC bytes, found "
+                         f"{len(weights)} bytes")
 
 
 def _checked_images(images_uint8) -> np.ndarray:
@@ -456,17 +526,29 @@ def _tail(path: Path, lines: int = 15) -> str:
     return "\n".join(text[-lines:])
 
 
-def _parse_results(path: Path, n: int, module: str) -> tuple[list[int], np.ndarray, int]:
+def _parse_results(path: Path, n: int, module: str
+                   ) -> tuple[list[int], np.ndarray, int, WeightUpload | None]:
+    """The wrapper's results file: payloads, compute cycles, total cycles, weight upload."""
     if not path.exists():
         raise FpgacError(f"simulation of {module}: expected a results file, found none")
     payloads: list[int] = []
     cycles: list[int] = []
     total = 0
+    upload = None
     for line in path.read_text().splitlines():
         parts = line.split()
+        if parts[0] == "weights":
+            done, crc_ok, early, wait = (int(v) for v in parts[1:5])
+            upload = WeightUpload(done=bool(done), crc_ok=bool(crc_ok), early=bool(early),
+                                  cycles=wait)
+            continue
         if parts[0] == "timeout":
+            unit = "pixels" if parts[2] == "feed" else "cycles"
+            note = "" if upload is None else (
+                f"; weight upload: done {int(upload.done)}, CRC match {int(upload.crc_ok)}")
             raise FpgacError(f"simulation of {module}: image {parts[1]}: expected a result, "
-                             f"found none within the cycle limit (stuck in {parts[2]})")
+                             f"found none within the cycle limit (stuck in {parts[2]} after "
+                             f"{parts[3]} {unit}{note})")
         if parts[0] == "end":
             total = int(parts[1])
             continue
@@ -481,7 +563,7 @@ def _parse_results(path: Path, n: int, module: str) -> tuple[list[int], np.ndarr
         cycles.append(cyc)
     if len(payloads) != n:
         raise FpgacError(f"simulation of {module}: expected {n} results, found {len(payloads)}")
-    return payloads, np.array(cycles, dtype=np.int64), total
+    return payloads, np.array(cycles, dtype=np.int64), total, upload
 
 
 def decode_results(payloads: list[int], *, classes: int, class_bits: int,
@@ -530,31 +612,45 @@ def layer_maps(plan, memory: np.ndarray) -> list[np.ndarray]:
     return maps
 
 
+def weight_upload(plan) -> bytes:
+    """What a host sends after ``'W'`` for a plan with the loaded weight store: the weight
+    image (:func:`fpgac.compiler.passes.weight_image.weight_image`), then its CRC-16, 2 bytes
+    little endian (``docs/boards.md``, "Weight upload")."""
+    from ..compiler.passes.weight_image import image_crc, weight_image
+
+    image = weight_image(plan)
+    return image + image_crc(image).to_bytes(2, "little")
+
+
 def simulate(plan, images_uint8: np.ndarray, *, simulator: str = "verilator",
              build_dir: str | Path | None = None, stalls: int | None = None,
              dump_layers: bool | int = False, x_seed: int | None = None,
-             progress=None, trace: str | Path | None = None) -> RtlResult:
+             progress=None, trace: str | Path | None = None, weights: bytes | None = None,
+             timeout_cycles: int = 10_000_000) -> RtlResult:
     """Emit the core for ``plan``, simulate it on ``images_uint8`` and decode the results.
 
     ``dump_layers``: ``False``, ``True`` (dump after every image) or an int ``K`` (after the
-    first ``K`` images); ``trace``: FST waveform path (Verilator); see
-    :func:`simulate_verilog` for the other parameters.
+    first ``K`` images); ``trace``: FST waveform path (Verilator); ``weights``: for a plan
+    with the loaded weight store, the upload (default :func:`weight_upload` of ``plan``);
+    see :func:`simulate_verilog` for the other parameters.
     """
     from ..hw.emit import to_verilog
 
     dump = len(images_uint8) if dump_layers is True else int(dump_layers or 0)
     name = "fpgac_core"
     verilog = to_verilog(plan, name=name, debug=bool(dump))
+    if weights is None and plan.weight_store == "loaded":
+        weights = weight_upload(plan)
     raw = simulate_verilog(verilog, name, images_uint8, simulator=simulator,
                            build_dir=build_dir, stalls=stalls, dump_images=dump,
                            dump_words=int(plan.mem_depth) if dump else 0, x_seed=x_seed,
-                           progress=progress, trace=trace)
+                           progress=progress, trace=trace, weights=weights,
+                           timeout_cycles=timeout_cycles)
     logits, klass = decode_results(raw.payloads, classes=plan.classes,
                                    class_bits=plan.class_bits, out_bits=plan.out_bits)
     return RtlResult(logits=logits, klass=klass, compute_cycles=raw.compute_cycles,
                      total_cycles=raw.total_cycles, build_seconds=raw.build_seconds,
                      sim_seconds=raw.sim_seconds, simulator=simulator,
                      cached_build=raw.cached_build,
-                     layers=layer_maps(plan, raw.memory) if dump else None, memory=raw.memory)
-
-
+                     layers=layer_maps(plan, raw.memory) if dump else None, memory=raw.memory,
+                     weights=raw.weights)
