@@ -38,7 +38,7 @@ from . import tools
 __all__ = [
     "RtlResult", "RawRtlResult", "CoreInterface", "WeightUpload", "simulate",
     "simulate_verilog", "core_interface", "default_build_dir", "decode_results", "layer_maps",
-    "weight_upload",
+    "weight_upload", "simulate_uart",
 ]
 
 _HERE = Path(__file__).resolve().parent / "cocotb"
@@ -654,3 +654,85 @@ def simulate(plan, images_uint8: np.ndarray, *, simulator: str = "verilator",
                      cached_build=raw.cached_build,
                      layers=layer_maps(plan, raw.memory) if dump else None, memory=raw.memory,
                      weights=raw.weights)
+
+
+UART_TEST_MODULE = "fpgac.sim.cocotb.uart_session"
+
+
+def simulate_uart(verilog: str, module: str, send: bytes, reply_bytes: int, *, divisor: int,
+                  build_dir: str | Path | None = None,
+                  timeout_cycles: int = 2_000_000) -> bytes:
+    """Run a board harness (``module`` of ``verilog``: ports ``clk``, ``rst``, ``rx``, ``tx``)
+    on Verilator with a host on its UART pins (``sim/cocotb/uart_session.py``): send ``send``
+    as 8N1 frames of ``divisor`` clocks per bit, back to back, and return the bytes the
+    harness sent on ``tx`` once ``reply_bytes`` arrived (and one byte time more: extra bytes
+    are returned too).
+
+    Raises
+    ------
+    FpgacError
+        Build or run failure (naming the log), fewer than ``reply_bytes`` bytes within
+        ``timeout_cycles`` cycles after the last byte sent, or a framing error on ``tx``.
+    """
+    import json
+
+    from cocotb_tools.runner import get_runner
+
+    tools.check_simulator("verilator")
+    root = Path(build_dir) if build_dir is not None else default_build_dir()
+    key = hashlib.sha256("\0".join(
+        [verilog, module, " ".join(VERILATOR_ARGS + VERILATOR_MAKE_OPTS),
+         CORE_WAIVERS.read_text() if CORE_WAIVERS.exists() else "",
+         tools.simulator_version("verilator")]).encode()).hexdigest()[:16]
+    build_path = (root / f"verilator-uart-{module}-{key}").resolve()
+    env = _simulator_env("verilator")
+    stamp = build_path / "fpgac-build.ok"
+    with _locked(root / f".{build_path.name}.lock"):
+        if not stamp.exists():
+            shutil.rmtree(build_path, ignore_errors=True)
+            build_path.mkdir(parents=True)
+            src = build_path / f"{module}.v"
+            src.write_text(verilog)
+            log = build_path / "build.log"
+            sources = ([CORE_WAIVERS] if CORE_WAIVERS.exists() else []) + [src]
+            with tools.patched_environ(env):
+                try:
+                    get_runner("verilator").build(
+                        sources=[str(s) for s in sources], hdl_toplevel=module,
+                        build_args=list(VERILATOR_ARGS), build_dir=str(build_path),
+                        timescale=("1ns", "1ps"), log_file=str(log))
+                except (RuntimeError, SystemExit) as exc:
+                    raise FpgacError(f"verilator build of {module}: expected success, found "
+                                     f"{exc}; last lines of {log}:\n{_tail(log)}") from None
+            stamp.write_text("ok\n")
+    run_dir = build_path / "runs" / uuid.uuid4().hex[:12]
+    run_dir.mkdir(parents=True)
+    try:
+        job = run_dir / "job.json"
+        job.write_text(json.dumps({"send": bytes(send).hex(), "reply": int(reply_bytes),
+                                   "divisor": int(divisor), "timeout": int(timeout_cycles),
+                                   "out": str(run_dir / "uart.txt")}))
+        log = run_dir / "sim.log"
+        with tools.patched_environ(env):
+            try:
+                get_runner("verilator").test(
+                    test_module=UART_TEST_MODULE, hdl_toplevel=module,
+                    hdl_toplevel_lang="verilog", build_dir=str(build_path),
+                    test_dir=str(run_dir), results_xml=str(run_dir / "results.xml"),
+                    extra_env={"FPGAC_UART_JOB": str(job)}, log_file=str(log))
+            except (RuntimeError, SystemExit) as exc:
+                raise FpgacError(f"verilator simulation of {module}: expected success, found "
+                                 f"{exc}; last lines of {log}:\n{_tail(log)}") from None
+        out = run_dir / "uart.txt"
+        lines = out.read_text().splitlines() if out.exists() else []
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    if not lines:
+        raise FpgacError(f"simulation of {module}: expected the UART session's output, found "
+                         "none")
+    got = bytes.fromhex(lines[0])
+    problems = lines[1:]
+    if problems:
+        raise FpgacError(f"UART session of {module}: expected {reply_bytes} bytes, found "
+                         f"{len(got)} ({'; '.join(problems)})")
+    return got

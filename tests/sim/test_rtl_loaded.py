@@ -151,3 +151,44 @@ def test_upload_given_exactly_for_a_loaded_core(tiny):
     with pytest.raises(FpgacError, match=r"loaded-store port weights_done: expected output "
                                          r"\[1\], found \('output', 2\)"):
         rtl.core_interface(broken, "fpgac_core")
+
+
+def test_lenet5_loaded_harness_uart_session_on_verilator(mnist, build_dir):
+    """The whole iCEBreaker harness (UART, command parser, CRC, receive queue, core) of
+    LeNet-5 P = 4 with the loaded store on Verilator, a host on its pins (4 clocks per bit):
+    ``'?'`` (no weights), a corrupted upload (CRC mismatch), an image (dropped: no weights),
+    the good upload, ``'?'`` (loaded, its CRC), three MNIST images back to back (result
+    frames bit-exact with golden). (A ``'?'`` sent behind queued images is answered at once,
+    before their result frames: the parser runs ahead of the core.)"""
+    from amaranth.back import verilog
+
+    from fpgac.boards.harness import (STATUS_BAD_CRC, STATUS_LOADED, STATUS_NONE,
+                                      STATUS_LENGTH, Harness)
+    from fpgac.boards.host import Protocol, Result
+
+    model = load_model(LENET5)
+    plan = loaded_plan(model, 4)
+    text = verilog.convert(Harness(plan, divisor=4), name="top", emit_src=False)
+    proto = Protocol.for_plan(plan)
+    image = weight_image(plan)
+    bad = bytearray(image)
+    bad[100] ^= 0x01
+    images = mnist[200:203].reshape(3, 1, 28, 28)
+    send = (b"?" + proto.encode_upload(image)[:1] + bytes(bad)
+            + image_crc(image).to_bytes(2, "little") + proto.encode_image(images[0])
+            + proto.encode_upload(image) + b"?"
+            + b"".join(proto.encode_image(i) for i in images))
+
+    def status(code, crc):
+        body = bytes([code, crc & 0xFF, crc >> 8])
+        return bytes([0x5A, *body, body[0] ^ body[1] ^ body[2]])
+
+    logits, klass = golden.predict(model, images)
+    want = (status(STATUS_NONE, 0) + status(STATUS_BAD_CRC, image_crc(bytes(bad)))
+            + status(STATUS_NONE, 0) + status(STATUS_LOADED, image_crc(image))
+            + status(STATUS_LOADED, image_crc(image))
+            + b"".join(proto.encode_result(Result(int(k), tuple(int(v) for v in lg)))
+                       for lg, k in zip(logits, klass)))
+    assert len(status(0, 0)) == STATUS_LENGTH
+    got = rtl.simulate_uart(text, "top", send, len(want), divisor=4, build_dir=build_dir)
+    assert got == want, (got.hex(), want.hex())
