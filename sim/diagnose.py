@@ -57,7 +57,8 @@ def first_difference(model, plan, image: np.ndarray, *, simulator: str = "verila
     if plan.reuse_activations:
         kind = "debug"
         debug = plan_hardware(model, pes=plan.pes, pixel_lut=plan.pixel_lut,
-                              bank_ports=plan.bank_ports, reuse_activations=False)
+                              bank_ports=plan.bank_ports, reuse_activations=False,
+                              weight_store=plan.weight_store)
         plan = dataclasses.replace(debug, **{f: getattr(plan, f) for f in _LATENCIES})
     res = rtl.simulate(plan, img, simulator=simulator, build_dir=build_dir, dump_layers=1)
     _, per_op = golden.run(model, quantize_images(img, model.input), intermediates=True)

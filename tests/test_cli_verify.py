@@ -113,3 +113,26 @@ def test_verify_parallel_split_matches_serial(tiny_yaml, build_dir, monkeypatch,
                 "accuracy_rtl", "predicted_compute_cycles"):
         assert par[key] == serial[key], key
     assert par["passed"] and par["images"] == 9
+
+
+@pytest.mark.slow
+def test_verify_the_loaded_weight_store(tiny_yaml, build_dir, monkeypatch, tmp_path, capsys):
+    """``--weight-store loaded``: every simulator process uploads the weight image (with its
+    CRC-16) before the images; bit-exact and cycle-exact, the upload reported taken."""
+    from fpgac.flows import verify as vmod
+
+    monkeypatch.setattr(vmod, "PARALLEL_MIN", 4)             # the parallel path: 2 uploads
+    out = tmp_path / "v.json"
+    code = main(["verify", str(tiny_yaml), "--images", "9", "--pes", "4", "--jobs", "2",
+                 "--weight-store", "loaded", "--build-dir", str(build_dir),
+                 "--json", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "weights    loaded store: upload taken, CRC-16 match" in text
+    assert "mismatches 0 of 9 images vs golden" in text
+    fig = json.loads(out.read_text())
+    assert fig["weight_store"] == "loaded" and fig["weight_upload"]["ok"]
+    assert fig["cycle_mismatches"] == 0 and fig["passed"]
+    rom = vmod.verify(tiny_yaml, images=2, pes=4, build_dir=build_dir, jobs=1)
+    assert rom["weight_store"] == "rom" and rom["weight_upload"] is None
+    assert rom["predicted_compute_cycles"] == fig["predicted_compute_cycles"]

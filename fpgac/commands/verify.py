@@ -49,6 +49,9 @@ def register(subparsers) -> None:
     p.add_argument("--jobs", type=positive_int, default=2,
                    help=f"parallel simulator processes for runs of >= {PARALLEL_MIN} images "
                         "(default 2)")
+    p.add_argument("--weight-store", choices=["rom", "loaded"], default="rom",
+                   help="rom: weights in the bitstream (default); loaded: weight RAMs uploaded "
+                        "with their CRC-16 before the images (the iCEBreaker build's store)")
     p.add_argument("--clock-mhz", type=float, default=None,
                    help="report latency and images/s at this clock (MHz)")
     p.add_argument("--build-report", default=None, metavar="REPORT_JSON",
@@ -80,7 +83,8 @@ def run(args) -> int:
         r = verify(args.model, images=args.images, pes=args.pes, data_dir=args.data,
                    simulator=args.simulator, build_dir=args.build_dir, stalls=args.stalls,
                    progress=progress, jobs=args.jobs, clock_mhz=clock_mhz, fmax_mhz=fmax_mhz,
-                   trace=args.trace, trace_image=args.trace_image)
+                   trace=args.trace, trace_image=args.trace_image,
+                   weight_store=args.weight_store)
         r["total_seconds"] = time.perf_counter() - t0
     _print(r)
     if args.json:
@@ -112,6 +116,10 @@ def _print(r: dict) -> None:
     n = r["images"]
     print(f"model      {r['model_name']} ({r['model']}), P = {r['pes']}, {r['simulator']}"
           + (f", stalls seed {r['stalls']}" if r["stalls"] is not None else ""))
+    up = r.get("weight_upload")
+    if up is not None:
+        print(f"weights    loaded store: upload {'taken, CRC-16 match' if up['ok'] else 'FAILED'}"
+              f" (weights_done {up['done_cycles']} cycles after the last byte)")
     print(f"mismatches {r['mismatches']} of {n} images vs golden "
           f"(logits {r['logit_mismatches']}, class {r['class_mismatches']})")
     for ex in r["mismatch_examples"]:

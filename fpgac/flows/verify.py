@@ -22,7 +22,8 @@ PARALLEL_MIN = 512
 def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=None,
            simulator: str = "verilator", build_dir=None, stalls: int | None = None,
            progress=None, jobs: int = 2, clock_mhz: float | None = None,
-           fmax_mhz: float | None = None, trace=None, trace_image: int = 0) -> dict:
+           fmax_mhz: float | None = None, trace=None, trace_image: int = 0,
+           weight_store: str = "rom") -> dict:
     """Run the whole check and return its figures (the ``--json`` document).
 
     ``progress(stage)`` is called with a short text before every stage. Runs of at least
@@ -36,7 +37,10 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     On a mismatch the first example gets ``first_difference`` (the first hardware layer and
     position whose RTL output differs from golden, :func:`fpgac.sim.diagnose.first_difference`)
     and the result a ``trace_command``. ``trace``: also write a Verilator FST waveform of image
-    ``trace_image`` alone to that path (``result["trace"]``).
+    ``trace_image`` alone to that path (``result["trace"]``). ``weight_store``: ``"rom"``
+    (weights in the bitstream) or ``"loaded"`` (weight RAMs: every simulation first uploads
+    the weight image with its CRC-16, as ``fpgac run`` does on the iCEBreaker;
+    ``result["weight_upload"]`` says whether every upload was taken).
 
     Raises
     ------
@@ -48,6 +52,7 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     from fpgac.boards.speed import speed_figures
     from fpgac.compiler.analysis import cycles
     from fpgac.compiler.plan import plan_hardware
+    from fpgac.errors import FpgacError
     from fpgac.sim import golden, rtl
     from fpgac.sim.preprocess import pixel_table
 
@@ -59,7 +64,10 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     model, imgs, labels = _load(model_path, images, data_dir)
 
     stage("planning")
-    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
+    if weight_store not in ("rom", "loaded"):
+        raise FpgacError(f"--weight-store: expected rom or loaded, found {weight_store!r}")
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model),
+                         weight_store=weight_store)
     report = cycles.predict(plan)
     stage(f"golden model on {images} images")
     t0 = time.perf_counter()
@@ -84,7 +92,10 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     mean_cycles = float(sim_cycles.mean())
     result = {
         "model": str(model_path), "model_name": model.name, "images": images, "pes": pes,
-        "simulator": simulator, "stalls": stalls,
+        "simulator": simulator, "stalls": stalls, "weight_store": plan.weight_store,
+        "weight_upload": None if res.weights is None else {
+            "ok": bool(res.weights.ok), "crc_ok": bool(res.weights.crc_ok),
+            "done_cycles": int(res.weights.cycles)},
         "mismatches": int(len(bad)), "logit_mismatches": int(bad_logits.sum()),
         "class_mismatches": int(bad_klass.sum()), "mismatch_examples": examples,
         "predicted_compute_cycles": int(report.compute_cycles),
@@ -111,7 +122,8 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     result["speed"] = speed_figures(sim_cycles, int(report.load_cycles),
                                     clock_mhz * 1e6 if clock_mhz else None,
                                     fmax_mhz * 1e6 if fmax_mhz else None, source="simulated")
-    result["passed"] = result["mismatches"] == 0 and result["cycle_mismatches"] == 0
+    result["passed"] = (result["mismatches"] == 0 and result["cycle_mismatches"] == 0
+                        and (res.weights is None or res.weights.ok))
     _debug_aids(result, model, plan, imgs, model_path, simulator, build_dir, trace,
                 trace_image, stage)
     return result
@@ -130,6 +142,8 @@ def _debug_aids(result, model, plan, imgs, model_path, simulator, build_dir, tra
         ex["first_difference"] = diagnose.first_difference(
             model, plan, imgs[ex["image"]], simulator=simulator, build_dir=build_dir)
         result["trace_command"] = diagnose.trace_command(model_path, ex["image"], plan.pes)
+        if plan.weight_store == "loaded":
+            result["trace_command"] += " --weight-store loaded"
     if trace is not None:
         if not 0 <= trace_image < len(imgs):
             raise FpgacError(f"--trace-image: expected an image index in [0, {len(imgs) - 1}]"
@@ -210,4 +224,6 @@ def _simulate_parallel(plan, imgs, jobs: int, opts: dict, progress):
         klass=np.concatenate([r.klass for r in allr]),
         compute_cycles=np.concatenate([r.compute_cycles for r in allr]),
         total_cycles=sum(r.total_cycles for r in allr), build_seconds=first.build_seconds,
-        sim_seconds=wall, simulator=first.simulator, cached_build=first.cached_build)
+        sim_seconds=wall, simulator=first.simulator, cached_build=first.cached_build,
+        weights=next((r.weights for r in allr if r.weights is not None and not r.weights.ok),
+                     first.weights))          # a failed upload of any part, else the first
