@@ -260,6 +260,9 @@ class HardwarePlan:
     writer_latency: int = 8
     #: Last logit written -> ``result.valid``.
     result_latency: int = 1
+    #: The previous layer's last write -> the first issue cycle of a layer's first group (the
+    #: controller's registered ``idle`` input and registered issue decision).
+    barrier_latency: int = 2
     #: Activation regions reused by liveness (``False``: the debug layout, one region per
     #: map, every layer's output map kept to the end of an image).
     reuse_activations: bool = True

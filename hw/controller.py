@@ -78,14 +78,20 @@ class Controller(wiring.Component):
 
     Waits (see :mod:`fpgac.compiler.analysis.cycles`):
 
-    * *layer barrier*: the first step of a layer's first group waits until ``idle`` (nothing in
-      flight downstream except the final write) and no step is in stage 1;
+    * *layer barrier*: the first step of a layer's first group issues :attr:`BARRIER_LATENCY`
+      cycles after the first cycle with ``idle`` (nothing in flight downstream except the
+      final write) and no step in stage 1 (``idle`` is registered, and so is the issue
+      decision: made one cycle ahead from the next values of the step counters' flags);
     * *hazard*: the last step of a group waits until ``n_valid`` of the previous group's last
       step cycles have passed since that step issued.
 
     After the last group it waits for ``idle`` and pulses ``done``. ``busy`` is high from
     ``start`` to ``done``.
     """
+
+    #: Cycles from the pipeline becoming idle to the layer barrier seeing it (``idle``
+    #: registered at the input, then the registered issue decision).
+    BARRIER_LATENCY = 2
 
     def __init__(self, plan: HardwarePlan):
         self._plan = plan
@@ -192,6 +198,12 @@ class Controller(wiring.Component):
         succ = self._successor(m, nxt, dmem, rmem)
 
         # ---- issue stage ----------------------------------------------------------------
+        # ``issue`` is a register: the decision for cycle t + 1 is made in cycle t from the
+        # next values of the flags it reads (``*_n``), so the issue decision's fan-out (the
+        # group records' and counters' enables, the banks' step registers) starts at
+        # flip-flops (ECP5 timing: elast -> hazard -> issue -> enable of ``ph`` was the
+        # critical path of the routed P = 16 build at 100 MHz). The barrier reads ``idle``
+        # through a register (BARRIER_LATENCY; ``idle_r``, ``idle_n`` below).
         pp = ptab.read_port(domain="comb")
         running = Signal()
         draining = Signal()
@@ -206,15 +218,50 @@ class Controller(wiring.Component):
         elast = Signal(init=int(g0["count_m1"] == 0))
         p0 = Signal(init=1)
         plast = Signal(init=int(g0["phases_m1"] == 0))
+        issue = Signal()
+        # idle_r: ``idle`` of the cycle before (registered at the input); idle_n (for the
+        # decision of t + 1, made in t) = idle_r(t) & no step issued in t - 1 or t: then
+        # nothing is in flight in t + 1 either (``idle`` two cycles late: BARRIER_LATENCY)
+        idle = self.idle & ~self.s1_valid
+        idle_r = Signal(init=1)
+        m.d.sync += idle_r.eq(idle)
         first_step = e0 & p0
         is_last = elast & plast
         prog_last = cur.final & cur.rlast & cur.glast
-        idle = self.idle & ~self.s1_valid
-        barrier = first_step & cur.lfirst & ~idle
-        hazard = is_last & hz.any()
-        issue = Signal()
+        step_end = issue & elast                # a phase's last step issues
+        grp_end = step_end & plast              # a group's last step issues
+        reload = grp_end & prog_last            # the program's last step issues
+        start = self.start & ~running & ~draining
+        # next values of the flags the issue decision reads
+        running_n = Signal()
+        e0_n, elast_n, p0_n, plast_n = Signal(), Signal(), Signal(), Signal()
+        lfirst_n, hz_nz_n, idle_n = Signal(), Signal(), Signal()
         m.d.comb += [
-            issue.eq(running & ~barrier & ~hazard),
+            running_n.eq(Mux(start, 1, Mux(reload, 0, running))),
+            e0_n.eq(Mux(issue, elast, e0)),
+            p0_n.eq(Mux(step_end, plast, p0)),
+            elast_n.eq(Mux(issue, Mux(elast, Mux(plast, Mux(prog_last,
+                                                            int(g0["count_m1"] == 0),
+                                                            ~nxt.count_m1.any()),
+                                                 ~cur.count_m1.any()),
+                                      e_ + 1 == cur.count_m1),
+                           elast)),
+            plast_n.eq(Mux(step_end, Mux(plast, Mux(prog_last, int(g0["phases_m1"] == 0),
+                                                    ~nxt.phases_m1.any()),
+                                         ph + 1 == cur.phases_m1),
+                           plast)),
+            lfirst_n.eq(Mux(grp_end, Mux(prog_last, g0["lfirst"], nxt.lfirst), cur.lfirst)),
+            # hz in t + 1 != 0 (a register for it trips Yosys 0.70's abc9 reintegration:
+            # "Assert GetSize(conn.first) == GetSize(conn.second)" in the ULX3S build)
+            hz_nz_n.eq(Mux(grp_end, cur.nvalid != 1, hz[1:].any())),
+            idle_n.eq(idle_r & ~issue & ~self.s1_valid),
+        ]
+        barrier_n = e0_n & p0_n & lfirst_n & ~idle_n
+        hazard_n = elast_n & plast_n & hz_nz_n
+        m.d.sync += [issue.eq(running_n & ~barrier_n & ~hazard_n),
+                     running.eq(running_n), e0.eq(e0_n), elast.eq(elast_n), p0.eq(p0_n),
+                     plast.eq(plast_n)]
+        m.d.comb += [
             self.issue.eq(issue),
             self.pass_first.eq(e0),
             self.group_first.eq(first_step),
@@ -242,27 +289,20 @@ class Controller(wiring.Component):
         ]
         with m.If(issue):
             with m.If(elast):
-                m.d.sync += [e_.eq(0), e0.eq(1)]
+                m.d.sync += e_.eq(0)
                 with m.If(plast):
-                    m.d.sync += [ph.eq(0), p0.eq(1), hz.eq(cur.nvalid - 1)]
+                    m.d.sync += [ph.eq(0), hz.eq(cur.nvalid - 1)]
                     with m.If(prog_last):
                         m.d.sync += [cur.eq(lay.const(g0)), nxt.eq(lay.const(g1)),
-                                     running.eq(0), draining.eq(1),
-                                     elast.eq(int(g0["count_m1"] == 0)),
-                                     plast.eq(int(g0["phases_m1"] == 0))]
+                                     draining.eq(1)]
                     with m.Else():
-                        m.d.sync += [cur.eq(nxt), nxt.eq(succ),
-                                     elast.eq(~nxt.count_m1.any()),
-                                     plast.eq(~nxt.phases_m1.any())]
+                        m.d.sync += [cur.eq(nxt), nxt.eq(succ)]
                 with m.Else():
-                    m.d.sync += [ph.eq(ph + 1), p0.eq(0), elast.eq(~cur.count_m1.any()),
-                                 plast.eq(ph + 1 == cur.phases_m1)]
+                    m.d.sync += ph.eq(ph + 1)
             with m.Else():
-                m.d.sync += [e_.eq(e_ + 1), e0.eq(0), elast.eq(e_ + 1 == cur.count_m1)]
+                m.d.sync += e_.eq(e_ + 1)
         with m.If(draining & idle):
             m.d.comb += self.done.eq(1)
             m.d.sync += draining.eq(0)
-        with m.If(self.start & ~running & ~draining):
-            m.d.sync += running.eq(1)
         return m
 

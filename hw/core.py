@@ -98,10 +98,15 @@ class Accelerator(wiring.Component):
     def result_latency(self) -> int:
         return 1
 
+    @property
+    def barrier_latency(self) -> int:
+        """A layer's last write -> the next layer's first issue (the controller's)."""
+        return Controller.BARRIER_LATENCY
+
     def elaborate(self, platform):
         m = Module()
         plan = self._plan
-        for name in ("rom", "lane", "writer", "result"):
+        for name in ("rom", "lane", "writer", "result", "barrier"):
             if getattr(plan, f"{name}_latency") != getattr(self, f"{name}_latency"):
                 raise ValueError(f"plan.{name}_latency: expected "
                                  f"{getattr(self, f'{name}_latency')} (this core), found "

@@ -27,16 +27,19 @@ Cycle numbers are relative to the cycle ``A`` in which the last input pixel is a
 * **Hazard rule**: a group may not latch while the writer still reads the previous group's
   latches: the last step of group ``k`` issues no earlier than ``u_{k-1} + n_valid_{k-1}``.
   The controller waits (issues nothing) just before that last step.
-* **Layer barrier**: the first step of a layer's first group issues no earlier than the
-  previous layer's last write ``W`` (its read in ``W + 1`` sees the written value). The
-  controller waits before that first step until nothing is in flight but that last write.
+* **Layer barrier**: the first step of a layer's first group issues no earlier than
+  ``W + BARRIER_LATENCY``, ``W`` the previous layer's last write (a read from ``W + 1`` on
+  sees the written value). The controller waits before that first step until nothing is in
+  flight but that last write (cycle ``W``); it sees that ``BARRIER_LATENCY`` cycles later
+  (its ``idle`` input and its issue decision are registers).
 * **Result**: the last logit is written (and the running first-max argmax updated) in
   ``W_last``; ``result.valid`` rises in ``W_last + RESULT_LATENCY``. So
   ``compute_cycles = W_last + RESULT_LATENCY`` (cycles after the last pixel accept).
 
 Putting it together, with ``t`` the first free issue cycle (``t = 1`` initially)::
 
-    s_k = max(t, W_prev_layer)  if group k is the first of a layer (and k > 0)  else t
+    s_k = max(t, W_prev_layer + BARRIER_LATENCY)  if group k is the first of a layer (k > 0)
+          t                                      else
     u_k = max(s_k + n_k - 1, u_{k-1} + n_valid_{k-1})
     t   = u_k + 1
 
@@ -51,8 +54,8 @@ from dataclasses import dataclass
 
 from fpgac.compiler.plan import HardwarePlan
 
-__all__ = ["ROM_LATENCY", "LANE_LATENCY", "WRITER_LATENCY", "RESULT_LATENCY", "LayerCycles",
-           "CycleReport", "predict"]
+__all__ = ["ROM_LATENCY", "LANE_LATENCY", "WRITER_LATENCY", "RESULT_LATENCY",
+           "BARRIER_LATENCY", "LayerCycles", "CycleReport", "predict"]
 
 #: Issue of a step -> decoded bank entry at the lanes (bank input register, bank read, ROM
 #: output register, bank stage).
@@ -65,6 +68,9 @@ LANE_LATENCY = 8
 WRITER_LATENCY = 8
 #: Last logit written -> ``result.valid``.
 RESULT_LATENCY = 1
+#: A layer's last write ``W`` -> the next layer's first issue (``idle`` register, issue
+#: register).
+BARRIER_LATENCY = 2
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,7 @@ def schedule(plan: HardwarePlan) -> list[tuple[int, int, int, int]]:
     prev_u = prev_v = None
     last_write = 0
     for k, g in enumerate(plan.program):
-        s = max(t, last_write) if (g.layer_first and k > 0) else t
+        s = max(t, last_write + plan.barrier_latency) if (g.layer_first and k > 0) else t
         n = g.phases * g.count
         u = s + n - 1
         if prev_u is not None:

@@ -26,7 +26,8 @@ def test_published_latencies_match_cycle_model():
     assert acc.lane_latency == cycles.LANE_LATENCY
     assert acc.writer_latency == cycles.WRITER_LATENCY
     assert acc.result_latency == cycles.RESULT_LATENCY
-    for name in ("rom", "lane", "writer", "result"):       # the plan carries the same ones
+    assert acc.barrier_latency == cycles.BARRIER_LATENCY
+    for name in ("rom", "lane", "writer", "result", "barrier"):       # the plan carries the same ones
         assert getattr(plan, f"{name}_latency") == getattr(acc, f"{name}_latency")
     writer = Writer(plan)
     assert writer.latency == cycles.WRITER_LATENCY

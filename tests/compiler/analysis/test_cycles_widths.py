@@ -88,7 +88,10 @@ def test_cycle_model_rules(seed, pes):
         n = g.phases * g.count
         assert s >= t                                      # one step per cycle, in order
         if g.layer_first and k:
-            assert s >= last_write_prev_layer              # layer barrier
+            assert s >= last_write_prev_layer + cycles.BARRIER_LATENCY   # layer barrier
+            assert s == max(t, last_write_prev_layer + cycles.BARRIER_LATENCY)
+        else:
+            assert s == t
         assert u >= s + n - 1                              # all steps issued
         if k:
             pu, pn = sched[k - 1][1], plan.program[k - 1].n_valid
