@@ -172,15 +172,15 @@ class Controller(wiring.Component):
 
         return succ
 
-    def elaborate(self, platform):
-        m = Module()
+    def _tables(self, m):
+        """The per-layer descriptors, the round step counts and the phase offsets: small
+        tables the controller reads combinationally. Returns the three memories."""
         plan = self._plan
         lay = self._rec
         rows = desc_rows(plan)
-        nlayers = len(rows)
         dl = data.StructLayout({k: unsigned(max(1, max(r[k] for r in rows).bit_length()))
                                 for k in rows[0]})
-        m.submodules.desc = dmem = memory.Memory(shape=dl, depth=max(2, nlayers), init=rows)
+        m.submodules.desc = dmem = memory.Memory(shape=dl, depth=max(2, len(rows)), init=rows)
         m.submodules.rounds = rmem = memory.Memory(
             shape=lay.members["count_m1"], depth=max(2, len(plan.round_counts)),
             init=check_unsigned("round_counts", [c - 1 for c in plan.round_counts],
@@ -188,6 +188,53 @@ class Controller(wiring.Component):
         m.submodules.phases = ptab = memory.Memory(
             shape=unsigned(plan.addr_bits), depth=max(2, len(plan.phase_table)),
             init=check_unsigned("phase_table", plan.phase_table, plan.addr_bits))
+        return dmem, rmem, ptab
+
+    def _stage1(self, m, cur, issue, e0, elast, p0, is_last, phase_off) -> None:
+        """The step's stage-1 registers (the outputs ``s1_*``): the issued step and its
+        group record's fields."""
+        m.d.sync += [
+            self.s1_valid.eq(issue),
+            self.s1_first.eq(e0),
+            self.s1_last.eq(elast),
+            self.s1_phase0.eq(p0),
+            self.s1_latch.eq(is_last),
+            self.s1_inz.eq(cur.inz),
+            self.s1_phase_off.eq(phase_off),
+            self.s1_layer.eq(cur.layer), self.s1_final.eq(cur.final),
+            self.s1_glast.eq(cur.glast), self.s1_rlast.eq(cur.rlast),
+            self.s1_rank.eq(cur.rank), self.s1_nch.eq(cur.nch), self.s1_nvw.eq(cur.nvw),
+            self.s1_off0.eq(cur.off0), self.s1_px0.eq(cur.px0),
+        ]
+
+    def _advance(self, m, cur, nxt, succ, first2, counters, elast, plast, prog_last,
+                 draining) -> None:
+        """In a cycle that issues a step: the step counter ``e_``, then at a phase's last
+        step the phase ``ph``, at a group's last step the hazard count ``hz`` and the group
+        records (``cur <= nxt <= succ``; after the program's last step back to the first two
+        groups ``first2`` and draining)."""
+        g0, g1 = first2
+        e_, ph, hz = counters
+        lay = self._rec
+        with m.If(elast):
+            m.d.sync += e_.eq(0)
+            with m.If(plast):
+                m.d.sync += [ph.eq(0), hz.eq(cur.nvalid - 1)]
+                with m.If(prog_last):
+                    m.d.sync += [cur.eq(lay.const(g0)), nxt.eq(lay.const(g1)),
+                                 draining.eq(1)]
+                with m.Else():
+                    m.d.sync += [cur.eq(nxt), nxt.eq(succ)]
+            with m.Else():
+                m.d.sync += ph.eq(ph + 1)
+        with m.Else():
+            m.d.sync += e_.eq(e_ + 1)
+
+    def elaborate(self, platform):
+        m = Module()
+        plan = self._plan
+        lay = self._rec
+        dmem, rmem, ptab = self._tables(m)
         g0 = _record(plan, 0)
         g1 = _record(plan, min(1, len(plan.program) - 1))
         for key, val in list(g0.items()) + list(g1.items()):
@@ -274,33 +321,10 @@ class Controller(wiring.Component):
             m.d.comb += self.bank_cmd[k].eq(Mux(cur.mask[k], Mux(cur.g0, 1, 2), 0))
         with m.If(hz.any()):
             m.d.sync += hz.eq(hz - 1)
-        m.d.sync += [
-            self.s1_valid.eq(issue),
-            self.s1_first.eq(e0),
-            self.s1_last.eq(elast),
-            self.s1_phase0.eq(p0),
-            self.s1_latch.eq(is_last),
-            self.s1_inz.eq(cur.inz),
-            self.s1_phase_off.eq(pp.data),
-            self.s1_layer.eq(cur.layer), self.s1_final.eq(cur.final),
-            self.s1_glast.eq(cur.glast), self.s1_rlast.eq(cur.rlast),
-            self.s1_rank.eq(cur.rank), self.s1_nch.eq(cur.nch), self.s1_nvw.eq(cur.nvw),
-            self.s1_off0.eq(cur.off0), self.s1_px0.eq(cur.px0),
-        ]
+        self._stage1(m, cur, issue, e0, elast, p0, is_last, pp.data)
         with m.If(issue):
-            with m.If(elast):
-                m.d.sync += e_.eq(0)
-                with m.If(plast):
-                    m.d.sync += [ph.eq(0), hz.eq(cur.nvalid - 1)]
-                    with m.If(prog_last):
-                        m.d.sync += [cur.eq(lay.const(g0)), nxt.eq(lay.const(g1)),
-                                     draining.eq(1)]
-                    with m.Else():
-                        m.d.sync += [cur.eq(nxt), nxt.eq(succ)]
-                with m.Else():
-                    m.d.sync += ph.eq(ph + 1)
-            with m.Else():
-                m.d.sync += e_.eq(e_ + 1)
+            self._advance(m, cur, nxt, succ, (g0, g1), (e_, ph, hz), elast, plast,
+                          prog_last, draining)
         with m.If(draining & idle):
             m.d.comb += self.done.eq(1)
             m.d.sync += draining.eq(0)
