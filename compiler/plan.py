@@ -285,6 +285,13 @@ class HardwarePlan:
     #: writes from the weight image (:func:`fpgac.compiler.passes.weight_image.weight_image`)
     #: before the first image, ``weight_entry_bytes`` bytes per entry.
     weight_store: str = "rom"
+    #: Load overlapped with compute (``docs/architecture.md``, "Load overlapped with
+    #: compute"): the input map has an exclusive region (its ring from ``mem_init``, no
+    #: ``input_fill``) and the loader takes the next image's pixels while the current image
+    #: computes, from the cycle after layer 1's first issue, writing in the cycles the writer
+    #: does not write; the last pixel (the start) waits until the result is taken.
+    #: ``cycles.predict(plan).interval_cycles`` is the start-to-start time.
+    overlap: bool = False
     #: Bytes per bank entry in the weight image (``ceil((wraw_bits + gap_bits + 1) / 8)``;
     #: 0 with ``weight_store == "rom"``).
     weight_entry_bytes: int = 0
@@ -314,7 +321,8 @@ WEIGHT_STORES = ("rom", "loaded")
 
 
 def plan_hardware(model: ir.Model, *, pes: int, pixel_lut, bank_ports: int = 1,
-                  reuse_activations: bool = True, weight_store: str = "rom") -> HardwarePlan:
+                  reuse_activations: bool = True, weight_store: str = "rom",
+                  overlap: bool = False) -> HardwarePlan:
     """Compile ``model`` for an accelerator with ``pes`` lanes.
 
     ``pixel_lut`` is the input preprocessing table of the model, 256 integers
@@ -330,6 +338,10 @@ def plan_hardware(model: ir.Model, *, pes: int, pixel_lut, bank_ports: int = 1,
 
     ``weight_store``: see :attr:`HardwarePlan.weight_store` (same contents and schedule;
     ``"loaded"`` needs ``bank_ports == 1``: one single-port RAM per bank).
+
+    ``overlap``: see :attr:`HardwarePlan.overlap` (same contents and schedule, the input map
+    in an exclusive region; needs at least two weighted layers: the input is free for the next
+    image from layer 1's first issue).
 
     Runs :func:`~fpgac.compiler.passes.fuse_activations.fuse_activations` then
     :func:`~fpgac.compiler.passes.lower_to_plan.lower_to_plan`.
@@ -356,8 +368,14 @@ def plan_hardware(model: ir.Model, *, pes: int, pixel_lut, bank_ports: int = 1,
     if weight_store == "loaded" and bank_ports != 1:
         raise FpgacError("weight_store: expected 'rom' with bank_ports 2 (a loaded bank is a "
                          "single-port RAM), found 'loaded'")
+    if not isinstance(overlap, bool):
+        raise FpgacError(f"overlap: expected True or False, found {overlap!r}")
     plan = lower_to_plan(fuse_activations(model), pes=pes, pixel_lut=pixel_lut,
-                         reuse_activations=bool(reuse_activations))
+                         reuse_activations=bool(reuse_activations), overlap=overlap)
+    if overlap and len(plan.layers) < 2:
+        raise FpgacError(f"overlap: expected a model with at least two weighted layers (the "
+                         f"input map is free for the next image from layer 1's first issue), "
+                         f"found {len(plan.layers)}; build it with overlap=False")
     if bank_ports != 1:
         plan = dataclasses.replace(plan, bank_ports=int(bank_ports))
     if weight_store == "loaded":

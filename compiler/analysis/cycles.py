@@ -36,6 +36,22 @@ Cycle numbers are relative to the cycle ``A`` in which the last input pixel is a
   ``W_last``; ``result.valid`` rises in ``W_last + RESULT_LATENCY``. So
   ``compute_cycles = W_last + RESULT_LATENCY`` (cycles after the last pixel accept).
 
+* **Back to back** (``interval_cycles``, start to start: last pixel accept of one image to
+  that of the next, with a pixel source that is always valid and a result sink that is always
+  ready). The result is taken in ``compute`` (its first valid cycle); the loader takes the
+  next image's last pixel (its start) no earlier than ``compute + 1`` (the cycle after the
+  hand-over: the controller is idle and no result is pending, both registers).
+  Without ``plan.overlap`` the next image's load (``input_fill`` ring cells, then the
+  pixels) starts in that cycle: ``interval = load_cycles + compute_cycles``. With
+  ``plan.overlap`` the loader takes pixels from ``e = s_1 + 1`` on (the cycle after layer 1's
+  first issue ``s_1``: the step is then on the controller's stage-1 outputs; every layer-0
+  read is done by the barrier), pixel 0 in ``e`` and pixel ``j >= 1`` in the ``j``-th cycle
+  after ``e`` in which the writer does not write (the loader writes a taken pixel in the
+  first such cycle: the writer keeps the write port; it writes in the cycles ``w_k + i +
+  WRITER_LATENCY``, ``i < n_valid_k``), the last pixel (``j = N - 1``) also no earlier than
+  ``compute + 1``: ``interval = max(compute + 1, f_{N-1})``, ``f_j`` that cycle (``f_0 = e``).
+  The latency of one image stays ``load_cycles + compute_cycles``.
+
 Putting it together, with ``t`` the first free issue cycle (``t = 1`` initially)::
 
     s_k = max(t, W_prev_layer + BARRIER_LATENCY)  if group k is the first of a layer (k > 0)
@@ -55,7 +71,7 @@ from dataclasses import dataclass
 from fpgac.compiler.plan import HardwarePlan
 
 __all__ = ["ROM_LATENCY", "LANE_LATENCY", "WRITER_LATENCY", "RESULT_LATENCY",
-           "BARRIER_LATENCY", "LayerCycles", "CycleReport", "predict"]
+           "BARRIER_LATENCY", "LayerCycles", "CycleReport", "interval", "predict", "schedule"]
 
 #: Issue of a step -> decoded bank entry at the lanes (bank input register, bank read, ROM
 #: output register, bank stage).
@@ -86,7 +102,9 @@ class LayerCycles:
 
 @dataclass(frozen=True)
 class CycleReport:
-    """Prediction for one image; ``utilization = (nnz_macs / pes) / compute_cycles``."""
+    """Prediction for one image; ``utilization = (nnz_macs / pes) / compute_cycles``;
+    ``interval_cycles``: start to start of back-to-back images (module docstring);
+    ``total_cycles`` (load + compute) is the latency of one image."""
 
     pes: int
     load_cycles: int
@@ -95,6 +113,7 @@ class CycleReport:
     nnz_macs: int
     utilization: float
     per_layer: tuple[LayerCycles, ...]
+    interval_cycles: int = 0
 
 
 def schedule(plan: HardwarePlan) -> list[tuple[int, int, int, int]]:
@@ -116,6 +135,24 @@ def schedule(plan: HardwarePlan) -> list[tuple[int, int, int, int]]:
         prev_u, prev_v = u, g.n_valid
         t = u + 1
     return out
+
+
+def interval(plan: HardwarePlan, sched=None) -> int:
+    """Start-to-start cycles of back-to-back images (module docstring, "Back to back")."""
+    sched = schedule(plan) if sched is None else sched
+    compute = sched[-1][3] + plan.result_latency
+    if not plan.overlap:
+        return plan.input_pixels + plan.input_fill + compute
+    writes = set()
+    for (_, _, w, _), g in zip(sched, plan.program):
+        writes.update(range(w + plan.writer_latency, w + plan.writer_latency + g.n_valid))
+    first = next(k for k, g in enumerate(plan.program) if g.layer == 1)
+    c = sched[first][0] + 1                    # pixel 0
+    for _ in range(plan.input_pixels - 1):     # pixel j: the j-th writer-free cycle after
+        c += 1
+        while c in writes:
+            c += 1
+    return max(compute + 1, c)
 
 
 def predict(plan: HardwarePlan) -> CycleReport:
@@ -143,4 +180,4 @@ def predict(plan: HardwarePlan) -> CycleReport:
     return CycleReport(pes=plan.pes, load_cycles=load, compute_cycles=compute,
                        total_cycles=load + compute, nnz_macs=plan.nnz_macs,
                        utilization=(plan.nnz_macs / plan.pes) / compute,
-                       per_layer=tuple(per_layer))
+                       per_layer=tuple(per_layer), interval_cycles=interval(plan, sched))

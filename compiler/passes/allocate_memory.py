@@ -2,7 +2,7 @@
 
 Contract
 --------
-``allocate_memory(layers, classes, reuse=True)`` takes the placed layers
+``allocate_memory(layers, classes, reuse=True, exclusive_input=False)`` takes the placed layers
 (:mod:`.place_layers`) and returns a :class:`MemoryLayout`. Map ``i`` is the input of layer
 ``i`` (map ``L`` the ``classes`` final outputs); it is stored channel-major with its padding
 ring (``(H+2p) x (W+2p)`` words per channel) in region ``i``.
@@ -22,6 +22,12 @@ values when it is read. Two cases:
 * a padded map ``i >= 1`` (the output of a layer, read with padding by the next): its
   region is *exclusive* (no other map overlaps it, at the bottom of the memory), so the ring
   keeps its ``mem_init`` value. It then costs its words on top of the reused part.
+
+``exclusive_input=True`` (the plan option ``overlap``: the loader writes the next image
+while the current one computes, ``docs/architecture.md``, "Load overlapped with compute"):
+map 0 gets an exclusive region at the bottom too (no other map overlaps it), so its ring
+keeps its ``mem_init`` value and there is no ring fill; depth = input words + the reused
+part of the others (``max(in + out)`` over layers ``>= 1`` when no inner map is padded).
 
 ``reuse=False`` (the debug layout): consecutive regions, every map kept until the end of an
 image (``fpgac verify``'s per-layer dumps read them all), no ring fill.
@@ -128,11 +134,13 @@ def _consecutive(maps) -> list[Region]:
     return regions
 
 
-def _reused(maps) -> list[Region]:
-    """Exclusive regions for the padded maps ``i >= 1`` at the bottom, the others alternating
-    between the two ends of the rest (module docstring)."""
+def _reused(maps, exclusive_input: bool = False) -> list[Region]:
+    """Exclusive regions for the padded maps ``i >= 1`` (and map 0 with ``exclusive_input``)
+    at the bottom, the others alternating between the two ends of the rest (module
+    docstring)."""
     words = [Region(0, s, p, z).words for s, p, z in maps]
-    excl = [i >= 1 and pad > 0 for i, (_, pad, _) in enumerate(maps)]
+    excl = [(i >= 1 and pad > 0) or (i == 0 and exclusive_input)
+            for i, (_, pad, _) in enumerate(maps)]
     offsets = [0] * len(maps)
     base = 0
     for i, e in enumerate(excl):
@@ -149,10 +157,11 @@ def _reused(maps) -> list[Region]:
     return [Region(o, s, p, z) for o, (s, p, z) in zip(offsets, maps)]
 
 
-def allocate_memory(layers, classes: int, *, reuse: bool = True) -> MemoryLayout:
+def allocate_memory(layers, classes: int, *, reuse: bool = True,
+                    exclusive_input: bool = False) -> MemoryLayout:
     """Regions of the activation memory for ``layers`` (module docstring)."""
     maps = _shapes(layers, classes)
-    regions = _reused(maps) if reuse else _consecutive(maps)
+    regions = _reused(maps, exclusive_input) if reuse else _consecutive(maps)
     depth = max(r.end for r in regions)
     overwritten = [any(regions[k].overlaps(r) for k in range(i + 1, len(regions)))
                    for i, r in enumerate(regions)]

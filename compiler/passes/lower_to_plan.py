@@ -106,10 +106,12 @@ def _lower_layer(i, layer, *, model, mem, raw, gap_bits, tables, in_hi, pes) -> 
 
 
 def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut,
-                  reuse_activations: bool = True) -> HardwarePlan:
+                  reuse_activations: bool = True, overlap: bool = False) -> HardwarePlan:
     """Lower a fused model to a hardware plan for ``pes`` lanes (module docstring); the pixel
     LUT is ``pixel_lut``, the model's 256-entry preprocessing table (``docs/semantics.md`` §1);
-    ``reuse_activations``: :attr:`~fpgac.compiler.plan.HardwarePlan.reuse_activations`."""
+    ``reuse_activations``: :attr:`~fpgac.compiler.plan.HardwarePlan.reuse_activations`;
+    ``overlap``: :attr:`~fpgac.compiler.plan.HardwarePlan.overlap` (the input map
+    exclusive)."""
     if isinstance(pes, bool) or not isinstance(pes, (int, np.integer)) or pes < 1:
         raise FpgacError(f"pes: expected a positive integer, found {pes!r}")
     pes = int(pes)
@@ -118,7 +120,8 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut,
         raise FpgacError(f"pixel_lut: expected 256 entries (one per pixel value), found "
                          f"{len(lut)}")
     layers = place_layers(model)
-    mem = allocate_memory(layers, layers[-1].out_map[0], reuse=reuse_activations)
+    mem = allocate_memory(layers, layers[-1].out_map[0], reuse=reuse_activations,
+                          exclusive_input=bool(overlap))
     # The input integer may be 2**n (one past the n-bit range, docs/semantics.md §1): the
     # pixel LUT and the activation memory then get one more bit.
     in_hi = max([2**int(model.input.n_bits) - 1] + list(lut))
@@ -134,11 +137,11 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut,
     taps = [tap for lists in raw for lst in lists for _, tap in lst]
     return _assemble(model, pes, lut, mem, tables, layer_plans, act_bits=act_bits,
                      wraw_bits=wraw_bits, gap_bits=gap_bits, max_tap=max(taps, default=0),
-                     reuse=bool(reuse_activations))
+                     reuse=bool(reuse_activations), overlap=bool(overlap))
 
 
 def _assemble(model, pes, lut, mem, tables, layer_plans, *, act_bits, wraw_bits, gap_bits,
-              max_tap, reuse) -> HardwarePlan:
+              max_tap, reuse, overlap=False) -> HardwarePlan:
     """The :class:`HardwarePlan` from the passes' results, with its widths and figures."""
     banks, bank_last, sel_rows = tables.trimmed()
     depth = mem.depth
@@ -177,4 +180,5 @@ def _assemble(model, pes, lut, mem, tables, layer_plans, *, act_bits, wraw_bits,
         chan_table=tuple(tables.chan_table), lane_init=tuple(tables.lane_init),
         program=tuple(tables.program), requant=tuple(la.requant for la in layer_plans),
         name=model.name, reuse_activations=reuse,
-        input_fill=mem.input_fill, input_zero=mem.regions[0].zero, act_body=mem.body)
+        input_fill=mem.input_fill, input_zero=mem.regions[0].zero, act_body=mem.body,
+        overlap=overlap)

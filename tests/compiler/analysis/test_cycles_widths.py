@@ -11,8 +11,10 @@ import pytest
 from fpgac.compiler import ir
 from fpgac.compiler.analysis import cycles, widths
 from fpgac.compiler.analysis.shapes import infer_shapes
+from fpgac.compiler.passes.fuse_activations import fuse_activations
+from fpgac.compiler.passes.place_layers import place_layers
 from fpgac.compiler.plan import plan_hardware
-from fpgac.errors import UnsupportedError
+from fpgac.errors import FpgacError, UnsupportedError
 from fpgac.sim import golden
 from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
@@ -136,3 +138,80 @@ def test_infer_shapes_matches_golden_outputs(seed):
                                                dtype=np.int64))
     with pytest.raises(Exception, match=rf"layers\[{lin}\]"):
         infer_shapes(bad)
+
+
+def _interval_by_cycles(plan) -> int:
+    """An independent cycle-by-cycle walk of the loader of ``plan.overlap`` against the
+    schedule: pending register, writer priority, start no earlier than the hand-over."""
+    sched = cycles.schedule(plan)
+    compute = sched[-1][3] + plan.result_latency
+    wr = [0] * (compute + 2)
+    for (_, _, w, _), g in zip(sched, plan.program):
+        for i in range(g.n_valid):
+            wr[w + plan.writer_latency + i] += 1
+    assert max(wr) <= 1                                 # one writer write per cycle
+    s1 = min(s for (s, _, _, _), g in zip(sched, plan.program) if g.layer == 1)
+    taken, pending, c = 0, False, 0
+    while True:
+        writer = c < len(wr) and wr[c]
+        if pending and not writer:
+            pending = False                             # the taken pixel is written now
+        last = taken == plan.input_pixels - 1
+        if c > s1 and not pending and (not last or c >= compute + 1):
+            taken += 1
+            pending = True
+            if last:
+                return c
+        c += 1
+
+
+@pytest.mark.parametrize("seed,pes", [(0, 1), (1, 4), (2, 8), (6, 3), (9, 2), (12, 5)])
+def test_interval_cycles(seed, pes):
+    model = random_model(seed)
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
+    rep = cycles.predict(plan)
+    assert rep.interval_cycles == rep.load_cycles + rep.compute_cycles == rep.total_cycles
+    if len(plan.layers) < 2:
+        with pytest.raises(FpgacError, match="overlap: expected a model with at least two"):
+            plan_hardware(model, pes=pes, pixel_lut=pixel_table(model), overlap=True)
+        return
+    ov = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model), overlap=True)
+    rov = cycles.predict(ov)
+    assert ov.input_fill == 0 and rov.load_cycles == ov.input_pixels
+    assert rov.compute_cycles == rep.compute_cycles     # same schedule
+    assert rov.interval_cycles == _interval_by_cycles(ov)
+    assert rov.compute_cycles < rov.interval_cycles <= rov.total_cycles
+
+
+def test_interval_is_bounded_by_compute_or_by_the_load():
+    """Both cases of ``max(compute + 1, f_{N-1})`` occur over random models (a big input and
+    little compute: the load; else the compute)."""
+    kinds = set()
+    for seed in range(30):
+        model = random_model(seed)
+        if len(place_layers(fuse_activations(model))) < 2:
+            continue
+        plan = plan_hardware(model, pes=8, pixel_lut=pixel_table(model), overlap=True)
+        rep = cycles.predict(plan)
+        assert rep.interval_cycles == _interval_by_cycles(plan)
+        kinds.add(rep.interval_cycles == rep.compute_cycles + 1)
+    assert kinds == {True, False}
+
+
+@pytest.mark.parametrize("pes", [16, 64])
+def test_lenet5_interval(pes):
+    """LeNet-5: the load (784 pixels from layer 1's first issue, around conv2's writes) ends
+    before the compute, so an image every ``compute + 1`` cycles instead of ``load +
+    compute``."""
+    from pathlib import Path
+
+    from fpgac.compiler.frontend import load_model
+
+    model = load_model(Path(__file__).resolve().parents[3] / "examples" / "lenet5_g90_8b.yml")
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model), overlap=True)
+    rep = cycles.predict(plan)
+    assert plan.mem_depth == 2600 and rep.load_cycles == 784
+    compute = rep.compute_cycles
+    assert rep.interval_cycles == compute + 1 == _interval_by_cycles(plan)
+    plain = cycles.predict(plan_hardware(model, pes=pes, pixel_lut=pixel_table(model)))
+    assert plain.compute_cycles == compute and plain.interval_cycles == compute + 1024

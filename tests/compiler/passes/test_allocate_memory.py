@@ -111,3 +111,50 @@ def test_lenet5_depth_is_max_in_plus_out():
     assert mem.input_fill == 1024 - 784            # conv1's ring, rewritten before each image
     assert mem.survives == (False, False, False, False, False, True)  # fc1 out: ring words
     assert mem.body == 2048 and old.body == 0         # split: 2,048 + 152
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_exclusive_input_overlaps_nothing(seed):
+    """``exclusive_input`` (the plan option ``overlap``): map 0 overlaps no other map (the
+    loader writes the next image there while the others are live), its ring is in
+    ``mem_init`` and never refilled; the depth is its words plus the bound of the others."""
+    layers = _layers(seed)
+    classes = layers[-1].out_map[0]
+    mem = allocate_memory(layers, classes, exclusive_input=True)
+    regs = mem.regions
+    assert not any(regs[0].overlaps(r) for r in regs[1:])
+    assert mem.input_fill == 0
+    for i in range(len(regs) - 1):
+        assert not regs[i].overlaps(regs[i + 1])
+    excl = [i for i, r in enumerate(regs) if i >= 1 and r.pad]
+    for i in excl:
+        assert not any(regs[i].overlaps(r) for k, r in enumerate(regs) if k != i)
+    shared = [i for i in range(1, len(regs)) if i not in excl]
+    pairs = [regs[i].words + regs[i + 1].words for i in shared
+             if i + 1 < len(regs) and i + 1 not in excl]
+    assert mem.depth == regs[0].words + sum(regs[i].words for i in excl) + max(
+        [regs[i].words for i in shared] + pairs) == len(mem.mem_init)
+    _check_rings(mem)
+    plain = allocate_memory(layers, classes)
+    assert mem.depth >= plain.depth
+    assert [(r.shape, r.pad, r.zero) for r in regs] == \
+        [(r.shape, r.pad, r.zero) for r in plain.regions]
+
+
+def test_exclusive_input_changes_the_layout_on_random_models():
+    """Over the seeds, map 0 shares words with another map without the option (so the test
+    above is not vacuous) and the memory gets deeper with it."""
+    seeds = range(40)
+    shared = [any(m.regions[0].overlaps(r) for r in m.regions[1:])
+              for m in (allocate_memory(ls, ls[-1].out_map[0]) for ls in map(_layers, seeds))]
+    assert sum(shared) >= 10
+
+
+def test_lenet5_exclusive_input_is_2600_words():
+    layers = place_layers(fuse_activations(load_model(ROOT / "examples" / "lenet5_g90_8b.yml")))
+    mem = allocate_memory(layers, 10, exclusive_input=True)
+    assert [r.offset for r in mem.regions][0] == 0
+    assert mem.depth == 1024 + 1176 + 400 == 2600
+    assert mem.input_fill == 0
+    assert mem.body == 0                       # 2,048 + 552: a tail over 1/8 is not split
+    assert all(mem.mem_init[a] == mem.regions[0].zero for a in ring_cells(mem.regions[0]))
