@@ -22,7 +22,8 @@ from amaranth.sim import Simulator
 from fpgac.compiler.plan import HardwarePlan
 from fpgac.hw.core import Accelerator
 
-__all__ = ["CoreRun", "pipeline", "run_testbench", "send", "simulate", "wait_high"]
+__all__ = ["CoreRun", "StreamRun", "pipeline", "run_testbench", "send", "simulate",
+           "simulate_back_to_back", "wait_high"]
 
 
 def run_testbench(dut, *benches, background=(), processes=(), period: float = 1e-8) -> None:
@@ -129,6 +130,64 @@ def simulate(plan: HardwarePlan, images, *, dump_memory: bool = False,
                     memory.append(int(ctx.get(dut.debug_data)))
                 memory = tuple(memory)
             runs.append(CoreRun(klass, logits, cycles, memory))
+
+    run_testbench(dut, tb)
+    return runs
+
+
+@dataclass(frozen=True)
+class StreamRun:
+    """One image of :func:`simulate_back_to_back`: its result, the cycle its last pixel was
+    taken (``start``) and the cycle its result was first valid (``start + compute_cycles``),
+    counted from the first cycle after reset."""
+
+    klass: int
+    logits: tuple[int, ...]
+    start: int
+    result: int
+
+    @property
+    def compute_cycles(self) -> int:
+        return self.result - self.start
+
+
+def simulate_back_to_back(plan: HardwarePlan, images, *, timeout: int = 1_000_000
+                          ) -> list[StreamRun]:
+    """Stream ``images`` (flat ``C*H*W`` pixel sequences) with a pixel source that is always
+    valid (the next image's pixels right after the previous image's) and ``result.ready``
+    always high; the start-to-start times are ``plan``'s ``interval_cycles``
+    (:mod:`fpgac.compiler.analysis.cycles`, "Back to back")."""
+    dut = Accelerator(plan)
+    flat = [int(v) for image in images for v in image]
+    n = plan.input_pixels
+    if len(flat) != n * len(images):
+        raise ValueError(f"images: expected {n} pixels each, found {len(flat)} in all")
+    runs: list[StreamRun] = []
+
+    async def tb(ctx):
+        ctx.set(dut.result.ready, 1)
+        taken, starts, cycle, idle = 0, [], 0, 0
+        while len(runs) < len(images):
+            if taken < len(flat):
+                ctx.set(dut.pixels.valid, 1)
+                ctx.set(dut.pixels.payload, flat[taken])
+            else:
+                ctx.set(dut.pixels.valid, 0)
+            accept = taken < len(flat) and ctx.get(dut.pixels.ready)
+            if ctx.get(dut.result.valid):
+                payload = ctx.get(dut.result.payload)
+                runs.append(StreamRun(int(payload.klass), tuple(int(v) for v in payload.logits),
+                                      starts[len(runs)], cycle))
+                idle = 0
+            await ctx.tick()
+            if accept:
+                taken += 1
+                if taken % n == 0:
+                    starts.append(cycle)
+            cycle += 1
+            idle += 1
+            if idle > timeout:
+                raise TimeoutError(f"result.valid never rose for image {len(runs)}")
 
     run_testbench(dut, tb)
     return runs

@@ -5,7 +5,10 @@ Interface
 * ``pixels``: ``In(stream.Signature(8))``, ``C*H*W`` pixels per image in raster order
   ``(c, y, x)``; ready while the core waits for an image (not computing, no result pending),
   after the loader has written the input map's pad cells (``plan.input_fill`` cycles; 0
-  unless the activation regions are reused over the input map).
+  unless the activation regions are reused over the input map). With ``plan.overlap`` the
+  next image's pixels (all but its last) are also taken while the current image computes,
+  from the cycle after layer 1's first issue, in the cycles the writer leaves the activation
+  memory's write port free; the last one when the core is idle (the result taken).
 * ``result``: ``Out(stream.Signature(result_layout))`` with ``result_layout =
   StructLayout({"klass": unsigned(class_bits), "logits": ArrayLayout(unsigned(out_bits),
   classes)})``: ``klass`` in the LSBs, logit ``i`` at bit ``class_bits + i * out_bits``.
@@ -23,7 +26,9 @@ Interface
 Timing
 ------
 Exactly the model of :mod:`fpgac.compiler.analysis.cycles`: ``result.valid`` rises
-``predict(plan).compute_cycles`` cycles after the cycle in which the last pixel is accepted.
+``predict(plan).compute_cycles`` cycles after the cycle in which the last pixel is accepted;
+back to back (pixels always valid, result always ready) one image starts every
+``predict(plan).interval_cycles``.
 The latencies it uses are published here: :attr:`Accelerator.rom_latency` (controller issue to
 lane input), :attr:`Lane.latency <fpgac.hw.lane.Lane.latency>`,
 :attr:`Writer.latency <fpgac.hw.writer.Writer.latency>`,
@@ -118,7 +123,7 @@ class Accelerator(wiring.Component):
         m.submodules.loader = loader = PixelLoader(
             lut=plan.pixel_lut, shape=plan.input_shape, offset=plan.input_offset,
             pad=plan.input_pad, act_bits=plan.act_bits, addr_bits=plan.addr_bits,
-            fill=plan.input_fill, fill_value=plan.input_zero)
+            fill=plan.input_fill, fill_value=plan.input_zero, overlap=plan.overlap)
         m.submodules.writer = writer = Writer(plan)
         m.submodules.windows = wins = LaneWindows(plan)
         m.submodules.result = res = ResultUnit(
@@ -134,23 +139,49 @@ class Accelerator(wiring.Component):
         self._writer_start(m, ctrl, writer)
         m.d.comb += ctrl.idle.eq(~Cat(*in_flight).any() & ~lanes[0].busy & ~writer.busy)
 
-        # the one write port: loader while loading, writer while computing
-        with m.If(loader.wr_en):
-            m.d.comb += [mem.wr_en.eq(1), mem.wr_addr.eq(loader.wr_addr),
-                         mem.wr_data.eq(loader.wr_data)]
-        with m.Else():
-            m.d.comb += [mem.wr_en.eq(writer.wr_en), mem.wr_addr.eq(writer.wr_addr),
-                         mem.wr_data.eq(writer.wr_data)]
+        self._write_port(m, mem, loader, writer)
+        idle = ~ctrl.busy & ~res.result.valid & (
+            self.weights_ok if plan.weight_store == "loaded" else 1)
+        if plan.overlap:
+            self._overlap_enable(m, ctrl, loader, writer, idle)
+        else:
+            m.d.comb += loader.enable.eq(idle)
         m.d.comb += [
             res.wr_en.eq(writer.wr_en), res.wr_final.eq(writer.wr_final),
             res.wr_addr.eq(writer.wr_addr), res.wr_data.eq(writer.wr_data),
             res.done.eq(ctrl.done),
             ctrl.start.eq(loader.last),
-            loader.enable.eq(~ctrl.busy & ~res.result.valid & (
-                self.weights_ok if plan.weight_store == "loaded" else 1)),
             self.busy.eq(loader.busy | ctrl.busy | res.result.valid),
         ]
         return m
+
+    def _write_port(self, m, mem, loader, writer) -> None:
+        """The one write port of the activation copies: without overlap the loader while
+        loading, the writer while computing (never both); with overlap the writer has priority
+        and the loader writes in the other cycles (its ``grant``)."""
+        first, second = (writer, loader) if self._plan.overlap else (loader, writer)
+        with m.If(first.wr_en):
+            m.d.comb += [mem.wr_en.eq(1), mem.wr_addr.eq(first.wr_addr),
+                         mem.wr_data.eq(first.wr_data)]
+        with m.Else():
+            m.d.comb += [mem.wr_en.eq(second.wr_en), mem.wr_addr.eq(second.wr_addr),
+                         mem.wr_data.eq(second.wr_data)]
+
+    def _overlap_enable(self, m, ctrl, loader, writer, idle) -> None:
+        """``plan.overlap``: the loader takes pixels while the core is idle and, during a
+        compute, from the cycle a step of layer 1 or later is on the controller's stage-1
+        outputs (the cycle after layer 1's first issue: every layer-0 read is done, and only
+        layer 0 reads the input map) until the next start; it takes the last pixel (the
+        start) only while idle (no compute, no result pending), and writes only in cycles
+        without a writer write (:mod:`fpgac.compiler.analysis.cycles`, "Back to back")."""
+        free = Signal()
+        later = ctrl.s1_valid & ctrl.s1_layer.any()
+        with m.If(loader.last):
+            m.d.sync += free.eq(0)
+        with m.Elif(later):
+            m.d.sync += free.eq(1)
+        m.d.comb += [loader.enable.eq(idle | free | later), loader.last_ok.eq(idle),
+                     loader.grant.eq(~writer.wr_en)]
 
     def _banks(self, m, ctrl, loader) -> list:
         """The weight banks (issue cycle in, decoded entries ``rom_latency`` later); with

@@ -111,12 +111,26 @@ class PixelLoader(wiring.Component):
     values (``docs/architecture.md``, "Activations"). The fill runs while ``enable`` is high,
     from reset and from the cycle after ``last`` on, whether or not a pixel is offered (so
     ``pixels.ready`` means "takes pixels", as a bus status bit reads it).
+
+    ``overlap`` (the plan option: the next image loads while the current one computes; no
+    ``fill``): two more inputs. ``grant``: the write port is free in this cycle (the writer
+    has priority); a taken pixel waits in the output register (``wr_en`` high) until a cycle
+    with ``grant`` and is written then, and no pixel is taken while one waits, unless it is
+    written in the same cycle. ``last_ok``: the last pixel of an image (the start of its
+    compute) may be taken; the others need only ``enable``. So ``pixels.ready = enable &
+    (~wr_en | grant) & (~at_last | last_ok)``, ``at_last`` a register (the next pixel is the
+    image's last).
     """
 
     def __init__(self, *, lut, shape: tuple[int, int, int], offset: int, pad: int,
-                 act_bits: int, addr_bits: int, fill: int = 0, fill_value: int = 0):
+                 act_bits: int, addr_bits: int, fill: int = 0, fill_value: int = 0,
+                 overlap: bool = False):
         self._fill = int(fill)
         self._fill_value = int(fill_value)
+        self._overlap = bool(overlap)
+        if self._overlap and self._fill:
+            raise ValueError(f"fill: expected 0 with overlap (the input map's ring is never "
+                             f"overwritten), found {self._fill}")
         if self._fill:
             c, h, w = (int(v) for v in shape)
             hp, wp = semantics.padded_shape(h, w, int(pad))
@@ -128,14 +142,17 @@ class PixelLoader(wiring.Component):
         self._offset = int(offset)
         self._pad = int(pad)
         self._act_bits = int(act_bits)
-        super().__init__({
+        ports = {
             "pixels": In(stream.Signature(8)),
             "enable": In(1),
             "wr_en": Out(1), "wr_addr": Out(unsigned(addr_bits)),
             "wr_data": Out(unsigned(act_bits)),
             "last": Out(1),
             "busy": Out(1),
-        })
+        }
+        if self._overlap:
+            ports.update({"grant": In(1), "last_ok": In(1)})
+        super().__init__(ports)
 
     def elaborate(self, platform):
         m = Module()
@@ -155,10 +172,13 @@ class PixelLoader(wiring.Component):
         addr = Signal.like(self.wr_addr, init=start)
         accept = self.pixels.valid & self.pixels.ready
         filled, fill_step = self._ring_fill(m, c, h, w, pad)
-        m.d.comb += [self.pixels.ready.eq(self.enable & filled),
-                     rp.addr.eq(self.pixels.payload),
+        m.d.comb += [rp.addr.eq(self.pixels.payload),
                      self.busy.eq(x.any() | y.any() | ch.any())]
-        m.d.sync += self.wr_en.eq(accept | fill_step)
+        if self._overlap:
+            self._overlap_ready(m, accept, c * h * w)
+        else:
+            m.d.comb += self.pixels.ready.eq(self.enable & filled)
+            m.d.sync += self.wr_en.eq(accept | fill_step)
         with m.If(accept):
             m.d.sync += [self.wr_addr.eq(addr), self.wr_data.eq(rp.data)]
             with m.If(x == w - 1):
@@ -177,6 +197,18 @@ class PixelLoader(wiring.Component):
             with m.Else():
                 m.d.sync += [x.eq(x + 1), addr.eq(addr + 1)]
         return m
+
+    def _overlap_ready(self, m, accept, pixels: int) -> None:
+        """``pixels.ready`` and the output register's hold with ``overlap`` (class
+        docstring)."""
+        n = Signal(range(max(2, pixels)))
+        at_last = Signal(init=int(pixels == 1))
+        with m.If(accept):
+            m.d.sync += [n.eq(Mux(at_last, 0, n + 1)),
+                         at_last.eq(Mux(at_last, int(pixels == 1), n + 2 == pixels))]
+        m.d.comb += self.pixels.ready.eq(self.enable & (~self.wr_en | self.grant)
+                                         & (~at_last | self.last_ok))
+        m.d.sync += self.wr_en.eq(accept | (self.wr_en & ~self.grant))
 
     def _ring_fill(self, m, c, h, w, pad):
         """The pad-cell walk (class docstring); returns ``(filled, step)``: the ring is

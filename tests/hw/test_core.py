@@ -91,3 +91,50 @@ def test_reused_regions_refill_the_input_ring_every_image():
     broken = simulate(dataclasses.replace(plan, input_fill=0), images.reshape(len(images), -1))
     assert list(broken[0].logits) == list(logits[0])        # mem_init's ring
     assert list(broken[1].logits) != list(logits[1])
+
+
+def _stream_case(seed, pes, overlap):
+    from fpgac.hw.amsim import simulate_back_to_back
+
+    model = random_model(seed, size=(6, 8), max_convs=2, max_conv_channels=3,
+                         max_features=6)
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model), overlap=overlap)
+    c, h, w = plan.input_shape
+    rng = np.random.default_rng(seed)
+    images = np.concatenate([rng.integers(0, 256, (3, c, h, w), dtype=np.uint8),
+                             np.zeros((1, c, h, w), np.uint8)])
+    runs = simulate_back_to_back(plan, images.reshape(len(images), -1))
+    return model, plan, images, runs
+
+
+@pytest.mark.parametrize("seed,pes,overlap", [(0, 3, True), (2, 2, True), (11, 3, True),
+                                              (10, 3, True), (0, 3, False), (11, 3, False)])
+def test_back_to_back_images_interval_and_bit_exact(seed, pes, overlap):
+    """Images streamed back to back (pixels always valid, result always ready): every image
+    bit-exact, its compute cycles == predict, and the start-to-start interval ==
+    ``predict(plan).interval_cycles``: with ``overlap`` the next image loads during the
+    compute (around the writer's writes: cases bound by the load, seeds 0, 10, 11, and by the
+    compute, seed 2), without it ``load + compute``."""
+    model, plan, images, runs = _stream_case(seed, pes, overlap)
+    rep = cycles.predict(plan)
+    logits, klass = golden.predict(model, images)
+    assert len(runs) == len(images)
+    for i, r in enumerate(runs):
+        assert list(r.logits) == list(logits[i]) and r.klass == klass[i], i
+        assert r.compute_cycles == rep.compute_cycles, i
+    starts = [r.start for r in runs]
+    assert starts[0] == plan.input_pixels + plan.input_fill - 1    # from reset
+    assert all(b - a == rep.interval_cycles for a, b in zip(starts, starts[1:])), starts
+    if overlap:
+        assert rep.interval_cycles < rep.load_cycles + rep.compute_cycles
+
+
+def test_overlap_loader_must_yield_the_write_port():
+    """Seed 0 at P = 3: the writer writes while the next image loads (the interval is longer
+    than ``s_1 + 1 + pixels``), so a loader with priority over the writer would corrupt
+    conv outputs; the exact interval above shows it waits instead."""
+    model, plan, images, runs = _stream_case(0, 3, True)
+    sched = cycles.schedule(plan)
+    s1 = min(s for (s, _, _, _), g in zip(sched, plan.program) if g.layer == 1)
+    rep = cycles.predict(plan)
+    assert rep.interval_cycles > s1 + plan.input_pixels > rep.compute_cycles + 1

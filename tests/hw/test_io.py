@@ -186,3 +186,55 @@ def test_pixel_loader_fills_the_ring_before_each_image():
     fill = [(a, 9) for a in ring]
     assert writes == fill + img[0] + fill + img[1] + fill  # and the next image's ring
     assert lasts == [n - 1, 2 * n - 1]
+
+
+def test_pixel_loader_overlap_waits_for_the_write_port_and_the_start():
+    """With ``overlap``: a taken pixel is written in the first cycle with ``grant`` (held
+    until then, no pixel taken meanwhile unless the held one is written in that cycle), and
+    the last pixel of an image is taken only with ``last_ok``; two images, every write at its
+    address with its LUT value, in order."""
+    c, h, w, pad, offset = 1, 2, 3, 1, 2
+    lut = [(3 * v + 11) % 256 for v in range(256)]
+    with pytest.raises(ValueError, match="fill: expected 0 with overlap"):
+        PixelLoader(lut=lut, shape=(c, h, w), offset=offset, pad=pad, act_bits=8, addr_bits=8,
+                    fill=14, overlap=True)
+    dut = PixelLoader(lut=lut, shape=(c, h, w), offset=offset, pad=pad, act_bits=8,
+                      addr_bits=8, overlap=True)
+    pixels = [int(v) for v in np.random.default_rng(2).integers(0, 256, 2 * c * h * w)]
+    grants = [1, 0, 0, 1, 0, 1, 1, 1, 0, 1, 1, 0] * 8
+    last_ok_from = (9, 30)                   # cycle from which each image may start
+    writes, accepts, lasts = [], [], []
+
+    async def bench(ctx):
+        ctx.set(dut.enable, 1)
+        i, k = 0, 0
+        while k < len(grants):
+            ctx.set(dut.pixels.valid, int(i < len(pixels)))
+            if i < len(pixels):
+                ctx.set(dut.pixels.payload, pixels[i])
+            ctx.set(dut.grant, grants[k])
+            ctx.set(dut.last_ok, int(k >= last_ok_from[min(i // (h * w), 1)]))
+            accepted = i < len(pixels) and ctx.get(dut.pixels.ready)
+            if ctx.get(dut.wr_en) and grants[k]:
+                writes.append((k, ctx.get(dut.wr_addr), ctx.get(dut.wr_data)))
+            if ctx.get(dut.last):
+                lasts.append(k)
+            await ctx.tick()
+            if accepted:
+                accepts.append(k)
+                i += 1
+            k += 1
+
+    run(dut, bench)
+    hp, wp = h + 2 * pad, w + 2 * pad
+    want = [(offset + (y + pad) * wp + x + pad, lut[p]) for n in range(2)
+            for y in range(h) for x in range(w) for p in [pixels[n * h * w + y * w + x]]]
+    assert [wr[1:] for wr in writes] == want
+    # each write: the first granted cycle after its accept; the next accept not before it
+    for a, (k, _, _) in zip(accepts, writes):
+        assert k == min(j for j in range(a + 1, len(grants)) if grants[j])
+    for (k, _, _), a in zip(writes, accepts[1:]):
+        assert a >= k
+    assert lasts == [accepts[h * w - 1], accepts[-1]]
+    assert accepts[h * w - 1] >= last_ok_from[0] and accepts[-1] >= last_ok_from[1]
+    assert accepts[h * w - 2] < last_ok_from[0] - 1       # the image waited for its start
