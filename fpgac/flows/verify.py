@@ -47,12 +47,12 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     FpgacError
         Bad model, bad image count, missing simulator, build or simulation failure.
     """
-    import numpy as np
 
     from fpgac.boards.speed import speed_figures
     from fpgac.compiler.analysis import cycles
     from fpgac.compiler.plan import plan_hardware
     from fpgac.sim import golden, rtl
+    from fpgac.sim.compare import compare
     from fpgac.sim.preprocess import pixel_table
 
     def stage(text: str) -> None:
@@ -80,12 +80,11 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
         res = _simulate_parallel(plan, imgs, jobs, opts, rtl_stage)
     else:
         res = rtl.simulate(plan, imgs, progress=rtl_stage, **opts)
-    bad_logits = (res.logits != want_logits).any(axis=1)
-    bad_klass = res.klass != want_klass
-    bad = np.flatnonzero(bad_logits | bad_klass)
+    verdict = compare(model, plan, imgs, res, want=(want_logits, want_klass))
+    bad_logits, bad_klass, bad = verdict.logit_bad, verdict.class_bad, verdict.mismatches
     examples = _mismatch_examples(bad[:10], res, want_logits, want_klass)
     sim_cycles = res.compute_cycles
-    cycle_bad = np.flatnonzero(sim_cycles != report.compute_cycles)
+    cycle_bad = verdict.cycle_bad
     mean_cycles = float(sim_cycles.mean())
     result = {
         "model": str(model_path), "model_name": model.name, "images": images, "pes": pes,
@@ -114,8 +113,7 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     result["speed"] = speed_figures(sim_cycles, int(report.load_cycles),
                                     clock_mhz * 1e6 if clock_mhz else None,
                                     fmax_mhz * 1e6 if fmax_mhz else None, source="simulated")
-    result["passed"] = not (result["mismatches"] or result["cycle_mismatches"]
-                            or (res.weights is not None and not res.weights.ok))
+    result["passed"] = verdict.exact
     _debug_aids(result, model, plan, imgs, model_path, simulator, build_dir, trace,
                 trace_image, stage)
     return result

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from fpgac.compiler import ir
-from fpgac.compiler.analysis import cycles
 from fpgac.compiler.plan import plan_hardware
 from fpgac.sim import golden, rtl
+from fpgac.sim.compare import compare
 from fpgac.sim.mnist import load_mnist
 from fpgac.sim.preprocess import pixel_table, quantize_images
 
@@ -23,27 +23,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    from fpgac.compress.tiny import tiny_model
-
-    return tiny_model(0, train_images=500, epochs=1, sparsity=0.6)
-
-
-@pytest.fixture(scope="module")
 def mnist():
     images, labels = load_mnist("test")
     return images, labels
-
-
-def special_images(shape, n_random=3, seed=0):
-    """All-zeros, all-255, both checkerboards, and seeded uniform random images."""
-    c, h, w = shape
-    yy, xx = np.mgrid[0:h, 0:w]
-    board = (((yy + xx) % 2) * 255).astype(np.uint8)
-    fixed = [np.zeros((c, h, w), np.uint8), np.full((c, h, w), 255, np.uint8),
-             np.broadcast_to(board, (c, h, w)), np.broadcast_to(255 - board, (c, h, w))]
-    rnd = np.random.default_rng(seed).integers(0, 256, (n_random, c, h, w), dtype=np.uint8)
-    return np.concatenate([np.stack(fixed), rnd])
 
 
 def golden_layer_outputs(model: ir.Model, per_op: list[np.ndarray]) -> list[np.ndarray]:
@@ -57,19 +39,8 @@ def golden_layer_outputs(model: ir.Model, per_op: list[np.ndarray]) -> list[np.n
     return outs
 
 
-def check_against_golden(model, plan, images, res):
-    logits, klass = golden.predict(model, images)
-    bad = np.flatnonzero((res.logits != logits).any(axis=1) | (res.klass != klass))
-    assert bad.size == 0, (f"{bad.size} of {len(images)} images mismatch, first {bad[0]}: "
-                           f"rtl {res.logits[bad[0]]} golden {logits[bad[0]]}")
-    want = cycles.predict(plan).compute_cycles
-    assert (res.compute_cycles == want).all(), (
-        f"compute cycles {sorted(set(res.compute_cycles.tolist()))}, predicted {want}")
-    return logits, klass
-
-
 @pytest.mark.parametrize("pes", [1, 3, 8, 16])
-def test_tiny_bit_exact_real_and_corner_images(tiny, mnist, build_dir, pes):
+def test_tiny_bit_exact_real_and_corner_images(tiny, mnist, build_dir, special_images, pes):
     images = np.concatenate([mnist[0][:12].reshape(12, 1, 28, 28), special_images((1, 28, 28))])
     # P = 8 pairs the weight banks in two-read-port ROMs (the ECP5 / Xilinx build plans)
     plan = plan_hardware(tiny, pes=pes, bank_ports=2 if pes == 8 else 1,
@@ -82,7 +53,8 @@ def test_tiny_bit_exact_real_and_corner_images(tiny, mnist, build_dir, pes):
         assert plan.act_tail == 660
     dump = 2 if pes == 3 else 0
     res = rtl.simulate(plan, images, build_dir=build_dir, dump_layers=dump)
-    check_against_golden(tiny, plan, images, res)
+    verdict = compare(tiny, plan, images, res)
+    assert verdict.exact, verdict.message
     if dump:
         _, per_op = golden.run(tiny, quantize_images(images[:dump], tiny.input),
                                intermediates=True)
@@ -100,25 +72,27 @@ def test_tiny_bit_exact_real_and_corner_images(tiny, mnist, build_dir, pes):
             assert (got == exp).all(), f"layer {layer.name}: {np.sum(got != exp)} values differ"
 
 
-def test_tiny_stalls_and_random_x_identical(tiny, mnist, build_dir):
+def test_tiny_stalls_and_random_x_identical(tiny, mnist, build_dir, special_images):
     images = np.concatenate([mnist[0][20:24].reshape(4, 1, 28, 28),
                              special_images((1, 28, 28), n_random=2, seed=5)])
     plan = plan_hardware(tiny, pes=8, pixel_lut=pixel_table(tiny))
     base = rtl.simulate(plan, images, build_dir=build_dir)
     stalled = rtl.simulate(plan, images, build_dir=build_dir, stalls=1234)
     x_rand = rtl.simulate(plan, images, build_dir=build_dir, x_seed=99)
-    check_against_golden(tiny, plan, images, base)
+    verdict = compare(tiny, plan, images, base)
+    assert verdict.exact, verdict.message
     for other in (stalled, x_rand):
         assert (other.logits == base.logits).all() and (other.klass == base.klass).all()
         assert (other.compute_cycles == base.compute_cycles).all()
     assert stalled.total_cycles > base.total_cycles      # the stalls really happened
 
 
-def test_icarus_matches_verilator(tiny, mnist, build_dir):
+def test_icarus_matches_verilator(tiny, mnist, build_dir, special_images):
     images = np.concatenate([mnist[0][:2].reshape(2, 1, 28, 28),
                              special_images((1, 28, 28), n_random=0)[:1]])
     plan = plan_hardware(tiny, pes=16, pixel_lut=pixel_table(tiny))
     ica = rtl.simulate(plan, images, simulator="icarus", build_dir=build_dir)
     ver = rtl.simulate(plan, images, simulator="verilator", build_dir=build_dir)
-    check_against_golden(tiny, plan, images, ica)
+    verdict = compare(tiny, plan, images, ica)
+    assert verdict.exact, verdict.message
     assert (ica.logits == ver.logits).all() and (ica.compute_cycles == ver.compute_cycles).all()

@@ -20,25 +20,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fpgac.compiler.analysis import cycles
 from fpgac.compiler.frontend import load_model
 from fpgac.compiler.passes.weight_image import image_crc, weight_image
 from fpgac.compiler.plan import plan_hardware
 from fpgac.errors import FpgacError
 from fpgac.sim import golden, rtl
+from fpgac.sim.compare import compare
 from fpgac.sim.mnist import load_mnist
 from fpgac.sim.preprocess import pixel_table
 
 pytestmark = pytest.mark.slow
 
 LENET5 = Path(__file__).resolve().parents[2] / "examples" / "lenet5_g90_8b.yml"
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    from fpgac.compress.tiny import tiny_model
-
-    return tiny_model(0, train_images=500, epochs=1, sparsity=0.6)
 
 
 @pytest.fixture(scope="module")
@@ -52,38 +45,17 @@ def loaded_plan(model, pes):
     return plan
 
 
-def corner_images(shape, n_random, seed):
-    """All-zeros, all-255, a checkerboard and seeded uniform random images."""
-    c, h, w = shape
-    yy, xx = np.mgrid[0:h, 0:w]
-    board = np.broadcast_to((((yy + xx) % 2) * 255).astype(np.uint8), (c, h, w))
-    fixed = [np.zeros((c, h, w), np.uint8), np.full((c, h, w), 255, np.uint8), board]
-    rnd = np.random.default_rng(seed).integers(0, 256, (n_random, c, h, w), dtype=np.uint8)
-    return np.concatenate([np.stack(fixed), rnd])
-
-
-def check_run(model, plan, images, res):
-    """The upload went through, then every image bit-exact and cycle-exact."""
-    assert res.weights is not None and res.weights.ok, res.weights
-    logits, klass = golden.predict(model, images)
-    bad = np.flatnonzero((res.logits != logits).any(axis=1) | (res.klass != klass))
-    assert bad.size == 0, (f"{bad.size} of {len(images)} images mismatch, first {bad[0]}: "
-                           f"rtl {res.logits[bad[0]]} golden {logits[bad[0]]}")
-    want = cycles.predict(plan).compute_cycles
-    assert (res.compute_cycles == want).all(), (
-        f"compute cycles {sorted(set(res.compute_cycles.tolist()))}, predicted {want}")
-
-
-def test_tiny_loaded_bit_exact_stalls_and_bad_uploads(tiny, mnist, build_dir):
+def test_tiny_loaded_bit_exact_stalls_and_bad_uploads(tiny, mnist, build_dir, special_images):
     """P = 4 (four banks: the loader walks bank after bank), Verilator: MNIST and corner
     images from random initial RAM contents, with and without stalls on every stream; then
     a corrupted and a truncated upload on the same build: no pixel is ever taken."""
     plan = loaded_plan(tiny, 4)
     assert len(plan.banks) == 4
     images = np.concatenate([mnist[:12].reshape(12, 1, 28, 28),
-                             corner_images((1, 28, 28), n_random=3, seed=1)])
+                             special_images((1, 28, 28), n_random=3, seed=1)])
     res = rtl.simulate(plan, images, build_dir=build_dir, x_seed=11)
-    check_run(tiny, plan, images, res)
+    verdict = compare(tiny, plan, images, res)
+    assert verdict.exact, verdict.message
     stalled = rtl.simulate(plan, images, build_dir=build_dir, stalls=77, x_seed=12)
     assert stalled.cached_build and stalled.weights.ok
     assert (stalled.logits == res.logits).all() and (stalled.klass == res.klass).all()
@@ -107,25 +79,27 @@ def test_tiny_loaded_bit_exact_stalls_and_bad_uploads(tiny, mnist, build_dir):
                      timeout_cycles=5_000)
 
 
-def test_tiny_loaded_icarus_one_bank(tiny, mnist, build_dir):
+def test_tiny_loaded_icarus_one_bank(tiny, mnist, build_dir, special_images):
     """P = 1 (one bank) on the second simulator. Icarus ran about 9,300 cycles/s here and an
     image takes 63,731 compute cycles, so one MNIST and one random image."""
     plan = loaded_plan(tiny, 1)
     images = np.concatenate([mnist[30:31].reshape(1, 1, 28, 28),
-                             corner_images((1, 28, 28), n_random=1, seed=2)[3:]])
+                             special_images((1, 28, 28), n_random=1, seed=2)[4:]])
     res = rtl.simulate(plan, images, simulator="icarus", build_dir=build_dir)
-    check_run(tiny, plan, images, res)
+    verdict = compare(tiny, plan, images, res)
+    assert verdict.exact, verdict.message
 
 
-def test_lenet5_loaded_p4_mnist_bit_exact(mnist, build_dir):
+def test_lenet5_loaded_p4_mnist_bit_exact(mnist, build_dir, special_images):
     """The shipped LeNet-5 with the loaded store at P = 4, the plan the iCEBreaker build
     picks (``--pes auto``), on Verilator: 40 MNIST test images and corner images."""
     model = load_model(LENET5)
     plan = loaded_plan(model, 4)
     images = np.concatenate([mnist[100:140].reshape(40, 1, 28, 28),
-                             corner_images((1, 28, 28), n_random=2, seed=3)])
+                             special_images((1, 28, 28), n_random=2, seed=3)])
     res = rtl.simulate(plan, images, build_dir=build_dir, x_seed=5)
-    check_run(model, plan, images, res)
+    verdict = compare(model, plan, images, res)
+    assert verdict.exact, verdict.message
 
 
 def test_upload_given_exactly_for_a_loaded_core(tiny):
