@@ -123,6 +123,8 @@ class RawRtlResult:
     simulator: str
     build_path: Path
     weights: WeightUpload | None = None
+    #: Per image, the cycle of its last pixel transfer (its start), ``int64 [N]``.
+    start_cycles: np.ndarray | None = None
 
 
 @dataclass
@@ -163,6 +165,15 @@ class RtlResult:
     memory: np.ndarray | None = field(default=None, repr=False)
     #: The weight upload (loaded weight store), else ``None``.
     weights: WeightUpload | None = None
+    #: Per image, the cycle of its last pixel transfer (its start), ``int64 [N]``; the
+    #: differences are the start-to-start intervals (:attr:`interval_cycles`).
+    start_cycles: np.ndarray | None = None
+
+    @property
+    def interval_cycles(self) -> np.ndarray:
+        """``int64 [N - 1]``: cycles from each image's start to the next one's (back to back
+        with a core built with ``plan.overlap``: ``predict(plan).interval_cycles``)."""
+        return np.diff(self.start_cycles)
 
     @property
     def cycles_per_second(self) -> float:
@@ -288,7 +299,7 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
                      x_seed: int | None = None, timeout_cycles: int = 10_000_000,
                      keep_run_dir: bool = False, progress=None,
                      trace: str | Path | None = None,
-                     weights: bytes | None = None) -> RawRtlResult:
+                     weights: bytes | None = None, overlap: bool = False) -> RawRtlResult:
     """Build (or reuse) and run the wrapper around ``module`` of ``verilog``.
 
     Parameters
@@ -323,6 +334,9 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
         weight image, then its CRC-16, 2 bytes little endian: :func:`weight_upload`),
         streamed before the first image (:class:`WeightUpload`; a core whose upload fails
         takes no pixel, so the run ends in a timeout error naming the upload).
+    overlap
+        Back to back (a core built with ``plan.overlap``): each image's pixels are offered
+        right after the previous image's, without waiting for its result (no layer dump).
 
     Raises
     ------
@@ -335,13 +349,8 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
                          f"found {simulator!r}")
     images = _checked_images(images_uint8)
     iface = core_interface(verilog, module)
-    if dump_images and not iface.debug:
-        raise FpgacError(f"verilog module {module}: expected debug ports for a layer dump, "
-                         "found none (emit with debug=True)")
-    if trace is not None and simulator != "verilator":
-        raise FpgacError(f"--trace: expected simulator verilator (FST), found {simulator}")
-    if x_seed is not None and simulator != "verilator":
-        raise FpgacError(f"x_seed: expected None with simulator {simulator}, found {x_seed}")
+    _check_options(iface, simulator, dump_images=dump_images, overlap=overlap, trace=trace,
+                   x_seed=x_seed)
     _check_weights(iface, weights)
     tools.check_simulator(simulator)
 
@@ -365,11 +374,13 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
         if weights is not None:
             (run_dir / "weights.hex").write_text("".join(f"{b:02x}\n" for b in weights))
             plusargs += [f"+weights={run_dir / 'weights.hex'}", f"+wbytes={len(weights)}"]
+        if overlap:
+            plusargs.append("+overlap=1")
         t1 = time.perf_counter()
         _run(build_path, run_dir, env, simulator, module, plusargs, trace)
         sim_seconds = time.perf_counter() - t1
-        payloads, cycles, total, upload = _parse_results(run_dir / "results.txt", len(images),
-                                                         module)
+        payloads, cycles, total, upload, starts = _parse_results(run_dir / "results.txt",
+                                                                 len(images), module)
         memory = None
         if dump_images:
             memory = _read_dump(run_dir / "dump.txt", min(dump_images, len(images)),
@@ -380,7 +391,22 @@ def simulate_verilog(verilog: str, module: str, images_uint8: np.ndarray, *,
     return RawRtlResult(payloads=payloads, compute_cycles=cycles, total_cycles=total,
                         memory=memory, build_seconds=build_seconds, sim_seconds=sim_seconds,
                         cached_build=cached, simulator=simulator, build_path=build_path,
-                        weights=upload)
+                        weights=upload, start_cycles=starts)
+
+
+def _check_options(iface: CoreInterface, simulator: str, *, dump_images: int, overlap: bool,
+                   trace, x_seed) -> None:
+    """The run options :func:`simulate_verilog` refuses for this core and simulator."""
+    if dump_images and not iface.debug:
+        raise FpgacError(f"verilog module {iface.module}: expected debug ports for a layer "
+                         "dump, found none (emit with debug=True)")
+    if overlap and dump_images:
+        raise FpgacError(f"dump_images: expected 0 with overlap (images run back to back), "
+                         f"found {dump_images}")
+    if trace is not None and simulator != "verilator":
+        raise FpgacError(f"--trace: expected simulator verilator (FST), found {simulator}")
+    if x_seed is not None and simulator != "verilator":
+        raise FpgacError(f"x_seed: expected None with simulator {simulator}, found {x_seed}")
 
 
 def _check_weights(iface: CoreInterface, weights: bytes | None) -> None:
@@ -527,12 +553,14 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 def _parse_results(path: Path, n: int, module: str
-                   ) -> tuple[list[int], np.ndarray, int, WeightUpload | None]:
-    """The wrapper's results file: payloads, compute cycles, total cycles, weight upload."""
+                   ) -> tuple[list[int], np.ndarray, int, WeightUpload | None, np.ndarray]:
+    """The wrapper's results file: payloads, compute cycles, total cycles, weight upload,
+    start cycles."""
     if not path.exists():
         raise FpgacError(f"simulation of {module}: expected a results file, found none")
     payloads: list[int] = []
     cycles: list[int] = []
+    starts: list[int] = []
     total = 0
     upload = None
     for line in path.read_text().splitlines():
@@ -552,7 +580,7 @@ def _parse_results(path: Path, n: int, module: str
         if parts[0] == "end":
             total = int(parts[1])
             continue
-        index, cyc, payload = int(parts[0]), int(parts[1]), parts[2]
+        index, cyc, payload, start = int(parts[0]), int(parts[1]), parts[2], int(parts[3])
         if index != len(payloads):
             raise FpgacError(f"simulation of {module}: expected the result of image "
                              f"{len(payloads)}, found image {index}")
@@ -561,9 +589,11 @@ def _parse_results(path: Path, n: int, module: str
                              f"result payload, found {payload!r} (X/Z bits)")
         payloads.append(int(payload, 16))
         cycles.append(cyc)
+        starts.append(start)
     if len(payloads) != n:
         raise FpgacError(f"simulation of {module}: expected {n} results, found {len(payloads)}")
-    return payloads, np.array(cycles, dtype=np.int64), total, upload
+    return (payloads, np.array(cycles, dtype=np.int64), total, upload,
+            np.array(starts, dtype=np.int64))
 
 
 def decode_results(payloads: list[int], *, classes: int, class_bits: int,
@@ -629,6 +659,8 @@ def simulate(plan, images_uint8: np.ndarray, *, simulator: str = "verilator",
              timeout_cycles: int = 10_000_000) -> RtlResult:
     """Emit the core for ``plan``, simulate it on ``images_uint8`` and decode the results.
 
+    A plan with ``overlap`` runs its images back to back (``RtlResult.interval_cycles``).
+
     ``dump_layers``: ``False``, ``True`` (dump after every image) or an int ``K`` (after the
     first ``K`` images); ``trace``: FST waveform path (Verilator); ``weights``: for a plan
     with the loaded weight store, the upload (default :func:`weight_upload` of ``plan``);
@@ -645,7 +677,7 @@ def simulate(plan, images_uint8: np.ndarray, *, simulator: str = "verilator",
                            build_dir=build_dir, stalls=stalls, dump_images=dump,
                            dump_words=int(plan.mem_depth) if dump else 0, x_seed=x_seed,
                            progress=progress, trace=trace, weights=weights,
-                           timeout_cycles=timeout_cycles)
+                           timeout_cycles=timeout_cycles, overlap=bool(plan.overlap))
     logits, klass = decode_results(raw.payloads, classes=plan.classes,
                                    class_bits=plan.class_bits, out_bits=plan.out_bits)
     return RtlResult(logits=logits, klass=klass, compute_cycles=raw.compute_cycles,
@@ -653,7 +685,7 @@ def simulate(plan, images_uint8: np.ndarray, *, simulator: str = "verilator",
                      sim_seconds=raw.sim_seconds, simulator=simulator,
                      cached_build=raw.cached_build,
                      layers=layer_maps(plan, raw.memory) if dump else None, memory=raw.memory,
-                     weights=raw.weights)
+                     weights=raw.weights, start_cycles=raw.start_cycles)
 
 
 UART_TEST_MODULE = "fpgac.sim.cocotb.uart_session"

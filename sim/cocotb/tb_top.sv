@@ -12,7 +12,12 @@
 //   +images=PREFIX   image chunks PREFIX.0.hex, PREFIX.1.hex, ... each CHUNK images of PIXELS
 //                    bytes (one hex byte per line, raster order c, y, x)
 //   +n=N             number of images to run
-//   +out=FILE        results: one line per image "<index> <cycles> <result payload hex>"
+//   +out=FILE        results: one line per image "<index> <cycles> <result payload hex>
+//                    <start>", start the cycle of the image's last pixel transfer
+//   +overlap=1       back to back (a core built with the plan option overlap): the next
+//                    image's pixels are offered right after the previous image's last one,
+//                    without waiting for its result; results are captured as they come
+//                    (the core takes an image's last pixel only after the previous result)
 //   +stall_seed=S    if given and S != 0: seeded pseudo-random pixel-valid / result-ready stalls
 //   +dump=K          (with `FPGAC_DEBUG) after each of the first K images, read debug words
 //   +dump_words=W    addresses 0 .. W-1 through debug_addr/debug_data and write them, one hex
@@ -94,6 +99,7 @@ module tb_top #(
     // ---------------------------------------------------------------- run-time options
     string  img_prefix, out_path, dump_path, chunk_path, w_path;
     int     n_images = 0, stall_seed = 0, dump_images = 0, dump_words = 0, n_wbytes = 0;
+    int     overlap = 0;
     int     w_fd = 0;
     longint timeout = 0;
     logic [7:0] img [0:CHUNK*PIXELS-1];
@@ -110,6 +116,8 @@ module tb_top #(
         if (!$value$plusargs("timeout=%d", timeout)) timeout = 64'd100000000;
         if (!$value$plusargs("weights=%s", w_path)) w_path = "";
         if (!$value$plusargs("wbytes=%d", n_wbytes)) n_wbytes = 0;
+        if (!$value$plusargs("overlap=%d", overlap)) overlap = 0;
+        if (overlap != 0) dump_images = 0;
 `ifndef FPGAC_DEBUG
         dump_images = 0;
 `endif
@@ -173,6 +181,9 @@ module tb_top #(
     logic [7:0]  w_byte = 8'd0;
     logic [15:0] w_crc = 16'hffff;
     logic [15:0] w_want = 16'd0;    // the CRC bytes of the file (blocking: read here only)
+    int     res_image = 0;      // +overlap: index of the next result
+    logic   ov_have = 1'b0;     // +overlap: first valid cycle seen for that result
+    longint ov_cycle = 0;
     logic        w_early = 1'b0; // weights_done seen high while streaming
     assign done = done_r;
 
@@ -267,23 +278,36 @@ module tb_top #(
                 if (pix_n == PIXELS) begin
                     px_valid <= 1'b0;
                     last_px_cycle <= cycle;
-                    res_ready <= allow_ready;
-                    state <= S_WAIT;
+                    if (overlap == 0) begin
+                        res_ready <= allow_ready;
+                        state <= S_WAIT;
+                    end else if (image + 1 < n_images) begin
+                        image <= image + 1;
+                        state <= S_LOAD;
+                    end else begin
+                        state <= S_WAIT;
+                    end
                 end
                 if (cycle - image_start > timeout) begin
                     $fwrite(out_fd, "timeout %0d feed %0d\n", image, pix);
                     state <= S_DONE;
                 end
             end
-            S_WAIT: begin
+            S_WAIT: if (overlap != 0) begin
+                if (cycle - last_px_cycle > timeout) begin
+                    $fwrite(out_fd, "timeout %0d wait %0d\n", res_image, cycle - last_px_cycle);
+                    state <= S_DONE;
+                end
+            end else begin
                 if (res_valid && !have_result) begin
                     have_result <= 1'b1;
                     result_cycle <= cycle;
                 end
                 if (res_valid && res_ready) begin
                     res_ready <= 1'b0;
-                    $fwrite(out_fd, "%0d %0d %h\n", image,
-                            (have_result ? result_cycle : cycle) - last_px_cycle, res_payload);
+                    $fwrite(out_fd, "%0d %0d %h %0d\n", image,
+                            (have_result ? result_cycle : cycle) - last_px_cycle, res_payload,
+                            last_px_cycle);
                     dstep <= 0;
                     if (image < dump_images) begin
                         state <= S_DUMP;
@@ -326,5 +350,24 @@ module tb_top #(
             end
             default: state <= S_DONE;
         endcase
+        // +overlap: results are captured whatever the feeder does (after the case: its
+        // state change wins); an image's result comes before the next image's last pixel
+        // transfer (the core's hand-over), so last_px_cycle is still this image's
+        if (overlap != 0 && state != S_RESET && state != S_DONE) begin
+            if (res_valid && !ov_have) begin
+                ov_have <= 1'b1;
+                ov_cycle <= cycle;
+            end
+            res_ready <= allow_ready;
+            if (res_valid && res_ready) begin
+                res_ready <= 1'b0;
+                ov_have <= 1'b0;
+                $fwrite(out_fd, "%0d %0d %h %0d\n", res_image,
+                        (ov_have ? ov_cycle : cycle) - last_px_cycle, res_payload,
+                        last_px_cycle);
+                res_image <= res_image + 1;
+                if (res_image + 1 == n_images) state <= S_DONE;
+            end
+        end
     end
 endmodule
