@@ -3,7 +3,7 @@
 Usage::
 
     python bench/memory_bench.py [--model MODEL ...] [--pes 1,8,16,32,54,64] [--json OUT]
-                                 [--before REV]
+                                 [--before REV] [--overlap off|on|auto]
 
 For each model and P it plans the accelerator (no synthesis) and prints: the weight storage
 bits (all entries incl. indices, fillers and padding) and their ratio to the dense weight bits,
@@ -13,7 +13,11 @@ EBR), the ULX3S (ECP5 DP16KD) and the Arty A7 (RAMB36 equivalents), each for the
 ``fpgac build`` makes for that board, and the iCE40 blocks per memory class (weights /
 activations / control / other). On the iCEBreaker that plan takes the loaded weight store
 (weights in SPRAM, uploaded at start-up) where the ROMs do not fit its 30 EBR: the iCE40 column
-then reads ``EBR + SPRAM s (loaded)``. Takes seconds.
+then reads ``EBR + SPRAM s (loaded)``. ``--overlap`` plans each board with that choice
+(:func:`~fpgac.compiler.analysis.resources.plan_for_board`: the next image loads while the
+current one computes; ``auto`` where the estimate fits, never on the iCE40); the last
+column is the ULX3S plan's ``interval_cycles`` (start to start of back-to-back images). Takes
+seconds.
 
 ``--before REV`` also runs this bench as it was at commit ``REV`` (``bench/before.py``) on the
 same models and P and prints a before -> after table of the columns both have; ``--before
@@ -38,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BOARDS = ("icebreaker", "ulx3s", "arty")
 
 
-def rows(model_path: str, pes_list) -> list[dict]:
+def rows(model_path: str, pes_list, overlap: str = "off") -> list[dict]:
     """One dict per P with the figures listed in the module docstring."""
     model = load_model(model_path)
     out = []
@@ -51,12 +55,14 @@ def rows(model_path: str, pes_list) -> list[dict]:
                "cycles": int(predict(plan).compute_cycles)}
         for board in BOARDS:          # the plan a build makes for the board (bank ROM ports)
             b = get_board(board)
-            bplan = plan_for_board(model, pes, b, pixel_table(model))
+            bplan = plan_for_board(model, pes, b, pixel_table(model), overlap=overlap)
             est = estimate(bplan, b)
             row[board] = int(est.bram_blocks)
             row[f"{board}_by_class"] = {k: int(v) for k, v in est.blocks_by_class.items()}
             row[f"{board}_store"] = bplan.weight_store
             row[f"{board}_spram"] = int(est.spram_blocks)
+            row[f"{board}_overlap"] = bool(bplan.overlap)
+            row[f"{board}_interval"] = int(predict(bplan).interval_cycles)
         out.append(row)
     return out
 
@@ -83,6 +89,8 @@ def main(argv=None) -> int:
     ap.add_argument("--before", default=None, metavar="REV",
                     help="also print before -> after against this bench at commit REV "
                          "(e.g. 67982c3, the seed accelerator)")
+    ap.add_argument("--overlap", choices=("off", "on", "auto"), default="off",
+                    help="plan each board with this overlap choice (default off)")
     args = ap.parse_args(argv)
     models = args.model or [str(ROOT / "examples" / "lenet5_g90_8b.yml"),
                             str(ROOT / "examples" / "lenet5_g90_4b.fpgac.yml")]
@@ -91,13 +99,15 @@ def main(argv=None) -> int:
     for path in models:
         print(f"\n{Path(path).name}")
         print("| P | weight bits | / dense | table bits | act words | cycles | "
-              "iCE40 EBR | ECP5 DP16KD | RAMB36 | iCE40 w/a/c/o |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        for r in rows(path, pes_list):
+              "iCE40 EBR | ECP5 DP16KD | RAMB36 | iCE40 w/a/c/o | ULX3S interval |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in rows(path, pes_list, args.overlap):
             allrows.append(r)
             print(f"| {r['pes']} | {r['rom_bits']:,} | {r['ratio']:.2f} | {r['table_bits']:,} | "
                   f"{r['act_words']:,} | {r['cycles']:,} | {_ice40(r)} | {r['ulx3s']} | "
-                  f"{r['arty']} | {_classes(r['icebreaker_by_class'])} |", flush=True)
+                  f"{r['arty']} | {_classes(r['icebreaker_by_class'])} | "
+                  f"{r['ulx3s_interval']:,}{' (overlap)' if r['ulx3s_overlap'] else ''} |",
+                  flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(allrows, indent=1) + "\n")
     if args.before:

@@ -24,7 +24,9 @@ def new_report(model_path, board, plan, est, clock, baud: int, times: dict) -> d
     """The report of a build of ``plan`` on ``board`` at ``clock`` (a
     :func:`fpgac.boards.clock.plan_clock` result) before any tool ran.
 
-    Cycles come from :func:`fpgac.compiler.analysis.cycles.predict`; ``uart_images_per_s`` is
+    Cycles come from :func:`fpgac.compiler.analysis.cycles.predict`; ``images_per_s`` is the
+    clock over ``interval_cycles`` (start to start of back-to-back images: the latency, or
+    less with ``plan.overlap``, reported as ``overlap``); ``uart_images_per_s`` is
     the 8N1 line rate (10 bits a byte) over one image in and one result frame out
     (:func:`fpgac.boards.harness.frame_length`). ``times`` is kept by reference (the caller
     adds the later steps' times).
@@ -49,14 +51,16 @@ def new_report(model_path, board, plan, est, clock, baud: int, times: dict) -> d
         "load_cycles": int(cyc.load_cycles),
         "compute_cycles": int(cyc.compute_cycles),
         "cycles_per_inference": latency,
+        "overlap": bool(plan.overlap),
+        "interval_cycles": int(cyc.interval_cycles),
         "utilization": float(cyc.utilization),
         "latency_us": latency / clock_hz * 1e6,
-        "images_per_s": clock_hz / latency,
+        "images_per_s": clock_hz / int(cyc.interval_cycles),
         "uart_images_per_s": baud / 10 / frame,
         "link": link_figures(board.name, baud, float(clock_hz), int(plan.input_pixels),
                              frame_length(int(plan.classes), int(plan.out_bits)), latency),
         "speed": speed_figures(int(cyc.compute_cycles), int(cyc.load_cycles), clock_hz,
-                               source="predicted"),
+                               interval_cycles=int(cyc.interval_cycles), source="predicted"),
         "rom_bits": int(plan.rom_bits),
         "dense_rom_bits": int(plan.dense_rom_bits),
         "estimate": est.__dict__,
@@ -87,9 +91,11 @@ def add_tool_results(report: dict, found: dict, clock_hz: float) -> None:
     fmax = found["fmax_mhz"]
     report["fmax_mhz"] = fmax
     if fmax:
-        report["images_per_s_at_fmax"] = fmax * 1e6 / report["cycles_per_inference"]
+        interval = report.get("interval_cycles", report["cycles_per_inference"])
+        report["images_per_s_at_fmax"] = fmax * 1e6 / interval
         report["speed"] = speed_figures(report["compute_cycles"], report["load_cycles"],
-                                        clock_hz, fmax * 1e6, source="predicted")
+                                        clock_hz, fmax * 1e6, interval_cycles=interval,
+                                        source="predicted")
         report["timing_met"] = fmax * 1e6 >= clock_hz
         if fmax * 1e6 < clock_hz:
             report["notes"].append(

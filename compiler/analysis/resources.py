@@ -21,7 +21,7 @@ from fpgac.errors import FpgacError
 __all__ = ["Estimate", "estimate", "check_fit", "choose_pes", "plan_for_board",
            "memory_report", "MAX_AUTO_PES", "FILL_LIMIT", "BRAM_FILL_LIMIT",
            "LOGIC_ROM_BITS_PER_BLOCK", "BANK_PORTS", "SPRAM_SHAPE", "LOADER_LUTS",
-           "spram_blocks", "weight_store_report"]
+           "spram_blocks", "weight_store_report", "OVERLAP_CHOICES"]
 
 #: Read ports per weight-bank ROM by flow: ECP5 DP16KD and Xilinx RAMB18/36 read two
 #: addresses per cycle, so two banks can share one block; iCE40 EBRs read one.
@@ -308,7 +308,12 @@ def check_fit(plan, board, plan_fn=None, model=None) -> Estimate:
     return est
 
 
-def plan_for_board(model, pes: int, board, pixel_lut, weight_store: str = "auto"):
+#: ``plan_for_board``'s ``overlap`` choices.
+OVERLAP_CHOICES = ("off", "on", "auto")
+
+
+def plan_for_board(model, pes: int, board, pixel_lut, weight_store: str = "auto",
+                   overlap: str = "off"):
     """The plan a build uses: weight banks paired in two-read-port ROMs where the flow's block
     RAMs read two addresses (:data:`BANK_PORTS`) and that takes fewer blocks by
     :func:`estimate` (pairs are deeper and cross the logic/block-RAM line sooner), else one
@@ -320,7 +325,30 @@ def plan_for_board(model, pes: int, board, pixel_lut, weight_store: str = "auto"
     ROM plan's block RAMs do not fit (:data:`BRAM_FILL_LIMIT`) and the loaded store's do;
     ``"rom"`` / ``"loaded"`` force it (``"loaded"`` on a board without SPRAM:
     :class:`FpgacError`).
+
+    ``overlap`` (:attr:`HardwarePlan.overlap <fpgac.compiler.plan.HardwarePlan.overlap>`, the
+    next image loads while the current one computes; the input map gets an exclusive region):
+    ``"off"`` (the default), ``"on"`` (forced; :class:`FpgacError` for a one-layer model), or
+    ``"auto"``: on where the model has two layers or more, the flow is not iCE40 (its block
+    RAMs are the scarce resource there) and the overlap plan's estimate fits the board
+    (:func:`check_fit`'s limits), else off.
     """
+    if overlap not in OVERLAP_CHOICES:
+        raise FpgacError(f"--overlap: expected one of {', '.join(OVERLAP_CHOICES)}, found "
+                         f"{overlap!r}")
+    if overlap != "off":
+        plain = plan_for_board(model, pes, board, pixel_lut, weight_store)
+        if overlap == "auto" and (board.flow == "ice40" or len(plain.layers) < 2):
+            return plain
+        over = _board_plan(model, pes, board, pixel_lut, weight_store, overlap=True)
+        if overlap == "on" or not _misfits(estimate(over, board), board):
+            return over
+        return plain
+    return _board_plan(model, pes, board, pixel_lut, weight_store)
+
+
+def _board_plan(model, pes: int, board, pixel_lut, weight_store: str, overlap: bool = False):
+    """:func:`plan_for_board` for one value of ``overlap``."""
     from fpgac.compiler.plan import WEIGHT_STORES, plan_hardware
 
     import dataclasses
@@ -331,9 +359,10 @@ def plan_for_board(model, pes: int, board, pixel_lut, weight_store: str = "auto"
     if weight_store == "loaded" and not board.capacity.spram_bits:
         raise FpgacError(f"--weight-store: expected 'rom' or 'auto' on --board {board.name} "
                          f"(no SPRAM on {board.part}), found 'loaded'")
-    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_lut)
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_lut, overlap=overlap)
     if BANK_PORTS[board.flow] == 2 and len(plan.banks) > 1:
-        paired = plan_hardware(model, pes=pes, pixel_lut=pixel_lut, bank_ports=2)
+        paired = plan_hardware(model, pes=pes, pixel_lut=pixel_lut, bank_ports=2,
+                               overlap=overlap)
         if estimate(paired, board).bram_blocks < estimate(plan, board).bram_blocks:
             plan = paired
     if plan.act_body:

@@ -47,6 +47,10 @@ def register(subparsers) -> None:
                         "bitstream), 'loaded' (iCE40 SPRAM, uploaded over the UART at start-up "
                         "by `fpgac run`), 'auto' (default: rom unless it does not fit and "
                         "loaded does; docs/boards.md)")
+    p.add_argument("--overlap", choices=("off", "on", "auto"), default="off",
+                   help="load the next image while the current one computes (the input map "
+                        "in its own region): 'off' (default), 'on', or 'auto' (where the "
+                        "estimate fits, never on the iCE40; docs/architecture.md)")
     p.add_argument("--no-pnr", dest="pnr", action="store_false",
                    help="stop after Verilog + report (no synthesis / place and route)")
     p.set_defaults(func=run)
@@ -66,9 +70,11 @@ def run(args) -> int:
 
         report = build(args.model, args.board, pes=args.pes, out_dir=out, baud=args.baud,
                        clock_mhz=args.clock_mhz, pnr=args.pnr, progress=progress,
-                       weight_store=args.weight_store)
+                       weight_store=args.weight_store, overlap=args.overlap)
     line = (f"{report['board']}: P={report['pes']}, {report['cycles_per_inference']} cycles, "
             f"{report['images_per_s']:.0f} images/s at {report['clock_mhz']:g} MHz")
+    if report.get("overlap"):
+        line += f" (overlapped load: an image every {report['interval_cycles']} cycles)"
     if report.get("fmax_mhz"):
         line += f", Fmax {report['fmax_mhz']:.1f} MHz"
     print(line)

@@ -33,7 +33,7 @@ def default_out_dir(model_path, board_name: str) -> Path:
 
 def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | None = None,
           clock_mhz: float | None = None, pnr: bool = True, progress=None,
-          weight_store: str = "auto") -> dict:
+          weight_store: str = "auto", overlap: str = "off") -> dict:
     """Build ``model_path`` for ``board_name``; returns the report (also written to disk).
 
     Parameters
@@ -58,6 +58,10 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
         (:func:`fpgac.compiler.analysis.resources.plan_for_board`); with the loaded store the
         weight image is written as ``weights.bin`` (``report.json`` ``weight_store``: its
         bytes and CRC-16).
+    overlap : str
+        ``off`` (default), ``on`` or ``auto``: load the next image while the current one
+        computes (:func:`fpgac.compiler.analysis.resources.plan_for_board`; ``report.json``
+        ``overlap``, ``interval_cycles``).
 
     Raises
     ------
@@ -73,7 +77,7 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
     board = get_board(board_name)
     times = {}
     t0 = time.monotonic()
-    plan, est = _plan(model_path, board, pes, step, weight_store)
+    plan, est = _plan(model_path, board, pes, step, weight_store, overlap)
     times["plan_s"] = time.monotonic() - t0
     plat = board.make_platform()
     clock = plan_clock(board, clock_mhz, pes=plan.pes)   # PLL setting (or oscillator), exact
@@ -106,7 +110,7 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
     return report
 
 
-def _plan(model_path, board, pes, step, weight_store="auto"):
+def _plan(model_path, board, pes, step, weight_store="auto", overlap="off"):
     """Load the model and plan it for ``pes`` lanes (or ``"auto"``); return ``(plan, estimate)``
     after the fit pre-check."""
     from fpgac.compiler.analysis.resources import check_fit, choose_pes, plan_for_board
@@ -118,7 +122,7 @@ def _plan(model_path, board, pes, step, weight_store="auto"):
     model = load_model(model_path, hint=candidate_accuracy)
 
     def plan_fn(m, p):
-        return plan_for_board(m, p, board, pixel_table(m), weight_store)
+        return plan_for_board(m, p, board, pixel_table(m), weight_store, overlap)
 
     if pes == "auto":
         step("choosing P")

@@ -258,3 +258,22 @@ def test_arty_says_no_vivado_and_estimates_with_synth_xilinx(tiny, tmp_path, mon
     md = (tmp_path / "report.md").read_text()
     assert "| bitstream | none: Vivado is not installed here |" in md
     assert "synth_xilinx -family xc7` estimate (not Vivado)" in md
+
+
+@pytest.mark.parametrize("board,want", [("ulx3s", True), ("icebreaker", False)])
+def test_build_overlap_auto_reports_the_interval(tiny, tmp_path, board, want):
+    """``--overlap auto``: the ULX3S build takes the overlap plan (its estimate fits), the
+    iCEBreaker never; ``report.json`` gives ``overlap``, ``interval_cycles`` (predicted) and
+    images/s at the clock over that interval; latency stays load + compute."""
+    report = build(tiny, board, pes=2, out_dir=tmp_path, pnr=False, overlap="auto")
+    model = load_model(tiny)
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model), overlap=want)
+    cyc = predict(plan)
+    assert report["overlap"] is want
+    assert report["interval_cycles"] == cyc.interval_cycles
+    assert report["cycles_per_inference"] == cyc.load_cycles + cyc.compute_cycles
+    assert (report["interval_cycles"] < report["cycles_per_inference"]) is want
+    hz = report["clock_mhz"] * 1e6
+    assert report["images_per_s"] == pytest.approx(hz / cyc.interval_cycles)
+    assert report["speed"]["interval_cycles_mean"] == cyc.interval_cycles
+    assert report["speed"]["images_per_s_at_clock"] == pytest.approx(report["images_per_s"])

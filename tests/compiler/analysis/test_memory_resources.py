@@ -85,3 +85,29 @@ def test_receive_queue_follows_the_uart_divisor(lenet):
     assert worst.bram_blocks - built.bram_blocks == 5
     assert {c: n for c, n in worst.blocks_by_class.items() if c != "other"} == \
         {c: n for c, n in built.blocks_by_class.items() if c != "other"}
+
+
+def test_plan_for_board_overlap_choice(lenet):
+    """``overlap``: off by default; ``auto`` never on the iCE40, on where the overlap plan's
+    estimate fits (ULX3S P = 16: the exclusive input region doubles the activation blocks, no
+    split copy), off where only the plain plan fits; ``on`` forces it; a bad value refused."""
+    from fpgac.compiler.analysis.resources import _misfits, plan_for_board
+    from fpgac.errors import FpgacError
+
+    lut = pixel_table(lenet)
+    ulx3s, ice = get_board("ulx3s"), get_board("icebreaker")
+    assert not plan_for_board(lenet, 16, ulx3s, lut).overlap
+    assert not plan_for_board(lenet, 1, ice, lut, overlap="auto").overlap
+    assert plan_for_board(lenet, 1, ice, lut, overlap="on").overlap
+    on = plan_for_board(lenet, 16, ulx3s, lut, overlap="auto")
+    off = plan_for_board(lenet, 16, ulx3s, lut)
+    assert on.overlap and on.mem_depth == 2600 and on.act_body == 0
+    eon, eoff = estimate(on, ulx3s), estimate(off, ulx3s)
+    assert eon.blocks_by_class["activations"] == 2 * eoff.blocks_by_class["activations"] == 32
+    # a part with room for the plain plan's block RAMs but not the overlap plan's
+    cap = dataclasses.replace(ulx3s.capacity, bram_blocks=int(eoff.bram_blocks / 0.85) + 1)
+    small = dataclasses.replace(ulx3s, capacity=cap)
+    assert not _misfits(eoff, small) and _misfits(eon, small)
+    assert not plan_for_board(lenet, 16, small, lut, overlap="auto").overlap
+    with pytest.raises(FpgacError, match="--overlap: expected one of off, on, auto"):
+        plan_for_board(lenet, 16, ulx3s, lut, overlap=True)
