@@ -111,3 +111,32 @@ def test_host_link_over_pty_against_simulated_board():
         os.close(master)
         os.close(slave)
     assert not errors
+
+
+def test_harness_with_overlap_core_streams_images():
+    """An overlap core (``plan.overlap``) behind the harness: the host sends the images back to
+    back without waiting for the frames (the core takes the next image's pixels while it
+    computes); every frame is bit-exact and in order."""
+    from fpgac.boards.testing import uart_recv, uart_send
+
+    model = _model(29, size=(8, 8), n_bits=(4, 8))
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model), overlap=True)
+    proto = Protocol.for_plan(plan)
+    images = _images(model, 3, 11)
+    want_logits, want_class = golden.predict(model, images)
+    harness = Harness(plan, divisor=DIVISOR, resync_clocks=1 << 20)
+    frames = []
+
+    async def host_tx(ctx):
+        await uart_send(ctx, harness.rx, b"".join(img.tobytes() for img in images), DIVISOR)
+
+    async def host_rx(ctx):
+        for _ in images:
+            frame = [await uart_recv(ctx, harness.tx, DIVISOR, timeout=1_000_000)]
+            for _ in range(harness.frame_length - 1):
+                frame.append(await uart_recv(ctx, harness.tx, DIVISOR, timeout=4 * DIVISOR))
+            frames.append(bytes(frame))
+
+    run_testbench(harness, host_rx, background=(host_tx,), period=1e-6)
+    assert [proto.decode_frame(f) for f in frames] == [
+        Result(int(k), tuple(int(v) for v in lg)) for lg, k in zip(want_logits, want_class)]
