@@ -4,6 +4,7 @@ Usage::
 
     python bench/speed_bench.py [--model M] [--pes auto|P] [--clock-mhz F] [--images N]
                                 [--no-pnr | --build-report R] [--cpu-seconds S] [--out DIR]
+                                [--overlap off|on|auto]
 
 Steps (each with progress output):
 
@@ -12,6 +13,10 @@ Steps (each with progress output):
    P = 54; ``--no-pnr`` skips it, ``--build-report`` reuses an earlier build's report.json);
 2. the RTL sample: ``fpgac verify`` on the first ``--images`` MNIST test images (Verilator):
    bit-exact against golden, simulated cycles per image (mean, min, max) == predicted;
+   with ``--overlap on|auto`` and a build that took it (``report.json`` ``overlap``), the same
+   images also run back to back on the build's overlap plan (``fpgac.sim.rtl.simulate``):
+   bit-exact, compute cycles and every start-to-start interval == predicted, and the
+   accelerator's images/s is the clock over the simulated mean interval;
 3. the CPU: the same LeNet-5 (architecture from the model file, weights dequantized from its
    integers: ``(q - w_zero_point) * w_scale``, bias ``b * in_scale * w_scale``) in PyTorch
    float32 and in int8 (``torch.ao`` FX post-training quantization, x86 backend, calibrated
@@ -163,6 +168,8 @@ def _parse(argv):
                     help="PyTorch thread counts to time, comma-separated (default 1 and all "
                          "CPUs); the best is reported")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "speed"))
+    ap.add_argument("--overlap", choices=("off", "on", "auto"), default="off",
+                    help="fpgac build --overlap (load the next image during the compute)")
     args = ap.parse_args(argv)
     args.threads = sorted({int(t) for t in args.threads.split(",") if t.strip()})
     return args
@@ -181,11 +188,49 @@ def _accelerator(args, out: Path, progress):
     else:
         build_dir = out / "ulx3s"
         rep = build(args.model, "ulx3s", pes=args.pes, out_dir=build_dir,
-                    clock_mhz=args.clock_mhz, pnr=args.pnr, progress=progress)
+                    clock_mhz=args.clock_mhz, pnr=args.pnr, progress=progress,
+                    overlap=args.overlap)
     progress(f"RTL sample: {args.images} images at P = {rep['pes']} (Verilator)")
     ver = verify(args.model, images=args.images, pes=int(rep["pes"]),
                  clock_mhz=rep["clock_mhz"], fmax_mhz=rep.get("fmax_mhz"), progress=progress)
+    if rep.get("overlap"):
+        progress(f"RTL sample back to back (overlap): {args.images} images (Verilator)")
+        ver["overlap"] = _overlap_sample(args, rep)
+        ver["passed"] = ver["passed"] and ver["overlap"]["passed"]
     return rep, build_dir, ver
+
+
+def _overlap_sample(args, rep: dict) -> dict:
+    """The sample back to back on the build's overlap plan: mismatches, cycle and interval
+    mismatches against ``predict``, and the speed block over the simulated intervals."""
+    from fpgac.boards.platforms import get_board
+    from fpgac.boards.speed import speed_figures
+    from fpgac.compiler.analysis.cycles import predict
+    from fpgac.compiler.analysis.resources import plan_for_board
+    from fpgac.compiler.frontend import load_model
+    from fpgac.sim import golden, rtl
+    from fpgac.sim.mnist import load_mnist
+    from fpgac.sim.preprocess import pixel_table
+
+    model = load_model(args.model)
+    plan = plan_for_board(model, int(rep["pes"]), get_board("ulx3s"), pixel_table(model),
+                          overlap="on")
+    images = load_mnist("test")[0][:args.images].reshape(
+        (args.images,) + tuple(model.input.shape))
+    res = rtl.simulate(plan, images)
+    logits, _ = golden.predict(model, images)
+    want = predict(plan)
+    out = {"mismatches": int((res.logits != logits).any(axis=1).sum()),
+           "cycle_mismatches": int((res.compute_cycles != want.compute_cycles).sum()),
+           "interval_mismatches": int((res.interval_cycles != want.interval_cycles).sum()),
+           "interval_cycles_predicted": int(want.interval_cycles),
+           "speed": speed_figures(res.compute_cycles, int(plan.input_pixels),
+                                  rep["clock_mhz"] * 1e6,
+                                  (rep.get("fmax_mhz") or 0) * 1e6 or None,
+                                  interval_cycles=res.interval_cycles)}
+    out["passed"] = not (out["mismatches"] or out["cycle_mismatches"]
+                         or out["interval_mismatches"])
+    return out
 
 
 def _cpu(args, progress) -> dict:
@@ -225,6 +270,17 @@ def _print_table(args, rep: dict, ver: dict, cpu: dict, res: dict) -> None:
         tab.add_row(f"ULX3S P={rep['pes']} at Fmax", f"{fmax:.2f} MHz", cyc,
                     f"{sp['latency_us_at_fmax']['mean']:.1f} us",
                     f"{sp['images_per_s_at_fmax']:,.0f}")
+    ov = ver.get("overlap")
+    if ov:
+        so = ov["speed"]
+        for key, label in (("clock", f"{rep['clock_mhz']:g} MHz"),
+                           ("fmax", f"{fmax:.2f} MHz" if fmax else None)):
+            if so[f"images_per_s_at_{key}"]:
+                tab.add_row(f"ULX3S P={rep['pes']} overlapped, at {key}", label,
+                            f"{so['latency_cycles']['mean']:.0f} (an image every "
+                            f"{so['interval_cycles_mean']:.0f})",
+                            f"{so[f'latency_us_at_{key}']['mean']:.1f} us",
+                            f"{so[f'images_per_s_at_{key}']:,.0f}")
     for name in ("float32", "int8"):
         c = cpu[name]
         tab.add_row(f"CPU PyTorch {name}", f"{c['threads']} thread(s)", "-",
@@ -235,6 +291,10 @@ def _print_table(args, rep: dict, ver: dict, cpu: dict, res: dict) -> None:
           f"{args.images} images; CPU float32 / int8 agree with golden on "
           f"{cpu['float32']['agrees_with_golden']:.1%} / {cpu['int8']['agrees_with_golden']:.1%}"
           f"; load average {res['loadavg'][0]:.1f} on {res['cpus']} CPUs")
+    if ov:
+        print(f"RTL back to back (overlap): {ov['mismatches']} mismatches, "
+              f"{ov['cycle_mismatches']} cycle and {ov['interval_mismatches']} interval "
+              f"mismatches (predicted interval {ov['interval_cycles_predicted']})")
     crit = res["critical_path"]
     if crit:
         print(f"critical path: {crit['delay_ns']:.2f} ns ({crit['logic_ns']:.2f} logic, "
@@ -270,7 +330,7 @@ def main(argv=None) -> int:
            "build_times_s": rep.get("times_s"), "critical_path": crit, "rtl": {
                "images": args.images, "mismatches": ver["mismatches"],
                "cycle_mismatches": ver["cycle_mismatches"], "speed": ver["speed"],
-               "accuracy": ver["accuracy_rtl"]},
+               "accuracy": ver["accuracy_rtl"], "overlap": ver.get("overlap")},
            "cpu": cpu, "loadavg": os.getloadavg(), "cpus": os.cpu_count(),
            "seconds": time.monotonic() - t0}
     (out / "speed.json").write_text(json.dumps(res, indent=2) + "\n")
