@@ -180,8 +180,11 @@ class Accelerator(wiring.Component):
             m.d.sync += free.eq(0)
         with m.Elif(later):
             m.d.sync += free.eq(1)
+        # the writer writes only while the controller is busy (it is until the last write):
+        # gating with busy keeps an undefined wr_en out of the idle loader in 4-state
+        # simulators (Icarus shows X on the writer's valid chain after reset)
         m.d.comb += [loader.enable.eq(idle | free | later), loader.last_ok.eq(idle),
-                     loader.grant.eq(~writer.wr_en)]
+                     loader.grant.eq(~(writer.wr_en & ctrl.busy))]
 
     def _banks(self, m, ctrl, loader) -> list:
         """The weight banks (issue cycle in, decoded entries ``rom_latency`` later); with

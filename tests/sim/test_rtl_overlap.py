@@ -60,6 +60,15 @@ def test_tiny_back_to_back_interval_and_bit_exact(tiny, build_dir, pes):
     assert (seq.interval_cycles == cycles.predict(plain).interval_cycles).all()
 
 
+def test_icarus_back_to_back(tiny, build_dir):
+    """The same back-to-back testbench under Icarus: bit-exact, cycles and intervals."""
+    images = load_mnist("test")[0][:3].reshape(3, 1, 28, 28)
+    plan = plan_hardware(tiny, pes=3, pixel_lut=pixel_table(tiny), overlap=True)
+    res = rtl.simulate(plan, images, simulator="icarus", build_dir=build_dir)
+    rep = _check(tiny, plan, images, res)
+    assert (res.interval_cycles == rep.interval_cycles).all(), sorted(set(res.interval_cycles))
+
+
 def test_overlap_refuses_a_layer_dump(tiny, build_dir):
     plan = plan_hardware(tiny, pes=3, pixel_lut=pixel_table(tiny), overlap=True)
     with pytest.raises(FpgacError, match="dump_images: expected 0 with overlap"):
