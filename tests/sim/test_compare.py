@@ -69,3 +69,20 @@ def test_the_upload_must_match_the_weight_store(case):
     verdict = compare(model, loaded, images, dataclasses.replace(res, weights=bad_crc))
     assert not verdict.exact and "weight upload (loaded store)" in verdict.message
     assert compare(model, loaded, images, dataclasses.replace(res, weights=taken)).exact
+
+
+def test_overlap_runs_check_every_interval(case):
+    model, _, images, res, _ = case
+    plan = plan_hardware(model, pes=4, pixel_lut=pixel_table(model), overlap=True)
+    rep = cycles.predict(plan)
+    starts = np.arange(len(images), dtype=np.int64) * rep.interval_cycles + 100
+    good = dataclasses.replace(res, start_cycles=starts,
+                               compute_cycles=np.full(len(images), rep.compute_cycles))
+    assert compare(model, plan, images, good).exact
+    late = starts.copy()
+    late[3:] += 1                                        # interval 2 -> 3 one cycle long
+    verdict = compare(model, plan, images, dataclasses.replace(good, start_cycles=late))
+    assert not verdict.exact and verdict.interval_bad.tolist() == [2]
+    assert f"[{rep.interval_cycles + 1}], predicted {rep.interval_cycles}" in verdict.message
+    missing = compare(model, plan, images, dataclasses.replace(good, start_cycles=None))
+    assert not missing.exact and "no start cycles" in missing.message

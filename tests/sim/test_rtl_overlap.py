@@ -14,7 +14,8 @@ import pytest
 from fpgac.compiler.analysis import cycles
 from fpgac.compiler.plan import plan_hardware
 from fpgac.errors import FpgacError
-from fpgac.sim import golden, rtl
+from fpgac.sim import rtl
+from fpgac.sim.compare import compare
 from fpgac.sim.mnist import load_mnist
 from fpgac.sim.preprocess import pixel_table
 
@@ -23,21 +24,11 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    from fpgac.compress.tiny import tiny_model
-
-    return tiny_model(0, train_images=500, epochs=1, sparsity=0.6)
-
-
 def _check(model, plan, images, res):
-    logits, klass = golden.predict(model, images)
-    bad = np.flatnonzero((res.logits != logits).any(axis=1) | (res.klass != klass))
-    assert bad.size == 0, f"{bad.size} of {len(images)} images mismatch, first {bad[0]}"
-    rep = cycles.predict(plan)
-    assert (res.compute_cycles == rep.compute_cycles).all(), sorted(set(res.compute_cycles))
+    verdict = compare(model, plan, images, res)
+    assert verdict.exact, verdict.message
     assert len(res.start_cycles) == len(images)
-    return rep
+    return cycles.predict(plan)
 
 
 @pytest.mark.parametrize("pes", [3, 16])
@@ -49,7 +40,6 @@ def test_tiny_back_to_back_interval_and_bit_exact(tiny, build_dir, pes):
     assert plan.input_fill == 0 and plan.input_pad        # the ring comes from mem_init
     res = rtl.simulate(plan, images, build_dir=build_dir)
     rep = _check(tiny, plan, images, res)
-    assert (res.interval_cycles == rep.interval_cycles).all(), sorted(set(res.interval_cycles))
     assert rep.interval_cycles < rep.load_cycles + rep.compute_cycles
     # without overlap the same images run one after the other: load (ring fill, then the
     # pixels: the testbench offers the next image during the fill) + compute
@@ -65,8 +55,7 @@ def test_icarus_back_to_back(tiny, build_dir):
     images = load_mnist("test")[0][:3].reshape(3, 1, 28, 28)
     plan = plan_hardware(tiny, pes=3, pixel_lut=pixel_table(tiny), overlap=True)
     res = rtl.simulate(plan, images, simulator="icarus", build_dir=build_dir)
-    rep = _check(tiny, plan, images, res)
-    assert (res.interval_cycles == rep.interval_cycles).all(), sorted(set(res.interval_cycles))
+    _check(tiny, plan, images, res)
 
 
 def test_overlap_refuses_a_layer_dump(tiny, build_dir):
@@ -84,5 +73,4 @@ def test_lenet5_p16_back_to_back_mnist(build_dir):
     images = load_mnist("test")[0][:6].reshape(6, 1, 28, 28)
     res = rtl.simulate(plan, images, build_dir=build_dir)
     rep = _check(model, plan, images, res)
-    assert (res.interval_cycles == rep.interval_cycles).all(), sorted(set(res.interval_cycles))
     assert rep.interval_cycles == rep.compute_cycles + 1
