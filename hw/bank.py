@@ -111,11 +111,15 @@ class WeightBank(wiring.Component):
     ROM in ``t + 1`` (the ROM is always enabled; only the pointer depends on the step), the
     entry is registered in ``t + 2`` (the block RAM's output register), decoded in ``t + 3``
     and the decoded ``d = w - wz`` (signed) and tap offset ``off`` show in ``t + 4``
-    (:attr:`latency`). Only the ``last`` bit is used straight from the ROM (in ``t + 2``: it
-    stops the reads). ``restart`` is registered like the step. ``cmd`` is 0 (idle), 1 (next: on
-    ``group_first`` start the following list; later phases rewind to it) or 2 (rewind to the
-    current list's start on every ``pass_first``); a bank that read its list's ``last`` entry (or is idle,
-    or reads a filler) shows ``d = 0`` and ``off = 0`` until the next ``pass_first``.
+    (:attr:`latency`). The ``last`` bit is registered too (in ``t + 3``) before it stops the
+    reads, so no logic follows the block RAM's clock-to-out: the read in the cycle after the
+    last entry's may go one entry past the list (or the bank's end: a harmless read); it is
+    discarded (no output) and the pointer steps back to it, so the outputs are those of a bank
+    that stopped at once (no added latency, the cycle model is unchanged). ``restart`` is
+    registered like the step. ``cmd`` is 0 (idle), 1 (next: on ``group_first`` start the
+    following list; later phases rewind to it) or 2 (rewind to the current list's start on
+    every ``pass_first``); a bank that read its list's ``last`` entry (or is idle, or reads a
+    filler) shows ``d = 0`` and ``off = 0`` until the next ``pass_first``.
     ``restart`` (a cycle before the program's first step) points the bank at its first list.
     Without ``has_last`` the compiler guarantees every pass reads exactly the group's count.
 
@@ -184,16 +188,25 @@ class WeightBank(wiring.Component):
         stopped = Signal()
         v1 = Signal()
         pf1 = Signal()
+        a1 = Signal.like(rp.addr)       # the address read in the previous cycle
+        lastq = Signal()                # the entry read two cycles ago was a list's last
         wz1 = Signal.like(self.wz)
         addr = Signal.like(rp.addr)
+        cur = Signal.like(rp.addr)
         nxt = group_first & (cmd == 1)
+        # `last` is registered before it stops the reads (block RAM clock-to-out): a read in
+        # the cycle after the last entry's may go one entry too far; it is discarded (`v2`)
+        # and the pointer steps back to it (`cur`); right after a pass's first read, `lastq`
+        # belongs to the pass before (`~pf1`; a pass the bank sits out reads nothing anyway)
         stop_now = Signal()
         if self._has_last:
-            m.d.comb += stop_now.eq(v1 & rp.data.last)
+            m.d.comb += stop_now.eq(lastq & ~pf1)
+        ovs = v1 & stop_now
         done = ~pass_first & (stopped | stop_now)
         read = Signal()
         m.d.comb += [
-            addr.eq(Mux(pass_first & ~nxt, lstart, ptr)),
+            cur.eq(Mux(ovs, a1, ptr)),
+            addr.eq(Mux(pass_first & ~nxt, lstart, cur)),
             read.eq(step & cmd.any() & ~done),
         ]
         if self._loaded:            # one address for the read and the write (SPRAM)
@@ -206,13 +219,17 @@ class WeightBank(wiring.Component):
             m.d.sync += ptr.eq(self._base)
         with m.Elif(read):
             m.d.sync += ptr.eq(addr + 1)
+        with m.Elif(ovs):
+            m.d.sync += ptr.eq(a1)
         with m.If(step & nxt):
-            m.d.sync += lstart.eq(ptr)
+            m.d.sync += lstart.eq(cur)
         with m.If(step & pass_first):
             m.d.sync += stopped.eq(0)
         with m.Elif(stop_now):
             m.d.sync += stopped.eq(1)
-        m.d.sync += [v1.eq(read), pf1.eq(read & pass_first), wz1.eq(wz)]
+        m.d.sync += [v1.eq(read), pf1.eq(read & pass_first), wz1.eq(wz), a1.eq(addr)]
+        if self._has_last:
+            m.d.sync += lastq.eq(v1 & rp.data.last)
 
         # the ROM output register (t + 2)
         v2 = Signal()
@@ -220,10 +237,14 @@ class WeightBank(wiring.Component):
         wz2 = Signal.like(self.wz)
         w2 = Signal(unsigned(self._wraw))
         gap2 = Signal(unsigned(self._gap))
-        m.d.sync += [v2.eq(v1), pf2.eq(pf1), wz2.eq(wz1), w2.eq(rp.data.w),
+        m.d.sync += [v2.eq(v1 & ~stop_now), pf2.eq(pf1), wz2.eq(wz1), w2.eq(rp.data.w),
                      gap2.eq(rp.data.gap)]
+        self._decode(m, v2, pf2, wz2, w2, gap2)
+        return m
 
-        # bank stage (t + 3): filler test, tap offset accumulation, d = w - wz (registered)
+    def _decode(self, m, v2, pf2, wz2, w2, gap2) -> None:
+        """The bank stage (``t + 3``) on the registered entry: filler test, tap offset
+        accumulation, ``d = w - wz`` (registered into ``d`` / ``off``)."""
         g, tb = self._gap, self._tap
         wide = max(tb, 2 * g + 1) + 1
         filler = Signal()
@@ -246,4 +267,3 @@ class WeightBank(wiring.Component):
             self.d.eq(Mux(keep, w2 - wz2, 0)),
             self.off.eq(Mux(keep, off_new, 0)),
         ]
-        return m
