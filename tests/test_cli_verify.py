@@ -137,3 +137,35 @@ def test_verify_the_loaded_weight_store(tiny_yaml, build_dir, monkeypatch, tmp_p
     rom = vmod.verify(tiny_yaml, images=2, pes=4, build_dir=build_dir, jobs=1)
     assert rom["weight_store"] == "rom" and rom["weight_upload"] is None
     assert rom["predicted_compute_cycles"] == fig["predicted_compute_cycles"]
+
+
+@pytest.mark.slow
+def test_verify_overlap_back_to_back(tiny_yaml, build_dir, monkeypatch, tmp_path, capsys):
+    """``--overlap``: the images run back to back in one simulator process even where the run
+    would be split; bit-exact, every compute count and every start-to-start interval equal to
+    the cycle model; images/s over the interval. A build report must agree on the design, and
+    stalls are refused."""
+    from fpgac.flows import verify as vmod
+
+    monkeypatch.setattr(vmod, "PARALLEL_MIN", 4)
+    monkeypatch.setattr(vmod, "_simulate_parallel", None)     # must not be called
+    out = tmp_path / "v.json"
+    code = main(["verify", str(tiny_yaml), "--images", "6", "--pes", "4", "--jobs", "2",
+                 "--overlap", "--clock-mhz", "100", "--build-dir", str(build_dir),
+                 "--json", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    fig = json.loads(out.read_text())
+    assert fig["overlap"] and fig["passed"] and fig["interval_mismatches"] == 0
+    want = fig["predicted_interval_cycles"]
+    assert fig["simulated_interval_cycles_min"] == fig["simulated_interval_cycles_max"] == want
+    assert want < fig["load_cycles"] + fig["predicted_compute_cycles"]
+    assert fig["speed"]["images_per_s_at_clock"] == pytest.approx(100e6 / want)
+    assert f"interval   {want} simulated, {want} predicted start to start" in text
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"clock_mhz": 100, "overlap": False}))
+    code = main(["verify", str(tiny_yaml), "--images", "2", "--overlap",
+                 "--build-report", str(report)])
+    assert code == 2 and "--overlap: expected no --overlap" in capsys.readouterr().err
+    code = main(["verify", str(tiny_yaml), "--images", "2", "--overlap", "--stalls", "3"])
+    assert code == 2 and "stalls: expected none with overlap" in capsys.readouterr().err

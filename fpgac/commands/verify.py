@@ -52,6 +52,11 @@ def register(subparsers) -> None:
     p.add_argument("--weight-store", choices=["rom", "loaded"], default="rom",
                    help="rom: weights in the bitstream (default); loaded: weight RAMs uploaded "
                         "with their CRC-16 before the images (the iCEBreaker build's store)")
+    p.add_argument("--overlap", action="store_true",
+                   help="the core that loads the next image while the current one computes "
+                        "(`fpgac build --overlap`): images run back to back in one simulator "
+                        "process, every start-to-start interval checked against the cycle "
+                        "model")
     p.add_argument("--clock-mhz", type=float, default=None,
                    help="report latency and images/s at this clock (MHz)")
     p.add_argument("--build-report", default=None, metavar="REPORT_JSON",
@@ -84,7 +89,7 @@ def run(args) -> int:
                    simulator=args.simulator, build_dir=args.build_dir, stalls=args.stalls,
                    progress=progress, jobs=args.jobs, clock_mhz=clock_mhz, fmax_mhz=fmax_mhz,
                    trace=args.trace, trace_image=args.trace_image,
-                   weight_store=args.weight_store)
+                   weight_store=args.weight_store, overlap=_overlap_arg(args))
         r["total_seconds"] = time.perf_counter() - t0
     _print(r)
     if args.json:
@@ -94,6 +99,20 @@ def run(args) -> int:
 
         print(f"report     {write_page(verify_page(r), args.html)}")
     return 0 if r["passed"] else 1
+
+
+def _overlap_arg(args) -> bool:
+    """``--overlap``, checked against ``--build-report``'s design when one is given."""
+    from fpgac.errors import FpgacError
+
+    if args.build_report:
+        built = build_report(args.build_report, "clock_mhz", "a number", (int, float))
+        if bool(built.get("overlap", False)) != args.overlap:
+            want = "--overlap" if built.get("overlap") else "no --overlap"
+            raise FpgacError(f"--overlap: expected {want} (the build in {args.build_report} "
+                             f"has overlap {bool(built.get('overlap', False))}), found "
+                             f"{'--overlap' if args.overlap else 'none'}")
+    return args.overlap
 
 
 def _clock_args(args) -> tuple[float | None, float | None]:
@@ -141,6 +160,11 @@ def _print(r: dict) -> None:
     sim = str(lo) if lo == hi else f"{lo}..{hi}"
     print(f"cycles     {sim} simulated, {r['predicted_compute_cycles']} predicted per inference "
           f"(+{r['load_cycles']} load); {r['cycle_mismatches']} images differ")
+    if r.get("overlap") and "simulated_interval_cycles_min" in r:
+        lo, hi = r["simulated_interval_cycles_min"], r["simulated_interval_cycles_max"]
+        print(f"interval   {lo if lo == hi else f'{lo}..{hi}'} simulated, "
+              f"{r['predicted_interval_cycles']} predicted start to start (overlap); "
+              f"{r['interval_mismatches']} intervals differ")
     sp = r["speed"]
     lat = sp["latency_cycles"]
     line = (f"speed      {lat['mean']:.1f} cycles per image (load + compute; min {lat['min']}, "

@@ -23,7 +23,7 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
            simulator: str = "verilator", build_dir=None, stalls: int | None = None,
            progress=None, jobs: int = 2, clock_mhz: float | None = None,
            fmax_mhz: float | None = None, trace=None, trace_image: int = 0,
-           weight_store: str = "rom") -> dict:
+           weight_store: str = "rom", overlap: bool = False) -> dict:
     """Run the whole check and return its figures (the ``--json`` document).
 
     ``progress(stage)`` is called with a short text before every stage. Runs of at least
@@ -40,7 +40,11 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     ``trace_image`` alone to that path (``result["trace"]``). ``weight_store``: ``"rom"``
     (weights in the bitstream) or ``"loaded"`` (weight RAMs: every simulation first uploads
     the weight image with its CRC-16, as ``fpgac run`` does on the iCEBreaker;
-    ``result["weight_upload"]`` says whether every upload was taken).
+    ``result["weight_upload"]`` says whether every upload was taken). ``overlap``: the core
+    built with ``plan.overlap`` (the next image loads while the current one computes); all
+    images run back to back in one simulator process (``jobs`` does not split them, a split
+    would break the stream) and every start-to-start interval must equal the cycle model's
+    (``interval_mismatches``, ``simulated_interval_cycles_*``); no ``stalls``.
 
     Raises
     ------
@@ -51,6 +55,7 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     from fpgac.boards.speed import speed_figures
     from fpgac.compiler.analysis import cycles
     from fpgac.compiler.plan import plan_hardware
+    from fpgac.errors import FpgacError
     from fpgac.sim import golden, rtl
     from fpgac.sim.compare import compare
     from fpgac.sim.preprocess import pixel_table
@@ -62,9 +67,12 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     stage("loading model and MNIST")
     model, imgs, labels = _load(model_path, images, data_dir)
 
+    if overlap and stalls is not None:
+        raise FpgacError(f"stalls: expected none with overlap (every start-to-start interval "
+                         f"is checked cycle-exact), found seed {stalls}")
     stage("planning")
     plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model),
-                         weight_store=weight_store)
+                         weight_store=weight_store, overlap=overlap)
     report = cycles.predict(plan)
     stage(f"golden model on {images} images")
     t0 = time.perf_counter()
@@ -76,27 +84,18 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
                "sim": f"simulating {images} images on {simulator}"}.get(name, name))
 
     opts = dict(simulator=simulator, build_dir=build_dir, stalls=stalls)
-    if jobs > 1 and images >= PARALLEL_MIN:
+    if jobs > 1 and images >= PARALLEL_MIN and not plan.overlap:
         res = _simulate_parallel(plan, imgs, jobs, opts, rtl_stage)
     else:
         res = rtl.simulate(plan, imgs, progress=rtl_stage, **opts)
     verdict = compare(model, plan, imgs, res, want=(want_logits, want_klass))
-    bad_logits, bad_klass, bad = verdict.logit_bad, verdict.class_bad, verdict.mismatches
-    examples = _mismatch_examples(bad[:10], res, want_logits, want_klass)
-    sim_cycles = res.compute_cycles
-    cycle_bad = verdict.cycle_bad
-    mean_cycles = float(sim_cycles.mean())
+    mean_cycles = float(res.compute_cycles.mean())
     result = {
         "model": str(model_path), "model_name": model.name, "images": images, "pes": pes,
         "simulator": simulator, "stalls": stalls, "weight_store": plan.weight_store,
         "weight_upload": _upload(res.weights),
-        "mismatches": int(len(bad)), "logit_mismatches": int(bad_logits.sum()),
-        "class_mismatches": int(bad_klass.sum()), "mismatch_examples": examples,
-        "predicted_compute_cycles": int(report.compute_cycles),
-        "simulated_compute_cycles_min": int(sim_cycles.min()),
-        "simulated_compute_cycles_max": int(sim_cycles.max()),
-        "simulated_compute_cycles_mean": mean_cycles,
-        "cycle_mismatches": int(len(cycle_bad)),
+        **_verdict_figures(verdict, res, want_logits, want_klass),
+        "overlap": bool(plan.overlap), **_intervals(plan, report, res, verdict),
         "load_cycles": int(report.load_cycles),
         "nnz_macs": int(plan.nnz_macs), "dense_macs": int(plan.dense_macs),
         "pe_utilization": (plan.nnz_macs / pes) / mean_cycles,
@@ -110,13 +109,45 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
         "sim_images_per_second": res.images_per_second,
         "sim_cycles": int(res.total_cycles), "sim_cycles_per_second": res.cycles_per_second,
     }
-    result["speed"] = speed_figures(sim_cycles, int(report.load_cycles),
+    result["speed"] = speed_figures(res.compute_cycles, int(report.load_cycles),
                                     clock_mhz * 1e6 if clock_mhz else None,
-                                    fmax_mhz * 1e6 if fmax_mhz else None, source="simulated")
+                                    fmax_mhz * 1e6 if fmax_mhz else None,
+                                    interval_cycles=(res.interval_cycles
+                                                     if plan.overlap and images > 1 else None),
+                                    source="simulated")
     result["passed"] = verdict.exact
     _debug_aids(result, model, plan, imgs, model_path, simulator, build_dir, trace,
                 trace_image, stage)
     return result
+
+
+def _verdict_figures(verdict, res, want_logits, want_klass) -> dict:
+    """Mismatch and cycle figures of the run (:func:`fpgac.sim.compare.compare`'s verdict)."""
+    bad, sim = verdict.mismatches, res.compute_cycles
+    return {
+        "mismatches": int(len(bad)), "logit_mismatches": int(verdict.logit_bad.sum()),
+        "class_mismatches": int(verdict.class_bad.sum()),
+        "mismatch_examples": _mismatch_examples(bad[:10], res, want_logits, want_klass),
+        "predicted_compute_cycles": int(verdict.predicted_cycles),
+        "simulated_compute_cycles_min": int(sim.min()),
+        "simulated_compute_cycles_max": int(sim.max()),
+        "simulated_compute_cycles_mean": float(sim.mean()),
+        "cycle_mismatches": int(len(verdict.cycle_bad)),
+    }
+
+
+def _intervals(plan, report, res, verdict) -> dict:
+    """The start-to-start interval figures of an overlap run (empty dict without overlap)."""
+    if not plan.overlap:
+        return {}
+    out = {"predicted_interval_cycles": int(report.interval_cycles),
+           "interval_mismatches": int(len(verdict.interval_bad))}
+    if res.start_cycles is not None and len(res.start_cycles) > 1:
+        iv = res.interval_cycles
+        out.update(simulated_interval_cycles_min=int(iv.min()),
+                   simulated_interval_cycles_max=int(iv.max()),
+                   simulated_interval_cycles_mean=float(iv.mean()))
+    return out
 
 
 def _upload(weights) -> dict | None:
