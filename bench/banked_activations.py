@@ -128,7 +128,7 @@ def check_window_layout(g: Geometry, br: int, bc: int, layout=None) -> int:
     return depth
 
 
-def window_steps(g: Geometry, a: int, windows_per_group: int, groups: int) -> int:
+def window_steps(g: Geometry, a: int, groups: int) -> int:
     """MAC steps of a window layer: per round of ``a`` channels, its longest list, times the
     window groups and pool phases."""
     lengths = g.nnz.sum(1)
@@ -166,7 +166,7 @@ def choose(g: Geometry, pes: int) -> dict:
                 groups = -(-g.hq // br) * -(-g.wq // bc)
                 options.append({"kind": f"{a} x {br}x{bc}", "a": a, "br": br, "bc": bc,
                                 "lanes": a * br * bc, "words": window_layout(g, br, bc)[2],
-                                "steps": window_steps(g, a, br * bc, groups)})
+                                "steps": window_steps(g, a, groups)})
     fewest = min(o["steps"] for o in options)
     near = [o for o in options if o["steps"] <= fewest * (1 + STEP_SLACK)]
     return min(near, key=lambda o: (o["words"], o["steps"]))
@@ -179,7 +179,7 @@ def today_steps(g: Geometry, layer, pes: int) -> int:
     a = min(max(1, pes // b), g.nnz.shape[0])
     if g.one_window:
         return sliced_steps(g, a, 1)
-    return window_steps(g, a, b, -(-(g.hq * g.wq) // b))
+    return window_steps(g, a, -(-(g.hq * g.wq) // b))
 
 
 def rows(model_path, pes_list, bits: int) -> list[dict]:

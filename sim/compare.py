@@ -79,7 +79,7 @@ def compare(model, plan, images: np.ndarray, res, *, want=None) -> Comparison:
     predicted = int(report.compute_cycles)
     cycle_bad = np.flatnonzero(res.compute_cycles != predicted)
     interval_bad = np.zeros(0, np.int64)
-    if getattr(plan, "overlap", False):
+    if plan.overlap:
         if res.start_cycles is None or len(res.start_cycles) != len(klass):
             interval_bad = np.arange(max(len(klass) - 1, 0))    # no start cycles: unchecked
         else:
