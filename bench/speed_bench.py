@@ -19,8 +19,9 @@ Steps (each with progress output):
    accelerator's images/s is the clock over the simulated mean interval;
 3. the CPU: the same LeNet-5 (architecture from the model file, weights dequantized from its
    integers: ``(q - w_zero_point) * w_scale``, bias ``b * in_scale * w_scale``) in PyTorch
-   float32 and in int8 (``torch.ao`` FX post-training quantization, x86 backend, calibrated
-   on 512 test images), batch 256 throughput and batch-1 latency, timed for ``--cpu-seconds``
+   float32 and in int8 (``torch.ao`` FX post-training quantization with the x86 and the
+   qnnpack engines, calibrated on 512 test images; the faster engine is shown), batch 256
+   throughput and batch-1 latency, timed for ``--cpu-seconds``
    each (best of 5 rounds) with 1 thread and with all CPUs (``--threads``); the best is shown.
 
 Prints one table (clock, Fmax, cycles, latency, images/s; CPU images/s) and the critical path
@@ -101,13 +102,58 @@ def _time(fn, x, seconds: float, rounds: int = 5) -> tuple[float, int]:
     return best, calls
 
 
-def cpu_figures(model, images: np.ndarray, labels: np.ndarray, seconds: float, progress,
-                threads=(1, 2)) -> dict:
-    """PyTorch float32 and int8 throughput (batch 256) and latency (batch 1) on this CPU, for
-    each thread count in ``threads``; the best throughput is the headline figure."""
+INT8_ENGINES = ("x86", "qnnpack")
+
+
+def _int8_nets(net, batch, calibration, engines) -> dict:
+    """``{engine: int8 net}``: ``net`` through ``torch.ao`` FX post-training quantization with
+    each quantized engine of ``engines`` that this PyTorch build supports, calibrated on
+    ``calibration``. An engine's kernels only run while it is the selected engine, so the
+    caller selects it again before timing its net."""
     import torch
     from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
+    nets = {}
+    for eng in engines:
+        if eng not in torch.backends.quantized.supported_engines:
+            continue
+        torch.backends.quantized.engine = eng
+        qnet = prepare_fx(net, get_default_qconfig_mapping(eng), (batch[:1],))
+        with torch.no_grad():
+            qnet(calibration)
+        nets[eng] = convert_fx(qnet)
+    return nets
+
+
+def _time_net(m, x, batch, seconds: float, threads, progress, label: str) -> dict:
+    """Batch-256 throughput and batch-1 latency of ``m`` for each thread count, the best
+    throughput's figures first; ``classes``: its argmax on ``x``."""
+    import torch
+
+    klass = m(x).argmax(1).numpy()
+    per = {}
+    for th in threads:
+        torch.set_num_threads(th)
+        progress(f"PyTorch {label}, {th} thread(s): batch 256 for {seconds:g} s, "
+                 f"batch 1 for {seconds:g} s")
+        t256, n256 = _time(m, batch, seconds)
+        t1, n1 = _time(m, batch[:1], seconds)
+        per[th] = {"images_per_s_batch256": 256 / t256, "batch256_calls": n256,
+                   "latency_ms_batch1": t1 * 1e3, "batch1_calls": n1}
+    best = max(per, key=lambda th: per[th]["images_per_s_batch256"])
+    return {**per[best], "threads": best, "per_threads": per,
+            "best_latency_ms_batch1": min(v["latency_ms_batch1"] for v in per.values()),
+            "classes": klass}
+
+
+def cpu_figures(model, images: np.ndarray, labels: np.ndarray, seconds: float, progress,
+                threads=(1, 2), engines=INT8_ENGINES) -> dict:
+    """PyTorch float32 and int8 throughput (batch 256) and latency (batch 1) on this CPU, for
+    each thread count in ``threads`` and, for int8, each quantized engine of ``engines``
+    (``x86``: fbgemm's successor; ``qnnpack``: faster on this small net on some CPUs); the
+    best throughput is the headline figure, ``int8["per_engine"]`` keeps the others."""
+    import torch
 
     import warnings
 
@@ -117,30 +163,27 @@ def cpu_figures(model, images: np.ndarray, labels: np.ndarray, seconds: float, p
     batch = x[:256]
     while batch.shape[0] < 256:                          # fewer sample images: repeat them
         batch = torch.cat([batch, x])[:256]
-    torch.backends.quantized.engine = "x86"
-    progress("PyTorch int8: FX post-training quantization (x86), calibrating on 512 images")
-    qnet = prepare_fx(net, get_default_qconfig_mapping("x86"), (batch[:1],))
-    with torch.no_grad():
-        qnet(norm(_calibration_images(model)))
-    qnet = convert_fx(qnet)
-    out = {"torch": torch.__version__, "engine": torch.backends.quantized.engine}
+    progress(f"PyTorch int8: FX post-training quantization ({', '.join(engines)}), "
+             "calibrating on 512 images")
+    qnets = _int8_nets(net, batch, norm(_calibration_images(model)), engines)
+    if not qnets:
+        raise SystemExit(f"speed_bench: none of the int8 engines {list(engines)} is supported "
+                         f"by this PyTorch (it has {torch.backends.quantized.supported_engines})")
+    out = {"torch": torch.__version__}
     with torch.inference_mode():
-        for name, m in (("float32", net), ("int8", qnet)):
-            klass = m(x).argmax(1).numpy()
-            per = {}
-            for th in threads:
-                torch.set_num_threads(th)
-                progress(f"PyTorch {name}, {th} thread(s): batch 256 for {seconds:g} s, "
-                         f"batch 1 for {seconds:g} s")
-                t256, n256 = _time(m, batch, seconds)
-                t1, n1 = _time(m, batch[:1], seconds)
-                per[th] = {"images_per_s_batch256": 256 / t256, "batch256_calls": n256,
-                           "latency_ms_batch1": t1 * 1e3, "batch1_calls": n1}
-            best = max(per, key=lambda th: per[th]["images_per_s_batch256"])
-            out[name] = {**per[best], "threads": best, "per_threads": per,
-                         "best_latency_ms_batch1": min(v["latency_ms_batch1"]
-                                                       for v in per.values()),
-                         "accuracy": float((klass == labels).mean()), "classes": klass}
+        out["float32"] = _time_net(net, x, batch, seconds, threads, progress, "float32")
+        per_engine = {}
+        for eng, qnet in qnets.items():
+            torch.backends.quantized.engine = eng
+            per_engine[eng] = _time_net(qnet, x, batch, seconds, threads, progress,
+                                        f"int8 ({eng})")
+    best = max(per_engine, key=lambda e: per_engine[e]["images_per_s_batch256"])
+    out["int8"] = {**per_engine[best], "engine": best,
+                   "per_engine": {e: {k: v for k, v in f.items() if k != "classes"}
+                                  for e, f in per_engine.items()}}
+    out["engine"] = best
+    for name in ("float32", "int8"):
+        out[name]["accuracy"] = float((out[name]["classes"] == labels).mean())
     return out
 
 
@@ -283,7 +326,8 @@ def _print_table(args, rep: dict, ver: dict, cpu: dict, res: dict) -> None:
                             f"{so[f'images_per_s_at_{key}']:,.0f}")
     for name in ("float32", "int8"):
         c = cpu[name]
-        tab.add_row(f"CPU PyTorch {name}", f"{c['threads']} thread(s)", "-",
+        eng = f", {c['engine']}" if name == "int8" else ""
+        tab.add_row(f"CPU PyTorch {name}", f"{c['threads']} thread(s){eng}", "-",
                     f"{c['best_latency_ms_batch1'] * 1e3:.1f} us (batch 1)",
                     f"{c['images_per_s_batch256']:,.0f} (batch 256)")
     Console().print(tab)
