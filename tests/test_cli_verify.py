@@ -23,9 +23,9 @@ def tiny_yaml(tmp_path_factory):
 @pytest.mark.slow
 def test_verify_passes_and_writes_json(tiny_yaml, build_dir, tmp_path, capsys):
     out = tmp_path / "v.json"
-    rep = tmp_path / "report.json"                  # a build report: clock and Fmax
-    rep.write_text(json.dumps({"clock_mhz": 40.0, "fmax_mhz": 45.5}))
-    code = main(["verify", str(tiny_yaml), "--images", "30", "--pes", "8",
+    rep = tmp_path / "report.json"          # a build report: clock, Fmax and the design's P
+    rep.write_text(json.dumps({"clock_mhz": 40.0, "fmax_mhz": 45.5, "pes": 8}))
+    code = main(["verify", str(tiny_yaml), "--images", "30",              # P from the build
                  "--build-dir", str(build_dir), "--json", str(out), "--build-report", str(rep)])
     text = capsys.readouterr().out
     assert code == 0, text
@@ -33,6 +33,7 @@ def test_verify_passes_and_writes_json(tiny_yaml, build_dir, tmp_path, capsys):
     assert "PASS: bit-exact and cycle-exact" in text
     fig = json.loads(out.read_text())
     assert fig["mismatches"] == 0 and fig["cycle_mismatches"] == 0 and fig["images"] == 30
+    assert fig["pes"] == 8 and fig["weight_store"] == "rom" and fig["overlap"] is False
     assert fig["simulated_compute_cycles_min"] == fig["predicted_compute_cycles"]
     assert fig["simulated_compute_cycles_max"] == fig["predicted_compute_cycles"]
     assert 0 < fig["pe_utilization"] <= 1
@@ -163,9 +164,40 @@ def test_verify_overlap_back_to_back(tiny_yaml, build_dir, monkeypatch, tmp_path
     assert fig["speed"]["images_per_s_at_clock"] == pytest.approx(100e6 / want)
     assert f"interval   {want} simulated, {want} predicted start to start" in text
     report = tmp_path / "report.json"
-    report.write_text(json.dumps({"clock_mhz": 100, "overlap": False}))
+    report.write_text(json.dumps({"clock_mhz": 100, "overlap": False, "pes": 4}))
     code = main(["verify", str(tiny_yaml), "--images", "2", "--overlap",
                  "--build-report", str(report)])
-    assert code == 2 and "--overlap: expected no --overlap" in capsys.readouterr().err
+    assert code == 2 and "--overlap: expected --no-overlap" in capsys.readouterr().err
     code = main(["verify", str(tiny_yaml), "--images", "2", "--overlap", "--stalls", "3"])
     assert code == 2 and "stalls: expected none with overlap" in capsys.readouterr().err
+
+
+def test_verify_takes_the_design_from_the_build_report_and_refuses_another(tiny_yaml,
+                                                                            tmp_path, capsys):
+    """With ``--build-report`` the design options default to the build's (P, weight store,
+    overlap); an option that contradicts it would give another design's figures at that
+    build's clock, so it is refused with the key, expected and found."""
+    from fpgac.commands.verify import _design_args
+    from fpgac.cli import build_parser
+
+    rep = tmp_path / "report.json"
+    rep.write_text(json.dumps({"clock_mhz": 55.0, "pes": 64, "overlap": True,
+                               "weight_store": {"kind": "loaded", "spram_blocks": 4}}))
+
+    def design(*argv):
+        return _design_args(build_parser().parse_args(["verify", str(tiny_yaml), *argv]))
+
+    assert design("--build-report", str(rep)) == (64, "loaded", True)
+    assert design("--build-report", str(rep), "--pes", "64", "--overlap",
+                  "--weight-store", "loaded") == (64, "loaded", True)
+    assert design() == (16, "rom", False)
+    assert design("--pes", "3", "--overlap") == (3, "rom", True)
+    for argv, message in (
+            (["--pes", "16"], "--pes: expected --pes 64 (the build in"),
+            (["--no-overlap"], "--no-overlap: expected --overlap (the build in"),
+            (["--weight-store", "rom"], "--weight-store: expected --weight-store loaded")):
+        assert main(["verify", str(tiny_yaml), "--images", "2", "--build-report", str(rep),
+                     *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "found " + " ".join(argv) in err, err
+        assert len(err.strip().splitlines()) == 1

@@ -8,6 +8,8 @@ prediction; 2 for a user error (bad model, bad flag).
 
 from __future__ import annotations
 
+import argparse
+
 import json
 import time
 from pathlib import Path
@@ -29,8 +31,8 @@ def register(subparsers) -> None:
     p.add_argument("model", help="model file (YAML, fpgac or legacy int_values format)")
     p.add_argument("--images", type=positive_int, default=100,
                    help="number of MNIST test images, from the first (default 100)")
-    p.add_argument("--pes", type=positive_int, default=DEFAULT_PES,
-                   help=f"parallel lanes P (default {DEFAULT_PES})")
+    p.add_argument("--pes", type=positive_int, default=None,
+                   help=f"parallel lanes P (default: the --build-report's, else {DEFAULT_PES})")
     p.add_argument("--data", default=None,
                    help="MNIST directory (t10k-* IDX files); default: the shipped copy")
     p.add_argument("--json", default=None, help="write every figure to this JSON file")
@@ -49,18 +51,21 @@ def register(subparsers) -> None:
     p.add_argument("--jobs", type=positive_int, default=2,
                    help=f"parallel simulator processes for runs of >= {PARALLEL_MIN} images "
                         "(default 2)")
-    p.add_argument("--weight-store", choices=["rom", "loaded"], default="rom",
-                   help="rom: weights in the bitstream (default); loaded: weight RAMs uploaded "
-                        "with their CRC-16 before the images (the iCEBreaker build's store)")
-    p.add_argument("--overlap", action="store_true",
+    p.add_argument("--weight-store", choices=["rom", "loaded"], default=None,
+                   help="rom: weights in the bitstream (default without --build-report); "
+                        "loaded: weight RAMs uploaded with their CRC-16 before the images (the "
+                        "iCEBreaker build's store)")
+    p.add_argument("--overlap", action=argparse.BooleanOptionalAction, default=None,
                    help="the core that loads the next image while the current one computes "
                         "(`fpgac build --overlap`): images run back to back in one simulator "
                         "process, every start-to-start interval checked against the cycle "
-                        "model")
+                        "model (default: as the --build-report's design, else off)")
     p.add_argument("--clock-mhz", type=float, default=None,
                    help="report latency and images/s at this clock (MHz)")
     p.add_argument("--build-report", default=None, metavar="REPORT_JSON",
-                   help="take the clock and the Fmax from this `fpgac build` report.json")
+                   help="take the clock, the Fmax and the design (P, weight store, overlap) "
+                        "from this `fpgac build` report.json; a --pes, --weight-store or "
+                        "--overlap that differs from the build's is refused")
     p.set_defaults(func=run)
 
 
@@ -75,6 +80,7 @@ def run(args) -> int:
             status.update(f"fpgac verify: {text}")
 
         clock_mhz, fmax_mhz = _clock_args(args)
+        pes, weight_store, overlap = _design_args(args)
         if args.trace is not None:
             from fpgac.errors import FpgacError
 
@@ -85,11 +91,11 @@ def run(args) -> int:
                 raise FpgacError(f"--trace-image: expected an index in [0, {args.images - 1}] "
                                  f"(--images {args.images}), found {args.trace_image}")
         t0 = time.perf_counter()
-        r = verify(args.model, images=args.images, pes=args.pes, data_dir=args.data,
+        r = verify(args.model, images=args.images, pes=pes, data_dir=args.data,
                    simulator=args.simulator, build_dir=args.build_dir, stalls=args.stalls,
                    progress=progress, jobs=args.jobs, clock_mhz=clock_mhz, fmax_mhz=fmax_mhz,
                    trace=args.trace, trace_image=args.trace_image,
-                   weight_store=args.weight_store, overlap=_overlap_arg(args))
+                   weight_store=weight_store, overlap=overlap)
         r["total_seconds"] = time.perf_counter() - t0
     _print(r)
     if args.json:
@@ -101,18 +107,28 @@ def run(args) -> int:
     return 0 if r["passed"] else 1
 
 
-def _overlap_arg(args) -> bool:
-    """``--overlap``, checked against ``--build-report``'s design when one is given."""
+def _design_args(args) -> tuple[int, str, bool]:
+    """``(pes, weight_store, overlap)``: the options, or the ``--build-report``'s design where
+    an option is not given; an option that contradicts the build's design is an error (its
+    figures would be of another design at that build's clock)."""
     from fpgac.errors import FpgacError
 
-    if args.build_report:
-        built = build_report(args.build_report, "clock_mhz", "a number", (int, float))
-        if bool(built.get("overlap", False)) != args.overlap:
-            want = "--overlap" if built.get("overlap") else "no --overlap"
-            raise FpgacError(f"--overlap: expected {want} (the build in {args.build_report} "
-                             f"has overlap {bool(built.get('overlap', False))}), found "
-                             f"{'--overlap' if args.overlap else 'none'}")
-    return args.overlap
+    given = {"pes": args.pes, "weight_store": args.weight_store, "overlap": args.overlap}
+    if not args.build_report:
+        return (DEFAULT_PES if args.pes is None else args.pes, args.weight_store or "rom",
+                bool(args.overlap))
+    rep = build_report(args.build_report, "pes", "the build's P", int)
+    ws = rep.get("weight_store")
+    built = {"pes": rep["pes"], "weight_store": ws.get("kind", "rom") if isinstance(ws, dict)
+             else "rom", "overlap": bool(rep.get("overlap", False))}
+    flag = {"pes": lambda v: f"--pes {v}", "weight_store": lambda v: f"--weight-store {v}",
+            "overlap": lambda v: "--overlap" if v else "--no-overlap"}
+    for key, value in given.items():
+        if value is not None and value != built[key]:
+            raise FpgacError(f"{flag[key](value).split()[0]}: expected {flag[key](built[key])} "
+                             f"(the build in {args.build_report}) or none, found "
+                             f"{flag[key](value)}")
+    return built["pes"], built["weight_store"], built["overlap"]
 
 
 def _clock_args(args) -> tuple[float | None, float | None]:
