@@ -21,7 +21,7 @@ from fpgac.errors import FpgacError
 __all__ = ["Estimate", "estimate", "check_fit", "choose_pes", "plan_for_board",
            "memory_report", "MAX_AUTO_PES", "FILL_LIMIT", "BRAM_FILL_LIMIT",
            "LOGIC_ROM_BITS_PER_BLOCK", "BANK_PORTS", "SPRAM_SHAPE", "LOADER_LUTS",
-           "spram_blocks", "weight_store_report", "OVERLAP_CHOICES"]
+           "spram_blocks", "weight_store_report", "OVERLAP_CHOICES", "PACKED_LUTS_PER_LUT"]
 
 #: Read ports per weight-bank ROM by flow: ECP5 DP16KD and Xilinx RAMB18/36 read two
 #: addresses per cycle, so two banks can share one block; iCE40 EBRs read one.
@@ -152,6 +152,15 @@ LUTRAM_FLOWS = ("ecp5", "vivado")
 LUTRAM_LUTS_PER_16_BITS = 1.6
 
 
+#: Packed logic cells per estimated LUT, per flow (others: 1). nextpnr-ecp5's limit is
+#: TRELLIS_COMB, the slice's LUT positions: logic LUT4s, two per carry cell (CCU2C), LUT-RAM,
+#: and the pass-through LUTs it adds for flip-flops it cannot pair with their LUT. Fitted on
+#: the routed ULX3S LeNet-5 builds of the current pipeline (2026-11-30, docs/boards.md): P = 16
+#: (`--clock-mhz 100`, split activation copies) 11,049 TRELLIS_COMB for an estimate of 9,034
+#: (1.223), P = 64 with `--overlap on` 37,648 for 30,862 (1.220; 34,422 LUT4s before packing:
+#: the estimate alone is 10 % below synthesis there, 2 % at P = 16 and 32).
+PACKED_LUTS_PER_LUT = {"ecp5": 1.22}
+
 #: LUT model (see :func:`estimate`).
 LUTS_BASE = 1200
 LUTS_PER_ACC_BIT = 11
@@ -201,7 +210,8 @@ def estimate(plan, board, divisor: int | None = None) -> Estimate:
     acc_bits`` per lane (accumulator, pool compare, muxes), the weight banks' decoders and
     the lanes' bank multiplexers (:func:`_bank_luts`), the control logic and the lanes'
     window counters (:func:`_control_luts`), and ``width * depth / 8`` for each
-    ROM small enough to become logic (:data:`LOGIC_ROM_BITS_PER_BLOCK`); memories
+    ROM small enough to become logic (:data:`LOGIC_ROM_BITS_PER_BLOCK`), all times the flow's
+    packing factor (:data:`PACKED_LUTS_PER_LUT`: what place and route counts); memories
     (:func:`_memories`: activation copies, pixel LUT, weight ROMs, tables, program), each
     rounded up to whole blocks of the part at its best aspect ratio, and the harness's receive
     FIFO (for ``divisor``, else the fastest UART: logic when small). On the iCE40 with the
@@ -248,6 +258,7 @@ def estimate(plan, board, divisor: int | None = None) -> Estimate:
     if plan.weight_store == "loaded":
         spram = spram_blocks(plan)
         luts += LOADER_LUTS
+    luts = int(round(luts * PACKED_LUTS_PER_LUT.get(flow, 1.0)))
     return Estimate(dsps=pes * lane + requant, luts=luts, memory_bits=bits, bram_blocks=blocks,
                     blocks_by_class=by_class, spram_blocks=spram)
 

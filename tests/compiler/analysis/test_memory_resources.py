@@ -10,8 +10,8 @@ import pytest
 
 from fpgac.boards.platforms import get_board
 from fpgac.compiler.analysis.memory import breakdown, memories
-from fpgac.compiler.analysis.resources import (LUTRAM_LUTS_PER_16_BITS, estimate,
-                                                plan_for_board)
+from fpgac.compiler.analysis.resources import (LUTRAM_LUTS_PER_16_BITS, PACKED_LUTS_PER_LUT,
+                                                estimate, plan_for_board)
 from fpgac.compiler.frontend import load_model
 from fpgac.compiler.passes.allocate_memory import split_depth
 from fpgac.compiler.plan import plan_hardware
@@ -48,7 +48,8 @@ def test_lenet_copies_split_and_blocks(lenet):
     whole = dataclasses.replace(plan, act_body=0)
     est, est0 = estimate(plan, get_board("ulx3s")), estimate(whole, get_board("ulx3s"))
     assert est0.blocks_by_class["activations"] == 108
-    assert est.luts - est0.luts == int(54 * 8 * 10 * LUTRAM_LUTS_PER_16_BITS)
+    tail = int(54 * 8 * 10 * LUTRAM_LUTS_PER_16_BITS) * PACKED_LUTS_PER_LUT["ecp5"]
+    assert abs(est.luts - est0.luts - tail) <= 1
 
 
 def test_debug_plan_keeps_every_map(lenet):
@@ -111,3 +112,19 @@ def test_plan_for_board_overlap_choice(lenet):
     assert not plan_for_board(lenet, 16, small, lut, overlap="auto").overlap
     with pytest.raises(FpgacError, match="--overlap: expected one of off, on, auto"):
         plan_for_board(lenet, 16, ulx3s, lut, overlap=True)
+
+
+@pytest.mark.parametrize("pes,overlap,comb,dp16kd", [(16, "off", 11_049, 26),
+                                                     (64, "on", 37_648, 139)])
+def test_ulx3s_estimate_within_15_percent_of_the_routed_builds(lenet, pes, overlap, comb,
+                                                               dp16kd):
+    """The ULX3S estimate of LeNet-5 against nextpnr's packed counts of the routed builds
+    (2026-11-30, docs/boards.md: ``fpgac build examples/lenet5_g90_8b.yml --board ulx3s
+    --pes 16 --clock-mhz 100`` and ``--pes 64 --overlap on --clock-mhz 100``): LUTs against
+    TRELLIS_COMB and block RAMs against DP16KD, each within 15 % (issue 13). Rerun the builds
+    and update these figures when the hardware changes."""
+    board = get_board("ulx3s")
+    est = estimate(plan_for_board(lenet, pes, board, pixel_table(lenet), overlap=overlap),
+                   board)
+    assert abs(est.luts - comb) <= 0.15 * comb, (est.luts, comb)
+    assert abs(est.bram_blocks - dp16kd) <= 0.15 * dp16kd, (est.bram_blocks, dp16kd)
