@@ -289,8 +289,11 @@ class _LoadedRx:
         """Build the parser; returns ``(status, receiving)``."""
         st = _Status()
         state = Signal(range(6), init=_CMD)
-        count = Signal(range(max(self.pixels, self.nbytes + 2) + 1))
-        limit = Signal.like(count)
+        # bytes of the current request still to come after this one: a down counter, so that
+        # the end test is a zero test of a register (a count compared with ``limit - 1`` was
+        # the routed iCEBreaker LeNet-5 build's critical path: carry chain, 14-bit compare,
+        # then the state's and the length's enables; 28.85 MHz, not met at 30)
+        left = Signal(range(max(self.pixels, self.nbytes + 2)))
         have = Signal()
         stored = Signal(16)
         crc = Signal(16, init=CRC_INIT)
@@ -307,14 +310,13 @@ class _LoadedRx:
             core.weights.valid.eq(take & (state == _UPLOAD)),
             core.weights_ok.eq(have),
         ]
-        last = count == limit - 1
+        last = ~left.any()
         with m.If(take):
-            m.d.sync += [idle.eq(0), count.eq(Mux(last, 0, count + 1))]
+            m.d.sync += [idle.eq(0), left.eq(left - 1)]
             # if/elif, not a switch: Yosys writes a switch as per-signal case statements
             # without their default (Verilator CASEINCOMPLETE)
             with m.If(state == _CMD):
-                m.d.sync += count.eq(0)
-                self._command(m, b, st, state, limit, (have, stored, crc, drop_code),
+                self._command(m, b, st, state, left, (have, stored, crc, drop_code),
                               core, fifo)
             with m.Elif(state == _IMAGE):
                 with m.If(last):
@@ -326,7 +328,7 @@ class _LoadedRx:
             with m.Elif(state == _UPLOAD):
                 m.d.sync += crc.eq(crc16_byte(crc, b))
                 with m.If(last):
-                    m.d.sync += [state.eq(_CRC), limit.eq(2)]
+                    m.d.sync += [state.eq(_CRC), left.eq(1)]
             with m.Else():                              # _CRC
                 m.d.sync += lo.eq(b)
                 with m.If(last):
@@ -338,7 +340,7 @@ class _LoadedRx:
                         st.send(m, STATUS_BAD_CRC, crc)
         with m.Elif(state != _CMD):
             with m.If(idle == self.resync):       # a stalled request: back to commands
-                m.d.sync += [state.eq(_CMD), count.eq(0), idle.eq(0)]
+                m.d.sync += [state.eq(_CMD), idle.eq(0)]
                 with m.If(state == _IMAGE):
                     m.d.sync += core_rst.eq(1)    # the reset follows in the next cycle
                 with m.If((state == _UPLOAD) | (state == _CRC)):
@@ -347,12 +349,13 @@ class _LoadedRx:
                 m.d.sync += idle.eq(idle + 1)
         return st, state != _CMD
 
-    def _command(self, m, b, st, state, limit, regs, core, fifo):
-        """A command byte ``b``: the next state, the request's length (``limit``), the status
-        to answer (now, or ``drop_code`` after a dropped request)."""
+    def _command(self, m, b, st, state, left, regs, core, fifo):
+        """A command byte ``b``: the next state, the request's length (``left``: its bytes
+        after the first), the status to answer (now, or ``drop_code`` after a dropped
+        request)."""
         have, stored, crc, drop_code = regs
         with m.If(b == ord("I")):
-            m.d.sync += limit.eq(self.pixels)
+            m.d.sync += left.eq(self.pixels - 1)
             with m.If(have):
                 m.d.sync += state.eq(_IMAGE)
             with m.Else():                        # no weights: drop the pixels, say so
@@ -360,12 +363,12 @@ class _LoadedRx:
         with m.Elif(b == ord("?")):
             st.send(m, Mux(have, STATUS_LOADED, STATUS_NONE), stored)
         with m.Elif(b == ord("W")):
-            m.d.sync += limit.eq(self.nbytes + 2)
+            m.d.sync += left.eq(self.nbytes + 1)
             with m.If(core.busy | fifo.r_stream.valid):
                 # an image in flight: refuse the upload
                 m.d.sync += [state.eq(_DROP), drop_code.eq(STATUS_BUSY)]
             with m.Else():
-                m.d.sync += [state.eq(_UPLOAD), limit.eq(self.nbytes), have.eq(0),
+                m.d.sync += [state.eq(_UPLOAD), left.eq(self.nbytes - 1), have.eq(0),
                              crc.eq(CRC_INIT)]
                 m.d.comb += core.weights_start.eq(1)
 
