@@ -158,8 +158,14 @@ LUTRAM_LUTS_PER_16_BITS = 1.6
 #: the routed ULX3S LeNet-5 builds of the current pipeline (2026-11-30, docs/boards.md): P = 16
 #: (`--clock-mhz 100`, split activation copies) 11,049 TRELLIS_COMB for an estimate of 9,034
 #: (1.223), P = 64 with `--overlap on` 37,648 for 30,862 (1.220; 34,422 LUT4s before packing:
-#: the estimate alone is 10 % below synthesis there, 2 % at P = 16 and 32).
-PACKED_LUTS_PER_LUT = {"ecp5": 1.22}
+#: the estimate alone is 10 % below synthesis there, 2 % at P = 16 and 32). nextpnr-ice40's
+#: limit is ICESTORM_LC, a LUT4 with its flip-flop: a flip-flop it cannot pair takes a cell
+#: of its own. Fitted on the routed iCEBreaker builds of the current pipeline: the fixture
+#: ``tiny_int.yml`` at P = 1 (2026-11-30, ``fpgac build tests/fixtures/models/tiny_int.yml
+#: --board icebreaker --pes 1``) 2,450 LCs for an estimate of 1,642 (1.49), LeNet-5 with the
+#: loaded weight store at P = 4 (main bc0b943) 4,471 for 2,972 (1.50) and at P = 1 2,824 for
+#: 2,040 (1.38).
+PACKED_LUTS_PER_LUT = {"ecp5": 1.22, "ice40": 1.49}
 
 #: LUT model (see :func:`estimate`).
 LUTS_BASE = 1200
