@@ -18,8 +18,19 @@ from pathlib import Path
 from fpgac.errors import FpgacError
 from fpgac.hw.fanout import YOSYS_KEEP
 
-__all__ = ["OPEN_FLOW_ENV", "run_tools", "run_tool", "nextpnr_overflow", "package_version",
-           "platform_overrides"]
+__all__ = ["OPEN_FLOW_ENV", "YOSYS_NAMES", "run_tools", "run_tool", "nextpnr_overflow",
+           "package_version", "platform_overrides"]
+
+#: Yosys command of the open flows, after reading the design: private names for the wires whose
+#: name ends in ``]`` (Amaranth's aliases of array elements and struct fields, ``bank_cmd[3]``
+#: beside ``bank_cmd``). Yosys 0.70's abc9 names its inputs and outputs ``<wire>[<bit>]`` and
+#: rebuilds wide wires from those names, so bit 3 of ``bank_cmd`` and the 2-bit element
+#: ``bank_cmd[3]`` become the same name, and ``abc_ops_reintegrate`` fails with "Assert
+#: GetSize(conn.first) == GetSize(conn.second)" (``rtlil.cc:3091``) whenever the mapping
+#: happens to pick both (the ULX3S LeNet-5 builds of several controller and bank forms at
+#: P = 16 and 32, docs/boards.md "Pipelining"). Private wires keep their names only for
+#: reading; the logic is unchanged.
+YOSYS_NAMES = "rename -hide w:*]"
 
 #: Tools of the open flows, as the amaranth platforms look them up in the environment.
 OPEN_FLOW_ENV = {
@@ -122,7 +133,8 @@ def platform_overrides(flow: str) -> dict:
     if flow in OPEN_FLOW_ENV:
         overrides = {"nextpnr_opts": "--report nextpnr_report.json --timing-allow-fail",
                      "debug_verilog": True,           # top.debug.v: the Verilog of top.il
-                     "script_after_read": YOSYS_KEEP}  # the lane-group register replicas
+                     # the lane-group register replicas; names abc9 can rebuild
+                     "script_after_read": YOSYS_KEEP + "\n" + YOSYS_NAMES}
     if flow == "ice40":
         overrides["synth_opts"] = "-dsp -spram"     # SPRAM: the loaded weight store
     return overrides

@@ -13,7 +13,7 @@ import pytest
 from amaranth.back import rtlil, verilog
 from amaranth.hdl import Module, Signal
 
-from fpgac.boards.tools import platform_overrides
+from fpgac.boards.tools import YOSYS_NAMES, platform_overrides
 from fpgac.compiler.plan import plan_hardware
 from fpgac.hw import fanout
 from fpgac.sim.preprocess import pixel_table
@@ -32,7 +32,8 @@ def test_groups_cover_every_lane(pes, lanes, want):
 
 def test_open_flows_run_the_keep_script():
     for flow in ("ecp5", "ice40"):
-        assert platform_overrides(flow)["script_after_read"] == fanout.YOSYS_KEEP
+        script = platform_overrides(flow)["script_after_read"].splitlines()
+        assert script == [fanout.YOSYS_KEEP, YOSYS_NAMES]
 
 
 def _replicas():
@@ -64,6 +65,8 @@ def _ffs(script: str, tmp_path) -> int:
 def test_yosys_keeps_the_replicas_only_with_the_script(tmp_path):
     assert _ffs("", tmp_path) == 8                  # merged into one register
     assert _ffs(fanout.YOSYS_KEEP, tmp_path) == 32  # four
+    # the open flows' whole script (with the private names of ``boards.tools.YOSYS_NAMES``)
+    assert _ffs(platform_overrides("ecp5")["script_after_read"], tmp_path) == 32
 
 
 def test_vivado_sees_dont_touch_on_every_replica_register():
