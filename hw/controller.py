@@ -30,6 +30,11 @@ def group_layout(plan: HardwarePlan) -> data.StructLayout:
         "nvalid": unsigned(unsigned_bits(plan.pes)),
         "mask": unsigned(nb),
         "lfirst": 1, "g0": 1, "glast": 1, "rlast": 1, "final": 1,
+        # flags of the fields above, for the issue decision only (registers of their own, so
+        # the decision reads flip-flops placed beside it, not compares): count_m1 == 0 / 1,
+        # phases_m1 == 0 / 1, both == 0 (a one-step group), the program's last group
+        # (final & rlast & glast), nvalid != 1
+        "c0": 1, "c1": 1, "ph0": 1, "ph1": 1, "one": 1, "pl": 1, "nvne1": 1,
         "phases_m1": unsigned(unsigned_bits(max(d.phases for d in descs) - 1)),
         "phase_base": unsigned(unsigned_bits(len(plan.phase_table) - 1)),
         "sel_row": unsigned(unsigned_bits(len(plan.sel_rows) - 1)),
@@ -56,6 +61,10 @@ def _record(plan: HardwarePlan, k: int) -> dict:
         "rlast": int(g.round == d.rounds - 1), "final": int(d.final),
         "phases_m1": d.phases - 1, "phase_base": d.phase_base, "sel_row": d.sel_row,
         "wz": d.wz, "inz": d.inz, "off0": d.out_first + py * ohp_w + px, "px0": px,
+        "c0": int(g.count == 1), "c1": int(g.count == 2), "ph0": int(d.phases == 1),
+        "ph1": int(d.phases == 2), "one": int(g.count == 1 and d.phases == 1),
+        "pl": int(d.final and g.round == d.rounds - 1 and g.g == d.groups - 1),
+        "nvne1": int(g.n_valid != 1),
     }
 
 
@@ -142,14 +151,17 @@ class Controller(wiring.Component):
                          succ.lfirst.eq(0),
                          succ.nvw.eq(Mux(glast, d.last_width, d.width)),
                          succ.nvalid.eq(Mux(nxt.rlast, Mux(glast, d.nv_ll, d.nv_lf),
-                                            Mux(glast, d.nv_fl, d.nv_ff)))]
+                                            Mux(glast, d.nv_fl, d.nv_ff))),
+                         succ.nvne1.eq(Mux(nxt.rlast, Mux(glast, d.nv_ll != 1, d.nv_lf != 1),
+                                           Mux(glast, d.nv_fl != 1, d.nv_ff != 1))),
+                         succ.pl.eq(nxt.final & nxt.rlast & glast)]
             with m.If(px >= d.win_w):
                 m.d.comb += [succ.px0.eq(px - d.win_w), succ.off0.eq(off + d.out_wrap)]
             with m.Else():
                 m.d.comb += [succ.px0.eq(px), succ.off0.eq(off)]
         with m.Else():                          # a new round (of this layer or the next)
-            rlast = Signal()
-            glast = Signal()
+            rlast, glast, c0, ph0 = Signal(), Signal(), Signal(), Signal()
+            m.d.comb += [c0.eq(~rp.data.any()), ph0.eq(~e.phases_m1.any())]
             m.d.comb += [rlast.eq(Mux(new_layer, ~e.rounds_m1.any(),
                                       nxt.rnd + 1 == e.rounds_m1)),
                          glast.eq(~e.groups_m1.any())]
@@ -168,6 +180,11 @@ class Controller(wiring.Component):
                 succ.phase_base.eq(e.phase_base), succ.sel_row.eq(e.sel_row),
                 succ.wz.eq(e.wz), succ.inz.eq(e.inz), succ.off0.eq(e.out_first),
                 succ.px0.eq(0),
+                succ.nvne1.eq(Mux(rlast, Mux(glast, e.nv_ll != 1, e.nv_lf != 1),
+                                  Mux(glast, e.nv_fl != 1, e.nv_ff != 1))),
+                succ.pl.eq(e.final & rlast & glast),
+                succ.c0.eq(c0), succ.c1.eq(rp.data == 1),
+                succ.ph0.eq(ph0), succ.ph1.eq(e.phases_m1 == 1), succ.one.eq(c0 & ph0),
             ]
 
         return succ
@@ -207,28 +224,88 @@ class Controller(wiring.Component):
             self.s1_off0.eq(cur.off0), self.s1_px0.eq(cur.px0),
         ]
 
-    def _advance(self, m, cur, nxt, succ, first2, counters, elast, plast, prog_last,
-                 draining) -> None:
-        """In a cycle that issues a step: the step counter ``e_``, then at a phase's last
-        step the phase ``ph``, at a group's last step the hazard count ``hz`` and the group
-        records (``cur <= nxt <= succ``; after the program's last step back to the first two
-        groups ``first2`` and draining)."""
+    def _advance(self, m, cur, nxt, succ, first2, counters, f, draining) -> None:
+        """In a cycle that issues a step: the step counter ``erem`` (steps left in the phase
+        after this one), then at a phase's last step the phase ``ph``, at a group's last step
+        the hazard count ``hz`` and the group records (``cur <= nxt <= succ``; after the
+        program's last step back to the first two groups ``first2`` and draining)."""
         g0, g1 = first2
-        e_, ph, hz = counters
+        erem, ph, hz = counters
         lay = self._rec
-        with m.If(elast):
-            m.d.sync += e_.eq(0)
-            with m.If(plast):
+        with m.If(f["elast"]):
+            with m.If(f["plast"]):
                 m.d.sync += [ph.eq(0), hz.eq(cur.nvalid - 1)]
-                with m.If(prog_last):
+                with m.If(cur.pl):
                     m.d.sync += [cur.eq(lay.const(g0)), nxt.eq(lay.const(g1)),
-                                 draining.eq(1)]
+                                 erem.eq(g0["count_m1"]), draining.eq(1)]
                 with m.Else():
-                    m.d.sync += [cur.eq(nxt), nxt.eq(succ)]
+                    m.d.sync += [cur.eq(nxt), nxt.eq(succ), erem.eq(nxt.count_m1)]
             with m.Else():
-                m.d.sync += ph.eq(ph + 1)
+                m.d.sync += [ph.eq(ph + 1), erem.eq(cur.count_m1)]
         with m.Else():
-            m.d.sync += e_.eq(e_ + 1)
+            m.d.sync += erem.eq(erem - 1)
+
+    @staticmethod
+    def _flags(g0: dict) -> dict:
+        """The issue decision's flag registers (reset values: the first group's first step):
+        ``e0`` / ``elast`` / ``e1``: the step counter at 0 / at ``count_m1`` / at
+        ``count_m1 - 1``; ``p0`` / ``plast`` / ``p1`` the same for the phase ``ph``; ``fl``
+        = ``e0 & p0 & cur.lfirst`` (a layer's first step: the barrier); ``il`` = ``elast &
+        plast`` (a group's last step: the hazard); ``bhz`` = ``e1 & plast``, ``chz`` =
+        ``cur.c0 & p1`` (the next step is a group's last one, within a phase / at the next
+        phase's first step)."""
+        init = {"e0": 1, "elast": g0["c0"], "e1": g0["c1"], "p0": 1, "plast": g0["ph0"],
+                "p1": g0["ph1"], "fl": g0["lfirst"], "il": g0["one"],
+                "bhz": g0["c1"] & g0["ph0"], "chz": g0["c0"] & g0["ph1"]}
+        return {k: Signal(init=v, name=k) for k, v in init.items()}
+
+    def _decide(self, m, cur, nxt, g0, issue, f, counters, run_a, idle_a) -> Signal:
+        """The next values of the flag registers ``f`` (``sync``) and the issue decision for
+        cycle t + 1, made in cycle t (returned; the caller registers it). Every input is a
+        flip-flop or one small LUT from flip-flops (``hz[1:] != 0``, ``run_a``, ``idle_a``):
+        the decision is split by the four cases of cycle t (no issue; a step inside a phase;
+        a phase's last step; a group's last step), each of a few flag bits, so no carry chain
+        or compare feeds it (ECP5 timing: ``cur.rlast`` -> ``nxt`` compare -> ``plast`` ->
+        ``lfirst`` -> ``issue`` was the critical path of the routed P = 16 build at 100 MHz).
+        ``run_a``: running in t + 1 if nothing issues in t; ``idle_a``: the pipeline idle in
+        t + 1 if nothing issues in t (``idle`` two cycles late: BARRIER_LATENCY)."""
+        erem, ph, hz = counters
+        step_end = issue & f["elast"]
+        grp_end = step_end & f["plast"]
+
+        def new(name):      # a flag of the record ``cur`` holds after a group's last step
+            return Mux(cur.pl, g0[name], getattr(nxt, name))
+
+        n = {k: Signal(name=f"{k}_n") for k in f}
+        m.d.comb += [
+            n["e0"].eq(Mux(issue, f["elast"], f["e0"])),
+            n["p0"].eq(Mux(step_end, f["plast"], f["p0"])),
+            n["elast"].eq(Mux(issue, Mux(f["elast"], Mux(f["plast"], new("c0"), cur.c0),
+                                         f["e1"]), f["elast"])),
+            n["e1"].eq(Mux(issue, Mux(f["elast"], Mux(f["plast"], new("c1"), cur.c1),
+                                      erem == 2), f["e1"])),
+            n["plast"].eq(Mux(step_end, Mux(f["plast"], new("ph0"), f["p1"]), f["plast"])),
+            n["p1"].eq(Mux(step_end, Mux(f["plast"], new("ph1"), ph + 2 == cur.phases_m1),
+                           f["p1"])),
+            n["fl"].eq(n["e0"] & n["p0"] & Mux(grp_end, new("lfirst"), cur.lfirst)),
+            n["il"].eq(n["elast"] & n["plast"]),
+            n["bhz"].eq(n["e1"] & n["plast"]),
+            n["chz"].eq(Mux(grp_end, new("c0"), cur.c0) & n["p1"]),
+        ]
+        m.d.sync += [f[k].eq(n[k]) for k in f]
+        # hz in t + 1 != 0 (a register for it tripped Yosys 0.70's abc9 reintegration:
+        # "Assert GetSize(conn.first) == GetSize(conn.second)" in the ULX3S build)
+        hz1 = hz[1:].any()
+        dec_a = run_a & ~(f["fl"] & ~idle_a) & ~(f["il"] & hz1)     # nothing issues in t
+        dec_b = ~(f["bhz"] & hz1)                                   # a step inside a phase
+        dec_c = ~(f["chz"] & hz1)                                   # a phase's last step
+        # a group's last step: not the program's last, the next group not a layer's first
+        # (barrier), and not a one-step group behind a group of more than one valid lane
+        dec_d = ~cur.pl & ~nxt.lfirst & ~(nxt.one & cur.nvne1)
+        issue_n = Signal()
+        m.d.comb += issue_n.eq(Mux(issue, Mux(f["elast"], Mux(f["plast"], dec_d, dec_c),
+                                              dec_b), dec_a))
+        return issue_n
 
     def elaborate(self, platform):
         m = Module()
@@ -245,73 +322,35 @@ class Controller(wiring.Component):
         succ = self._successor(m, nxt, dmem, rmem)
 
         # ---- issue stage ----------------------------------------------------------------
-        # ``issue`` is a register: the decision for cycle t + 1 is made in cycle t from the
-        # next values of the flags it reads (``*_n``), so the issue decision's fan-out (the
-        # group records' and counters' enables, the banks' step registers) starts at
-        # flip-flops (ECP5 timing: elast -> hazard -> issue -> enable of ``ph`` was the
-        # critical path of the routed P = 16 build at 100 MHz). The barrier reads ``idle``
-        # through a register (BARRIER_LATENCY; ``idle_r``, ``idle_n`` below).
+        # ``issue`` is a register: the decision for cycle t + 1 is made in cycle t from flag
+        # registers kept one cycle ahead (``_flags``, ``_decide``), so the issue decision's
+        # fan-out (the group records' and counters' enables, the banks' step registers)
+        # starts at a flip-flop and its inputs are flip-flops. The barrier reads ``idle``
+        # through a register (BARRIER_LATENCY; ``idle_r`` below).
         pp = ptab.read_port(domain="comb")
         running = Signal()
         draining = Signal()
-        e_ = Signal.like(cur.count_m1)
+        erem = Signal.like(cur.count_m1, init=g0["count_m1"])   # steps left in the phase
         ph = Signal.like(cur.phases_m1)
         hz = Signal(unsigned(unsigned_bits(plan.pes)))
-        # the step counters' compares, kept in registers beside them (ECP5 timing: the issue
-        # decision and the record update start from flip-flops, not from compare chains):
-        # e0 = (e_ == 0), elast = (e_ == cur.count_m1), p0 = (ph == 0), plast = (ph ==
-        # cur.phases_m1); updated below wherever e_, ph or cur change
-        e0 = Signal(init=1)
-        elast = Signal(init=int(g0["count_m1"] == 0))
-        p0 = Signal(init=1)
-        plast = Signal(init=int(g0["phases_m1"] == 0))
+        f = self._flags(g0)
         issue = Signal()
-        # idle_r: ``idle`` of the cycle before (registered at the input); idle_n (for the
-        # decision of t + 1, made in t) = idle_r(t) & no step issued in t - 1 or t: then
-        # nothing is in flight in t + 1 either (``idle`` two cycles late: BARRIER_LATENCY)
+        # idle_r: ``idle`` of the cycle before (registered at the input); if no step issues
+        # in t, the pipeline is idle in t + 1 when idle_r(t) and no step issued in t - 1
         idle = self.idle & ~self.s1_valid
         idle_r = Signal(init=1)
         m.d.sync += idle_r.eq(idle)
-        first_step = e0 & p0
-        is_last = elast & plast
-        prog_last = cur.final & cur.rlast & cur.glast
-        step_end = issue & elast                # a phase's last step issues
-        grp_end = step_end & plast              # a group's last step issues
-        reload = grp_end & prog_last            # the program's last step issues
+        grp_end = issue & f["elast"] & f["plast"]       # a group's last step issues
         start = self.start & ~running & ~draining
-        # next values of the flags the issue decision reads
         running_n = Signal()
-        e0_n, elast_n, p0_n, plast_n = Signal(), Signal(), Signal(), Signal()
-        lfirst_n, hz_nz_n, idle_n = Signal(), Signal(), Signal()
-        m.d.comb += [
-            running_n.eq(Mux(start, 1, Mux(reload, 0, running))),
-            e0_n.eq(Mux(issue, elast, e0)),
-            p0_n.eq(Mux(step_end, plast, p0)),
-            elast_n.eq(Mux(issue, Mux(elast, Mux(plast, Mux(prog_last,
-                                                            int(g0["count_m1"] == 0),
-                                                            ~nxt.count_m1.any()),
-                                                 ~cur.count_m1.any()),
-                                      e_ + 1 == cur.count_m1),
-                           elast)),
-            plast_n.eq(Mux(step_end, Mux(plast, Mux(prog_last, int(g0["phases_m1"] == 0),
-                                                    ~nxt.phases_m1.any()),
-                                         ph + 1 == cur.phases_m1),
-                           plast)),
-            lfirst_n.eq(Mux(grp_end, Mux(prog_last, g0["lfirst"], nxt.lfirst), cur.lfirst)),
-            # hz in t + 1 != 0 (a register for it trips Yosys 0.70's abc9 reintegration:
-            # "Assert GetSize(conn.first) == GetSize(conn.second)" in the ULX3S build)
-            hz_nz_n.eq(Mux(grp_end, cur.nvalid != 1, hz[1:].any())),
-            idle_n.eq(idle_r & ~issue & ~self.s1_valid),
-        ]
-        barrier_n = e0_n & p0_n & lfirst_n & ~idle_n
-        hazard_n = elast_n & plast_n & hz_nz_n
-        m.d.sync += [issue.eq(running_n & ~barrier_n & ~hazard_n),
-                     running.eq(running_n), e0.eq(e0_n), elast.eq(elast_n), p0.eq(p0_n),
-                     plast.eq(plast_n)]
+        m.d.comb += running_n.eq(Mux(start, 1, Mux(grp_end & cur.pl, 0, running)))
+        issue_n = self._decide(m, cur, nxt, g0, issue, f, (erem, ph, hz),
+                               running | (self.start & ~draining), idle_r & ~self.s1_valid)
+        m.d.sync += [issue.eq(issue_n), running.eq(running_n)]
         m.d.comb += [
             self.issue.eq(issue),
-            self.pass_first.eq(e0),
-            self.group_first.eq(first_step),
+            self.pass_first.eq(f["e0"]),
+            self.group_first.eq(f["e0"] & f["p0"]),
             self.wz.eq(cur.wz),
             self.sel_addr.eq(cur.sel_row),
             pp.addr.eq(cur.phase_base + ph),
@@ -321,12 +360,10 @@ class Controller(wiring.Component):
             m.d.comb += self.bank_cmd[k].eq(Mux(cur.mask[k], Mux(cur.g0, 1, 2), 0))
         with m.If(hz.any()):
             m.d.sync += hz.eq(hz - 1)
-        self._stage1(m, cur, issue, e0, elast, p0, is_last, pp.data)
+        self._stage1(m, cur, issue, f["e0"], f["elast"], f["p0"], f["il"], pp.data)
         with m.If(issue):
-            self._advance(m, cur, nxt, succ, (g0, g1), (e_, ph, hz), elast, plast,
-                          prog_last, draining)
+            self._advance(m, cur, nxt, succ, (g0, g1), (erem, ph, hz), f, draining)
         with m.If(draining & idle):
             m.d.comb += self.done.eq(1)
             m.d.sync += draining.eq(0)
         return m
-
