@@ -24,8 +24,8 @@ class Requantizer(wiring.Component):
 
     The streams are always ready (no back-pressure); ``o.valid`` follows ``i.valid``.
     ``busy`` is high while an item is inside (accepted, not yet on ``o``). Stages (one
-    register each, :attr:`LATENCY`): the layer's constants, the product, the rounding
-    constant, the shift (with the zero point and clamp bounds), the zero point, the clamp.
+    register each, :attr:`LATENCY`): the layer's constants, the product (two partial products
+    when ``in_bits`` > :attr:`SPLIT` + 1), the rounding constant (with their sum), the shift (with the zero point and clamp bounds), the zero point, the clamp.
 
     Parameters
     ----------
@@ -56,6 +56,10 @@ class Requantizer(wiring.Component):
                 always_ready=True)),
             "busy": Out(1),
         })
+
+    #: Low bits of the value multiplied apart from the rest (an ECP5 MULT18X18D input is 18
+    #: bits signed: 17 unsigned bits).
+    SPLIT = 17
 
     #: Cycles from ``i.valid`` to ``o.valid`` of the same item: constants, multiply, round,
     #: shift, zero point, clamp (one register stage each).
@@ -98,11 +102,23 @@ class Requantizer(wiring.Component):
         rnd1 = Signal(unsigned(unsigned_bits(max(q.rnd for q in params))))
         m.d.sync += value1.eq(self.i.payload.value)
         per_layer(sel[0], lambda q: [mq1.eq(q.mqm0), rnd1.eq(q.rnd)])
-        # 2: the product; 3: plus the rounding constant
-        prod2 = Signal(signed(self._prod_bits))
+        # 2: the product, as two partial products of the value's low SPLIT bits (unsigned)
+        # and the rest (signed) when the value is wider than one multiplier input, so each is
+        # a multiplier into a register (ECP5 timing: MULT18X18D -> the adder of the partial
+        # products -> register was the critical path of the routed P = 16 build at 100 MHz);
+        # 3: their sum plus the rounding constant (the same value: value * mq + rnd)
         rnd2 = Signal.like(rnd1)
         sum3 = Signal(signed(self._prod_bits))
-        m.d.sync += [prod2.eq(value1 * mq1), rnd2.eq(rnd1), sum3.eq(prod2 + rnd2)]
+        m.d.sync += rnd2.eq(rnd1)
+        if self._in_bits > self.SPLIT + 1:
+            lo2 = Signal(unsigned(self.SPLIT + mq1.shape().width))
+            hi2 = Signal(signed(self._prod_bits - self.SPLIT + 1))
+            m.d.sync += [lo2.eq(value1[:self.SPLIT] * mq1),
+                         hi2.eq(value1[self.SPLIT:].as_signed() * mq1),
+                         sum3.eq((hi2 << self.SPLIT) + lo2 + rnd2)]
+        else:
+            prod2 = Signal(signed(self._prod_bits))
+            m.d.sync += [prod2.eq(value1 * mq1), sum3.eq(prod2 + rnd2)]
         # 4: the arithmetic (floor) shift, and the layer's zero point and clamp bounds
         sh4 = Signal(signed(self._prod_bits))
         outz4 = Signal(unsigned(self._out_bits))

@@ -60,11 +60,12 @@ def test_requantizer_exhaustive_vs_golden(params):
                                f"golden {want[bad[0]]}")
 
 
-def test_requantizer_extreme_accumulators():
-    """Wide accumulators (36 bits) at the range ends with 16-bit constants."""
+@pytest.mark.parametrize("in_bits", [18, 19, 36])
+def test_requantizer_extreme_accumulators(in_bits):
+    """Wide accumulators at the range ends with 16-bit constants: 18 bits (one product), 19 and
+    36 bits (two partial products, ``Requantizer.SPLIT``)."""
     params = (_rq(2 ** 16, 30, 0, False, 16, True), _rq(40000, 20, 65535, True, 16),
               _rq(1, 0, 32768, False, 16))
-    in_bits = 36
     lo, hi = -2 ** (in_bits - 1), 2 ** (in_bits - 1) - 1
     rng = np.random.default_rng(1)
     accs = [lo, lo + 1, -1, 0, 1, hi - 1, hi] + [int(v) for v in rng.integers(lo, hi, 40)]
