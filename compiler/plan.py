@@ -23,6 +23,12 @@ SPATIAL = "spatial"
 #: Layer mode: lanes run different channels (several banks; the channel-parallel mapping).
 CHANNEL_PARALLEL = "channel-parallel"
 
+#: The writer's requantizer multiplies its value in two parts when it is wider than
+#: ``REQUANT_SPLIT + 1`` bits: the low ``REQUANT_SPLIT`` bits (unsigned, an ECP5 MULT18X18D
+#: input) and the rest (``hw.requant.Requantizer``; ``compiler.analysis.resources`` counts the
+#: multipliers).
+REQUANT_SPLIT = 17
+
 
 @dataclass(frozen=True)
 class Requant:

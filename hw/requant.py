@@ -7,7 +7,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgac.compiler.analysis.widths import signed_bits, unsigned_bits
-from fpgac.compiler.plan import Requant
+from fpgac.compiler.plan import REQUANT_SPLIT, Requant
 
 __all__ = ["Requantizer"]
 
@@ -25,7 +25,8 @@ class Requantizer(wiring.Component):
     The streams are always ready (no back-pressure); ``o.valid`` follows ``i.valid``.
     ``busy`` is high while an item is inside (accepted, not yet on ``o``). Stages (one
     register each, :attr:`LATENCY`): the layer's constants, the product (two partial products
-    when ``in_bits`` > :attr:`SPLIT` + 1), the rounding constant (with their sum), the shift (with the zero point and clamp bounds), the zero point, the clamp.
+    when ``in_bits`` > :attr:`SPLIT` + 1), the rounding constant (with their sum), the shift
+    (with the zero point and clamp bounds), the zero point, the clamp.
 
     Parameters
     ----------
@@ -58,8 +59,8 @@ class Requantizer(wiring.Component):
         })
 
     #: Low bits of the value multiplied apart from the rest (an ECP5 MULT18X18D input is 18
-    #: bits signed: 17 unsigned bits).
-    SPLIT = 17
+    #: bits signed: 17 unsigned bits; ``compiler.plan.REQUANT_SPLIT``).
+    SPLIT = REQUANT_SPLIT
 
     #: Cycles from ``i.valid`` to ``o.valid`` of the same item: constants, multiply, round,
     #: shift, zero point, clamp (one register stage each).

@@ -203,6 +203,24 @@ def _control_luts(plan) -> int:
     return luts + 2 * per_lane * int(plan.pes)
 
 
+def _requant_mults(plan, flow: str) -> int:
+    """Hard multipliers of the writer's requantizer. Its value (``max(acc, bias) + 1`` bits)
+    is multiplied in two parts when wider than ``compiler.plan.REQUANT_SPLIT + 1`` bits (the
+    low ``REQUANT_SPLIT`` bits and the rest, each a multiplier into a register). On Xilinx
+    (25 x 18) each part takes a DSP48E1 (Yosys ``synth_xilinx`` of the tiny fixture at P = 2:
+    4 DSPs with the split, 3 before); on ECP5 and iCE40 the whole product needed as many as the two
+    parts (routed ULX3S LeNet-5 P = 16: 18 MULT18X18D before and after; iCEBreaker fixture
+    P = 1: 3 SB_MAC16), so the estimate there stays that of the whole product."""
+    from fpgac.compiler.plan import REQUANT_SPLIT
+
+    whole = _mults(int(plan.acc_bits), int(plan.act_bits) + 1, flow)
+    value = max(int(plan.acc_bits), int(plan.bias_bits)) + 1
+    if flow != "vivado" or value <= REQUANT_SPLIT + 1:
+        return whole
+    return (_mults(REQUANT_SPLIT, int(plan.act_bits) + 1, flow)
+            + _mults(value - REQUANT_SPLIT, int(plan.act_bits) + 1, flow))
+
+
 def estimate(plan, board, divisor: int | None = None) -> Estimate:
     """Resource estimate of core + harness from the plan alone (no synthesis).
 
@@ -228,7 +246,7 @@ def estimate(plan, board, divisor: int | None = None) -> Estimate:
     flow = board.flow
     pes = int(plan.pes)
     lane = _mults(int(plan.act_bits) + 1, int(plan.w_bits) + 1, flow)
-    requant = _mults(int(plan.acc_bits), int(plan.act_bits) + 1, flow)
+    requant = _requant_mults(plan, flow)
     from fpgac.compiler.analysis.memory import CLASSES
 
     bits = blocks = rom_luts = 0
