@@ -82,17 +82,25 @@ def layer_operands(model, q_images: np.ndarray, bg: int | None):
     return out
 
 
+def rank_order(plan, layer: int) -> list[int]:
+    """The output channel of each rank of ``layer`` (the order its rounds take them), read
+    back from the channel table's output bases."""
+    desc, lp = plan.descriptors[layer], plan.layers[layer]
+    per_chan = int(lp.out_shape[1]) * int(lp.out_shape[2])     # words of one output channel
+    n = int(lp.out_map_shape[0])
+    order = [(plan.chan_table[desc.rank_base + r][0] - lp.out_offset) // per_chan
+             for r in range(n)]
+    assert sorted(order) == list(range(n)), order
+    return order
+
+
 def layer_steps(plan, layer: int, w_nz, x_nz, pool: int, hq_wq) -> dict:
     """Steps of one layer over all images (arrays ``[N]``): today's lockstep steps (with
     fillers, from ``plan.program``), lockstep skip and per-lane skip (both floored at the
     group's ``n_valid``), and the non-zero products."""
     groups = [g for g in plan.program if g.layer == layer]
-    desc, lp = plan.descriptors[layer], plan.layers[layer]
-    per_chan = int(lp.out_shape[1]) * int(lp.out_shape[2])     # words of one output channel
-    order = [(plan.chan_table[desc.rank_base + r][0] - lp.out_offset) // per_chan
-             for r in range(w_nz.shape[0])]                    # rank -> output channel
-    assert sorted(order) == list(range(w_nz.shape[0])), order
-    taps = [np.flatnonzero(w_nz[o]) for o in order]
+    desc = plan.descriptors[layer]
+    taps = [np.flatnonzero(w_nz[o]) for o in rank_order(plan, layer)]
     hq, wq, wo = hq_wq
     n = x_nz.shape[0]
     today = sum(max(g.phases * g.count, g.n_valid) for g in groups)

@@ -69,8 +69,9 @@ LIMITS = {
 #: Default ``--clock-mhz`` per board: a documented default (Vivado), a clock that met timing in
 #: place and route (open flows), or, where the Fmax depends on the lane count, a table
 #: ``((P, MHz), ...)`` in increasing ``P`` (:func:`default_clock_mhz`) of clocks below the
-#: routed nextpnr Fmax of LeNet-5 builds at that ``P``. ULX3S: P <= 16 100 MHz (routed 103.80
-#: MHz at 100 MHz with the controller's issue flags; 90 MHz before), P <= 64 55 MHz (routed
+#: routed nextpnr Fmax of LeNet-5 builds at that ``P``. ULX3S: P <= 16 100 MHz (routed 106.56
+#: MHz at 100 MHz with the controller's issue flags and the split requantizer; 90 MHz
+#: before), P <= 64 55 MHz (routed
 #: 59.04 MHz). The measurements and commands are in ``docs/boards.md``.
 DEFAULT_CLOCK_MHZ = {"arty": 100, "arty-100t": 100, "icebreaker": 30,
                      "ulx3s": ((16, 100), (64, 55))}

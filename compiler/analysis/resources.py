@@ -208,9 +208,9 @@ def _requant_mults(plan, flow: str) -> int:
     is multiplied in two parts when wider than ``compiler.plan.REQUANT_SPLIT + 1`` bits (the
     low ``REQUANT_SPLIT`` bits and the rest, each a multiplier into a register). On Xilinx
     (25 x 18) each part takes a DSP48E1 (Yosys ``synth_xilinx`` of the tiny fixture at P = 2:
-    4 DSPs with the split, 3 before); on ECP5 and iCE40 the whole product needed as many as the two
-    parts (routed ULX3S LeNet-5 P = 16: 18 MULT18X18D before and after; iCEBreaker fixture
-    P = 1: 3 SB_MAC16), so the estimate there stays that of the whole product."""
+    4 DSPs with the split, 3 before); on ECP5 and iCE40 the whole product needed as many as
+    the two parts (routed ULX3S LeNet-5 P = 16: 18 MULT18X18D before and after; iCEBreaker
+    fixture P = 1: 3 SB_MAC16), so the estimate there stays that of the whole product."""
     from fpgac.compiler.plan import REQUANT_SPLIT
 
     whole = _mults(int(plan.acc_bits), int(plan.act_bits) + 1, flow)

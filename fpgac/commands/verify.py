@@ -9,7 +9,6 @@ prediction; 2 for a user error (bad model, bad flag).
 from __future__ import annotations
 
 import argparse
-
 import json
 import time
 from pathlib import Path

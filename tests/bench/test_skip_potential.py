@@ -61,10 +61,7 @@ def test_skip_forms_bracket_today_and_reach_their_limits():
         assert (st["per_lane"] <= st["lockstep"]).all() and (st["lockstep"] <= st["today"]).all()
         full = skip_potential.layer_steps(plan, k, w_nz, np.ones_like(x_nz), pool, geo)
         nnz = w_nz.sum(1)
-        desc, lp = plan.descriptors[k], plan.layers[k]
-        per_chan = int(lp.out_shape[1]) * int(lp.out_shape[2])
-        order = [(plan.chan_table[desc.rank_base + r][0] - lp.out_offset) // per_chan
-                 for r in range(len(nnz))]
+        order = skip_potential.rank_order(plan, k)
         want = sum(max(g.phases * max(1, max(int(nnz[order[r]])
                                                 for r in range(g.rank, g.rank + g.nch))),
                        g.n_valid) for g in groups)
