@@ -23,6 +23,17 @@ def _pes(text: str):
     return value
 
 
+def _default_bauds() -> str:
+    """The link rate each board's default clock gives, for the help text (from the same
+    functions the build uses, so the text cannot go stale)."""
+    from fpgac.boards.clock import default_clock_mhz
+    from fpgac.boards.link import link_baud
+    from fpgac.boards.platforms import BOARDS
+
+    return ", ".join(f"{name} {link_baud(name, default_clock_mhz(name) * 1e6)}"
+                     for name in sorted(BOARDS))
+
+
 def register(subparsers) -> None:
     from fpgac.boards.platforms import BOARDS
 
@@ -37,8 +48,8 @@ def register(subparsers) -> None:
                    help="parallel lanes P, or 'auto' (largest that fits; default)")
     p.add_argument("-o", "--output", default=None, help="output directory (build/<model>-<board>)")
     p.add_argument("--baud", type=int, default=None,
-                   help="UART baud rate (default: the board's link rate at the clock: Arty "
-                        "4000000, iCEBreaker 3000000, ULX3S 1000000 at their default clocks)")
+                   help="UART baud rate (default: the board's link rate at the clock; at the "
+                        f"default clocks {_default_bauds()})")
     p.add_argument("--clock-mhz", type=float, default=None,
                    help="clock in MHz, made by the board's PLL (default: the board's default "
                         "clock, docs/boards.md); the report states the exact frequency")
