@@ -97,6 +97,22 @@ class LayerDesc:
     an output channel starts at ``out_first`` and advances by ``out_step`` per group
     (``out_wrap`` more on a row wrap); inside a group it steps by one window (``+1``, and
     ``+ out_wrap`` on a row wrap). The output address is ``chan_table[rank].base + offset``.
+
+    *Rectangle groups* (``br > 0``; ``br = bc = 0`` is the raster order above): a window
+    group is ``br x bc`` windows (rows ``r0 .. r0 + br - 1``, columns ``c0 .. c0 + bc -
+    1``), ``width = br * bc`` window slots, window slot ``k`` is lane ``(u, v) = divmod(k,
+    bc)`` at window ``(r0 + u, c0 + v)``, valid while ``r0 + u < windows // win_w`` and ``c0
+    + v < win_w``. Groups go left to right (``c0 += bc``), then down (``r0 += br``, ``c0 =
+    0``) after ``grp_w // bc`` groups (``grp_w = ceil(win_w / bc) * bc``). A lane's counter
+    steps ``step_px = bc`` and ``step_base = bc * col``, and ``wrap_base = br * row - grp_w *
+    col`` (modulo ``2**addr_bits``) more when the *group* wraps (``px``, the same for every
+    lane, is the group's ``c0``); the writer drains the valid lanes only (``u`` outer, ``v``
+    inner), offset ``group offset + u * Wop + v``. ``last_width``: the last group's valid
+    windows.
+
+    The group origin (the controller): ``px0 += step_px``, ``off0 += out_step``; when ``px0
+    + step_px >= grp_w``: ``px0 += step_px - grp_w``, ``off0 += grp_wrap`` instead
+    (raster: ``grp_w = win_w``, ``grp_wrap = out_step + out_wrap``).
     """
 
     rounds: int
@@ -121,6 +137,10 @@ class LayerDesc:
     out_first: int
     out_step: int
     out_wrap: int
+    grp_w: int
+    grp_wrap: int
+    br: int
+    bc: int
 
 
 def desc_widths(descriptors) -> dict[str, int]:
@@ -133,22 +153,42 @@ def desc_widths(descriptors) -> dict[str, int]:
 
 def desc_rows(plan) -> list[dict]:
     """The controller's per-layer constants: the :class:`LayerDesc` fields it uses, with the
-    bank mask of a full and of the last round and ``n_valid`` of the four round/group cases
-    (``nv_<round><group>``, ``f`` full, ``l`` last)."""
+    bank mask of a full and of the last round and, per group class ``k = 2 * lastrow +
+    lastcol`` (rectangles: the group is in the last row / column of groups; raster: both are
+    "the last group"), the valid windows per channel ``nvw_k``, the valid columns ``nvc_k``
+    (rectangles; 0 in raster order) and ``n_valid`` of a full / the last round (``nvf_k`` /
+    ``nvl_k``); ``lrow``: the first group of the last row (raster: the last group), ``lastc``:
+    the last column group's ``c0``, ``onecol`` / ``onerow``: one group per row / column."""
     rows = []
     for d in plan.descriptors:
-        rows.append({
+        if d.br:
+            gpr = d.grp_w // d.bc
+            gr = d.groups // gpr
+            lastc = (gpr - 1) * d.bc
+            lr = d.windows // d.win_w - (gr - 1) * d.br
+            nvr = (d.br, d.br, lr, lr)
+            nvc = (d.bc, d.win_w - lastc, d.bc, d.win_w - lastc)
+            nvw = tuple(r * c for r, c in zip(nvr, nvc))
+            lrow, onecol, onerow = d.groups - gpr, int(gpr == 1), int(gr == 1)
+        else:
+            lastc, nvc = 0, (0, 0, 0, 0)
+            nvw = (d.width, d.width, d.last_width, d.last_width)
+            lrow, onecol = d.groups - 1, int(d.groups == 1)
+            onerow = onecol
+        row = {
             "groups_m1": d.groups - 1, "rounds_m1": d.rounds - 1, "phases_m1": d.phases - 1,
             "phase_base": d.phase_base, "slots": d.slots, "last_slots": d.last_slots,
-            "width": d.width,
-            "last_width": d.last_width, "rank_base": d.rank_base, "sel_row": d.sel_row,
-            "wz": d.wz, "inz": d.inz, "final": int(d.final), "win_w": d.win_w,
+            "rank_base": d.rank_base, "sel_row": d.sel_row,
+            "wz": d.wz, "inz": d.inz, "final": int(d.final),
             "step_px": d.step_px, "out_first": d.out_first, "out_step": d.out_step,
-            "out_wrap": d.out_wrap,
+            "grp_w": d.grp_w, "grp_wrap": d.grp_wrap, "lrow": lrow, "lastc": lastc,
+            "onecol": onecol, "onerow": onerow,
             "mask_full": (1 << d.slots) - 1, "mask_last": (1 << d.last_slots) - 1,
-            "nv_ff": d.slots * d.width, "nv_fl": d.slots * d.last_width,
-            "nv_lf": d.last_slots * d.width, "nv_ll": d.last_slots * d.last_width,
-        })
+        }
+        for k in range(4):
+            row.update({f"nvw_{k}": nvw[k], f"nvc_{k}": nvc[k], f"nvf_{k}": d.slots * nvw[k],
+                        f"nvl_{k}": d.last_slots * nvw[k]})
+        rows.append(row)
     return rows
 
 
@@ -186,6 +226,8 @@ class LayerPlan:
     acc_bits: int
     requant: Requant
     lanes_per_stream: int          # lanes sharing one weight stream (P for spatial, 1 otherwise)
+    #: Rectangle window groups ``(br, bc)`` (:class:`LayerDesc`), ``(0, 0)``: raster order.
+    rect: tuple[int, int] = (0, 0)
     #: The output map is intact at the end of an image (no later map reuses its words):
     #: the maps an activation-memory dump can show (``fpgac.sim.rtl.layer_maps``).
     out_survives: bool = True

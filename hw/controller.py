@@ -27,6 +27,7 @@ def group_layout(plan: HardwarePlan) -> data.StructLayout:
         "count_m1": unsigned(unsigned_bits(max(plan.round_counts) - 1)),
         "nch": unsigned(unsigned_bits(max(d.slots for d in descs))),
         "nvw": unsigned(unsigned_bits(max(d.width for d in descs))),
+        "nvc": unsigned(unsigned_bits(max(d.bc for d in descs))),
         "nvalid": unsigned(unsigned_bits(plan.pes)),
         "mask": unsigned(nb),
         "lfirst": 1, "g0": 1, "glast": 1, "rlast": 1, "final": 1,
@@ -50,12 +51,18 @@ def _record(plan: HardwarePlan, k: int) -> dict:
     g = plan.program[k]
     d = plan.descriptors[g.layer]
     nb = len(plan.banks)
-    win = g.g * d.width                       # first window of the group
-    py, px = divmod(win, d.win_w)
     ohp_w = d.win_w + d.out_wrap              # output row pitch
+    nvc = 0
+    if d.br:                                  # the rectangle's origin (r0, c0)
+        gy, gx = divmod(g.g, d.grp_w // d.bc)
+        py, px = gy * d.br, gx * d.bc
+        nvc = min(d.bc, d.win_w - px)
+    else:
+        py, px = divmod(g.g * d.width, d.win_w)     # first window of the group
     return {
         "layer": g.layer, "rnd": g.round, "ridx": d.round_base + g.round, "g": g.g,
         "rank": d.rank_base + g.rank, "count_m1": g.count - 1, "nch": g.nch, "nvw": g.nvw,
+        "nvc": nvc,
         "nvalid": g.n_valid, "mask": ((1 << g.nch) - 1) & ((1 << nb) - 1),
         "lfirst": int(g.layer_first), "g0": int(g.g == 0), "glast": int(g.g == d.groups - 1),
         "rlast": int(g.round == d.rounds - 1), "final": int(d.final),
@@ -121,7 +128,7 @@ class Controller(wiring.Component):
             "s1_layer": Out(rec["layer"]),
             "s1_final": Out(1), "s1_glast": Out(1), "s1_rlast": Out(1),
             "s1_rank": Out(rec["rank"]), "s1_nch": Out(rec["nch"]), "s1_nvw": Out(rec["nvw"]),
-            "s1_off0": Out(rec["off0"]), "s1_px0": Out(rec["px0"]),
+            "s1_off0": Out(rec["off0"]), "s1_px0": Out(rec["px0"]), "s1_nvc": Out(rec["nvc"]),
             "busy": Out(1),
             "done": Out(1),
         })
@@ -144,21 +151,20 @@ class Controller(wiring.Component):
         with m.If(~nxt.glast):                  # next window group of the same round
             glast = Signal()
             px = Signal(unsigned(lay.members["px0"].width + 1))
-            off = Signal.like(nxt.off0)
+            wrap, lastcol, lastrow = Signal(), Signal(), Signal()
             m.d.comb += [glast.eq(nxt.g + 1 == d.groups_m1), px.eq(nxt.px0 + d.step_px),
-                         off.eq(nxt.off0 + d.out_step)]
+                         wrap.eq(px >= d.grp_w)]
+            # the group class (LayerDesc: rectangles in the last column / row of groups;
+            # raster: the last group is class 2 or 3)
+            m.d.comb += [lastcol.eq(Mux(wrap, d.onecol, px == d.lastc)),
+                         lastrow.eq(nxt.g + 1 >= d.lrow)]
+            self._classed(m, succ, d, nxt.rlast, lastrow, lastcol)
             m.d.comb += [succ.g.eq(nxt.g + 1), succ.g0.eq(0), succ.glast.eq(glast),
-                         succ.lfirst.eq(0),
-                         succ.nvw.eq(Mux(glast, d.last_width, d.width)),
-                         succ.nvalid.eq(Mux(nxt.rlast, Mux(glast, d.nv_ll, d.nv_lf),
-                                            Mux(glast, d.nv_fl, d.nv_ff))),
-                         succ.nvne1.eq(Mux(nxt.rlast, Mux(glast, d.nv_ll != 1, d.nv_lf != 1),
-                                           Mux(glast, d.nv_fl != 1, d.nv_ff != 1))),
-                         succ.pl.eq(nxt.final & nxt.rlast & glast)]
-            with m.If(px >= d.win_w):
-                m.d.comb += [succ.px0.eq(px - d.win_w), succ.off0.eq(off + d.out_wrap)]
+                         succ.lfirst.eq(0), succ.pl.eq(nxt.final & nxt.rlast & glast)]
+            with m.If(wrap):
+                m.d.comb += [succ.px0.eq(px - d.grp_w), succ.off0.eq(nxt.off0 + d.grp_wrap)]
             with m.Else():
-                m.d.comb += [succ.px0.eq(px), succ.off0.eq(off)]
+                m.d.comb += [succ.px0.eq(px), succ.off0.eq(nxt.off0 + d.out_step)]
         with m.Else():                          # a new round (of this layer or the next)
             rlast, glast, c0, ph0 = Signal(), Signal(), Signal(), Signal()
             m.d.comb += [c0.eq(~rp.data.any()), ph0.eq(~e.phases_m1.any())]
@@ -172,22 +178,30 @@ class Controller(wiring.Component):
                 succ.rank.eq(Mux(new_layer, e.rank_base, nxt.rank + e.slots)),
                 succ.count_m1.eq(rp.data),
                 succ.nch.eq(Mux(rlast, e.last_slots, e.slots)),
-                succ.nvw.eq(Mux(glast, e.last_width, e.width)),
-                succ.nvalid.eq(Mux(rlast, Mux(glast, e.nv_ll, e.nv_lf),
-                                   Mux(glast, e.nv_fl, e.nv_ff))),
                 succ.mask.eq(Mux(rlast, e.mask_last, e.mask_full)),
                 succ.final.eq(e.final), succ.phases_m1.eq(e.phases_m1),
                 succ.phase_base.eq(e.phase_base), succ.sel_row.eq(e.sel_row),
                 succ.wz.eq(e.wz), succ.inz.eq(e.inz), succ.off0.eq(e.out_first),
                 succ.px0.eq(0),
-                succ.nvne1.eq(Mux(rlast, Mux(glast, e.nv_ll != 1, e.nv_lf != 1),
-                                  Mux(glast, e.nv_fl != 1, e.nv_ff != 1))),
                 succ.pl.eq(e.final & rlast & glast),
                 succ.c0.eq(c0), succ.c1.eq(rp.data == 1),
                 succ.ph0.eq(ph0), succ.ph1.eq(e.phases_m1 == 1), succ.one.eq(c0 & ph0),
             ]
+            self._classed(m, succ, e, rlast, e.onerow, e.onecol)
 
         return succ
+
+    @staticmethod
+    def _classed(m, succ, d, rlast, lastrow, lastcol) -> None:
+        """The record's fields that follow the group class ``2 * lastrow + lastcol``
+        (``desc_rows``): ``nvw``, ``nvc``, ``nvalid`` (full or last round) and ``nvne1``."""
+        def pick(name):
+            return Mux(lastrow, Mux(lastcol, d[f"{name}_3"], d[f"{name}_2"]),
+                       Mux(lastcol, d[f"{name}_1"], d[f"{name}_0"]))
+        nvf, nvl = pick("nvf"), pick("nvl")
+        m.d.comb += [succ.nvw.eq(pick("nvw")), succ.nvc.eq(pick("nvc")),
+                     succ.nvalid.eq(Mux(rlast, nvl, nvf)),
+                     succ.nvne1.eq(Mux(rlast, nvl != 1, nvf != 1))]
 
     def _tables(self, m):
         """The per-layer descriptors, the round step counts and the phase offsets: small
@@ -221,7 +235,7 @@ class Controller(wiring.Component):
             self.s1_layer.eq(cur.layer), self.s1_final.eq(cur.final),
             self.s1_glast.eq(cur.glast), self.s1_rlast.eq(cur.rlast),
             self.s1_rank.eq(cur.rank), self.s1_nch.eq(cur.nch), self.s1_nvw.eq(cur.nvw),
-            self.s1_off0.eq(cur.off0), self.s1_px0.eq(cur.px0),
+            self.s1_off0.eq(cur.off0), self.s1_px0.eq(cur.px0), self.s1_nvc.eq(cur.nvc),
         ]
 
     def _advance(self, m, cur, nxt, succ, first2, counters, f, draining) -> None:

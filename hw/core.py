@@ -304,7 +304,7 @@ class Accelerator(wiring.Component):
         """The group context follows the step to the stage where the lanes latch, and starts
         the writer there."""
         ctx = [ctrl.s1_latch & ctrl.s1_valid, ctrl.s1_layer, ctrl.s1_final, ctrl.s1_rank,
-               ctrl.s1_nch, ctrl.s1_nvw, ctrl.s1_off0, ctrl.s1_px0]
+               ctrl.s1_nch, ctrl.s1_nvw, ctrl.s1_off0, ctrl.s1_px0, ctrl.s1_nvc]
         for _ in range(self.rom_latency - 1 + self.lane_latency - 1):
             nxt = [Signal.like(s) if isinstance(s, Signal) else Signal() for s in ctx]
             m.d.sync += [n.eq(s) for n, s in zip(nxt, ctx)]
@@ -312,4 +312,5 @@ class Accelerator(wiring.Component):
         m.d.comb += [writer.start.eq(ctx[0]), writer.start_layer.eq(ctx[1]),
                      writer.start_final.eq(ctx[2]), writer.start_rank.eq(ctx[3]),
                      writer.start_nch.eq(ctx[4]), writer.start_nvw.eq(ctx[5]),
-                     writer.start_off0.eq(ctx[6]), writer.start_px0.eq(ctx[7])]
+                     writer.start_off0.eq(ctx[6]), writer.start_px0.eq(ctx[7]),
+                     writer.start_nvc.eq(ctx[8])]

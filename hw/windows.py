@@ -36,6 +36,14 @@ class LaneWindows(wiring.Component):
     program's last group, which are also the reset values). The new bases show from the next
     cycle.
 
+    Rectangle groups (``LayerDesc.br > 0``): every used lane's ``px`` is the group's column
+    ``c0`` (``lane_init`` 0), stepping ``step_px = bc`` and wrapping at ``grp_w`` (the last
+    group of a row of rectangles: the same decision in every lane), ``base`` steps
+    ``step_base`` (``+ wrap_base`` on that wrap: ``br`` rows down, back to column 0); ``j``
+    stays (0 on a used lane, limit 1; 1 on an unused lane, which keeps its base). Lanes of
+    partial rectangles move on like the others (their windows lie past the map's last row or
+    column, computed and not written; the compiler keeps their reads inside the memory).
+
     The compares are taken on the old values against per-layer limits (``j + width <
     windows`` as ``j < windows - width``, ``px + step_px >= win_w`` as ``px >= win_w -
     step_px``) and both candidate ``px`` / ``base`` sums are formed in parallel (``base +
@@ -61,9 +69,13 @@ class LaneWindows(wiring.Component):
         plan = self._plan
         ab = plan.addr_bits
         pb = self._px_bits
-        rows = [{"width": d.width, "jlim": max(d.windows - d.width, 0),
-                 "pxlim": max(d.win_w - d.step_px, 0), "step_px": d.step_px,
-                 "wrap_px": (d.step_px - d.win_w) % (1 << pb), "step_base": d.step_base,
+        # rectangles: j does not move (0 on a used lane, 1 on an unused one, limit 1) and
+        # px is the group's column, wrapping at grp_w (a group-level decision taken by
+        # every lane from the same registers)
+        rows = [{"width": 0 if d.br else d.width,
+                 "jlim": 1 if d.br else max(d.windows - d.width, 0),
+                 "pxlim": max(d.grp_w - d.step_px, 0), "step_px": d.step_px,
+                 "wrap_px": (d.step_px - d.grp_w) % (1 << pb), "step_base": d.step_base,
                  "wrap_step": (d.step_base + d.wrap_base) % (1 << ab)}
                 for d in plan.descriptors]
         m.submodules.steps = smem = field_rom(rows)

@@ -32,10 +32,18 @@ class Writer(wiring.Component):
     read (the controller's hazard rule). ``busy`` is high while anything is in flight except
     the write itself.
 
+    Rectangle groups (``LayerDesc.br > 0``; ``start_nvc``: the group's valid columns, ``nvw``
+    = valid rows x ``nvc``): the valid lanes only, ``u`` outer, ``v < nvc`` inner (lane
+    ``ci * width + u * bc + v``, offset ``start_off0 + u * Wop + v``): at a row's end
+    (column ``start_px0 + nvc``) the lane skips ``bc - nvc`` lanes and the offset ``Wop -
+    nvc`` words. Raster order is the same walk with rows ending at ``win_w`` (the offset
+    skips ``out_wrap``, the lane nothing).
+
     Parameters
     ----------
     plan : HardwarePlan
-        Reads ``chan_table``, ``descriptors`` (``width``, ``win_w``, ``out_wrap``),
+        Reads ``chan_table``, ``descriptors`` (``width``, ``win_w``, ``out_wrap``, ``br``,
+        ``bc``),
         ``requant`` and the widths.
     """
 
@@ -61,6 +69,7 @@ class Writer(wiring.Component):
             "start_nvw": In(unsigned(self._n_bits)),
             "start_off0": In(unsigned(self._addr_bits)),
             "start_px0": In(unsigned(self._px_bits)),
+            "start_nvc": In(unsigned(unsigned_bits(max(d.bc for d in descs)))),
             "lanes": In(data.ArrayLayout(signed(self._acc_bits), self._pes)),
             "wr_en": Out(1),
             "wr_addr": Out(unsigned(self._addr_bits)),
@@ -78,24 +87,10 @@ class Writer(wiring.Component):
         """Cycles from reading a latched result to writing its requantized value."""
         return self.LATENCY
 
-    def elaborate(self, platform):
-        m = Module()
-        plan = self._plan
-        table = plan.chan_table
-        bases = check_unsigned("chan_table.base", (e[0] for e in table), self._addr_bits)
-        biases = check_signed("chan_table.bias", (e[1] for e in table), self._bias_bits)
-        m.submodules.chans = chans = memory.Memory(
-            shape=self._entry, depth=max(2, len(table)),
-            init=[{"base": ba, "bias": bi} for ba, bi in zip(bases, biases)])
-        rd = chans.read_port()
-        rows = [{"width": d.width, "win_w": d.win_w, "out_wrap": d.out_wrap}
-                for d in plan.descriptors]
-        m.submodules.layers = lmem = field_rom(rows)
-        lp = lmem.read_port(domain="comb")
-        sum_bits = max(self._acc_bits, self._bias_bits) + 1
-        m.submodules.requant = rq = Requantizer(self._params, in_bits=sum_bits,
-                                                tag_bits=self._addr_bits + 1)
-
+    def _walk(self, m, lp, sp, rd):
+        """The drain counters (class docstring): channel slot, window, lane, offset and the
+        channel-table address (``rd``); ``lp`` / ``sp``: the layer rows of the draining /
+        starting group. Returns ``(layer, final, lane, off, active)``."""
         active = Signal()
         layer = Signal.like(self.start_layer)
         final = Signal()
@@ -109,9 +104,14 @@ class Writer(wiring.Component):
         lane_ci = Signal.like(lane)
         rank = Signal.like(self.start_rank)
         off = Signal.like(off0)
-        px = Signal.like(px0)
+        px = Signal(unsigned(self._px_bits + 1))
+        # the walk's row: its end column, where it restarts, the lane and offset skips
+        pend = Signal.like(px)
+        prow = Signal.like(px0)
+        lskip = Signal.like(lane)
+        oskip = Signal.like(off0)
         ch_end = wi + 1 == nvw
-        m.d.comb += lp.addr.eq(layer)
+        m.d.comb += [lp.addr.eq(layer), sp.addr.eq(self.start_layer)]
         with m.If(self.start):
             m.d.comb += rd.addr.eq(self.start_rank)
         with m.Else():
@@ -124,17 +124,49 @@ class Writer(wiring.Component):
                              lane.eq(lane_ci + lp.data.width), rank.eq(rank + 1),
                              off.eq(off0), px.eq(px0)]
             with m.Else():
-                m.d.sync += [wi.eq(wi + 1), lane.eq(lane + 1)]
-                with m.If(px + 1 == lp.data.win_w):
-                    m.d.sync += [px.eq(0), off.eq(off + 1 + lp.data.out_wrap)]
+                m.d.sync += wi.eq(wi + 1)
+                with m.If(px + 1 == pend):
+                    m.d.sync += [px.eq(prow), off.eq(off + 1 + oskip),
+                                 lane.eq(lane + 1 + lskip)]
                 with m.Else():
-                    m.d.sync += [px.eq(px + 1), off.eq(off + 1)]
+                    m.d.sync += [px.eq(px + 1), off.eq(off + 1), lane.eq(lane + 1)]
         with m.If(self.start):
             m.d.sync += [active.eq(1), layer.eq(self.start_layer), final.eq(self.start_final),
                          nch.eq(self.start_nch), nvw.eq(self.start_nvw),
                          off0.eq(self.start_off0), px0.eq(self.start_px0), ci.eq(0),
                          wi.eq(0), lane.eq(0), lane_ci.eq(0), rank.eq(self.start_rank),
                          off.eq(self.start_off0), px.eq(self.start_px0)]
+            with m.If(sp.data.rect):
+                m.d.sync += [pend.eq(self.start_px0 + self.start_nvc), prow.eq(self.start_px0),
+                             lskip.eq(sp.data.bc - self.start_nvc),
+                             oskip.eq(sp.data.owp - self.start_nvc)]
+            with m.Else():
+                m.d.sync += [pend.eq(sp.data.win_w), prow.eq(0), lskip.eq(0),
+                             oskip.eq(sp.data.out_wrap)]
+
+        return layer, final, lane, off, active
+
+    def elaborate(self, platform):
+        m = Module()
+        plan = self._plan
+        table = plan.chan_table
+        bases = check_unsigned("chan_table.base", (e[0] for e in table), self._addr_bits)
+        biases = check_signed("chan_table.bias", (e[1] for e in table), self._bias_bits)
+        m.submodules.chans = chans = memory.Memory(
+            shape=self._entry, depth=max(2, len(table)),
+            init=[{"base": ba, "bias": bi} for ba, bi in zip(bases, biases)])
+        rd = chans.read_port()
+        rows = [{"width": d.width, "rect": int(d.br > 0), "bc": d.bc, "win_w": d.win_w,
+                 "out_wrap": d.out_wrap, "owp": d.win_w + d.out_wrap}
+                for d in plan.descriptors]
+        m.submodules.layers = lmem = field_rom(rows)
+        lp = lmem.read_port(domain="comb")
+        sp = lmem.read_port(domain="comb")      # the starting group's layer
+        sum_bits = max(self._acc_bits, self._bias_bits) + 1
+        m.submodules.requant = rq = Requantizer(self._params, in_bits=sum_bits,
+                                                tag_bits=self._addr_bits + 1)
+
+        layer, final, lane, off, active = self._walk(m, lp, sp, rd)
 
         # read stage (cycle c + 1 + i): the lane multiplexer and the table entry, registered
         # (the table is a block RAM without its output register; the lanes are spread over

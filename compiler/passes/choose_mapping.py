@@ -1,40 +1,123 @@
-"""Pass: choose the mapping of a layer onto the lanes (spatial or channel-parallel).
+"""Pass: choose the mapping of a layer onto the lanes (spatial or channel-parallel, raster
+window groups or rectangles).
 
 Contract
 --------
-``choose_mapping(pes, lists, windows, phases)`` returns ``a``, the channel slots (``P // a``
-window slots each; ``a = 1`` is the spatial mapping) minimising the estimated cycles of a
-layer whose output channels have the encoded weight ``lists`` (one per channel), ``windows``
-output windows per channel and ``phases`` pool phases: ``sum over groups max(phases * count,
-n_valid)`` (the lockstep steps, or the writer drain when it is longer), rounds dealt in
-descending list length. Ties go to the smaller ``a``.
+``choose_mapping(pes, lists, windows, phases, shape=(Hq, Wq), fits=None)`` returns a
+:class:`Mapping` ``(a, br, bc)``: ``a`` channel slots, and either ``P // a`` window slots in
+raster order (``br = bc = 0``; ``a = 1`` is the spatial mapping) or ``br x bc`` rectangles of
+pooled windows (``docs/architecture.md``, "Next: banked activations", build-order step 1),
+minimising the estimated cycles of a layer whose output channels have the encoded weight
+``lists`` (one per channel), ``windows`` output windows per channel (``Hq x Wq``) and
+``phases`` pool phases. Raster order first, as before rectangles: the ``a`` with the fewest
+estimated cycles ``sum over groups max(phases * count, n_valid)`` (the lockstep steps, or the
+writer drain when it is longer), rounds dealt in descending list length, ties to the smaller
+``a``. Then that mapping and every rectangle are priced with the cycle model's issue and
+hazard rules (:func:`layer_cycles`: exact compute cycles of the layer; ``n_valid`` counts a
+rectangle's valid lanes only) and a rectangle is chosen only if it takes strictly fewer
+cycles (ties: the raster mapping, then the smaller ``br``, ``bc``).
+
+Rectangles are priced for window layers (``windows > 1``), with ``a = min(P // (br * bc),
+channels)``, ``br <= Hq``, ``bc <= Wq``; ``fits(br, bc)`` (optional) rejects a rectangle
+(the compiler's check that the overhanging lanes of partial rectangles read inside the
+activation memory).
 """
 
 from __future__ import annotations
 
-__all__ = ["choose_mapping", "mapping_cost"]
+from typing import NamedTuple
+
+__all__ = ["Mapping", "choose_mapping", "layer_cycles", "mapping_cost", "rect_cost"]
 
 
-def choose_mapping(pes: int, lists, windows: int, phases: int) -> int:
-    """Return ``a`` (channel slots) minimising the estimated cycles of a layer."""
+class Mapping(NamedTuple):
+    """``a`` channel slots; ``(br, bc)`` rectangle groups, ``(0, 0)`` raster order."""
+
+    a: int
+    br: int = 0
+    bc: int = 0
+
+
+def choose_mapping(pes: int, lists, windows: int, phases: int, shape=None,
+                   fits=None) -> Mapping:
+    """Return the :class:`Mapping` of a layer (module docstring)."""
     best = None
     for a in range(1, pes + 1):
         if a > len(lists) and a != 1:
             break
         cost = mapping_cost(pes, lists, windows, phases, a)
         if best is None or cost < best[0]:
-            best = (cost, a)
+            best = (cost, Mapping(a))
+    if shape is None or windows <= 1:
+        return best[1]
+    hq, wq = shape
+    a0 = best[1].a
+    b0 = pes // a0
+    best = (layer_cycles(_raster_groups(lists, windows, phases, a0, b0)), best[1])
+    for br in range(1, hq + 1):
+        for bc in range(1, min(wq, pes // br) + 1):
+            if fits is not None and not fits(br, bc):
+                continue
+            a = min(pes // (br * bc), len(lists))
+            cost = layer_cycles(_rect_groups(lists, (hq, wq), phases, a, br, bc))
+            if cost < best[0]:
+                best = (cost, Mapping(a, br, bc))
     return best[1]
 
 
-def mapping_cost(pes: int, lists, windows: int, phases: int, a: int) -> int:
-    """Estimated cycles of the ``a`` channel slots x ``P // a`` window slots mapping."""
-    order = sorted(range(len(lists)), key=lambda o: -len(lists[o]))
-    b = pes // a
-    cost = 0
+def layer_cycles(groups) -> int:
+    """Cycles of a layer's groups ``(steps, n_valid)`` by the cycle model's issue and hazard
+    rules (:mod:`fpgac.compiler.analysis.cycles`): from its first issue to the end of its
+    last group's drain (the pipeline latencies and the barrier are the same for every
+    mapping, so this orders the mappings of a layer by their exact compute cycles)."""
+    t, u, v = 0, None, 0
+    for n, nv in groups:
+        u = t + n - 1 if u is None else max(t + n - 1, u + v)
+        v = nv
+        t = u + 1
+    return u + v
+
+
+def _raster_groups(lists, windows: int, phases: int, a: int, b: int):
+    """``(steps, n_valid)`` of the raster mapping's groups, in order."""
+    for nch, count in _rounds(lists, a, sort=a > 1):
+        for g in range(0, windows, b):
+            yield phases * count, nch * min(b, windows - g)
+
+
+def _rect_groups(lists, shape, phases: int, a: int, br: int, bc: int):
+    """``(steps, n_valid)`` of the ``br x bc`` rectangle mapping's groups, in order."""
+    hq, wq = shape
+    valid = [min(br, hq - r) * min(bc, wq - c)
+             for r in range(0, hq, br) for c in range(0, wq, bc)]
+    for nch, count in _rounds(lists, a, sort=a > 1):
+        for nv in valid:
+            yield phases * count, nch * nv
+
+
+def _rounds(lists, a: int, sort: bool = True):
+    """Per round of ``a`` channels (descending list length; channel order if not ``sort``,
+    as :mod:`.emit_tables` deals them): ``(channels, count)``."""
+    order = list(range(len(lists)))
+    if sort:
+        order.sort(key=lambda o: -len(lists[o]))
     for r in range(0, len(lists), a):
         chans = order[r:r + a]
-        count = max(1, max(len(lists[o]) for o in chans))
+        yield len(chans), max(1, max(len(lists[o]) for o in chans))
+
+
+def mapping_cost(pes: int, lists, windows: int, phases: int, a: int) -> int:
+    """Estimated cycles of the ``a`` channel slots x ``P // a`` window slots mapping (raster
+    window groups)."""
+    b = pes // a
+    cost = 0
+    for nch, count in _rounds(lists, a):
         for g in range(0, windows, b):
-            cost += max(phases * count, len(chans) * min(b, windows - g))
+            cost += max(phases * count, nch * min(b, windows - g))
     return cost
+
+
+def rect_cost(lists, shape, phases: int, a: int, br: int, bc: int) -> int:
+    """Exact cycles (:func:`layer_cycles`) of ``a`` channel slots x ``br x bc`` rectangles
+    over ``shape = (Hq, Wq)`` windows (a partial rectangle drains its valid lanes only)."""
+    return layer_cycles(_rect_groups(lists, shape, phases, a, br, bc))

@@ -15,6 +15,11 @@ Mapping ``a`` (:mod:`.choose_mapping`): lane ``p < a * b`` (``b = P // a``) runs
 ``p // b`` (bank ``p // b``) and window slot ``p % b``; channels are dealt in descending list
 length (stable) when ``a > 1``, in channel order when ``a = 1``; a round lasts as long as its
 longest list and a bank that serves a shorter list stores the ``last`` column.
+
+Rectangle groups ``(br, bc)`` (``br > 0``; :class:`~fpgac.compiler.plan.LayerDesc`): window
+slot ``k = p % b`` (``b = br * bc``) is lane ``(u, v) = divmod(k, bc)`` of the group, the
+groups go ``bc`` columns right then ``br`` rows down; a group's ``n_valid`` counts its valid
+lanes only (rows ``< Hq``, columns ``< Wq``).
 """
 
 from __future__ import annotations
@@ -58,7 +63,8 @@ def layer_windows(layer) -> Windows:
 class Tables:
     """The banks and control tables of a plan for ``pes`` lanes (module docstring)."""
 
-    def __init__(self, pes: int):
+    def __init__(self, pes: int, addr_bits: int | None = None):
+        self.addr_bits = addr_bits
         self.pes = pes
         self.banks: list[list[tuple[int, int, int]]] = [[] for _ in range(pes)]
         self.bank_last = [False] * pes
@@ -84,50 +90,46 @@ class Tables:
 
     def add_layer(self, index: int, *, final: bool, lists, a: int, win: Windows, bias,
                   wz: int, inz: int, in_offset: int, out_offset: int,
-                  out_pad: int) -> tuple[str, int]:
-        """Emit layer ``index`` (encoded ``lists`` per output channel, mapping ``a``, output
-        map at ``out_offset`` with ring ``out_pad``); returns ``(mode, groups)``."""
+                  out_pad: int, rect: tuple[int, int] = (0, 0)) -> tuple[str, int]:
+        """Emit layer ``index`` (encoded ``lists`` per output channel, mapping ``a`` channel
+        slots, rectangle groups ``rect = (br, bc)`` or raster order ``(0, 0)``, output map at
+        ``out_offset`` with ring ``out_pad``); returns ``(mode, groups)``."""
         pes, oc = self.pes, len(lists)
-        b = pes // a
+        br, bc = rect
+        b = br * bc if br else pes // a
         nwin, wq = win.count, win.width
         order = sorted(range(oc), key=lambda o: -len(lists[o])) if a > 1 else list(range(oc))
         owp = wq + 2 * out_pad
         ohp = (nwin // wq) + 2 * out_pad
-        rounds, ngroups = -(-oc // a), -(-nwin // b)
+        geo = _group_geometry(win, b, br, bc, owp, self.addr_bits)
+        rounds, ngroups = -(-oc // a), len(geo["nvw"])
         self.descriptors.append(LayerDesc(
             rounds=rounds, groups=ngroups, phases=len(win.phase_offs),
             phase_base=self._phase_base(win.phase_offs), slots=a,
-            last_slots=oc - (rounds - 1) * a, width=b, last_width=nwin - (ngroups - 1) * b,
+            last_slots=oc - (rounds - 1) * a, width=b, last_width=geo["nvw"][-1],
             round_base=len(self.round_counts), rank_base=len(self.chan_table),
             sel_row=self._sel_row(p // b if p < a * b else 0 for p in range(pes)), wz=wz,
-            inz=inz, final=final, windows=nwin, win_w=wq, step_px=b % wq,
-            step_base=(b // wq) * win.row + (b % wq) * win.col,
-            wrap_base=win.row - wq * win.col, out_first=out_pad * owp + out_pad,
-            out_step=(b // wq) * owp + b % wq, out_wrap=owp - wq))
+            inz=inz, final=final, windows=nwin, win_w=wq, step_px=geo["step_px"],
+            step_base=geo["step_base"], wrap_base=geo["wrap_base"],
+            out_first=out_pad * owp + out_pad, out_step=geo["out_step"], out_wrap=owp - wq,
+            grp_w=geo["grp_w"], grp_wrap=geo["grp_wrap"], br=br, bc=bc))
         self.chan_table.extend((out_offset + o * ohp * owp, bias[o]) for o in order)
-        init = []
-        for p in range(pes):
-            j = p % b if p < a * b else nwin
-            init.append((in_offset + (j // wq) * win.row + (j % wq) * win.col, j % wq, j)
-                        if j < nwin else (in_offset, 0, j))
-        self.lane_init.append(tuple(init))
+        self.lane_init.append(tuple(_lane_init(pes, a, b, br, bc, win, in_offset)))
         before = len(self.program)
         for r in range(rounds):
-            self._add_round(index, r, a, order[r * a:(r + 1) * a], lists, b, ngroups, nwin,
+            self._add_round(index, r, a, order[r * a:(r + 1) * a], lists, geo["nvw"],
                             len(win.phase_offs), wz, inz, final, before)
         mode = SPATIAL if a == 1 and nwin > 1 else CHANNEL_PARALLEL
         return mode, len(self.program) - before
 
-    def _add_round(self, index, r, a, chans, lists, b, ngroups, nwin, phases, wz, inz, final,
-                   before):
+    def _add_round(self, index, r, a, chans, lists, nvws, phases, wz, inz, final, before):
         count = max(len(lists[o]) for o in chans)
         self.round_counts.append(count)
         for k, o in enumerate(chans):       # bank k serves slot k: its list, once
             self.banks[k].extend(lists[o])
             if len(lists[o]) < count:
                 self.bank_last[k] = True
-        for g in range(ngroups):
-            nvw = min(b, nwin - g * b)
+        for g, nvw in enumerate(nvws):
             cmd = [0] * self.pes
             for k in range(len(chans)):
                 cmd[k] = 1 if g == 0 else 2
@@ -143,3 +145,46 @@ class Tables:
         nbanks = max(1, max(used) + 1 if used else 1)
         sel_rows = [tuple(v if v < nbanks else 0 for v in row) for row in self.sel_rows]
         return self.banks[:nbanks], self.bank_last[:nbanks], sel_rows
+
+
+def _group_geometry(win: Windows, b: int, br: int, bc: int, owp: int,
+                    addr_bits: int | None) -> dict:
+    """The window-group steps of a layer (:class:`~fpgac.compiler.plan.LayerDesc`) and the
+    valid windows per channel of every group (``nvw``): raster groups of ``b`` windows
+    (``br = 0``) or ``br x bc`` rectangles."""
+    nwin, wq = win.count, win.width
+    if not br:
+        return {"nvw": [min(b, nwin - g) for g in range(0, nwin, b)], "step_px": b % wq,
+                "step_base": (b // wq) * win.row + (b % wq) * win.col,
+                "wrap_base": win.row - wq * win.col, "out_step": (b // wq) * owp + b % wq,
+                "grp_w": wq, "grp_wrap": (b // wq) * owp + b % wq + owp - wq}
+    hq = nwin // wq
+    if not (1 <= br <= hq and 1 <= bc <= wq):
+        raise ValueError(f"rect: expected 1 <= br <= {hq} and 1 <= bc <= {wq}, found "
+                         f"{br} x {bc}")
+    gpr, gr = -(-wq // bc), -(-hq // br)
+    wrap = br * win.row - gpr * bc * win.col
+    if wrap < 0:
+        if addr_bits is None:
+            raise ValueError("rect: a negative wrap_base needs the address width")
+        wrap %= 1 << addr_bits
+    return {"nvw": [min(br, hq - y * br) * min(bc, wq - x * bc)
+                    for y in range(gr) for x in range(gpr)],
+            "step_px": bc, "step_base": bc * win.col, "wrap_base": wrap, "out_step": bc,
+            "grp_w": gpr * bc, "grp_wrap": br * owp - (gpr - 1) * bc}
+
+
+def _lane_init(pes: int, a: int, b: int, br: int, bc: int, win: Windows, in_offset: int):
+    """Per lane its window counter ``(base, px, j)`` at a round's first group. Raster: ``j``
+    the lane's window (``>= windows``: an unused lane, never stepped); rectangles: ``px`` the
+    group's ``c0`` (0), ``j`` 0 for a lane of a window slot, 1 for an unused lane."""
+    nwin, wq = win.count, win.width
+    for p in range(pes):
+        if br:
+            u, v = divmod(p % b, bc)
+            yield ((in_offset + u * win.row + v * win.col, 0, 0) if p < a * b
+                   else (in_offset, 0, 1))
+            continue
+        j = p % b if p < a * b else nwin
+        yield ((in_offset + (j // wq) * win.row + (j % wq) * win.col, j % wq, j)
+               if j < nwin else (in_offset, 0, j))

@@ -82,17 +82,21 @@ def _lower_layer(i, layer, *, model, mem, raw, gap_bits, tables, in_hi, pes) -> 
     bias = [0] * oc if op.bias is None else [int(v) for v in op.bias]
     win = layer_windows(layer)
     lists = [encode_weights.encode_list(lst, wz, gap_bits) for lst in raw]
-    a = choose_mapping(pes, lists, win.count, len(win.phase_offs))
+    _, hq, wq = layer.out_map
+    max_tap = max((tap for lst in raw for _, tap in lst), default=0)
+    a, br, bc = choose_mapping(pes, lists, win.count, len(win.phase_offs), shape=(hq, wq),
+                               fits=_rect_fits(win, mem.regions[i].offset, max_tap,
+                                               mem.depth))
     out = mem.regions[i + 1]
     mode, groups = tables.add_layer(
         i, final=i == len(mem.regions) - 2, lists=lists, a=a, win=win, bias=bias, wz=wz,
-        inz=inz, in_offset=mem.regions[i].offset, out_offset=out.offset, out_pad=out.pad)
+        inz=inz, in_offset=mem.regions[i].offset, out_offset=out.offset, out_pad=out.pad,
+        rect=(br, bc))
     shift = int(op.shift)
     rq = Requant(mqm0=int(op.mqm0), shift=shift,
                  rnd=semantics.rounding_constant(shift, model.rounding),
                  outz=int(op.out_q.zero_point), relu=bool(op.relu), n_bits=int(op.n_bits))
     nnz = sum(len(lst) for lst in raw)
-    _, hq, wq = layer.out_map
     return LayerPlan(
         name=op.name, kind="conv" if isinstance(op, ir.Conv2d) else "linear", mode=mode,
         in_offset=mem.regions[i].offset, in_shape=layer.in_shape, in_pad=layer.in_pad,
@@ -102,7 +106,23 @@ def _lower_layer(i, layer, *, model, mem, raw, gap_bits, tables, in_hi, pes) -> 
         dense_weights=flat_size, nnz_macs=nnz * win.used_outputs,
         dense_macs=flat_size * win.used_outputs,
         acc_bits=widths.layer_acc_bits(op, in_hi if i == 0 else None), requant=rq,
-        lanes_per_stream=pes // a, out_survives=mem.survives[i + 1])
+        lanes_per_stream=br * bc if br else pes // a, out_survives=mem.survives[i + 1],
+        rect=(br, bc))
+
+
+def _rect_fits(win, in_offset: int, max_tap: int, depth: int):
+    """``fits(br, bc)`` for :func:`.choose_mapping`: the lanes of partial rectangles (windows
+    past the map's last row or column: computed, never written) read below ``depth``, the
+    activation memory's words (their furthest read: the virtual window ``(gr * br - 1, gpr *
+    bc - 1)`` plus the last pool phase and the layer's largest tap; a lane's tap never passes
+    its list's last weight)."""
+    hq = win.count // win.width
+
+    def fits(br: int, bc: int) -> bool:
+        last = ((-(-hq // br) * br - 1) * win.row + (-(-win.width // bc) * bc - 1) * win.col
+                + max(win.phase_offs))
+        return in_offset + last + max_tap < depth
+    return fits
 
 
 def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut,
@@ -129,7 +149,7 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut,
     raw = [_weight_taps(layer) for layer in layers]
     gap_bits = encode_weights.choose_gap_bits(
         [[tap for _, tap in lst] for lists in raw for lst in lists], wraw_bits)
-    tables = Tables(pes)
+    tables = Tables(pes, addr_bits=_addr_bits(mem.depth))
     layer_plans = [_lower_layer(i, layer, model=model, mem=mem, raw=raw[i], gap_bits=gap_bits,
                                 tables=tables, in_hi=in_hi, pes=pes)
                    for i, layer in enumerate(layers)]
@@ -140,12 +160,17 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut,
                      reuse=bool(reuse_activations), overlap=bool(overlap))
 
 
+def _addr_bits(depth: int) -> int:
+    """Bits of an activation address for ``depth`` words."""
+    return max(1, math.ceil(math.log2(depth))) if depth > 1 else 1
+
+
 def _assemble(model, pes, lut, mem, tables, layer_plans, *, act_bits, wraw_bits, gap_bits,
               max_tap, reuse, overlap=False) -> HardwarePlan:
     """The :class:`HardwarePlan` from the passes' results, with its widths and figures."""
     banks, bank_last, sel_rows = tables.trimmed()
     depth = mem.depth
-    addr_bits = max(1, math.ceil(math.log2(depth))) if depth > 1 else 1
+    addr_bits = _addr_bits(depth)
     bias_bits = widths.signed_bits(max([0] + [abs(b) for _, b in tables.chan_table]))
     sel_bits = widths.unsigned_bits(len(banks) - 1)
     descs = tables.descriptors

@@ -10,6 +10,7 @@ from fpgac.hw.amsim import run_testbench as run
 from fpgac.hw.core import Accelerator
 from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
+from rect_plans import rect_picker, rect_plan
 
 
 def capture_controller(monkeypatch) -> list:
@@ -66,7 +67,7 @@ def test_controller_issues_exactly_the_schedule(monkeypatch):
 
 def _group_context(plan, monkeypatch):
     """Run the core on one all-zero image; per latched group the controller's stage-1 context
-    ``(layer, rank, nch, nvw, glast, rlast)``."""
+    ``(layer, rank, nch, nvw, glast, rlast, off0, px0, nvc)``."""
     ctrls = capture_controller(monkeypatch)
     dut = Accelerator(plan)
     seen = []
@@ -78,7 +79,8 @@ def _group_context(plan, monkeypatch):
             await ctx.tick()
             if ctx.get(ctrl.s1_valid) and ctx.get(ctrl.s1_latch):
                 seen.append(tuple(int(ctx.get(getattr(ctrl, f"s1_{n}"))) for n in
-                                  ("layer", "rank", "nch", "nvw", "glast", "rlast")))
+                                  ("layer", "rank", "nch", "nvw", "glast", "rlast",
+                                   "off0", "px0", "nvc")))
             if ctx.get(dut.result.valid):
                 return
         raise AssertionError("no result")
@@ -88,11 +90,20 @@ def _group_context(plan, monkeypatch):
 
 
 def _want_context(plan):
+    """The same from ``plan.program`` and the window geometry: the group's first window
+    (raster: window ``g * width``; rectangles: ``(r0, c0)``, groups ``bc`` columns right,
+    then ``br`` rows down), its output offset and (rectangles) its valid columns."""
     out = []
     for g in plan.program:
         d = plan.descriptors[g.layer]
+        owp = d.win_w + d.out_wrap
+        if d.br:
+            gy, gx = divmod(g.g, -(-d.win_w // d.bc))
+            py, px, nvc = gy * d.br, gx * d.bc, min(d.bc, d.win_w - gx * d.bc)
+        else:
+            (py, px), nvc = divmod(g.g * d.width, d.win_w), 0
         out.append((g.layer, d.rank_base + g.rank, g.nch, g.nvw, int(g.g == d.groups - 1),
-                    int(g.round == d.rounds - 1)))
+                    int(g.round == d.rounds - 1), d.out_first + py * owp + px, px, nvc))
     return out
 
 
@@ -103,6 +114,18 @@ def test_controller_generates_the_groups_of_the_descriptors(monkeypatch):
     plan = plan_hardware(model, pes=7, pixel_lut=pixel_table(model))
     assert any(d.slots > 1 and d.width > 1 for d in plan.descriptors)
     assert any(d.groups > 1 for d in plan.descriptors)
+    assert _group_context(plan, monkeypatch) == _want_context(plan)
+
+
+def test_controller_generates_rectangle_groups(monkeypatch):
+    """Rectangle window groups forced (partial ones at the right and bottom edges): the
+    group records' origin, output offset, valid columns and ``n_valid`` (valid lanes only)
+    follow the rectangles; the issued schedule is the cycle model's."""
+    model = random_model(33, size=(10, 10), max_convs=2, max_conv_channels=5, max_features=8)
+    plan = rect_plan(model, 7, rect_picker(9))
+    rects = [(d.br, d.bc, d.windows // d.win_w, d.win_w) for d in plan.descriptors if d.br]
+    assert any(h % br for br, bc, h, w in rects) and any(w % bc for br, bc, h, w in rects)
+    assert any(d.groups > 1 and d.rounds > 1 for d in plan.descriptors if d.br)
     assert _group_context(plan, monkeypatch) == _want_context(plan)
 
 

@@ -16,6 +16,7 @@ from fpgac.compiler.plan import plan_hardware
 from fpgac.hw.amsim import run_testbench
 from fpgac.hw.windows import LaneWindows
 from fpgac.sim.preprocess import pixel_table
+from rect_plans import rect_picker, rect_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "fixtures" / "models" / "tiny_int.yml"
@@ -40,29 +41,37 @@ def _model(plan, state, item):
         return [tuple(row) for row in plan.lane_init[nxt]]
     out = []
     for base, px, j in state:
-        j += d.width
-        if j < d.windows:
+        # rectangles: j stays (0: a used lane, 1: unused), px is the group's column
+        j += 0 if d.br else d.width
+        if j < (1 if d.br else d.windows):
             px += d.step_px
             base = (base + d.step_base) & mask
-            if px >= d.win_w:
-                px -= d.win_w
+            if px >= d.grp_w:
+                px -= d.grp_w
                 base = (base + d.wrap_base) & mask
         out.append((base, px, j))
     return out
 
 
-@pytest.mark.parametrize("path,pes,gaps,seed,fanout", [
-    (TINY, 1, (0,), 1, 8), (TINY, 3, (0, 1, 2), 2, 1), (TINY, 7, (0, 0, 3), 3, 2),
-    (LENET, 16, (0, 1), 4, 8), (LENET, 16, (0,), 5, 3)])
+@pytest.mark.parametrize("path,pes,gaps,seed,fanout,rect", [
+    (TINY, 1, (0,), 1, 8, False), (TINY, 3, (0, 1, 2), 2, 1, False),
+    (TINY, 7, (0, 0, 3), 3, 2, False), (LENET, 16, (0, 1), 4, 8, False),
+    (LENET, 16, (0,), 5, 3, False), (TINY, 7, (0, 1), 6, 3, True),
+    (LENET, 32, (0, 2), 7, 8, True)])
 def test_window_counters_follow_the_rules_back_to_back_and_with_gaps(path, pes, gaps, seed,
-                                                                      fanout):
+                                                                      fanout, rect):
     """Inputs one cycle ahead, the new bases two cycles after the advance is presented; the
     program is run twice (the last group reloads layer 0). Idle cycles carry a random layer
     (the counters must ignore it). Spatial layers with many window groups (row wraps). One
     register copy per group of ``fanout`` lanes (``plan.fanout_lanes``; 3 leaves a short
-    last group)."""
+    last group). ``rect``: rectangle window groups forced (group-level row wraps, partial
+    rectangles, unused lanes that keep their base)."""
     model = load_model(path)
-    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
+    if rect:
+        plan = rect_plan(model, pes, rect_picker(seed))
+        assert any(d.br for d in plan.descriptors)
+    else:
+        plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
     plan = dataclasses.replace(plan, fanout_lanes=fanout)
     dut = LaneWindows(plan)
     rng = np.random.default_rng(seed)

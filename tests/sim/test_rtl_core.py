@@ -96,3 +96,67 @@ def test_icarus_matches_verilator(tiny, mnist, build_dir, special_images):
     verdict = compare(tiny, plan, images, ica)
     assert verdict.exact, verdict.message
     assert (ica.logits == ver.logits).all() and (ica.compute_cycles == ver.compute_cycles).all()
+
+
+def _fixed_picker(rects):
+    """``pick`` for ``rect_plans.rect_plan``: the rectangle ``rects[(Hq, Wq)]`` for a window
+    layer of that shape (``a = min(P // (br * bc), channels)``), the compiler's choice else."""
+    from fpgac.compiler.passes.choose_mapping import Mapping
+
+    def pick(shape, pes, channels, fits):
+        if tuple(shape) not in rects:
+            return None
+        br, bc = rects[tuple(shape)]
+        assert fits(br, bc)
+        return Mapping(min(pes // (br * bc), channels), br, bc)
+    return pick
+
+
+@pytest.mark.parametrize("pes,rects", [
+    (54, None),                                 # the compiler's own choice: conv1 7 x 7
+    (32, {(14, 14): (3, 5), (5, 5): (5, 1)})])   # forced (conv1 partial at both edges)
+def test_lenet5_rectangle_groups_bit_exact_and_cycles(mnist, build_dir, special_images, pes,
+                                                     rects):
+    """LeNet-5 (8-bit) with rectangle window groups: at P = 54 ``choose_mapping`` picks 7 x 7
+    rectangles for conv1 (fewer cycles than raster groups); at P = 32 rectangles are forced
+    on conv1 (3 x 5, two channel slots: partial at the right and bottom edges) and conv2 (5 x
+    1, six slots: two unused lanes; its input region ends too near the memory's end for a
+    partial rectangle's overhanging reads, ``lower_to_plan._rect_fits``). Every logit
+    bit-exact, compute cycles == ``predict``."""
+    from pathlib import Path
+
+    from fpgac.compiler.frontend import load_model
+    from rect_plans import rect_plan
+
+    model = load_model(Path(__file__).resolve().parents[2] / "examples" / "lenet5_g90_8b.yml")
+    if rects is None:
+        plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
+        assert plan.layers[0].rect == (7, 7)
+    else:
+        plan = rect_plan(model, pes, _fixed_picker(rects))
+        assert [la.rect for la in plan.layers[:2]] == [(3, 5), (5, 1)]
+    images = np.concatenate([mnist[0][:3].reshape(3, 1, 28, 28),
+                             special_images((1, 28, 28), n_random=1)])
+    res = rtl.simulate(plan, images, build_dir=build_dir)
+    verdict = compare(model, plan, images, res)
+    assert verdict.exact, verdict.message
+
+
+@pytest.mark.parametrize("seed,pes", [(19, 8), (7, 5)])
+def test_random_model_rectangle_groups_bit_exact_and_cycles(build_dir, special_images, seed,
+                                                            pes):
+    """A random model with rectangle groups forced (``rect_plans``; partial rectangles, so
+    the writer skips invalid lanes in the middle of the lane order): bit-exact, cycles ==
+    ``predict``."""
+    from fpgac.sim.randmodel import random_model
+    from rect_plans import rect_picker, rect_plan
+
+    model = random_model(seed, size=(10, 12), max_convs=2, max_conv_channels=3,
+                         max_features=6, square=False)
+    plan = rect_plan(model, pes, rect_picker(seed))
+    assert any(d.br and ((d.windows // d.win_w) % d.br or d.win_w % d.bc)
+               for d in plan.descriptors)
+    images = special_images(plan.input_shape, n_random=2, seed=seed)
+    res = rtl.simulate(plan, images, build_dir=build_dir)
+    verdict = compare(model, plan, images, res)
+    assert verdict.exact, verdict.message

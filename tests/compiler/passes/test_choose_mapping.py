@@ -1,10 +1,12 @@
-"""choose_mapping: the channel slots with the fewest estimated cycles, ties to fewer slots."""
+"""choose_mapping: the channel slots with the fewest estimated cycles, ties to fewer slots;
+rectangles priced with the exact issue / hazard rules, chosen only where they win."""
 
 from __future__ import annotations
 
 import pytest
 
-from fpgac.compiler.passes.choose_mapping import choose_mapping, mapping_cost
+from fpgac.compiler.passes.choose_mapping import (Mapping, choose_mapping, layer_cycles,
+                                                  mapping_cost, rect_cost)
 
 
 def _lists(lengths):
@@ -23,7 +25,7 @@ def test_cost_counts_steps_or_writer_drain_per_group():
     (1, [4, 4], 9, 4), (4, [7, 2, 2, 1, 1], 1, 1), (8, [3] * 6, 25, 4), (6, [9, 1, 1], 4, 1)])
 def test_the_choice_is_the_cheapest_and_ties_go_to_fewer_slots(pes, lengths, windows, phases):
     lists = _lists(lengths)
-    a = choose_mapping(pes, lists, windows, phases)
+    a = choose_mapping(pes, lists, windows, phases).a
     costs = {k: mapping_cost(pes, lists, windows, phases, k)
              for k in range(1, min(pes, len(lists)) + 1)}
     assert costs[a] == min(costs.values())
@@ -31,5 +33,70 @@ def test_the_choice_is_the_cheapest_and_ties_go_to_fewer_slots(pes, lengths, win
 
 
 def test_single_window_layers_use_many_channel_slots():
-    assert choose_mapping(8, _lists([30] * 16), 1, 1) == 8
-    assert choose_mapping(1, _lists([30] * 16), 1, 1) == 1
+    assert choose_mapping(8, _lists([30] * 16), 1, 1) == Mapping(8)
+    assert choose_mapping(1, _lists([30] * 16), 1, 1) == Mapping(1)
+    # one window: no rectangle is priced even with a shape
+    assert choose_mapping(8, _lists([30] * 16), 1, 1, shape=(1, 1)) == Mapping(8)
+
+
+def test_layer_cycles_follow_the_issue_and_hazard_rules():
+    # groups (steps, n_valid): the last step of a group waits n_valid of the group before
+    assert layer_cycles([(3, 1)]) == 2 + 1       # last step in cycle 2, then 1 result
+    # 2nd group: its 2 steps would end in cycle 4, but the hazard holds it to 2 + 5 = 7
+    assert layer_cycles([(3, 5), (2, 1)]) == 7 + 1
+    assert layer_cycles([(4, 2), (4, 2), (4, 2)]) == 11 + 2
+
+
+def test_rect_cost_counts_valid_lanes_of_partial_rectangles():
+    lists = _lists([2, 2])
+    # 3 x 5 windows, 2 x 2 rectangles, a = 2: groups valid 4, 4, 2 / 2, 2, 1 per channel
+    valid = [4, 4, 2, 2, 2, 1]
+    assert rect_cost(lists, (3, 5), 4, 2, 2, 2) == layer_cycles([(8, 2 * v) for v in valid])
+
+
+def test_rectangles_win_a_row_end_and_are_chosen():
+    """5 x 5 windows at P = 16, two channels of 3 steps and 4 phases (12 steps a group):
+    raster a = 1 takes groups of 16 and 9 windows per channel, writer-bound (16 > 12);
+    3 x 5 rectangles (15 lanes) drain 15 and 10: fewer cycles, so they are chosen."""
+    lists = _lists([3, 3])
+    got = choose_mapping(16, lists, 25, 4, shape=(5, 5))
+    assert got == Mapping(1, 3, 5)
+    assert rect_cost(lists, (5, 5), 4, 1, 3, 5) < layer_cycles(
+        [(12, 16), (12, 9), (12, 16), (12, 9)])
+    # without the shape (or a one-window layer) it is today's raster mapping
+    assert choose_mapping(16, lists, 25, 4) == Mapping(1)
+
+
+@pytest.mark.parametrize("pes,lengths,shape,phases", [
+    (8, [3, 3], (5, 7), 4), (16, [9, 4, 4, 1], (6, 6), 1), (12, [2] * 5, (7, 3), 4),
+    (32, [20] * 6, (14, 14), 4), (64, [20] * 6, (14, 14), 4), (54, [20] * 6, (14, 14), 4)])
+def test_the_choice_is_the_exact_cheapest_and_ties_go_to_raster(pes, lengths, shape, phases):
+    lists = _lists(lengths)
+    windows = shape[0] * shape[1]
+    got = choose_mapping(pes, lists, windows, phases, shape=shape)
+    a0 = choose_mapping(pes, lists, windows, phases).a
+    b0 = pes // a0
+    rounds = [max(lengths[r:r + a0]) for r in range(0, len(lengths), a0)]
+    nchs = [len(lengths[r:r + a0]) for r in range(0, len(lengths), a0)]
+    raster = layer_cycles([(phases * c, n * min(b0, windows - g)) for c, n in zip(rounds, nchs)
+                           for g in range(0, windows, b0)])
+    rects = {(br, bc): rect_cost(lists, shape, phases, min(pes // (br * bc), len(lists)), br,
+                                 bc)
+             for br in range(1, shape[0] + 1) for bc in range(1, min(shape[1], pes // br) + 1)}
+    best = min(rects.values())
+    if best < raster:
+        assert (got.br, got.bc) in rects and rects[(got.br, got.bc)] == best
+        assert got.a == min(pes // (got.br * got.bc), len(lists))
+    else:
+        assert got == Mapping(a0)
+
+
+def test_rectangles_that_do_not_fit_are_not_chosen():
+    lists = _lists([20] * 6)
+    got = choose_mapping(64, lists, 25, 4, shape=(5, 5))
+    assert got == Mapping(6, 2, 5)
+    assert choose_mapping(64, lists, 25, 4, shape=(5, 5), fits=lambda br, bc: False) == (
+        choose_mapping(64, lists, 25, 4))
+    banned = choose_mapping(64, lists, 25, 4, shape=(5, 5),
+                            fits=lambda br, bc: (br, bc) != (got.br, got.bc))
+    assert (banned.br, banned.bc) != (got.br, got.bc)

@@ -14,8 +14,18 @@ from fpgac.compiler.plan import CHANNEL_PARALLEL, plan_hardware
 from fpgac.errors import FpgacError, UnsupportedError
 from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
+from rect_plans import rect_picker, rect_plan
 
 CASES = [(s, p) for s in (0, 1, 2, 5, 9, 13) for p in (1, 3, 8)]
+#: Rectangle window groups forced (random ``br x bc``, partial ones preferred).
+RECT_CASES = [(s, p) for s in (0, 3, 7, 11, 13, 19) for p in (3, 5, 8)]
+
+
+def _plan(seed, pes, rect):
+    model = random_model(seed)
+    if rect:
+        return model, rect_plan(model, pes, rect_picker(seed))
+    return model, plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
 
 
 def _weighted(model):
@@ -57,6 +67,23 @@ def _bank_lists(plan):
     return out
 
 
+def _group_windows(d, g):
+    """Per window slot of group ``g`` of a layer: its window ``(row, column)``, or ``None``
+    for an invalid lane (past the last window; rectangles: past the map's last row or
+    column), independently of the plan's counters (``LayerDesc`` docstring)."""
+    hq = d.windows // d.win_w
+    if not d.br:
+        return [divmod(g * d.width + wi, d.win_w) if g * d.width + wi < d.windows else None
+                for wi in range(d.width)]
+    gy, gx = divmod(g, -(-d.win_w // d.bc))
+    out = []
+    for k in range(d.width):
+        u, v = divmod(k, d.bc)
+        y, x = gy * d.br + u, gx * d.bc + v
+        out.append((y, x) if y < hq and x < d.win_w else None)
+    return out
+
+
 def _replay(plan):
     """Run the descriptors' loop and window counters as the controller, the lanes' window
     counters and the writer do (``LayerDesc`` docstring), independently of ``plan.program``.
@@ -67,43 +94,56 @@ def _replay(plan):
     """
     out = []
     k = 0
+    mask = (1 << plan.addr_bits) - 1
     for li, d in enumerate(plan.descriptors):
         init = plan.lane_init[li]
+        owp = d.win_w + d.out_wrap
         for r in range(d.rounds):
             nch = d.last_slots if r == d.rounds - 1 else d.slots
             count = plan.round_counts[d.round_base + r]
             lanes = [list(e) for e in init]                     # (base, px, j) per lane
             off0, px0 = d.out_first, 0
             for g in range(d.groups):
-                nvw = d.last_width if g == d.groups - 1 else d.width
+                wins = _group_windows(d, g)
+                nvw = sum(w is not None for w in wins)
                 grp = plan.program[k]
                 assert (grp.layer, grp.count, grp.n_valid, grp.phases) == (
                     li, count, nch * nvw, d.phases)
+                assert nvw == (d.last_width if g == d.groups - 1 else nvw)
                 assert grp.layer_first == (r == 0 and g == 0)
                 bases = [b for b, _, _ in lanes]
                 outs = []
                 for ci in range(nch):
                     base, bias = plan.chan_table[d.rank_base + r * d.slots + ci]
-                    off, px = off0, px0
-                    for wi in range(nvw):
-                        outs.append((ci * d.width + wi, base + off, bias))
-                        off, px = (off + 1 + d.out_wrap, 0) if px + 1 == d.win_w else (
-                            off + 1, px + 1)
+                    for wi, win in enumerate(wins):
+                        if win is None:
+                            continue
+                        # the group's offset + the lane's constant (rectangles: u * Wop + v)
+                        y0, x0 = divmod(wi, d.bc) if d.br else (0, wi)
+                        lane_off = y0 * owp + x0 if d.br else _raster_off(d, px0, wi)
+                        outs.append((ci * d.width + wi, base + off0 + lane_off, bias))
                 out.append((li, count, bases, outs))
                 k += 1
+                wrap = px0 + d.step_px >= d.grp_w
                 for lane in lanes:                              # next window group
-                    lane[2] += d.width
-                    if lane[2] < d.windows:
+                    lane[2] += 0 if d.br else d.width
+                    if lane[2] < (1 if d.br else d.windows):
                         lane[1] += d.step_px
-                        lane[0] += d.step_base
-                        if lane[1] >= d.win_w:
-                            lane[1] -= d.win_w
-                            lane[0] += d.wrap_base
-                off0, px0 = off0 + d.out_step, px0 + d.step_px
-                if px0 >= d.win_w:
-                    off0, px0 = off0 + d.out_wrap, px0 - d.win_w
+                        lane[0] = (lane[0] + d.step_base) & mask
+                        if lane[1] >= d.grp_w:
+                            lane[1] -= d.grp_w
+                            lane[0] = (lane[0] + d.wrap_base) & mask
+                off0, px0 = ((off0 + d.grp_wrap, px0 + d.step_px - d.grp_w) if wrap
+                             else (off0 + d.out_step, px0 + d.step_px))
     assert k == len(plan.program)
     return out
+
+
+def _raster_off(d, px0, wi):
+    """Raster order: the offset of window slot ``wi`` from the group's first window at column
+    ``px0`` (one per window, ``out_wrap`` more per row wrap)."""
+    rows = (px0 + wi) // d.win_w
+    return wi + rows * d.out_wrap
 
 
 def _rebuild(plan, li, op):
@@ -157,10 +197,10 @@ def _rebuild(plan, li, op):
     return got, fillers, weights
 
 
-@pytest.mark.parametrize("seed,pes", CASES)
-def test_roms_hold_exactly_the_nonzero_weights(seed, pes):
-    model = random_model(seed)
-    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
+@pytest.mark.parametrize("seed,pes,rect", [c + (False,) for c in CASES]
+                         + [c + (True,) for c in RECT_CASES[::3]])
+def test_roms_hold_exactly_the_nonzero_weights(seed, pes, rect):
+    model, plan = _plan(seed, pes, rect)
     for li, op in enumerate(_weighted(model)):
         wmat = np.asarray(op.weight, dtype=np.int64).reshape(op.weight.shape[0], -1)
         got, fillers, weights = _rebuild(plan, li, op)
@@ -174,10 +214,12 @@ def test_roms_hold_exactly_the_nonzero_weights(seed, pes):
     assert lists == sum(int(op.weight.shape[0]) for op in _weighted(model))
 
 
-@pytest.mark.parametrize("seed,pes", CASES)
-def test_program_writes_every_output_once_and_figures(seed, pes):
-    model = random_model(seed)
-    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
+@pytest.mark.parametrize("seed,pes,rect", [c + (False,) for c in CASES]
+                         + [c + (True,) for c in RECT_CASES])
+def test_program_writes_every_output_once_and_figures(seed, pes, rect):
+    model, plan = _plan(seed, pes, rect)
+    if rect:
+        assert any(la.rect != (0, 0) for la in plan.layers)
     replay = _replay(plan)
     # per layer (regions are reused across layers, never within one)
     for li, layer in enumerate(plan.layers):
@@ -233,14 +275,15 @@ def _independent_bound(op):
     return max(sum(abs(int(v)) for v in row) * xmax + abs(b) for row, b in zip(wd, bias))
 
 
-@pytest.mark.parametrize("seed,pes", CASES + [(s, p) for s in (3, 7, 11) for p in (5, 7, 16)])
-def test_window_counters_give_the_window_bases(seed, pes):
+@pytest.mark.parametrize("seed,pes,rect", [
+    c + (False,) for c in CASES + [(s, p) for s in (3, 7, 11) for p in (5, 7, 16)]]
+    + [c + (True,) for c in RECT_CASES])
+def test_window_counters_give_the_window_bases(seed, pes, rect):
     """The lanes' window counters (``lane_init`` + the descriptor steps) give, in every group,
     each lane with a valid window the base of that window (``g * width + p % width``, raster
-    order, pool stride times conv stride apart in the padded input map); the tables are per
-    layer or per channel, never per output position."""
-    model = random_model(seed)
-    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
+    order; rectangles: ``(r0 + u, c0 + v)``; pool stride times conv stride apart in the
+    padded input map); the tables are per layer or per channel, never per output position."""
+    model, plan = _plan(seed, pes, rect)
     replay = _replay(plan)
     k = 0
     for li, (d, layer, op) in enumerate(zip(plan.descriptors, plan.layers, _weighted(model))):
@@ -254,10 +297,10 @@ def test_window_counters_give_the_window_bases(seed, pes):
         for _r in range(d.rounds):
             for g in range(d.groups):
                 assert replay[k][0] == li
+                wins = _group_windows(d, g)
                 for p in range(min(pes, d.slots * d.width)):
-                    j = g * d.width + p % d.width
-                    if j < d.windows:
-                        py, px = divmod(j, d.win_w)
+                    if wins[p % d.width] is not None:
+                        py, px = wins[p % d.width]
                         assert replay[k][2][p] == layer.in_offset + py * step * wp + px * step
                 k += 1
     assert len(plan.chan_table) == sum(la.out_shape[0] for la in plan.layers)
