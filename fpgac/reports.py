@@ -239,7 +239,9 @@ def build_page(report: dict, plan) -> str:
     est = r.get("estimate") or {}
     if est:
         body.append(f'<p class="note">Plan estimate: {est.get("dsps")} multipliers, '
-                    f'~{est.get("luts")} LUTs, {est.get("bram_blocks")} block RAMs.</p>')
+                    f'~{est.get("luts")} LUTs, {est.get("bram_blocks")} block RAMs'
+                    + (f' (RAMB36 equivalents: {est.get("ramb18")} RAMB18)'
+                       if r.get("flow") == "vivado" else "") + '.</p>')
     if r.get("fmax_mhz"):
         met = r["fmax_mhz"] >= r["clock_mhz"]
         body += ["<h2>Timing</h2>", _timing_figure(r["clock_mhz"], r["fmax_mhz"]),

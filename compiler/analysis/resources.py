@@ -21,7 +21,8 @@ from fpgac.errors import FpgacError
 __all__ = ["Estimate", "estimate", "check_fit", "choose_pes", "plan_for_board",
            "memory_report", "MAX_AUTO_PES", "FILL_LIMIT", "BRAM_FILL_LIMIT",
            "LOGIC_ROM_BITS_PER_BLOCK", "BANK_PORTS", "SPRAM_SHAPE", "LOADER_LUTS",
-           "spram_blocks", "weight_store_report", "OVERLAP_CHOICES", "PACKED_LUTS_PER_LUT"]
+           "spram_blocks", "weight_store_report", "OVERLAP_CHOICES", "PACKED_LUTS_PER_LUT",
+           "LUTRAM_LUTS_PER_16_BITS", "BLOCK_UNIT", "CAPACITY_UNIT", "BLOCKS_PER_SITE"]
 
 #: Read ports per weight-bank ROM by flow: ECP5 DP16KD and Xilinx RAMB18/36 read two
 #: addresses per cycle, so two banks can share one block; iCE40 EBRs read one.
@@ -49,19 +50,33 @@ class Estimate:
     #: Single-port RAM blocks (iCE40 SPRAM) of the loaded weight store (not in
     #: ``bram_blocks``).
     spram_blocks: int = 0
+    #: Xilinx (flow ``"vivado"``) only: the RAMB18 the memories take. ``bram_blocks`` is then
+    #: in the capacity's unit, RAMB36 equivalents ``ceil(ramb18 / 2)`` (two RAMB18 share one
+    #: RAMB36 site), and ``blocks_by_class`` counts RAMB18 (:data:`BLOCK_UNIT`).
+    ramb18: int = 0
 
 
-#: Block RAM aspect ratios (width, depth) per flow, and hard multiplier operand widths.
+#: Block RAM aspect ratios (width, depth) per flow, and hard multiplier operand widths. The
+#: Xilinx unit is the RAMB18 (half a RAMB36E1: 18 Kbit, 36 x 512 in simple dual-port mode):
+#: Vivado and Yosys ``synth_xilinx`` take a RAMB18E1 where a memory fits one, and a RAMB36E1
+#: (two RAMB18 of these shapes, e.g. 9 x 4096) is never fewer than the RAMB18 it replaces.
 _BRAM_SHAPES = {
     "ice40": [(2, 2048), (4, 1024), (8, 512), (16, 256)],
     "ecp5": [(1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512)],
-    "vivado": [(1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048), (36, 1024)],
+    "vivado": [(1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512)],
 }
+#: The block :func:`_blocks` and ``Estimate.blocks_by_class`` count, per flow, and the unit of
+#: the board's capacity (``Capacity.bram_blocks``) and ``Estimate.bram_blocks``.
+BLOCK_UNIT = {"ice40": "EBR", "ecp5": "DP16KD", "vivado": "RAMB18"}
+CAPACITY_UNIT = {"ice40": "EBR", "ecp5": "DP16KD", "vivado": "RAMB36"}
+#: Blocks of :data:`BLOCK_UNIT` per block of :data:`CAPACITY_UNIT`.
+BLOCKS_PER_SITE = {"ice40": 1, "ecp5": 1, "vivado": 2}
 _MULT_WIDTH = {"ice40": (16, 16), "ecp5": (18, 18), "vivado": (25, 18)}
 
 
 def _blocks(width: int, depth: int, flow: str) -> int:
-    """Fewest block RAMs holding a ``depth x width`` memory (best aspect ratio)."""
+    """Fewest block RAMs (:data:`BLOCK_UNIT`: RAMB18 on Xilinx) holding a ``depth x width``
+    memory (best aspect ratio)."""
     if width <= 0 or depth <= 0:
         return 0
     return min(-(-width // w) * -(-depth // d) for w, d in _BRAM_SHAPES[flow])
@@ -73,8 +88,9 @@ def _mults(a: int, b: int, flow: str) -> int:
 
 
 #: A ROM goes to logic when its bits are fewer than this many per block RAM it would take
-#: (Yosys memory_libmap's cost trade-off; iCE40 value fitted to Yosys 0.70's choices).
-LOGIC_ROM_BITS_PER_BLOCK = {"ice40": 1024, "ecp5": 1536, "vivado": 2048}
+#: (Yosys memory_libmap's cost trade-off; iCE40 value fitted to Yosys 0.70's choices; the
+#: Xilinx value is per RAMB18).
+LOGIC_ROM_BITS_PER_BLOCK = {"ice40": 1024, "ecp5": 1536, "vivado": 8600}
 
 
 def _varying_bits(rows, widths) -> int:
@@ -142,14 +158,16 @@ def _memories(plan, flow: str = "ecp5") -> list[tuple[int, int, int, bool, str, 
     return mems
 
 
-#: Flows whose parts have distributed (LUT) RAM, and its cost: LUTs per ``16 x 1`` bits of a
-#: one-write, one-read RAM with a synchronous read, including the read multiplexer and the
-#: body/tail select. Fitted on Yosys ``synth_ecp5`` of ``hw.io.ActivationMemory`` (2 copies of
-#: 2,200 x 8 = body 2,048 + tail 152; 2026-11-30): 2 DP16KD, 40 TRELLIS_DPR16X4, 206 LUT4
-#: where one memory of 2,200 took 4 DP16KD and 48 LUT4; a DPR16X4 (16 x 4) counted as its
-#: 2 LUT4: 119 LUT4 per copy for 76 x 16 bits.
+#: Flows whose parts have distributed (LUT) RAM, and its cost per flow: LUTs per ``16 x 1``
+#: bits of a one-write, one-read RAM with a synchronous read, including the read multiplexer
+#: and the body/tail select. Both fitted on ``hw.io.ActivationMemory`` with 2 copies of
+#: 2,200 x 8 (body 2,048 + tail 152; 2026-11-30). ECP5 (Yosys ``synth_ecp5``): 2 DP16KD, 40
+#: TRELLIS_DPR16X4, 206 LUT4 where one memory of 2,200 took 4 DP16KD and 48 LUT4; a DPR16X4
+#: (16 x 4) counted as its 2 LUT4: 119 LUT4 per copy for 76 x 16 bits. Xilinx (Yosys
+#: ``synth_xilinx -family xc7``): 2 RAMB18E1, 18 RAM64M (64 x 3, 4 LUT6 each) and 36 LUT
+#: where one memory took 2 RAMB36E1: 54 LUT6 per copy for 76 x 16 bits.
 LUTRAM_FLOWS = ("ecp5", "vivado")
-LUTRAM_LUTS_PER_16_BITS = 1.6
+LUTRAM_LUTS_PER_16_BITS = {"ecp5": 1.6, "vivado": 0.72}
 
 
 #: Packed logic cells per estimated LUT, per flow (others: 1). nextpnr-ecp5's limit is
@@ -171,6 +189,11 @@ PACKED_LUTS_PER_LUT = {"ecp5": 1.22, "ice40": 1.49}
 LUTS_BASE = 1200
 LUTS_PER_ACC_BIT = 11
 ROM_DEPTH_PER_LUT = 8
+#: ``ROM_DEPTH_PER_LUT`` of a ROM that becomes logic, per flow where it differs: a LUT6 holds
+#: 64 entries of one bit, and the slice's MUXF7 / MUXF8 plus a LUT per 4:1 stage join them
+#: (about 48 entries per LUT6; fitted with :data:`LOGIC_ROM_BITS_PER_BLOCK` on the Arty
+#: LeNet-5 P = 16 build, ``docs/boards.md``).
+LOGIC_ROM_DEPTH_PER_LUT = {"vivado": 48}
 
 
 def _bank_luts(plan) -> int:
@@ -253,11 +276,12 @@ def estimate(plan, board, divisor: int | None = None) -> Estimate:
     by_class = dict.fromkeys(CLASSES, 0)
     for copies, width, depth, is_rom, cls, lutram in _memories(plan, flow):
         if lutram:
-            rom_luts += int(copies * width * -(-depth // 16) * LUTRAM_LUTS_PER_16_BITS)
+            rom_luts += int(copies * width * -(-depth // 16) * LUTRAM_LUTS_PER_16_BITS[flow])
             continue
         n = _blocks(width, depth, flow)
         if is_rom and width * depth < n * LOGIC_ROM_BITS_PER_BLOCK[flow]:
-            rom_luts += copies * width * -(-depth // ROM_DEPTH_PER_LUT)
+            rom_luts += copies * width * -(-depth // LOGIC_ROM_DEPTH_PER_LUT.get(
+                flow, ROM_DEPTH_PER_LUT))
         else:
             bits += copies * width * depth
             blocks += copies * n
@@ -283,8 +307,10 @@ def estimate(plan, board, divisor: int | None = None) -> Estimate:
         spram = spram_blocks(plan)
         luts += LOADER_LUTS
     luts = int(round(luts * PACKED_LUTS_PER_LUT.get(flow, 1.0)))
-    return Estimate(dsps=pes * lane + requant, luts=luts, memory_bits=bits, bram_blocks=blocks,
-                    blocks_by_class=by_class, spram_blocks=spram)
+    site = BLOCKS_PER_SITE[flow]
+    return Estimate(dsps=pes * lane + requant, luts=luts, memory_bits=bits,
+                    bram_blocks=-(-blocks // site), blocks_by_class=by_class,
+                    spram_blocks=spram, ramb18=blocks if flow == "vivado" else 0)
 
 
 def _misfits(est: Estimate, board) -> list[tuple[str, int, int]]:
@@ -394,22 +420,31 @@ def _board_plan(model, pes: int, board, pixel_lut, weight_store: str, overlap: b
     if weight_store == "loaded" and not board.capacity.spram_bits:
         raise FpgacError(f"--weight-store: expected 'rom' or 'auto' on --board {board.name} "
                          f"(no SPRAM on {board.part}), found 'loaded'")
-    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_lut, overlap=overlap)
-    if BANK_PORTS[board.flow] == 2 and len(plan.banks) > 1:
-        paired = plan_hardware(model, pes=pes, pixel_lut=pixel_lut, bank_ports=2,
-                               overlap=overlap)
-        if estimate(paired, board).bram_blocks < estimate(plan, board).bram_blocks:
-            plan = paired
-    if plan.act_body:
-        # a split copy (block-RAM body + LUT-RAM tail) only where it saves blocks (narrow
-        # activations may fit one block whole: 4 x 4096 on ECP5)
-        whole = dataclasses.replace(plan, act_body=0)
-        if estimate(whole, board).bram_blocks <= estimate(plan, board).bram_blocks:
-            plan = whole
+    plans = [plan_hardware(model, pes=pes, pixel_lut=pixel_lut, overlap=overlap)]
+    if BANK_PORTS[board.flow] == 2 and len(plans[0].banks) > 1:
+        plans.append(plan_hardware(model, pes=pes, pixel_lut=pixel_lut, bank_ports=2,
+                                   overlap=overlap))
+    # each with whole copies and, where the plan splits them, split (block-RAM body +
+    # LUT-RAM tail; narrow activations may fit one block whole: 4 x 4096 on ECP5); on a tie
+    # the earlier: one-port banks, whole copies
+    options = [v for p in plans for v in ((dataclasses.replace(p, act_body=0), p)
+                                          if p.act_body else (p,))]
+    plan = min(options, key=lambda p: _cost(p, board))
     if weight_store == "loaded" or (weight_store == "auto" and _wants_loaded(plan, board)):
         plan = dataclasses.replace(plan, weight_store="loaded", weight_entry_bytes=-(
             -(int(plan.wraw_bits) + int(plan.gap_bits) + 1) // 8))
     return plan
+
+
+def _cost(plan, board) -> tuple:
+    """What :func:`plan_for_board` minimises between two plans of one model and P (bank
+    pairing, split copies): first whether the estimate does not fit (:func:`check_fit`'s
+    limits), then the block RAMs. So a plan saves blocks where both fit, and the one that fits
+    is kept where the other does not: on the Arty A7-35T (20,800 LUT6, 50 RAMB36) the split
+    copies' LUT-RAM tails and the logic ROMs of one-port banks push LUTs over the limit at
+    high P, where whole copies and paired banks still fit (``--pes auto``)."""
+    est = estimate(plan, board)
+    return (bool(_misfits(est, board)), est.bram_blocks)
 
 
 def _wants_loaded(plan, board) -> bool:
@@ -427,14 +462,24 @@ def _wants_loaded(plan, board) -> bool:
             and loaded.spram_blocks <= board.capacity.spram_bits // SPRAM_BITS)
 
 
-def memory_report(plan, est: Estimate) -> dict:
+def memory_report(plan, est: Estimate, flow: str | None = None) -> dict:
     """``report.json`` ``memory``: bits per class (:func:`fpgac.compiler.analysis.memory.
-    breakdown`) and the estimate's block RAMs per class (bank blocks count as weights)."""
+    breakdown`) and the estimate's block RAMs per class (bank blocks count as weights) in the
+    capacity's unit (:data:`CAPACITY_UNIT`; ``flow`` is the board's, ``None`` for a flow whose
+    block is that unit). On Xilinx (``flow`` ``"vivado"``) a class's
+    ``blocks`` are RAMB36 equivalents, ``ramb18 / 2`` (a float where odd), and ``ramb18``
+    its RAMB18: the classes add up to ``est.ramb18``, and ``est.bram_blocks`` is their sum
+    rounded up."""
     from fpgac.compiler.analysis.memory import CLASSES, breakdown
 
     bits = breakdown(plan)
     blocks = est.blocks_by_class or {}
-    return {cls: {"bits": int(bits[cls]), "blocks": int(blocks.get(cls, 0))} for cls in CLASSES}
+    if flow != "vivado":
+        return {cls: {"bits": int(bits[cls]), "blocks": int(blocks.get(cls, 0))}
+                for cls in CLASSES}
+    half = {cls: int(blocks.get(cls, 0)) for cls in CLASSES}
+    return {cls: {"bits": int(bits[cls]), "blocks": half[cls] // 2 if half[cls] % 2 == 0
+                  else half[cls] / 2, "ramb18": half[cls]} for cls in CLASSES}
 
 
 def weight_store_report(plan, est: Estimate) -> dict:

@@ -1,5 +1,6 @@
 """Activation memory in the memory records and the resource estimate: split copies (block-RAM
-body + distributed-RAM tail on ECP5 / Xilinx, block RAM on the iCE40), the reused depth."""
+body + distributed-RAM tail on ECP5 / Xilinx, block RAM on the iCE40), the reused depth; the
+Xilinx block RAMs counted in RAMB18 and reported as RAMB36 equivalents."""
 
 from __future__ import annotations
 
@@ -48,8 +49,68 @@ def test_lenet_copies_split_and_blocks(lenet):
     whole = dataclasses.replace(plan, act_body=0)
     est, est0 = estimate(plan, get_board("ulx3s")), estimate(whole, get_board("ulx3s"))
     assert est0.blocks_by_class["activations"] == 108
-    tail = int(54 * 8 * 10 * LUTRAM_LUTS_PER_16_BITS) * PACKED_LUTS_PER_LUT["ecp5"]
+    tail = int(54 * 8 * 10 * LUTRAM_LUTS_PER_16_BITS["ecp5"]) * PACKED_LUTS_PER_LUT["ecp5"]
     assert abs(est.luts - est0.luts - tail) <= 1
+
+
+def test_xilinx_blocks_are_ramb18_and_pairs_make_ramb36():
+    """Xilinx memories take RAMB18 (18 Kbit: 16384 x 1 .. 512 x 36) at their best aspect
+    ratio; the estimate reports ``ceil(RAMB18 / 2)`` RAMB36 equivalents, the capacity's unit,
+    and the memory report the classes in both units."""
+    from fpgac.compiler.analysis.resources import _blocks, memory_report
+
+    assert _blocks(8, 2048, "vivado") == 1 and _blocks(8, 2200, "vivado") == 2
+    assert _blocks(36, 512, "vivado") == 1 and _blocks(18, 1024, "vivado") == 1
+    assert _blocks(1, 16384, "vivado") == 1 and _blocks(1, 16385, "vivado") == 2
+    assert _blocks(13, 1700, "vivado") == 2 and _blocks(14, 3000, "vivado") == 3
+    assert _blocks(72, 512, "vivado") == 2 and _blocks(8, 2200, "ecp5") == 2
+    tiny = load_model(ROOT / "tests" / "fixtures" / "models" / "tiny_int.yml")
+    arty = get_board("arty")
+    for model, pes in ((tiny, 1), (tiny, 2), (tiny, 3)):
+        plan = plan_for_board(model, pes, arty, pixel_table(model))
+        est = estimate(plan, arty)
+        assert est.ramb18 == sum(est.blocks_by_class.values())
+        assert est.bram_blocks == -(-est.ramb18 // 2)
+        mem = memory_report(plan, est, "vivado")
+        assert sum(v["ramb18"] for v in mem.values()) == est.ramb18
+        assert all(v["blocks"] == v["ramb18"] / 2 for v in mem.values())
+        assert estimate(plan, get_board("ulx3s")).ramb18 == 0
+    # an odd RAMB18 count rounds up: the tiny model at P = 3 (3 RAMB18 -> 2 RAMB36)
+    odd = estimate(plan_for_board(tiny, 3, arty, pixel_table(tiny)), arty)
+    assert odd.ramb18 % 2 == 1 and odd.bram_blocks == (odd.ramb18 + 1) // 2
+
+
+def test_arty_splits_copies_into_a_ramb18_body_and_a_lutram_tail(lenet):
+    """A 2,200 x 8 copy is two RAMB18 (one RAMB36) whole, one RAMB18 (2,048 x 9) + a
+    152 x 8 LUT-RAM tail split: the Arty plan splits, the tail costs its LUT6s."""
+    arty = get_board("arty")
+    plan = plan_for_board(lenet, 16, arty, pixel_table(lenet))
+    assert (plan.act_body, plan.act_tail) == (2048, 152)
+    whole = dataclasses.replace(plan, act_body=0)
+    est, est0 = estimate(plan, arty), estimate(whole, arty)
+    assert est.blocks_by_class["activations"] == 16                 # RAMB18
+    assert est0.blocks_by_class["activations"] == 32                # 16 RAMB36
+    assert est0.ramb18 - est.ramb18 == 16
+    assert est.luts - est0.luts == int(16 * 8 * 10 * LUTRAM_LUTS_PER_16_BITS["vivado"])
+
+
+def test_arty_plan_saves_blocks_where_both_fit_and_keeps_the_one_that_fits(lenet):
+    """``plan_for_board`` on the Arty: at P = 16 the fewest RAMB18 (one-port banks, split
+    copies; every option fits); at P = 39 that option's LUTs (one-port banks as logic ROMs,
+    LUT-RAM tails) exceed the limit, so the plan that fits is kept (paired banks, whole
+    copies), and ``--pes auto`` reaches 39 through it."""
+    from fpgac.compiler.analysis.resources import _misfits, choose_pes
+
+    arty, lut = get_board("arty"), pixel_table(lenet)
+    p16 = plan_for_board(lenet, 16, arty, lut)
+    assert (p16.bank_ports, p16.act_body) == (1, 2048)
+    fewest = plan_hardware(lenet, pes=39, pixel_lut=lut)                # one-port, split
+    assert fewest.act_body and _misfits(estimate(fewest, arty), arty)[0][0] == "LUT"
+    p39 = plan_for_board(lenet, 39, arty, lut)
+    assert (p39.bank_ports, p39.act_body) == (2, 0)
+    est = estimate(p39, arty)
+    assert not _misfits(est, arty) and est.ramb18 > estimate(fewest, arty).ramb18
+    assert choose_pes(lenet, arty, lambda m, p: plan_for_board(m, p, arty, lut)) == 39
 
 
 def test_debug_plan_keeps_every_map(lenet):
