@@ -88,9 +88,17 @@ def _mults(a: int, b: int, flow: str) -> int:
 
 
 #: A ROM goes to logic when its bits are fewer than this many per block RAM it would take
-#: (Yosys memory_libmap's cost trade-off; iCE40 value fitted to Yosys 0.70's choices; the
-#: Xilinx value is per RAMB18).
-LOGIC_ROM_BITS_PER_BLOCK = {"ice40": 1024, "ecp5": 1536, "vivado": 8600}
+#: (Yosys memory_libmap's cost trade-off; iCE40 value fitted to Yosys 0.70's choices). The
+#: Xilinx value is per RAMB18 (129 x 64), fitted on ``synth_xilinx`` of the Arty LeNet-5
+#: P = 16 builds: one-port 14-bit bank ROMs of 8,456 bits and more took a RAMB18 each, of
+#: 5,460 bits and less logic; two-port (paired) ones of 8,218 and 8,526 bits logic, of 8,848
+#: and more a RAMB18 each; the 2,048-bit pixel table and the 6,136-bit channel table logic.
+LOGIC_ROM_BITS_PER_BLOCK = {"ice40": 1024, "ecp5": 1536, "vivado": 8256}
+
+
+def _is_logic_rom(width: int, depth: int, flow: str) -> bool:
+    """A ``depth x width`` ROM becomes logic on ``flow`` (:data:`LOGIC_ROM_BITS_PER_BLOCK`)."""
+    return width * depth < _blocks(width, depth, flow) * LOGIC_ROM_BITS_PER_BLOCK[flow]
 
 
 def _varying_bits(rows, widths) -> int:
@@ -138,7 +146,10 @@ def _memories(plan, flow: str = "ecp5") -> list[tuple[int, int, int, bool, str, 
     (the comb-read tables, :func:`_control_luts`) are left out. ``class`` is the memory's largest class;
     weight banks count as ``weights`` (their gap/last/filler bits cannot be split off a block).
     A two-read-port ROM is one true dual-port block on ECP5 / Xilinx, two copies on the iCE40
-    (its block RAMs have one read port).
+    (its block RAMs have one read port); as logic, two copies on Xilinx too (one multiplexer
+    tree per read port: ``synth_xilinx`` of the Arty LeNet-5 P = 39 build, 18 paired bank ROMs
+    as logic, measured 23,286 LUT6 where the estimate with one copy said 18,363; ECP5's
+    packing factor was fitted with one copy and is left so).
     """
     from fpgac.compiler.analysis.memory import memories
 
@@ -150,7 +161,8 @@ def _memories(plan, flow: str = "ecp5") -> list[tuple[int, int, int, bool, str, 
         if mem.rom:
             width = _varying_bits(mem.rows, mem.fields)
             if width:
-                copies = mem.ports if flow == "ice40" else 1
+                copies = mem.ports if flow == "ice40" or (
+                    flow == "vivado" and _is_logic_rom(width, mem.depth, flow)) else 1
                 mems.append((copies, width, mem.depth, True, cls, False))
         else:
             mems.append((mem.copies, mem.width, mem.depth, False, cls,
@@ -190,10 +202,11 @@ LUTS_BASE = 1200
 LUTS_PER_ACC_BIT = 11
 ROM_DEPTH_PER_LUT = 8
 #: ``ROM_DEPTH_PER_LUT`` of a ROM that becomes logic, per flow where it differs: a LUT6 holds
-#: 64 entries of one bit, and the slice's MUXF7 / MUXF8 plus a LUT per 4:1 stage join them
-#: (about 48 entries per LUT6; fitted with :data:`LOGIC_ROM_BITS_PER_BLOCK` on the Arty
-#: LeNet-5 P = 16 build, ``docs/boards.md``).
-LOGIC_ROM_DEPTH_PER_LUT = {"vivado": 48}
+#: 64 entries of one bit, and the slice's MUXF7 / MUXF8 and more LUTs join them. Xilinx:
+#: fitted on ``synth_xilinx`` of the Arty LeNet-5 P = 16 builds (``docs/boards.md``): one-port
+#: banks, 13 of 16 as logic, 10,524 LUT6 (logic + LUT-RAM) for an estimate of 10,213;
+#: paired banks, 2 of 8 as logic, 8,340 for 8,477 (with 48 entries per LUT: 9,489 and 8,299).
+LOGIC_ROM_DEPTH_PER_LUT = {"vivado": 32}
 
 
 def _bank_luts(plan) -> int:
@@ -260,7 +273,8 @@ def estimate(plan, board, divisor: int | None = None) -> Estimate:
     ROM small enough to become logic (:data:`LOGIC_ROM_BITS_PER_BLOCK`), all times the flow's
     packing factor (:data:`PACKED_LUTS_PER_LUT`: what place and route counts); memories
     (:func:`_memories`: activation copies, pixel LUT, weight ROMs, tables, program), each
-    rounded up to whole blocks of the part at its best aspect ratio, and the harness's receive
+    rounded up to whole blocks of the part at its best aspect ratio (Xilinx: RAMB18, two to a
+    RAMB36: ``bram_blocks = ceil(ramb18 / 2)``), and the harness's receive
     FIFO (for ``divisor``, else the fastest UART: logic when small). On the iCE40 with the
     fixture ``tests/fixtures/models/tiny_int.yml`` at P = 1 this gave 3 DSPs, 15 RAM blocks
     and ~1580 LUTs where nextpnr placed 3, 15 and 1484 (before the FIFO, which then took one
@@ -279,7 +293,7 @@ def estimate(plan, board, divisor: int | None = None) -> Estimate:
             rom_luts += int(copies * width * -(-depth // 16) * LUTRAM_LUTS_PER_16_BITS[flow])
             continue
         n = _blocks(width, depth, flow)
-        if is_rom and width * depth < n * LOGIC_ROM_BITS_PER_BLOCK[flow]:
+        if is_rom and _is_logic_rom(width, depth, flow):
             rom_luts += copies * width * -(-depth // LOGIC_ROM_DEPTH_PER_LUT.get(
                 flow, ROM_DEPTH_PER_LUT))
         else:
