@@ -143,8 +143,9 @@ def _memories(plan, flow: str = "ecp5") -> list[tuple[int, int, int, bool, str, 
 
     Activation copies are RAMs (full ``act_bits`` width); ROMs and tables count only their
     non-constant bit columns (synthesis drops constant ones). Memories that are always logic
-    (the comb-read tables, :func:`_control_luts`) are left out. ``class`` is the memory's largest class;
-    weight banks count as ``weights`` (their gap/last/filler bits cannot be split off a block).
+    (the comb-read tables, :func:`_control_luts`) are left out. ``class`` is the memory's
+    largest class; weight banks count as ``weights`` (their gap/last/filler bits cannot be
+    split off a block).
     A two-read-port ROM is one true dual-port block on ECP5 / Xilinx, two copies on the iCE40
     (its block RAMs have one read port); as logic, two copies on Xilinx too (one multiplexer
     tree per read port: ``synth_xilinx`` of the Arty LeNet-5 P = 39 build, 18 paired bank ROMs
