@@ -137,15 +137,22 @@ def nextpnr_overflow(log_text: str) -> tuple[str, int, int] | None:
 
 
 
-def platform_overrides(flow: str) -> dict:
+def platform_overrides(flow: str, loaded: bool = False) -> dict:
     """Options of the amaranth platform's ``build()`` for ``flow`` (nextpnr report, ``-dsp``,
-    ``keep`` on the register replicas of :mod:`fpgac.hw.fanout`)."""
+    ``keep`` on the register replicas of :mod:`fpgac.hw.fanout`, private bracket names);
+    ``loaded``: a core with the loaded weight store, whose weight RAMs lose their (zero)
+    initialiser so that they map to SPRAM (:data:`fpgac.hw.bank.SPRAM_SCRIPT`, after the
+    rest of the script)."""
     overrides = {}
     if flow in OPEN_FLOW_ENV:
         overrides = {"nextpnr_opts": "--report nextpnr_report.json --timing-allow-fail",
                      "debug_verilog": True,           # top.debug.v: the Verilog of top.il
                      # the lane-group register replicas; names abc9 can rebuild
                      "script_after_read": YOSYS_KEEP + "\n" + YOSYS_NAMES}
+        if loaded:
+            from fpgac.hw.bank import SPRAM_SCRIPT
+
+            overrides["script_after_read"] += "\n" + SPRAM_SCRIPT
     if flow == "ice40":
         overrides["synth_opts"] = "-dsp -spram"     # SPRAM: the loaded weight store
     return overrides

@@ -148,11 +148,9 @@ def _write_sources(plan, board, plat, clock, out: Path, baud: int) -> None:
     from fpgac.hw.emit import write_rom_hex
 
     top = ClockedTop(BoardTop(plan, board, baud=baud, clk_freq=clock.hz), clock)
-    overrides = platform_overrides(board.flow)
-    if plan.weight_store == "loaded":     # the SPRAM banks have no initial contents
-        from fpgac.hw.bank import SPRAM_SCRIPT
-
-        overrides["script_after_read"] = SPRAM_SCRIPT
+    # the SPRAM banks of the loaded store have no initial contents; the keep / names script
+    # of every open-flow build runs first (it used to be replaced here)
+    overrides = platform_overrides(board.flow, loaded=plan.weight_store == "loaded")
     bplan = plat.build(top, name="top", do_build=False, emit_src=False,  # no machine paths
                        **overrides)
     bplan.extract(str(out))

@@ -34,6 +34,12 @@ def test_open_flows_run_the_keep_script():
     for flow in ("ecp5", "ice40"):
         script = platform_overrides(flow)["script_after_read"].splitlines()
         assert script == [fanout.YOSYS_KEEP, YOSYS_NAMES]
+    # a loaded weight store adds the SPRAM initialiser removal after them (it used to replace
+    # them: the iCEBreaker's LeNet-5 build ran without keep and private names)
+    from fpgac.hw.bank import SPRAM_SCRIPT
+
+    script = platform_overrides("ice40", loaded=True)["script_after_read"].splitlines()
+    assert script == [fanout.YOSYS_KEEP, YOSYS_NAMES, SPRAM_SCRIPT]
 
 
 def _replicas():
