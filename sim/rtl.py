@@ -168,6 +168,9 @@ class RtlResult:
     #: Per image, the cycle of its last pixel transfer (its start), ``int64 [N]``; the
     #: differences are the start-to-start intervals (:attr:`interval_cycles`).
     start_cycles: np.ndarray | None = None
+    #: With ``netlist``: the netlist's flow, cell counts, synthesis time and directory
+    #: (:func:`fpgac.sim.netlist.synthesize`), else ``None``.
+    netlist: dict | None = None
 
     @property
     def interval_cycles(self) -> np.ndarray:
@@ -656,7 +659,7 @@ def simulate(plan, images_uint8: np.ndarray, *, simulator: str = "verilator",
              build_dir: str | Path | None = None, stalls: int | None = None,
              dump_layers: bool | int = False, x_seed: int | None = None,
              progress=None, trace: str | Path | None = None, weights: bytes | None = None,
-             timeout_cycles: int = 10_000_000) -> RtlResult:
+             timeout_cycles: int = 10_000_000, netlist: str | None = None) -> RtlResult:
     """Emit the core for ``plan``, simulate it on ``images_uint8`` and decode the results.
 
     A plan with ``overlap`` runs its images back to back (``RtlResult.interval_cycles``).
@@ -664,13 +667,27 @@ def simulate(plan, images_uint8: np.ndarray, *, simulator: str = "verilator",
     ``dump_layers``: ``False``, ``True`` (dump after every image) or an int ``K`` (after the
     first ``K`` images); ``trace``: FST waveform path (Verilator); ``weights``: for a plan
     with the loaded weight store, the upload (default :func:`weight_upload` of ``plan``);
-    see :func:`simulate_verilog` for the other parameters.
+    ``netlist``: a flow (``"ice40"``, ``"ecp5"``): simulate the core's gate-level netlist from
+    that flow's Yosys synthesis (:func:`fpgac.sim.netlist.synthesize`, cached under the build
+    directory) instead of the emitted Verilog; no ``dump_layers`` or ``trace`` then (the
+    netlist has no debug port). See :func:`simulate_verilog` for the other parameters.
     """
     from ..hw.emit import to_verilog
 
     dump = len(images_uint8) if dump_layers is True else int(dump_layers or 0)
     name = "fpgac_core"
-    verilog = to_verilog(plan, name=name, debug=bool(dump))
+    info = None
+    if netlist is not None:
+        from . import netlist as gates
+
+        if dump or trace is not None:
+            raise FpgacError(f"netlist: expected no layer dump or trace (the {netlist} netlist "
+                             f"has no debug port), found "
+                             f"{'dump_layers' if dump else 'trace'}")
+        verilog, info = gates.synthesize(plan, netlist, Path(build_dir or default_build_dir()),
+                                         module=name, progress=progress)
+    else:
+        verilog = to_verilog(plan, name=name, debug=bool(dump))
     if weights is None and plan.weight_store == "loaded":
         weights = weight_upload(plan)
     raw = simulate_verilog(verilog, name, images_uint8, simulator=simulator,
@@ -685,7 +702,7 @@ def simulate(plan, images_uint8: np.ndarray, *, simulator: str = "verilator",
                      sim_seconds=raw.sim_seconds, simulator=simulator,
                      cached_build=raw.cached_build,
                      layers=layer_maps(plan, raw.memory) if dump else None, memory=raw.memory,
-                     weights=raw.weights, start_cycles=raw.start_cycles)
+                     weights=raw.weights, start_cycles=raw.start_cycles, netlist=info)
 
 
 UART_TEST_MODULE = "fpgac.sim.cocotb.uart_session"

@@ -33,6 +33,9 @@ def test_demo_runs_every_step(tiny_yaml, tmp_path, capsys):
     assert text.rstrip().splitlines()[-1].startswith("PASS")
     report = json.loads((out / "report.json").read_text())
     assert report["board"] == "arty" and report["pes"] == 3
+    # the verified core is the one the build made (plan_for_board), with the build's cycles
+    assert "P = 3, the arty build's core: 0 mismatches" in text
+    assert f"{report['compute_cycles']} cycles/inference" in text
     assert (out / "top.v").exists() or any(out.glob("*.v"))
 
 

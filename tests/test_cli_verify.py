@@ -182,22 +182,47 @@ def test_verify_takes_the_design_from_the_build_report_and_refuses_another(tiny_
 
     rep = tmp_path / "report.json"
     rep.write_text(json.dumps({"clock_mhz": 55.0, "pes": 64, "overlap": True,
+                               "board": "ulx3s", "compute_cycles": 1234,
                                "weight_store": {"kind": "loaded", "spram_blocks": 4}}))
 
     def design(*argv):
         return _design_args(build_parser().parse_args(["verify", str(tiny_yaml), *argv]))
 
-    assert design("--build-report", str(rep)) == (64, "loaded", True)
-    assert design("--build-report", str(rep), "--pes", "64", "--overlap",
-                  "--weight-store", "loaded") == (64, "loaded", True)
-    assert design() == (16, "rom", False)
-    assert design("--pes", "3", "--overlap") == (3, "rom", True)
+    assert design("--build-report", str(rep)) == (64, "loaded", True, "ulx3s", 1234)
+    assert design("--build-report", str(rep), "--pes", "64", "--overlap", "--board", "ulx3s",
+                  "--weight-store", "loaded") == (64, "loaded", True, "ulx3s", 1234)
+    assert design() == (16, None, False, None, None)
+    assert design("--pes", "3", "--overlap", "--board", "arty") == (3, None, True, "arty", None)
+    assert design("--board", "icebreaker") == (None, None, False, "icebreaker", None)  # auto
     for argv, message in (
             (["--pes", "16"], "--pes: expected --pes 64 (the build in"),
             (["--no-overlap"], "--no-overlap: expected --overlap (the build in"),
+            (["--board", "arty"], "--board: expected --board ulx3s (the build in"),
             (["--weight-store", "rom"], "--weight-store: expected --weight-store loaded")):
         assert main(["verify", str(tiny_yaml), "--images", "2", "--build-report", str(rep),
                      *argv]) == 2
         err = capsys.readouterr().err
         assert message in err and "found " + " ".join(argv) in err, err
         assert len(err.strip().splitlines()) == 1
+
+
+def test_verify_refuses_a_build_report_of_another_design(tiny_yaml, tmp_path, capsys):
+    """The plan verified must predict the build's compute cycles: a report of another design
+    (another model or fpgac version) is refused before anything is simulated."""
+    rep = tmp_path / "report.json"
+    rep.write_text(json.dumps({"clock_mhz": 100.0, "pes": 3, "overlap": False,
+                               "board": "arty", "compute_cycles": 1,
+                               "weight_store": {"kind": "rom"}}))
+    assert main(["verify", str(tiny_yaml), "--images", "2", "--build-report", str(rep)]) == 2
+    err = capsys.readouterr().err
+    assert "build report: expected compute_cycles" in err and "found 1:" in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_verify_netlist_needs_an_open_flow_board(tiny_yaml, capsys):
+    for argv, found in (([], "found no board"), (["--board", "arty"], "found arty"),
+                        (["--board", "ulx3s"], "found ulx3s (Yosys 0.70 ships DP16KD")):
+        assert main(["verify", str(tiny_yaml), "--images", "2", "--netlist", *argv]) == 2
+        err = capsys.readouterr().err
+        assert "--netlist: expected --board (or a --build-report of) icebreaker (a flow" in err
+        assert found in err and len(err.strip().splitlines()) == 1, err

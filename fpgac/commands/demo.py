@@ -53,7 +53,9 @@ def _print_step(step: str, r: dict, out) -> None:
         print(f"[1/3] golden   {r['model']}: {100 * r['accuracy']:.2f} % on {r['images']} "
               f"MNIST test images ({r['images_per_s']:.0f} images/s)")
     elif step == "verify":
-        print(f"[2/3] RTL      P = {r['pes']}: {r['mismatches']} mismatches of {r['images']} "
+        core = f", the {r['board']} build's core" if r.get("board") else ""
+        print(f"[2/3] RTL      P = {r['pes']}{core}: {r['mismatches']} mismatches of "
+              f"{r['images']} "
               f"images vs golden (0 LSB), {r['cycle_mismatches']} cycle-model mismatches; "
               f"{r['predicted_compute_cycles']} cycles/inference, PE utilization "
               f"{100 * r['pe_utilization']:.1f} %")

@@ -21,6 +21,8 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:
+    from fpgac.boards.platforms import BOARDS as boards
+
     p = subparsers.add_parser(
         "verify", help="simulate the generated RTL on MNIST and compare with the golden model",
         description="Build the accelerator for MODEL, simulate it (cocotb + Verilator or Icarus) "
@@ -31,7 +33,8 @@ def register(subparsers) -> None:
     p.add_argument("--images", type=positive_int, default=100,
                    help="number of MNIST test images, from the first (default 100)")
     p.add_argument("--pes", type=positive_int, default=None,
-                   help=f"parallel lanes P (default: the --build-report's, else {DEFAULT_PES})")
+                   help=f"parallel lanes P (default: the --build-report's; with --board that "
+                        f"board's --pes auto, as `fpgac build`; else {DEFAULT_PES})")
     p.add_argument("--data", default=None,
                    help="MNIST directory (t10k-* IDX files); default: the shipped copy")
     p.add_argument("--json", default=None, help="write every figure to this JSON file")
@@ -59,11 +62,20 @@ def register(subparsers) -> None:
                         "(`fpgac build --overlap`): images run back to back in one simulator "
                         "process, every start-to-start interval checked against the cycle "
                         "model (default: as the --build-report's design, else off)")
+    p.add_argument("--board", choices=sorted(boards), default=None,
+                   help="verify the core that `fpgac build --board BOARD` makes (its weight "
+                        "banks, activation copies and weight store; default: the "
+                        "--build-report's board, else the generic plan)")
+    p.add_argument("--netlist", action="store_true",
+                   help="simulate the gate-level netlist of the board's Yosys synthesis "
+                        "instead of the emitted Verilog (icebreaker: every iCE40 cell has a "
+                        "simulation model; not ulx3s: Yosys has none for DP16KD, MULT18X18D)")
     p.add_argument("--clock-mhz", type=float, default=None,
                    help="report latency and images/s at this clock (MHz)")
     p.add_argument("--build-report", default=None, metavar="REPORT_JSON",
-                   help="take the clock, the Fmax and the design (P, weight store, overlap) "
-                        "from this `fpgac build` report.json; a --pes, --weight-store or "
+                   help="take the clock, the Fmax and the design (board, P, weight store, "
+                        "overlap) from this `fpgac build` report.json; a --board, --pes, "
+                        "--weight-store or "
                         "--overlap that differs from the build's is refused")
     p.set_defaults(func=run)
 
@@ -79,7 +91,7 @@ def run(args) -> int:
             status.update(f"fpgac verify: {text}")
 
         clock_mhz, fmax_mhz = _clock_args(args)
-        pes, weight_store, overlap = _design_args(args)
+        pes, weight_store, overlap, board, built_cycles = _design_args(args)
         if args.trace is not None:
             from fpgac.errors import FpgacError
 
@@ -94,7 +106,8 @@ def run(args) -> int:
                    simulator=args.simulator, build_dir=args.build_dir, stalls=args.stalls,
                    progress=progress, jobs=args.jobs, clock_mhz=clock_mhz, fmax_mhz=fmax_mhz,
                    trace=args.trace, trace_image=args.trace_image,
-                   weight_store=weight_store, overlap=overlap)
+                   weight_store=weight_store, overlap=overlap, board=board,
+                   netlist=args.netlist, expect_compute_cycles=built_cycles)
         r["total_seconds"] = time.perf_counter() - t0
     _print(r)
     if args.json:
@@ -106,28 +119,34 @@ def run(args) -> int:
     return 0 if r["passed"] else 1
 
 
-def _design_args(args) -> tuple[int, str, bool]:
-    """``(pes, weight_store, overlap)``: the options, or the ``--build-report``'s design where
-    an option is not given; an option that contradicts the build's design is an error (its
-    figures would be of another design at that build's clock)."""
+def _design_args(args) -> tuple[int, str | None, bool, str | None, int | None]:
+    """``(pes, weight_store, overlap, board, compute_cycles)``: the options, or the
+    ``--build-report``'s design where an option is not given (and the build's predicted
+    compute cycles, which the verified plan must repeat); an option that contradicts the
+    build's design is an error (its figures would be of another design at that build's
+    clock)."""
     from fpgac.errors import FpgacError
 
-    given = {"pes": args.pes, "weight_store": args.weight_store, "overlap": args.overlap}
+    given = {"pes": args.pes, "weight_store": args.weight_store, "overlap": args.overlap,
+             "board": args.board}
     if not args.build_report:
-        return (DEFAULT_PES if args.pes is None else args.pes, args.weight_store or "rom",
-                bool(args.overlap))
+        pes = args.pes if args.pes is not None else None if args.board else DEFAULT_PES
+        return pes, args.weight_store, bool(args.overlap), args.board, None
     rep = build_report(args.build_report, "pes", "the build's P", int)
     ws = rep.get("weight_store")
     built = {"pes": rep["pes"], "weight_store": ws.get("kind", "rom") if isinstance(ws, dict)
-             else "rom", "overlap": bool(rep.get("overlap", False))}
+             else "rom", "overlap": bool(rep.get("overlap", False)), "board": rep.get("board")}
     flag = {"pes": lambda v: f"--pes {v}", "weight_store": lambda v: f"--weight-store {v}",
-            "overlap": lambda v: "--overlap" if v else "--no-overlap"}
+            "overlap": lambda v: "--overlap" if v else "--no-overlap",
+            "board": lambda v: f"--board {v}"}
     for key, value in given.items():
         if value is not None and value != built[key]:
             raise FpgacError(f"{flag[key](value).split()[0]}: expected {flag[key](built[key])} "
                              f"(the build in {args.build_report}) or none, found "
                              f"{flag[key](value)}")
-    return built["pes"], built["weight_store"], built["overlap"]
+    cycles = rep.get("compute_cycles")
+    return (built["pes"], built["weight_store"], built["overlap"], built["board"],
+            cycles if isinstance(cycles, int) else None)
 
 
 def _clock_args(args) -> tuple[float | None, float | None]:
@@ -148,7 +167,13 @@ def _clock_args(args) -> tuple[float | None, float | None]:
 
 def _print(r: dict) -> None:
     n = r["images"]
-    print(f"model      {r['model_name']} ({r['model']}), P = {r['pes']}, {r['simulator']}"
+    design = f", the {r['board']} build's plan" if r.get("board") else ""
+    nl = r.get("netlist")
+    if nl:
+        design += (f", its {nl['flow']} netlist (" + ", ".join(
+            f"{v} {k}" for k, v in sorted(nl["cells"].items(), key=lambda kv: -kv[1])[:6])
+            + ")")
+    print(f"model      {r['model_name']} ({r['model']}), P = {r['pes']}{design}, {r['simulator']}"
           + (f", stalls seed {r['stalls']}" if r["stalls"] is not None else ""))
     up = r.get("weight_upload")
     if up is not None:

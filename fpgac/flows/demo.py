@@ -49,7 +49,10 @@ def demo(model_path=None, *, images: int = 500, limit: int | None = None, pes: i
     stage("golden model on the MNIST test set")
     ev = evaluate(model, limit=limit)
     finished("eval", ev)
-    v = verify(model, images=images, pes=pes, build_dir=build_dir, progress=progress)
+    # the core the Arty build below makes (its weight banks and activation copies), not the
+    # generic plan: the build's figures are then those of the verified design
+    v = verify(model, images=images, pes=pes, build_dir=build_dir, progress=progress,
+               board="arty")
     finished("verify", v)
     stage("Arty A7 build")
     report = build(model, "arty", pes=pes, out_dir=out, pnr=pnr, progress=progress)

@@ -19,11 +19,13 @@ DEFAULT_PES = 16
 PARALLEL_MIN = 512
 
 
-def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=None,
+def verify(model_path, *, images: int = 100, pes: int | None = DEFAULT_PES, data_dir=None,
            simulator: str = "verilator", build_dir=None, stalls: int | None = None,
            progress=None, jobs: int = 2, clock_mhz: float | None = None,
            fmax_mhz: float | None = None, trace=None, trace_image: int = 0,
-           weight_store: str = "rom", overlap: bool = False) -> dict:
+           weight_store: str | None = None, overlap: bool = False,
+           board: str | None = None, netlist: bool = False,
+           expect_compute_cycles: int | None = None) -> dict:
     """Run the whole check and return its figures (the ``--json`` document).
 
     ``progress(stage)`` is called with a short text before every stage. Runs of at least
@@ -45,6 +47,20 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     images run back to back in one simulator process (``jobs`` does not split them, a split
     would break the stream) and every start-to-start interval must equal the cycle model's
     (``interval_mismatches``, ``simulated_interval_cycles_*``); no ``stalls``.
+    ``pes`` ``None``: the ``board``'s ``--pes auto`` (as ``fpgac build``), or
+    :data:`DEFAULT_PES` without a board. ``board``: verify the core a ``fpgac build --board``
+    of it makes (the plan of
+    :func:`fpgac.compiler.analysis.resources.plan_for_board`: weight banks paired in two-port
+    ROMs, split activation copies and the weight store where that board's build chooses them;
+    ``weight_store`` ``None`` is the build's ``auto`` there), not the generic plan
+    (:func:`fpgac.compiler.plan.plan_hardware`, ``weight_store`` ``None`` is ``"rom"``).
+    ``netlist``: simulate the gate-level netlist that the board's open-flow Yosys script makes of
+    that core (:mod:`fpgac.sim.netlist`; the iCEBreaker: the flow whose cells all have
+    simulation models) instead of the
+    emitted Verilog (``result["netlist"]`` gives the flow and the cell counts).
+    ``expect_compute_cycles`` (a build report's): the plan's predicted compute cycles must be
+    these, else the build was of another design (another model file or fpgac version) and
+    nothing is simulated.
 
     Raises
     ------
@@ -54,11 +70,9 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
 
     from fpgac.boards.speed import speed_figures
     from fpgac.compiler.analysis import cycles
-    from fpgac.compiler.plan import plan_hardware
     from fpgac.errors import FpgacError
-    from fpgac.sim import golden, rtl
+    from fpgac.sim import golden
     from fpgac.sim.compare import compare
-    from fpgac.sim.preprocess import pixel_table
 
     def stage(text: str) -> None:
         if progress:
@@ -70,29 +84,49 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
     if overlap and stalls is not None:
         raise FpgacError(f"stalls: expected none with overlap (every start-to-start interval "
                          f"is checked cycle-exact), found seed {stalls}")
+    flow = _netlist_flow(board) if netlist else None
     stage("planning")
-    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model),
-                         weight_store=weight_store, overlap=overlap)
+    plan = _plan(model, pes, board, weight_store, overlap)
+    pes = int(plan.pes)
     report = cycles.predict(plan)
+    _check_build_cycles(report, expect_compute_cycles, board, pes)
     stage(f"golden model on {images} images")
     t0 = time.perf_counter()
     want_logits, want_klass = golden.predict(model, imgs)
     golden_seconds = time.perf_counter() - t0
-
-    def rtl_stage(name: str) -> None:
-        stage({"build": f"building the {simulator} model (cached per design)",
-               "sim": f"simulating {images} images on {simulator}"}.get(name, name))
-
     opts = dict(simulator=simulator, build_dir=build_dir, stalls=stalls)
-    if jobs > 1 and images >= PARALLEL_MIN and not plan.overlap:
-        res = _simulate_parallel(plan, imgs, jobs, opts, rtl_stage)
-    else:
-        res = rtl.simulate(plan, imgs, progress=rtl_stage, **opts)
+    if flow:
+        opts["netlist"] = flow
+    res = _simulate(plan, imgs, jobs, opts, stage)
     verdict = compare(model, plan, imgs, res, want=(want_logits, want_klass))
+    result = _figures(model_path, model, plan, report, res, verdict, labels,
+                      (want_logits, want_klass), board=board, stalls=stalls,
+                      golden_seconds=golden_seconds)
+    result["speed"] = speed_figures(res.compute_cycles, int(report.load_cycles),
+                                    clock_mhz * 1e6 if clock_mhz else None,
+                                    fmax_mhz * 1e6 if fmax_mhz else None,
+                                    interval_cycles=(res.interval_cycles
+                                                     if plan.overlap and images > 1 else None),
+                                    source="simulated")
+    result["passed"] = verdict.exact
+    _debug_aids(result, model, plan, imgs, model_path, simulator, build_dir, trace,
+                trace_image, stage)
+    return result
+
+
+def _figures(model_path, model, plan, report, res, verdict, labels, want, *, board, stalls,
+             golden_seconds: float) -> dict:
+    """The result document's figures of one run (all but ``speed`` and ``passed``)."""
+    want_logits, want_klass = want
+    pes = int(plan.pes)
+    images = len(res.klass)
+    simulator = res.simulator
     mean_cycles = float(res.compute_cycles.mean())
     result = {
         "model": str(model_path), "model_name": model.name, "images": images, "pes": pes,
-        "simulator": simulator, "stalls": stalls, "weight_store": plan.weight_store,
+        "board": board, "bank_ports": int(plan.bank_ports), "act_body": int(plan.act_body),
+        "netlist": res.netlist, "simulator": simulator, "stalls": stalls,
+        "weight_store": plan.weight_store,
         "weight_upload": _upload(res.weights),
         **_verdict_figures(verdict, res, want_logits, want_klass),
         "overlap": bool(plan.overlap), **_intervals(plan, report, res, verdict),
@@ -109,16 +143,70 @@ def verify(model_path, *, images: int = 100, pes: int = DEFAULT_PES, data_dir=No
         "sim_images_per_second": res.images_per_second,
         "sim_cycles": int(res.total_cycles), "sim_cycles_per_second": res.cycles_per_second,
     }
-    result["speed"] = speed_figures(res.compute_cycles, int(report.load_cycles),
-                                    clock_mhz * 1e6 if clock_mhz else None,
-                                    fmax_mhz * 1e6 if fmax_mhz else None,
-                                    interval_cycles=(res.interval_cycles
-                                                     if plan.overlap and images > 1 else None),
-                                    source="simulated")
-    result["passed"] = verdict.exact
-    _debug_aids(result, model, plan, imgs, model_path, simulator, build_dir, trace,
-                trace_image, stage)
     return result
+
+
+def _check_build_cycles(report, expected: int | None, board, pes: int) -> None:
+    """A build report's compute cycles (``expected``) must be the verified plan's."""
+    from fpgac.errors import FpgacError
+
+    if expected is not None and int(report.compute_cycles) != expected:
+        raise FpgacError(f"build report: expected compute_cycles {int(report.compute_cycles)} "
+                         f"(this model's plan on board {board}, P = {pes}), found "
+                         f"{expected}: the build was of another design; rebuild it or verify "
+                         f"without --build-report")
+
+
+def _simulate(plan, imgs, jobs: int, opts: dict, stage):
+    """The RTL (or netlist) run of ``imgs``: in ``jobs`` processes for long runs."""
+    from fpgac.sim import rtl
+
+    simulator, n = opts["simulator"], len(imgs)
+
+    def rtl_stage(name: str) -> None:
+        stage({"build": f"building the {simulator} model (cached per design)",
+               "sim": f"simulating {n} images on {simulator}"}.get(name, name))
+
+    if jobs > 1 and n >= PARALLEL_MIN and not plan.overlap:
+        return _simulate_parallel(plan, imgs, jobs, opts, rtl_stage)
+    return rtl.simulate(plan, imgs, progress=rtl_stage, **opts)
+
+
+def _netlist_flow(board: str | None) -> str:
+    """The open flow whose netlist ``--netlist`` simulates; :class:`FpgacError` without one."""
+    from fpgac.boards.platforms import BOARDS, get_board
+    from fpgac.errors import FpgacError
+    from fpgac.sim.netlist import FLOWS, UNMODELLED
+
+    boards = ", ".join(n for n, b in sorted(BOARDS.items()) if b.flow in FLOWS)
+    flow = get_board(board).flow if board is not None else None
+    if flow not in FLOWS:
+        why = f" ({UNMODELLED[flow]})" if flow in UNMODELLED else ""
+        raise FpgacError(f"--netlist: expected --board (or a --build-report of) {boards} (a "
+                         f"flow with simulation models of every cell), found "
+                         f"{'no board' if board is None else board}{why}")
+    return flow
+
+
+def _plan(model, pes: int, board: str | None, weight_store: str | None, overlap: bool):
+    """The plan verified: a ``board`` build's (:func:`plan_for_board
+    <fpgac.compiler.analysis.resources.plan_for_board>`, ``pes`` ``None``: the build's
+    ``--pes auto``) or the generic one."""
+    from fpgac.compiler.plan import plan_hardware
+    from fpgac.sim.preprocess import pixel_table
+
+    lut = pixel_table(model)
+    if board is None:
+        return plan_hardware(model, pes=DEFAULT_PES if pes is None else pes, pixel_lut=lut,
+                             weight_store=weight_store or "rom", overlap=overlap)
+    from fpgac.boards.platforms import get_board
+    from fpgac.compiler.analysis.resources import choose_pes, plan_for_board
+
+    def plan_fn(m, p):
+        return plan_for_board(m, p, get_board(board), lut, weight_store or "auto",
+                              "on" if overlap else "off")
+
+    return plan_fn(model, choose_pes(model, get_board(board), plan_fn) if pes is None else pes)
 
 
 def _verdict_figures(verdict, res, want_logits, want_klass) -> dict:
@@ -262,5 +350,6 @@ def _simulate_parallel(plan, imgs, jobs: int, opts: dict, progress):
         compute_cycles=np.concatenate([r.compute_cycles for r in allr]),
         total_cycles=sum(r.total_cycles for r in allr), build_seconds=first.build_seconds,
         sim_seconds=wall, simulator=first.simulator, cached_build=first.cached_build,
+        netlist=first.netlist,
         weights=next((r.weights for r in allr if r.weights is not None and not r.weights.ok),
                      first.weights))          # a failed upload of any part, else the first
