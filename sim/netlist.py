@@ -1,12 +1,14 @@
 """Gate-level netlists of the core, for simulation against the golden model.
 
-:func:`synthesize` runs the open flow's Yosys synthesis (``synth_ice40 -dsp -spram``, after the same ``script_after_read`` as ``fpgac build``: ``keep`` on the lane
-register replicas and private bracket names, :func:`fpgac.boards.tools.platform_overrides`)
-on the core of a plan and returns its netlist as Verilog, with the simulation models of the
-cells it uses (:func:`cell_models`), so that :func:`fpgac.sim.rtl.simulate_verilog` runs it
-like the emitted RTL. A netlist simulation checks what the board gets after synthesis:
-technology mapping (abc9 and its name handling, block-RAM and LUT-RAM inference, carry chains,
-multipliers) can change behaviour where the RTL simulation cannot see it.
+:func:`synthesize` runs the open flow's Yosys synthesis (``synth_ice40 -dsp -spram``, after
+the same ``script_after_read`` as ``fpgac build``: ``keep`` on the lane register replicas,
+private bracket names and, for the loaded weight store, the SPRAM initialiser removal;
+:func:`fpgac.boards.tools.platform_overrides`) on the core of a plan and returns its netlist
+as Verilog, with the simulation models of the cells it uses (:func:`cell_models`), so that
+:func:`fpgac.sim.rtl.simulate_verilog` runs it like the emitted RTL. A netlist simulation
+checks what the board gets after synthesis: technology mapping (abc9 and its name handling,
+block-RAM and LUT-RAM inference, carry chains, multipliers) can change behaviour where the
+RTL simulation cannot see it.
 
 The ECP5 flow is not supported: Yosys ships its block RAM and multiplier cells without
 simulation models (:data:`UNMODELLED`).

@@ -27,12 +27,26 @@ def test_published_latencies_match_cycle_model():
     assert acc.writer_latency == cycles.WRITER_LATENCY
     assert acc.result_latency == cycles.RESULT_LATENCY
     assert acc.barrier_latency == cycles.BARRIER_LATENCY
-    for name in ("rom", "lane", "writer", "result", "barrier"):       # the plan carries the same ones
+    # the plan carries the same ones
+    for name in ("rom", "lane", "writer", "result", "barrier"):
         assert getattr(plan, f"{name}_latency") == getattr(acc, f"{name}_latency")
     writer = Writer(plan)
     assert writer.latency == cycles.WRITER_LATENCY
     Fragment.get(writer, None)                 # it elaborates (and is not left unused)
 
+
+
+def _assert_exact(model, plan, images) -> None:
+    """The core (Amaranth simulator) on ``images``: every logit and class equal to golden's,
+    every image's compute cycles equal to ``predict``."""
+    from fpgac.hw.amsim import simulate
+
+    runs = simulate(plan, images.reshape(len(images), -1))
+    logits, klass = golden.predict(model, images)
+    want = cycles.predict(plan).compute_cycles
+    for i, r in enumerate(runs):
+        assert list(r.logits) == list(logits[i]) and r.klass == klass[i], i
+        assert r.compute_cycles == want
 
 @pytest.mark.parametrize("seed,pes,ports,fanout", [(5, 3, 1, 8), (21, 2, 1, 1), (5, 5, 2, 2),
                                                    (21, 3, 2, 8)])
@@ -41,8 +55,6 @@ def test_core_in_amaranth_sim_vs_golden_and_cycles(seed, pes, ports, fanout):
     model, with one ROM per bank and with banks paired in two-read-port ROMs; the step
     registers at the lanes one copy for all lanes or per group of ``fanout`` lanes."""
     import dataclasses
-
-    from fpgac.hw.amsim import simulate
 
     model = random_model(seed, size=(6, 8), max_convs=2, max_conv_channels=3,
                          max_features=6)
@@ -56,12 +68,7 @@ def test_core_in_amaranth_sim_vs_golden_and_cycles(seed, pes, ports, fanout):
     images = np.concatenate([np.zeros((1, c, h, w), np.uint8), np.full((1, c, h, w), 255,
                                                                       np.uint8),
                              rng.integers(0, 256, (1, c, h, w), dtype=np.uint8)])
-    runs = simulate(plan, images.reshape(len(images), -1))
-    logits, klass = golden.predict(model, images)
-    want = cycles.predict(plan).compute_cycles
-    for i, r in enumerate(runs):
-        assert list(r.logits) == list(logits[i]) and r.klass == klass[i], i
-        assert r.compute_cycles == want
+    _assert_exact(model, plan, images)
 
 
 
@@ -73,7 +80,6 @@ def test_core_with_rectangle_groups_vs_golden_and_cycles(seed, pes, fanout):
     valid lanes only, as the cycle model counts)."""
     import dataclasses
 
-    from fpgac.hw.amsim import simulate
     from rect_plans import rect_picker, rect_plan
 
     model = random_model(seed, size=(10, 12), max_convs=2, max_conv_channels=3,
@@ -86,12 +92,7 @@ def test_core_with_rectangle_groups_vs_golden_and_cycles(seed, pes, fanout):
     c, h, w = plan.input_shape
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, (2, c, h, w), dtype=np.uint8)
-    runs = simulate(plan, images.reshape(len(images), -1))
-    logits, klass = golden.predict(model, images)
-    want = cycles.predict(plan).compute_cycles
-    for i, r in enumerate(runs):
-        assert list(r.logits) == list(logits[i]) and r.klass == klass[i], i
-        assert r.compute_cycles == want
+    _assert_exact(model, plan, images)
 
 
 @pytest.mark.slow
