@@ -23,7 +23,7 @@ from pathlib import Path
 
 from fpgac.errors import FpgacError
 
-__all__ = ["build", "default_out_dir"]
+__all__ = ["board_plan", "build", "default_out_dir"]
 
 
 def default_out_dir(model_path, board_name: str) -> Path:
@@ -113,19 +113,30 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
 def _plan(model_path, board, pes, step, weight_store="auto", overlap="off"):
     """Load the model and plan it for ``pes`` lanes (or ``"auto"``); return ``(plan, estimate)``
     after the fit pre-check."""
-    from fpgac.compiler.analysis.resources import check_fit, choose_pes, plan_for_board
+    from fpgac.compiler.analysis.resources import check_fit
     from fpgac.compiler.frontend import load_model
     from fpgac.sim.mnist import candidate_accuracy
-    from fpgac.sim.preprocess import pixel_table
 
     step("loading model")
     model = load_model(model_path, hint=candidate_accuracy)
+    plan, plan_fn = board_plan(model, board, pes, weight_store, overlap, step)
+    return plan, check_fit(plan, board, plan_fn, model)
+
+
+def board_plan(model, board, pes, weight_store="auto", overlap="off", step=None):
+    """``(plan, plan_fn)``: the plan a build of ``model`` on ``board`` uses at ``pes`` lanes
+    (or ``"auto"``: :func:`fpgac.compiler.analysis.resources.choose_pes`), and the function
+    ``plan_fn(model, p)`` that plans it at any ``p`` (``plan_for_board`` with these options).
+    ``fpgac verify --board`` plans with it too, so that it simulates the built core."""
+    from fpgac.compiler.analysis.resources import choose_pes, plan_for_board
+    from fpgac.sim.preprocess import pixel_table
 
     def plan_fn(m, p):
         return plan_for_board(m, p, board, pixel_table(m), weight_store, overlap)
 
     if pes == "auto":
-        step("choosing P")
+        if step:
+            step("choosing P")
         pes = choose_pes(model, board, plan_fn)
     else:
         try:
@@ -135,8 +146,7 @@ def _plan(model_path, board, pes, step, weight_store="auto", overlap="off"):
                              f"found {pes!r}") from None
         if pes < 1:
             raise FpgacError(f"--pes: expected a positive integer or 'auto', found {pes}")
-    plan = plan_fn(model, pes)
-    return plan, check_fit(plan, board, plan_fn, model)
+    return plan_fn(model, pes), plan_fn
 
 
 def _write_sources(plan, board, plat, clock, out: Path, baud: int) -> None:

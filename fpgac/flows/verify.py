@@ -56,8 +56,8 @@ def verify(model_path, *, images: int = 100, pes: int | None = DEFAULT_PES, data
     (:func:`fpgac.compiler.plan.plan_hardware`, ``weight_store`` ``None`` is ``"rom"``).
     ``netlist``: simulate the gate-level netlist that the board's open-flow Yosys script makes of
     that core (:mod:`fpgac.sim.netlist`; the iCEBreaker: the flow whose cells all have
-    simulation models) instead of the
-    emitted Verilog (``result["netlist"]`` gives the flow and the cell counts).
+    simulation models) instead of the emitted Verilog (``result["netlist"]`` gives the flow and
+    the cell counts).
     ``expect_compute_cycles`` (a build report's): the plan's predicted compute cycles must be
     these, else the build was of another design (another model file or fpgac version) and
     nothing is simulated.
@@ -179,7 +179,7 @@ def _netlist_flow(board: str | None) -> str:
     from fpgac.sim.netlist import FLOWS, UNMODELLED
 
     boards = ", ".join(n for n, b in sorted(BOARDS.items()) if b.flow in FLOWS)
-    flow = get_board(board).flow if board is not None else None
+    flow = None if board is None else get_board(board).flow
     if flow not in FLOWS:
         why = f" ({UNMODELLED[flow]})" if flow in UNMODELLED else ""
         raise FpgacError(f"--netlist: expected --board (or a --build-report of) {boards} (a "
@@ -195,18 +195,15 @@ def _plan(model, pes: int, board: str | None, weight_store: str | None, overlap:
     from fpgac.compiler.plan import plan_hardware
     from fpgac.sim.preprocess import pixel_table
 
-    lut = pixel_table(model)
     if board is None:
-        return plan_hardware(model, pes=DEFAULT_PES if pes is None else pes, pixel_lut=lut,
-                             weight_store=weight_store or "rom", overlap=overlap)
+        return plan_hardware(model, pes=DEFAULT_PES if pes is None else pes,
+                             pixel_lut=pixel_table(model), weight_store=weight_store or "rom",
+                             overlap=overlap)
     from fpgac.boards.platforms import get_board
-    from fpgac.compiler.analysis.resources import choose_pes, plan_for_board
+    from fpgac.flows.build import board_plan
 
-    def plan_fn(m, p):
-        return plan_for_board(m, p, get_board(board), lut, weight_store or "auto",
-                              "on" if overlap else "off")
-
-    return plan_fn(model, choose_pes(model, get_board(board), plan_fn) if pes is None else pes)
+    return board_plan(model, get_board(board), "auto" if pes is None else pes,
+                      weight_store or "auto", "on" if overlap else "off")[0]
 
 
 def _verdict_figures(verdict, res, want_logits, want_klass) -> dict:
