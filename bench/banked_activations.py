@@ -174,12 +174,14 @@ def choose(g: Geometry, pes: int) -> dict:
 
 def today_steps(g: Geometry, layer, pes: int) -> int:
     """MAC steps of today's mapping (``b`` = the plan's lanes per stream, ``a = P div b``
-    channel slots; ``layer.rect`` rectangles of ``b = br * bc`` windows), counted the same
-    ideal way."""
+    channel slots; ``layer.rect`` rectangles of ``b = br * bc`` windows; ``layer.slices``
+    one-window slices, ``a = min(P div s, channels)``), counted the same ideal way."""
     b = max(1, layer.lanes_per_stream)
     a = min(max(1, pes // b), g.nnz.shape[0])
     if g.one_window:
-        return sliced_steps(g, a, 1)
+        # (the ideal count over the kernel-space cut; the plan cuts the padded tap range)
+        s = getattr(layer, "slices", 1)
+        return sliced_steps(g, min(pes // s, g.nnz.shape[0]), s)
     br, bc = layer.rect
     if br:
         return window_steps(g, a, -(-g.hq // br) * -(-g.wq // bc))

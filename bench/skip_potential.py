@@ -4,9 +4,10 @@ Usage::
 
     python bench/skip_potential.py [--model M] [--pes 16] [--images 200]
 
-Nothing here is built hardware. For the plan ``fpgac`` builds today (its mapping of every
+Nothing here is built hardware. For the plan ``fpgac`` builds (its mapping of every
 layer: rounds of ``a`` output channels dealt in descending list length, groups of ``b``
-windows, pool phases) this replays, on golden activations of real MNIST test images, which
+windows, pool phases; without one-window slices, ``plan_hardware(..., slices=False)``: the
+replay reads each channel's whole list in one lane) this replays, on golden activations of real MNIST test images, which
 MAC steps multiply a non-zero weight by an input that is *not* at its zero point, and prices
 three ways of spending cycles on those only:
 
@@ -135,7 +136,7 @@ def rows(model_path, pes: int, images: int) -> list[dict]:
     from fpgac.sim.preprocess import pixel_table, quantize_images
 
     model = load_model(model_path)
-    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model), slices=False)
     imgs = load_mnist("test")[0][:images].reshape((images,) + tuple(model.input.shape))
     lut = pixel_table(model)
     q = quantize_images(imgs, model)

@@ -141,14 +141,24 @@ class LayerDesc:
     grp_wrap: int
     br: int
     bc: int
+    #: One-window slices (build-order step 2): ``s`` lanes per channel slot, lane ``q * s + i``
+    #: (``width = s``) accumulates slice ``i`` of channel slot ``q``'s list from its own bank
+    #: ``q * s + i``; the adder tree sums the ``s`` lanes into lane ``q * s``, which the writer
+    #: drains. 1: no slices.
+    slices: int = 1
 
 
 def desc_widths(descriptors) -> dict[str, int]:
     """Bits of each stored :class:`LayerDesc` field (unsigned, at least 1): the widest value
-    over ``descriptors``. The controller stores the fields in this order, LSB first."""
-    names = [f.name for f in dataclasses.fields(LayerDesc)]
-    return {n: max(1, max(int(getattr(d, n)) for d in descriptors).bit_length())
-            for n in names}
+    over ``descriptors``. The controller stores the fields in this order, LSB first.
+    ``slices`` is stored as the adder tree's ``log2 s`` (the tree's per-layer stage enables),
+    0 bits when no layer is sliced (no tree)."""
+    names = [f.name for f in dataclasses.fields(LayerDesc) if f.name != "slices"]
+    out = {n: max(1, max(int(getattr(d, n)) for d in descriptors).bit_length())
+           for n in names}
+    smax = max(int(d.slices) for d in descriptors)
+    out["slices"] = (smax.bit_length() - 1).bit_length() if smax > 1 else 0
+    return out
 
 
 def desc_rows(plan) -> list[dict]:
@@ -183,7 +193,8 @@ def desc_rows(plan) -> list[dict]:
             "step_px": d.step_px, "out_first": d.out_first, "out_step": d.out_step,
             "grp_w": d.grp_w, "grp_wrap": d.grp_wrap, "lrow": lrow, "lastc": lastc,
             "onecol": onecol, "onerow": onerow,
-            "mask_full": (1 << d.slots) - 1, "mask_last": (1 << d.last_slots) - 1,
+            "mask_full": (1 << (d.slots * d.slices)) - 1,
+            "mask_last": (1 << (d.last_slots * d.slices)) - 1,
         }
         for k in range(4):
             row.update({f"nvw_{k}": nvw[k], f"nvc_{k}": nvc[k], f"nvf_{k}": d.slots * nvw[k],
@@ -228,6 +239,10 @@ class LayerPlan:
     lanes_per_stream: int          # lanes sharing one weight stream (P for spatial, 1 otherwise)
     #: Rectangle window groups ``(br, bc)`` (:class:`LayerDesc`), ``(0, 0)``: raster order.
     rect: tuple[int, int] = (0, 0)
+    #: One-window slices ``s`` (:class:`LayerDesc`; 1: none): the flattened input's taps cut
+    #: into ``s`` contiguous ranges starting at ``slice_starts``.
+    slices: int = 1
+    slice_starts: tuple[int, ...] = (0,)
     #: The output map is intact at the end of an image (no later map reuses its words):
     #: the maps an activation-memory dump can show (``fpgac.sim.rtl.layer_maps``).
     out_survives: bool = True
@@ -308,6 +323,10 @@ class HardwarePlan:
     writer_latency: int = 8
     #: Last logit written -> ``result.valid``.
     result_latency: int = 1
+    #: The slice adder tree (lanes' latched values -> the writer's lane multiplexer):
+    #: ``log2`` of the largest ``LayerDesc.slices``, one registered stage each; 0 when no layer
+    #: is sliced (no tree).
+    tree_latency: int = 0
     #: The previous layer's last write -> the first issue cycle of a layer's first group (the
     #: controller's registered ``idle`` input and registered issue decision).
     barrier_latency: int = 2
@@ -370,7 +389,7 @@ WEIGHT_STORES = ("rom", "loaded")
 
 def plan_hardware(model: ir.Model, *, pes: int, pixel_lut, bank_ports: int = 1,
                   reuse_activations: bool = True, weight_store: str = "rom",
-                  overlap: bool = False) -> HardwarePlan:
+                  overlap: bool = False, slices: bool = True) -> HardwarePlan:
     """Compile ``model`` for an accelerator with ``pes`` lanes.
 
     ``pixel_lut`` is the input preprocessing table of the model, 256 integers
@@ -390,6 +409,11 @@ def plan_hardware(model: ir.Model, *, pes: int, pixel_lut, bank_ports: int = 1,
     ``overlap``: see :attr:`HardwarePlan.overlap` (same contents and schedule, the input map
     in an exclusive region; needs at least two weighted layers: the input is free for the next
     image from layer 1's first issue).
+
+    ``slices``: one-window layers may be cut into slices summed by an adder tree
+    (``docs/architecture.md``, build-order step 2) where that takes fewer cycles; ``False``:
+    never (no tree: fewer LUTs and flip-flops; the board plan's fallback when the sliced plan
+    does not fit).
 
     Runs :func:`~fpgac.compiler.passes.fuse_activations.fuse_activations` then
     :func:`~fpgac.compiler.passes.lower_to_plan.lower_to_plan`.
@@ -419,7 +443,8 @@ def plan_hardware(model: ir.Model, *, pes: int, pixel_lut, bank_ports: int = 1,
     if not isinstance(overlap, bool):
         raise FpgacError(f"overlap: expected True or False, found {overlap!r}")
     plan = lower_to_plan(fuse_activations(model), pes=pes, pixel_lut=pixel_lut,
-                         reuse_activations=bool(reuse_activations), overlap=overlap)
+                         reuse_activations=bool(reuse_activations), overlap=overlap,
+                         slices=bool(slices))
     if overlap and len(plan.layers) < 2:
         raise FpgacError(f"overlap: expected a model with at least two weighted layers (the "
                          f"input map is free for the next image from layer 1's first issue), "

@@ -63,7 +63,7 @@ def _record(plan: HardwarePlan, k: int) -> dict:
         "layer": g.layer, "rnd": g.round, "ridx": d.round_base + g.round, "g": g.g,
         "rank": d.rank_base + g.rank, "count_m1": g.count - 1, "nch": g.nch, "nvw": g.nvw,
         "nvc": nvc,
-        "nvalid": g.n_valid, "mask": ((1 << g.nch) - 1) & ((1 << nb) - 1),
+        "nvalid": g.n_valid, "mask": ((1 << (g.nch * d.slices)) - 1) & ((1 << nb) - 1),
         "lfirst": int(g.layer_first), "g0": int(g.g == 0), "glast": int(g.g == d.groups - 1),
         "rlast": int(g.round == d.rounds - 1), "final": int(d.final),
         "phases_m1": d.phases - 1, "phase_base": d.phase_base, "sel_row": d.sel_row,

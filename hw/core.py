@@ -31,7 +31,8 @@ back to back (pixels always valid, result always ready) one image starts every
 ``predict(plan).interval_cycles``.
 The latencies it uses are published here: :attr:`Accelerator.rom_latency` (controller issue to
 lane input), :attr:`Lane.latency <fpgac.hw.lane.Lane.latency>`,
-:attr:`Writer.latency <fpgac.hw.writer.Writer.latency>`,
+:attr:`Writer.latency <fpgac.hw.writer.Writer.latency>`, :attr:`Accelerator.tree_latency`
+(the slice adder tree between the lanes and the writer, 0 without sliced layers),
 :attr:`ResultUnit.latency <fpgac.hw.io.ResultUnit.latency>`.
 """
 
@@ -48,6 +49,7 @@ from fpgac.hw.controller import Controller
 from fpgac.hw.fanout import groups, lane_group, replicate
 from fpgac.hw.io import ActivationMemory, PixelLoader, ResultUnit
 from fpgac.hw.lane import Lane
+from fpgac.hw.tree import SliceTree, tree_stages
 from fpgac.hw.windows import LaneWindows
 from fpgac.hw.writer import Writer
 
@@ -104,6 +106,11 @@ class Accelerator(wiring.Component):
         return 1
 
     @property
+    def tree_latency(self) -> int:
+        """The slice adder tree's stages (:mod:`fpgac.hw.tree`; 0: no sliced layer)."""
+        return tree_stages(self._plan)
+
+    @property
     def barrier_latency(self) -> int:
         """A layer's last write -> the next layer's first issue (the controller's)."""
         return Controller.BARRIER_LATENCY
@@ -111,7 +118,7 @@ class Accelerator(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         plan = self._plan
-        for name in ("rom", "lane", "writer", "result", "barrier"):
+        for name in ("rom", "lane", "writer", "result", "barrier", "tree"):
             if getattr(plan, f"{name}_latency") != getattr(self, f"{name}_latency"):
                 raise ValueError(f"plan.{name}_latency: expected "
                                  f"{getattr(self, f'{name}_latency')} (this core), found "
@@ -135,8 +142,12 @@ class Accelerator(wiring.Component):
             m.d.comb += [mem.debug_addr.eq(self.debug_addr), self.debug_data.eq(mem.debug_data)]
         banks = self._banks(m, ctrl, loader)
         s2, sel2, in_flight = self._stage2(m, ctrl, wins)
-        lanes = self._lanes(m, banks, s2, sel2, wins, mem, writer)
-        self._writer_start(m, ctrl, writer)
+        tree = None
+        if self.tree_latency:
+            m.submodules.tree = tree = SliceTree(plan)
+            m.d.comb += writer.lanes.eq(tree.sums)
+        lanes = self._lanes(m, banks, s2, sel2, wins, mem, tree.lanes if tree else writer.lanes)
+        in_flight += self._writer_start(m, ctrl, writer, tree)
         m.d.comb += ctrl.idle.eq(~Cat(*in_flight).any() & ~lanes[0].busy & ~writer.busy)
 
         self._write_port(m, mem, loader, writer)
@@ -274,9 +285,10 @@ class Accelerator(wiring.Component):
         in_flight.append(s2[0]["valid"])
         return s2, nsel, in_flight
 
-    def _lanes(self, m, banks, s2, sel2, wins, mem, writer) -> list:
+    def _lanes(self, m, banks, s2, sel2, wins, mem, results) -> list:
         """The lanes, each reading the bank its lane -> bank row names (a full-case
-        multiplexer over the banks its column ever names)."""
+        multiplexer over the banks its column ever names); their latched values go to
+        ``results`` (the slice adder tree's inputs, or the writer's without a tree)."""
         plan = self._plan
         lanes = []
         for p in range(plan.pes):
@@ -296,21 +308,30 @@ class Accelerator(wiring.Component):
                 lane.latch.eq(sg["latch"]), lane.inz.eq(sg["inz"]),
                 lane.in_base.eq(wins.in_base[p]), lane.phase_off.eq(sg["phase_off"]),
                 mem.rd_addr[p].eq(lane.rd_addr), lane.rd_data.eq(mem.rd_data[p]),
-                writer.lanes[p].eq(lane.result),
+                results[p].eq(lane.result),
             ]
         return lanes
 
-    def _writer_start(self, m, ctrl, writer) -> None:
-        """The group context follows the step to the stage where the lanes latch, and starts
-        the writer there."""
+    def _writer_start(self, m, ctrl, writer, tree) -> list:
+        """The group context follows the step to the stage where the lanes latch (there it
+        loads the adder tree's layer), then ``tree_latency`` stages more, and starts the
+        writer. Returns the start bits of those tree stages (in flight: part of ``idle``)."""
         ctx = [ctrl.s1_latch & ctrl.s1_valid, ctrl.s1_layer, ctrl.s1_final, ctrl.s1_rank,
                ctrl.s1_nch, ctrl.s1_nvw, ctrl.s1_off0, ctrl.s1_px0, ctrl.s1_nvc]
-        for _ in range(self.rom_latency - 1 + self.lane_latency - 1):
+        latch = self.rom_latency - 1 + self.lane_latency - 1
+        in_tree = []
+        for k in range(latch + self.tree_latency):
+            if k == latch:
+                m.d.comb += [tree.load.eq(ctx[0]), tree.layer.eq(ctx[1])]
+            # (the tree exists when tree_latency > 0, i.e. when this branch is reached)
             nxt = [Signal.like(s) if isinstance(s, Signal) else Signal() for s in ctx]
             m.d.sync += [n.eq(s) for n, s in zip(nxt, ctx)]
             ctx = nxt
+            if k >= latch:
+                in_tree.append(ctx[0])
         m.d.comb += [writer.start.eq(ctx[0]), writer.start_layer.eq(ctx[1]),
                      writer.start_final.eq(ctx[2]), writer.start_rank.eq(ctx[3]),
                      writer.start_nch.eq(ctx[4]), writer.start_nvw.eq(ctx[5]),
                      writer.start_off0.eq(ctx[6]), writer.start_px0.eq(ctx[7]),
                      writer.start_nvc.eq(ctx[8])]
+        return in_tree

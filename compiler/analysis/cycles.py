@@ -18,9 +18,13 @@ Cycle numbers are relative to the cycle ``A`` in which the last input pixel is a
   (``t+4``) and its address (``t+5``), reads its activation in ``t+6`` (data in ``t+7``,
   registered), subtracts the zero point (``t+8``), multiplies (``t+9``), accumulates
   (``t+10``), pools and (last step of the group) latches in ``t+11``:
-  the latched values are visible from cycle ``w_k = u_k + rom_latency + lane_latency`` where
+  the latched values are visible from cycle ``u_k + rom_latency + lane_latency`` where
   ``u_k`` is the issue cycle of the group's last step. Fillers and list padding are steps
   like any other.
+* **Adder tree** (one-window slices, ``plan.tree_latency = log2 s_max`` registered stages,
+  0 without slices): the latched values pass the tree (every layer's, a layer without
+  slices unchanged) and reach the writer from ``w_k = u_k + rom_latency + lane_latency +
+  tree_latency``.
 * **Writer**: reads latched result ``i`` (``i < n_valid``) in cycle ``w_k + i`` and writes the
   requantized value in cycle ``w_k + i + WRITER_LATENCY``; the last write of group ``k`` is
   ``W_k = w_k + n_valid_k - 1 + WRITER_LATENCY``.
@@ -128,7 +132,7 @@ def schedule(plan: HardwarePlan) -> list[tuple[int, int, int, int]]:
         u = s + n - 1
         if prev_u is not None:
             u = max(u, prev_u + prev_v)
-        w = u + plan.rom_latency + plan.lane_latency
+        w = u + plan.rom_latency + plan.lane_latency + plan.tree_latency
         last = w + g.n_valid - 1 + plan.writer_latency
         out.append((s, u, w, last))
         last_write = last

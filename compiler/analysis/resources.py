@@ -258,6 +258,14 @@ def _requant_mults(plan, flow: str) -> int:
             + _mults(value - REQUANT_SPLIT, int(plan.act_bits) + 1, flow))
 
 
+def _tree_luts(plan) -> int:
+    """The slice adder tree (``hw/tree.py``): stage ``k`` adds ``P / 2^(k+1)`` pairs of
+    ``acc_bits`` values (one LUT per bit: the sum with the gated operand); its pass-through
+    registers are flip-flops. 0 without sliced layers. Not fitted on a synthesis yet."""
+    return sum((int(plan.pes) // (2 << k)) * int(plan.acc_bits)
+               for k in range(int(getattr(plan, "tree_latency", 0))))
+
+
 def estimate(plan, board, divisor: int | None = None) -> Estimate:
     """Resource estimate of core + harness from the plan alone (no synthesis).
 
@@ -270,7 +278,8 @@ def estimate(plan, board, divisor: int | None = None) -> Estimate:
     LUTs: :data:`LUTS_BASE` for control, UART and harness, :data:`LUTS_PER_ACC_BIT` ``*
     acc_bits`` per lane (accumulator, pool compare, muxes), the weight banks' decoders and
     the lanes' bank multiplexers (:func:`_bank_luts`), the control logic and the lanes'
-    window counters (:func:`_control_luts`), and ``width * depth / 8`` for each
+    window counters (:func:`_control_luts`), the slice adder tree's adders
+    (:func:`_tree_luts`), and ``width * depth / 8`` for each
     ROM small enough to become logic (:data:`LOGIC_ROM_BITS_PER_BLOCK`), all times the flow's
     packing factor (:data:`PACKED_LUTS_PER_LUT`: what place and route counts); memories
     (:func:`_memories`: activation copies, pixel LUT, weight ROMs, tables, program), each
@@ -316,7 +325,7 @@ def estimate(plan, board, divisor: int | None = None) -> Estimate:
         blocks += n
         by_class["other"] += n
     luts = (LUTS_BASE + LUTS_PER_ACC_BIT * int(plan.acc_bits) * pes + rom_luts + _bank_luts(plan)
-            + _control_luts(plan))
+            + _control_luts(plan) + _tree_luts(plan))
     spram = 0
     if plan.weight_store == "loaded":
         spram = spram_blocks(plan)
@@ -424,10 +433,10 @@ def plan_for_board(model, pes: int, board, pixel_lut, weight_store: str = "auto"
 
 
 def _board_plan(model, pes: int, board, pixel_lut, weight_store: str, overlap: bool = False):
-    """:func:`plan_for_board` for one value of ``overlap``."""
-    from fpgac.compiler.plan import WEIGHT_STORES, plan_hardware
-
-    import dataclasses
+    """:func:`plan_for_board` for one value of ``overlap``: with one-window slices where
+    they take fewer cycles (``plan_hardware``'s ``slices``), without them where only that
+    plan fits."""
+    from fpgac.compiler.plan import WEIGHT_STORES
 
     if weight_store not in ("auto",) + WEIGHT_STORES:
         raise FpgacError(f"--weight-store: expected one of auto, {', '.join(WEIGHT_STORES)}, "
@@ -435,20 +444,47 @@ def _board_plan(model, pes: int, board, pixel_lut, weight_store: str, overlap: b
     if weight_store == "loaded" and not board.capacity.spram_bits:
         raise FpgacError(f"--weight-store: expected 'rom' or 'auto' on --board {board.name} "
                          f"(no SPRAM on {board.part}), found 'loaded'")
-    plans = [plan_hardware(model, pes=pes, pixel_lut=pixel_lut, overlap=overlap)]
-    if BANK_PORTS[board.flow] == 2 and len(plans[0].banks) > 1:
-        plans.append(plan_hardware(model, pes=pes, pixel_lut=pixel_lut, bank_ports=2,
-                                   overlap=overlap))
-    # each with whole copies and, where the plan splits them, split (block-RAM body +
-    # LUT-RAM tail; narrow activations may fit one block whole: 4 x 4096 on ECP5); on a tie
-    # the earlier: one-port banks, whole copies
-    options = [v for p in plans for v in ((dataclasses.replace(p, act_body=0), p)
-                                          if p.act_body else (p,))]
-    plan = min(options, key=lambda p: _cost(p, board))
+    plan = _pick(model, pes, pixel_lut, board, overlap, weight_store, slices=True)
+    if plan.tree_latency and _misfits(estimate(plan, board), board):
+        # one-window slices (fewer cycles) unless the sliced plan does not fit: then the
+        # plan without them, if it does (no adder tree: fewer LUTs, other weight banks)
+        plain = _pick(model, pes, pixel_lut, board, overlap, weight_store, slices=False)
+        if not _misfits(estimate(plain, board), board):
+            return plain
+    return plan
+
+
+def _pick(model, pes: int, pixel_lut, board, overlap: bool, weight_store: str,
+          slices: bool):
+    """:func:`_board_plan` for one value of ``slices``: the cheapest option (:func:`_cost`),
+    with the loaded weight store where it is wanted."""
+    import dataclasses
+
+    plan = min(_options(model, pes, pixel_lut, board, overlap, slices),
+               key=lambda p: _cost(p, board))
     if weight_store == "loaded" or (weight_store == "auto" and _wants_loaded(plan, board)):
         plan = dataclasses.replace(plan, weight_store="loaded", weight_entry_bytes=-(
             -(int(plan.wraw_bits) + int(plan.gap_bits) + 1) // 8))
     return plan
+
+
+def _options(model, pes: int, pixel_lut, board, overlap: bool, slices: bool) -> list:
+    """The plans :func:`_board_plan` chooses among for one value of ``slices``: one-port
+    banks and (where the flow reads two addresses) paired banks, each with whole copies and,
+    where the plan splits them, split (block-RAM body + LUT-RAM tail; narrow activations may
+    fit one block whole: 4 x 4096 on ECP5); on a tie the earlier: one-port banks, whole
+    copies."""
+    from fpgac.compiler.plan import plan_hardware
+
+    import dataclasses
+
+    plans = [plan_hardware(model, pes=pes, pixel_lut=pixel_lut, overlap=overlap,
+                           slices=slices)]
+    if BANK_PORTS[board.flow] == 2 and len(plans[0].banks) > 1:
+        plans.append(plan_hardware(model, pes=pes, pixel_lut=pixel_lut, bank_ports=2,
+                                   overlap=overlap, slices=slices))
+    return [v for p in plans for v in ((dataclasses.replace(p, act_body=0), p)
+                                       if p.act_body else (p,))]
 
 
 def _cost(plan, board) -> tuple:

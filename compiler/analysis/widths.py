@@ -8,6 +8,10 @@ can produce for *any* input image, so the hardware never overflows.
   ``B[o] = sum_k |w[o,k] - wz| * max(inz, 2**n - 1 - inz) + |bias[o]|``
   (:func:`acc_bound`, :func:`signed_bits`). Partial sums, pooled maxima and the value fed to the
   requantizer are all bounded by ``max_o B[o]``.
+* one-window slices (:func:`slice_bound`): a lane's partial sum over one slice of a
+  channel's taps, every partial sum of the adder tree and the tree's sum (the whole dot
+  product, without the bias) are sub-sums of ``B[o]``'s terms, so ``B[o]`` bounds them too;
+  ``lower_to_plan`` asserts it for every sliced layer.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from fpgac import semantics
 from fpgac.compiler import ir
 from fpgac.errors import UnsupportedError
 
-__all__ = ["signed_bits", "unsigned_bits", "delta_bits", "acc_bound", "layer_acc_bits"]
+__all__ = ["signed_bits", "unsigned_bits", "delta_bits", "acc_bound", "layer_acc_bits",
+           "slice_bound"]
 
 #: Bounds above this are rejected: the golden model keeps every intermediate in int64.
 LIMIT = semantics.LIMIT
@@ -74,3 +79,20 @@ def acc_bound(op: ir.Conv2d | ir.Linear, in_hi: int | None = None) -> list[int]:
 def layer_acc_bits(op: ir.Conv2d | ir.Linear, in_hi: int | None = None) -> int:
     """Signed accumulator width (incl. bias) of one weighted layer (``in_hi``: acc_bound)."""
     return signed_bits(max(acc_bound(op, in_hi), default=0))
+
+
+def slice_bound(weights, wz: int, x_max: int, starts, total: int) -> int:
+    """Largest ``sum |w - wz| * x_max`` over one contiguous run of the ``s`` slices
+    ``[starts[i], starts[i + 1])`` (``starts[s] = total``) of one channel's ``(w, tap)``
+    weights: the bound of every lane partial sum and every adder-tree node (a node sums
+    ``2^k`` adjacent slices; the root, all of them: the dot product without the bias)."""
+    edges = list(starts) + [int(total)]
+    per = [0] * len(starts)
+    for w, tap in weights:
+        i = max(k for k in range(len(starts)) if edges[k] <= tap)
+        per[i] += abs(int(w) - int(wz)) * int(x_max)
+    best, size = 0, 1
+    while size <= len(per):
+        best = max([best] + [sum(per[i:i + size]) for i in range(0, len(per), size)])
+        size *= 2
+    return best

@@ -1,5 +1,5 @@
 """Pass: choose the mapping of a layer onto the lanes (spatial or channel-parallel, raster
-window groups or rectangles).
+window groups, rectangles or one-window slices).
 
 Contract
 --------
@@ -21,25 +21,37 @@ Rectangles are priced for window layers (``windows > 1``), with ``a = min(P // (
 channels)``, ``br <= Hq``, ``bc <= Wq``; ``fits(br, bc)`` (optional) rejects a rectangle
 (the compiler's check that the overhanging lanes of partial rectangles read inside the
 activation memory).
+
+One-window slices (build-order step 2) are priced for a one-window layer without pool
+phases (``windows == 1``, ``phases == 1``) when ``slices`` is given: ``{s: sub}`` for
+powers of two ``s > 1``, ``sub[o]`` the ``s`` encoded sub-lists of channel ``o`` (its
+weights whose tap falls in slice ``i``). With ``a = min(P // s, channels)`` channel slots a
+round costs its channels' longest sub-list (:func:`slice_rounds`: channels dealt in
+descending longest sub-list, stable) and drains ``a`` results; the cost is
+:func:`layer_cycles`, against the chosen channel-parallel mapping's, and ``s`` is taken only
+if strictly faster (ties: ``s = 1``, then the smaller ``s``).
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["Mapping", "choose_mapping", "layer_cycles", "mapping_cost", "rect_cost"]
+__all__ = ["Mapping", "choose_mapping", "layer_cycles", "mapping_cost", "rect_cost",
+           "slice_order", "slice_rounds"]
 
 
 class Mapping(NamedTuple):
-    """``a`` channel slots; ``(br, bc)`` rectangle groups, ``(0, 0)`` raster order."""
+    """``a`` channel slots; ``(br, bc)`` rectangle groups, ``(0, 0)`` raster order; ``s``
+    one-window slices (1: none)."""
 
     a: int
     br: int = 0
     bc: int = 0
+    s: int = 1
 
 
 def choose_mapping(pes: int, lists, windows: int, phases: int, shape=None,
-                   fits=None) -> Mapping:
+                   fits=None, slices=None) -> Mapping:
     """Return the :class:`Mapping` of a layer (module docstring)."""
     best = None
     for a in range(1, pes + 1):
@@ -48,6 +60,8 @@ def choose_mapping(pes: int, lists, windows: int, phases: int, shape=None,
         cost = mapping_cost(pes, lists, windows, phases, a)
         if best is None or cost < best[0]:
             best = (cost, Mapping(a))
+    if windows == 1 and phases == 1 and slices:
+        return _choose_slices(pes, lists, best[1], slices)
     if shape is None or windows <= 1:
         return best[1]
     hq, wq = shape
@@ -63,6 +77,35 @@ def choose_mapping(pes: int, lists, windows: int, phases: int, shape=None,
             if cost < best[0]:
                 best = (cost, Mapping(a, br, bc))
     return best[1]
+
+
+def _choose_slices(pes: int, lists, base: Mapping, slices) -> Mapping:
+    """The one-window mapping: ``base`` (channel-parallel) or ``s`` slices if strictly
+    faster (module docstring)."""
+    best = (layer_cycles(_raster_groups(lists, 1, 1, base.a, pes // base.a)), base)
+    for s in sorted(slices):
+        if s <= 1 or s > pes:
+            continue
+        a = min(pes // s, len(lists))
+        cost = layer_cycles(slice_rounds(slices[s], a))
+        if cost < best[0]:
+            best = (cost, Mapping(a, 0, 0, s))
+    return best[1]
+
+
+def slice_order(sub) -> list[int]:
+    """Channels in the order the sliced rounds take them: descending longest sub-list,
+    stable (``sub[o]``: channel ``o``'s sub-lists)."""
+    return sorted(range(len(sub)), key=lambda o: -max(len(x) for x in sub[o]))
+
+
+def slice_rounds(sub, a: int):
+    """``(steps, n_valid)`` per round of ``a`` channels of the sliced mapping, in order: the
+    round's longest sub-list, its channels' results."""
+    order = slice_order(sub)
+    for r in range(0, len(sub), a):
+        chans = order[r:r + a]
+        yield max(1, max(len(x) for o in chans for x in sub[o])), len(chans)
 
 
 def layer_cycles(groups) -> int:

@@ -20,6 +20,13 @@ Rectangle groups ``(br, bc)`` (``br > 0``; :class:`~fpgac.compiler.plan.LayerDes
 slot ``k = p % b`` (``b = br * bc``) is lane ``(u, v) = divmod(k, bc)`` of the group, the
 groups go ``bc`` columns right then ``br`` rows down; a group's ``n_valid`` counts its valid
 lanes only (rows ``< Hq``, columns ``< Wq``).
+
+One-window slices ``s > 1`` (``slices = (s, starts)``; ``lists[o]`` is then channel ``o``'s
+``s`` encoded sub-lists, taps relative to ``starts[i]``): lane ``q * s + i`` (``width = s``)
+runs sub-list ``i`` of channel slot ``q`` from its own bank ``q * s + i`` (each sub-list
+appended once), its window counter's base is the input map's offset plus ``starts[i]``;
+channels are dealt in descending longest sub-list (stable), a round lasts as long as its
+longest sub-list, and its ``n_valid`` is its channels (the adder tree's sums, lane ``q * s``).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fpgac.compiler import ir
+from fpgac.compiler.passes.choose_mapping import slice_order
 from fpgac.compiler.plan import CHANNEL_PARALLEL, SPATIAL, Group, LayerDesc
 
 __all__ = ["Windows", "layer_windows", "Tables"]
@@ -90,15 +98,28 @@ class Tables:
 
     def add_layer(self, index: int, *, final: bool, lists, a: int, win: Windows, bias,
                   wz: int, inz: int, in_offset: int, out_offset: int,
-                  out_pad: int, rect: tuple[int, int] = (0, 0)) -> tuple[str, int]:
+                  out_pad: int, rect: tuple[int, int] = (0, 0),
+                  slices: tuple[int, tuple[int, ...]] = (1, (0,))) -> tuple[str, int]:
         """Emit layer ``index`` (encoded ``lists`` per output channel, mapping ``a`` channel
-        slots, rectangle groups ``rect = (br, bc)`` or raster order ``(0, 0)``, output map at
-        ``out_offset`` with ring ``out_pad``); returns ``(mode, groups)``."""
+        slots, rectangle groups ``rect = (br, bc)`` or raster order ``(0, 0)``, one-window
+        ``slices = (s, starts)`` (module docstring), output map at ``out_offset`` with ring
+        ``out_pad``); returns ``(mode, groups)``."""
         pes, oc = self.pes, len(lists)
         br, bc = rect
-        b = br * bc if br else pes // a
+        ns, starts = slices
+        if ns > 1 and (br or win.count != 1 or len(win.phase_offs) != 1 or a * ns > pes
+                       or len(starts) != ns):
+            raise ValueError(f"slices: expected a one-window layer without pool phases, "
+                             f"a * s <= {pes} and {ns} starts, found a = {a}, s = {ns}, "
+                             f"{win.count} windows, {len(win.phase_offs)} phases, "
+                             f"{len(starts)} starts")
+        b = ns if ns > 1 else br * bc if br else pes // a
         nwin, wq = win.count, win.width
-        order = sorted(range(oc), key=lambda o: -len(lists[o])) if a > 1 else list(range(oc))
+        if ns > 1:
+            order = slice_order(lists)
+        else:
+            order = (sorted(range(oc), key=lambda o: -len(lists[o])) if a > 1
+                     else list(range(oc)))
         owp = wq + 2 * out_pad
         ohp = (nwin // wq) + 2 * out_pad
         geo = _group_geometry(win, b, br, bc, owp, self.addr_bits)
@@ -108,30 +129,40 @@ class Tables:
             phase_base=self._phase_base(win.phase_offs), slots=a,
             last_slots=oc - (rounds - 1) * a, width=b, last_width=geo["nvw"][-1],
             round_base=len(self.round_counts), rank_base=len(self.chan_table),
-            sel_row=self._sel_row(p // b if p < a * b else 0 for p in range(pes)), wz=wz,
+            sel_row=self._sel_row((p if ns > 1 else p // b) if p < a * b else 0
+                                  for p in range(pes)), wz=wz,
             inz=inz, final=final, windows=nwin, win_w=wq, step_px=geo["step_px"],
             step_base=geo["step_base"], wrap_base=geo["wrap_base"],
             out_first=out_pad * owp + out_pad, out_step=geo["out_step"], out_wrap=owp - wq,
-            grp_w=geo["grp_w"], grp_wrap=geo["grp_wrap"], br=br, bc=bc))
+            grp_w=geo["grp_w"], grp_wrap=geo["grp_wrap"], br=br, bc=bc, slices=ns))
         self.chan_table.extend((out_offset + o * ohp * owp, bias[o]) for o in order)
-        self.lane_init.append(tuple(_lane_init(pes, a, b, br, bc, win, in_offset)))
+        init = list(_lane_init(pes, a, b, br, bc, win, in_offset))
+        if ns > 1:
+            init = [(in_offset + starts[p % ns], 0, 0) if p < a * ns else (in_offset, 0, 1)
+                    for p in range(pes)]
+        self.lane_init.append(tuple(init))
         before = len(self.program)
         for r in range(rounds):
             self._add_round(index, r, a, order[r * a:(r + 1) * a], lists, geo["nvw"],
-                            len(win.phase_offs), wz, inz, final, before)
+                            len(win.phase_offs), wz, inz, final, before, ns)
         mode = SPATIAL if a == 1 and nwin > 1 else CHANNEL_PARALLEL
         return mode, len(self.program) - before
 
-    def _add_round(self, index, r, a, chans, lists, nvws, phases, wz, inz, final, before):
-        count = max(len(lists[o]) for o in chans)
+    def _add_round(self, index, r, a, chans, lists, nvws, phases, wz, inz, final, before,
+                   ns=1):
+        # bank k serves stream k: slot k's list (ns == 1) or sub-list k % ns of slot
+        # k // ns (slices), each once
+        streams = ([lists[o] for o in chans] if ns == 1
+                   else [lists[o][i] for o in chans for i in range(ns)])
+        count = max(len(x) for x in streams)
         self.round_counts.append(count)
-        for k, o in enumerate(chans):       # bank k serves slot k: its list, once
-            self.banks[k].extend(lists[o])
-            if len(lists[o]) < count:
+        for k, lst in enumerate(streams):
+            self.banks[k].extend(lst)
+            if len(lst) < count:
                 self.bank_last[k] = True
         for g, nvw in enumerate(nvws):
             cmd = [0] * self.pes
-            for k in range(len(chans)):
+            for k in range(len(streams)):
                 cmd[k] = 1 if g == 0 else 2
             self.program.append(Group(
                 layer=index, count=count, phases=phases, bank_cmd=tuple(cmd),

@@ -73,7 +73,8 @@ def _weight_taps(layer) -> list[list[tuple[int, int]]]:
             for row in flatw]
 
 
-def _lower_layer(i, layer, *, model, mem, raw, gap_bits, tables, in_hi, pes) -> LayerPlan:
+def _lower_layer(i, layer, *, model, mem, raw, gap_bits, tables, in_hi, pes,
+                 slices=True) -> LayerPlan:
     """Encode, map and emit layer ``i``; its :class:`LayerPlan`."""
     op = layer.op
     oc = layer.out_map[0]
@@ -84,14 +85,24 @@ def _lower_layer(i, layer, *, model, mem, raw, gap_bits, tables, in_hi, pes) -> 
     lists = [encode_weights.encode_list(lst, wz, gap_bits) for lst in raw]
     _, hq, wq = layer.out_map
     max_tap = max((tap for lst in raw for _, tap in lst), default=0)
-    a, br, bc = choose_mapping(pes, lists, win.count, len(win.phase_offs), shape=(hq, wq),
-                               fits=_rect_fits(win, mem.regions[i].offset, max_tap,
-                                               mem.depth))
+    total = _tap_range(layer)
+    cuts = ({s: _slice_lists(raw, total, s, wz, gap_bits) for s in _slice_options(pes, total)}
+            if slices and win.count == 1 and len(win.phase_offs) == 1 else {})
+    a, br, bc, s = choose_mapping(
+        pes, lists, win.count, len(win.phase_offs), shape=(hq, wq),
+        fits=_rect_fits(win, mem.regions[i].offset, max_tap, mem.depth),
+        slices={s: sub for s, (_, sub) in cuts.items()})
+    acc_bits = widths.layer_acc_bits(op, in_hi if i == 0 else None)
+    starts = (0,)
+    if s > 1:
+        starts, sub = cuts[s]
+        _check_slice_widths(op, raw, starts, total, acc_bits, in_hi if i == 0 else None)
+        lists = sub
     out = mem.regions[i + 1]
     mode, groups = tables.add_layer(
         i, final=i == len(mem.regions) - 2, lists=lists, a=a, win=win, bias=bias, wz=wz,
         inz=inz, in_offset=mem.regions[i].offset, out_offset=out.offset, out_pad=out.pad,
-        rect=(br, bc))
+        rect=(br, bc), slices=(s, starts))
     shift = int(op.shift)
     rq = Requant(mqm0=int(op.mqm0), shift=shift,
                  rnd=semantics.rounding_constant(shift, model.rounding),
@@ -105,9 +116,53 @@ def _lower_layer(i, layer, *, model, mem, raw, gap_bits, tables, in_hi, pes) -> 
         phases=len(win.phase_offs), groups=groups, nnz_weights=nnz,
         dense_weights=flat_size, nnz_macs=nnz * win.used_outputs,
         dense_macs=flat_size * win.used_outputs,
-        acc_bits=widths.layer_acc_bits(op, in_hi if i == 0 else None), requant=rq,
-        lanes_per_stream=br * bc if br else pes // a, out_survives=mem.survives[i + 1],
-        rect=(br, bc))
+        acc_bits=acc_bits, requant=rq,
+        lanes_per_stream=1 if s > 1 else br * bc if br else pes // a,
+        out_survives=mem.survives[i + 1], rect=(br, bc), slices=s, slice_starts=starts)
+
+
+def _tap_range(layer) -> int:
+    """Taps of a layer's flattened input: the (padded) input map's words (conv), the
+    features (linear)."""
+    c, h, w = layer.in_shape
+    if isinstance(layer.op, ir.Conv2d):
+        return c * (h + 2 * layer.in_pad) * (w + 2 * layer.in_pad)
+    return int(layer.op.in_features)
+
+
+def _slice_options(pes: int, total: int) -> list[int]:
+    """The slice counts priced for a one-window layer: powers of two ``1 < s <= P`` with
+    every slice non-empty (``s <= total``)."""
+    out, s = [], 2
+    while s <= min(pes, total):
+        out.append(s)
+        s *= 2
+    return out
+
+
+def _slice_lists(raw, total: int, s: int, wz: int, gap_bits: int):
+    """``(starts, sub)``: the ``s`` slice starts (``np.linspace`` over ``[0, total)``, the
+    same cut for every channel) and per channel its ``s`` encoded sub-lists, taps relative
+    to the slice's start (an empty sub-list is the single filler)."""
+    edges = [int(e) for e in np.linspace(0, total, s + 1).astype(int)]
+    sub = [[encode_weights.encode_list(
+        [(w, tap - edges[k]) for w, tap in lst if edges[k] <= tap < edges[k + 1]], wz,
+        gap_bits) for k in range(s)] for lst in raw]
+    return tuple(edges[:-1]), sub
+
+
+def _check_slice_widths(op, raw, starts, total, acc_bits, in_hi) -> None:
+    """Every lane partial sum and adder-tree node of a sliced layer fits ``acc_bits``
+    (:func:`~fpgac.compiler.analysis.widths.slice_bound`; it cannot fail while the
+    accumulator bound holds the whole dot product: an internal check)."""
+    inz = int(op.in_q.zero_point)
+    xmax = (semantics.centred_input_max(inz, op.n_bits) if in_hi is None
+            else max(inz, int(in_hi) - inz))
+    bound = max(widths.slice_bound(lst, int(op.w_zero_point), xmax, starts, total)
+                for lst in raw)
+    if widths.signed_bits(bound) > acc_bits:
+        raise AssertionError(f"{op.name}: a slice sum needs {widths.signed_bits(bound)} "
+                             f"bits, the accumulator has {acc_bits}")
 
 
 def _rect_fits(win, in_offset: int, max_tap: int, depth: int):
@@ -126,12 +181,14 @@ def _rect_fits(win, in_offset: int, max_tap: int, depth: int):
 
 
 def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut,
-                  reuse_activations: bool = True, overlap: bool = False) -> HardwarePlan:
+                  reuse_activations: bool = True, overlap: bool = False,
+                  slices: bool = True) -> HardwarePlan:
     """Lower a fused model to a hardware plan for ``pes`` lanes (module docstring); the pixel
     LUT is ``pixel_lut``, the model's 256-entry preprocessing table (``docs/semantics.md`` §1);
     ``reuse_activations``: :attr:`~fpgac.compiler.plan.HardwarePlan.reuse_activations`;
     ``overlap``: :attr:`~fpgac.compiler.plan.HardwarePlan.overlap` (the input map
-    exclusive)."""
+    exclusive); ``slices``: one-window slices offered to :mod:`.choose_mapping` (``False``:
+    none, no adder tree)."""
     if isinstance(pes, bool) or not isinstance(pes, (int, np.integer)) or pes < 1:
         raise FpgacError(f"pes: expected a positive integer, found {pes!r}")
     pes = int(pes)
@@ -151,7 +208,7 @@ def lower_to_plan(model: ir.Model, *, pes: int, pixel_lut,
         [[tap for _, tap in lst] for lists in raw for lst in lists], wraw_bits)
     tables = Tables(pes, addr_bits=_addr_bits(mem.depth))
     layer_plans = [_lower_layer(i, layer, model=model, mem=mem, raw=raw[i], gap_bits=gap_bits,
-                                tables=tables, in_hi=in_hi, pes=pes)
+                                tables=tables, in_hi=in_hi, pes=pes, slices=slices)
                    for i, layer in enumerate(layers)]
     act_bits = max([widths.unsigned_bits(in_hi)] + [int(la.op.n_bits) for la in layers])
     taps = [tap for lists in raw for lst in lists for _, tap in lst]
@@ -174,6 +231,7 @@ def _assemble(model, pes, lut, mem, tables, layer_plans, *, act_bits, wraw_bits,
     bias_bits = widths.signed_bits(max([0] + [abs(b) for _, b in tables.chan_table]))
     sel_bits = widths.unsigned_bits(len(banks) - 1)
     descs = tables.descriptors
+    smax = max(d.slices for d in descs)
     init_bits = (addr_bits + widths.unsigned_bits(max(d.win_w for d in descs) - 1)
                  + widths.unsigned_bits(max(j for row in tables.lane_init for _, _, j in row)))
     table_bits = (len(descs) * sum(desc_widths(descs).values())
@@ -206,4 +264,4 @@ def _assemble(model, pes, lut, mem, tables, layer_plans, *, act_bits, wraw_bits,
         program=tuple(tables.program), requant=tuple(la.requant for la in layer_plans),
         name=model.name, reuse_activations=reuse,
         input_fill=mem.input_fill, input_zero=mem.regions[0].zero, act_body=mem.body,
-        overlap=overlap)
+        overlap=overlap, tree_latency=smax.bit_length() - 1)

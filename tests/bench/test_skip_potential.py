@@ -21,7 +21,7 @@ def _lenet(pes: int, images: int):
 
     model = load_model(skip_potential.DEFAULT_MODEL)
     lut = pixel_table(model)
-    plan = plan_hardware(model, pes=pes, pixel_lut=lut)
+    plan = plan_hardware(model, pes=pes, pixel_lut=lut, slices=False)   # as the bench
     imgs = load_mnist("test")[0][:images].reshape((images,) + tuple(model.input.shape))
     q = quantize_images(imgs, model)
     return model, plan, q, int(lut[0])

@@ -27,8 +27,9 @@ def test_published_latencies_match_cycle_model():
     assert acc.writer_latency == cycles.WRITER_LATENCY
     assert acc.result_latency == cycles.RESULT_LATENCY
     assert acc.barrier_latency == cycles.BARRIER_LATENCY
+    assert acc.tree_latency == plan.tree_latency == 0           # no sliced layer: no tree
     # the plan carries the same ones
-    for name in ("rom", "lane", "writer", "result", "barrier"):
+    for name in ("rom", "lane", "writer", "result", "barrier", "tree"):
         assert getattr(plan, f"{name}_latency") == getattr(acc, f"{name}_latency")
     writer = Writer(plan)
     assert writer.latency == cycles.WRITER_LATENCY
@@ -93,6 +94,32 @@ def test_core_with_rectangle_groups_vs_golden_and_cycles(seed, pes, fanout):
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, (2, c, h, w), dtype=np.uint8)
     _assert_exact(model, plan, images)
+
+
+@pytest.mark.parametrize("seed,pes,fanout", [(8, 5, 8), (8, 16, 3), (9, 8, 2), (31, 16, 8),
+                                             (32, 8, 8)])
+def test_core_with_slices_vs_golden_and_cycles(seed, pes, fanout):
+    """One-window slices forced on random models (``rect_plans.slice_plan``: the largest ``s``
+    in the first sliceable layer, a random one after; unused lanes when ``a * s < P``, ``s``
+    not dividing the taps): bit-exact against golden and ``compute_cycles == predict`` (the
+    adder tree's ``tree_latency`` in the writer's start); the core refuses a plan whose
+    ``tree_latency`` is not its tree's."""
+    import dataclasses
+
+    from rect_plans import slice_picker, slice_plan
+
+    model = random_model(seed, size=(6, 8), max_convs=2, max_conv_channels=3,
+                         max_features=6)
+    plan = dataclasses.replace(slice_plan(model, pes, slice_picker(seed)), fanout_lanes=fanout)
+    assert plan.tree_latency == max(d.slices for d in plan.descriptors).bit_length() - 1 >= 1
+    # (these seeds' logits vary over the images and stay below saturation)
+    c, h, w = plan.input_shape
+    rng = np.random.default_rng(seed)
+    images = np.concatenate([np.full((1, c, h, w), 255, np.uint8),
+                             rng.integers(0, 256, (2, c, h, w), dtype=np.uint8)])
+    _assert_exact(model, plan, images)
+    with pytest.raises(ValueError, match="plan.tree_latency"):
+        Fragment.get(Accelerator(dataclasses.replace(plan, tree_latency=0)), None)
 
 
 @pytest.mark.slow

@@ -74,3 +74,15 @@ def test_random_core_lint_clean(tmp_path, seed, pes):
     model = random_model(seed)
     found = lint(to_verilog(plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))), tmp_path)
     assert found == [], "\n".join(found[:30])
+
+
+def test_sliced_core_lint_clean(tmp_path):
+    """One-window slices forced (a conv in 4 slices, linear layers in 2 and 4): the adder
+    tree (two stages) lints clean."""
+    from rect_plans import slice_picker, slice_plan
+
+    model = random_model(8, size=(6, 8), max_convs=2, max_conv_channels=3, max_features=6)
+    plan = slice_plan(model, 5, slice_picker(8))
+    assert plan.tree_latency == 2
+    found = lint(to_verilog(plan), tmp_path)
+    assert found == [], "\n".join(found[:30])

@@ -160,3 +160,40 @@ def test_random_model_rectangle_groups_bit_exact_and_cycles(build_dir, special_i
     res = rtl.simulate(plan, images, build_dir=build_dir)
     verdict = compare(model, plan, images, res)
     assert verdict.exact, verdict.message
+
+
+@pytest.mark.parametrize("pes", [32])
+def test_lenet5_slices_bit_exact_and_cycles(mnist, build_dir, special_images, pes):
+    """LeNet-5 (8-bit) at a P where ``choose_mapping`` slices the one-window layers (conv3,
+    fc1, fc2: build-order step 2) and the adder tree runs (``tree_latency`` > 0): every
+    logit bit-exact, compute cycles == ``predict`` (with the tree's stages)."""
+    from pathlib import Path
+
+    from fpgac.compiler.frontend import load_model
+
+    model = load_model(Path(__file__).resolve().parents[2] / "examples" / "lenet5_g90_8b.yml")
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
+    assert [la.slices for la in plan.layers][2:] == [2, 4, 4] and plan.tree_latency == 2
+    images = np.concatenate([mnist[0][:3].reshape(3, 1, 28, 28),
+                             special_images((1, 28, 28), n_random=1)])
+    res = rtl.simulate(plan, images, build_dir=build_dir)
+    verdict = compare(model, plan, images, res)
+    assert verdict.exact, verdict.message
+
+
+@pytest.mark.parametrize("seed,pes", [(8, 5)])
+def test_random_model_slices_bit_exact_and_cycles(build_dir, special_images, seed, pes):
+    """A random model with one-window slices forced (``rect_plans.slice_plan``: a conv cut in
+    4 slices with an unused lane, two linear layers in 2 and 4 slices): bit-exact, cycles ==
+    ``predict``."""
+    from fpgac.sim.randmodel import random_model
+    from rect_plans import slice_picker, slice_plan
+
+    model = random_model(seed, size=(6, 8), max_convs=2, max_conv_channels=3,
+                         max_features=6)
+    plan = slice_plan(model, pes, slice_picker(seed))
+    assert [la.slices for la in plan.layers] == [4, 2, 4]
+    images = special_images(plan.input_shape, n_random=2, seed=seed)
+    res = rtl.simulate(plan, images, build_dir=build_dir)
+    verdict = compare(model, plan, images, res)
+    assert verdict.exact, verdict.message

@@ -99,17 +99,39 @@ def test_cycle_model_rules(seed, pes):
             pu, pn = sched[k - 1][1], plan.program[k - 1].n_valid
             assert u >= pu + pn                            # hazard rule
             assert u == max(s + n - 1, pu + pn)            # and no wait beyond the rules
-        assert w == u + cycles.ROM_LATENCY + cycles.LANE_LATENCY
+        assert w == u + cycles.ROM_LATENCY + cycles.LANE_LATENCY + plan.tree_latency
         assert last == w + g.n_valid - 1 + cycles.WRITER_LATENCY
         t = u + 1
         if k + 1 < len(plan.program) and plan.program[k + 1].layer_first:
             last_write_prev_layer = last
     assert rep.compute_cycles == sched[-1][3] + cycles.RESULT_LATENCY
+    smax = max(d.slices for d in plan.descriptors)
+    assert 2 ** plan.tree_latency == smax               # the tree: log2 of the largest s
     assert sum(la.cycles for la in rep.per_layer) == rep.compute_cycles
     assert rep.total_cycles == rep.compute_cycles + plan.input_pixels + plan.input_fill
     assert rep.load_cycles == plan.input_pixels + plan.input_fill
     assert rep.utilization == pytest.approx(plan.nnz_macs / pes / rep.compute_cycles)
     assert 0 < rep.utilization <= 1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_slice_bound_is_the_largest_tree_node(seed):
+    """``widths.slice_bound``: the largest ``sum |w - wz| * x_max`` over the adder tree's nodes
+    (one slice, two adjacent aligned slices, ...), checked against an explicit walk, and never
+    above the accumulator bound of the whole channel (what lower_to_plan asserts)."""
+    from fpgac.compiler.analysis.widths import slice_bound
+
+    rng = np.random.default_rng(seed)
+    total, wz, xmax = int(rng.integers(5, 40)), int(rng.integers(0, 256)), 255
+    taps = sorted(rng.choice(total, int(rng.integers(0, total)), replace=False).tolist())
+    weights = [(int((wz + rng.integers(1, 256)) % 256), t) for t in taps]
+    s = int(2 ** rng.integers(1, 4))
+    starts = [int(e) for e in np.linspace(0, total, s + 1).astype(int)][:-1]
+    per = [sum(abs(w - wz) * xmax for w, t in weights
+               if starts[i] <= t < (starts + [total])[i + 1]) for i in range(s)]
+    nodes = [sum(per[i:i + 2 ** k]) for k in range(s.bit_length()) for i in range(0, s, 2 ** k)]
+    assert slice_bound(weights, wz, xmax, starts, total) == max(nodes)
+    assert max(nodes) <= sum(abs(w - wz) * xmax for w, _ in weights)
 
 
 def test_more_lanes_never_more_cycles_on_a_spatial_model():

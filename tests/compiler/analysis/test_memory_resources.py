@@ -211,3 +211,26 @@ def test_arty_estimate_within_15_percent_of_synth_xilinx(lenet, pes, bank_ports,
     assert abs(est.luts - luts) <= 0.15 * luts, (est.luts, luts)
     assert abs(est.ramb18 - ramb18) <= 0.15 * ramb18, (est.ramb18, ramb18)
     assert est.dsps == dsps and est.bram_blocks == -(-est.ramb18 // 2)
+
+
+def test_board_plan_slices_where_they_fit_and_falls_back_where_not(lenet):
+    """Build-order step 2: ``plan_for_board`` takes the compiler's sliced plan (fewer cycles)
+    where its estimate fits, and the plan without slices (no adder tree) where only that one
+    fits: the iCEBreaker's LeNet-5 P = 4 (the tree's LUTs push the sliced estimate over the
+    LUT limit), so ``--pes auto`` stays 4 there; the ULX3S at P = 64 keeps the 4-stage tree."""
+    from fpgac.compiler.analysis.resources import _misfits, _tree_luts, choose_pes
+
+    lut = pixel_table(lenet)
+    ice = get_board("icebreaker")
+    sliced = plan_hardware(lenet, pes=4, pixel_lut=lut)
+    assert sliced.tree_latency >= 1 and _tree_luts(sliced) > 0
+    plan = plan_for_board(lenet, 4, ice, lut)
+    assert plan.tree_latency == 0 and not _misfits(estimate(plan, ice), ice)
+    tried = dataclasses.replace(sliced, weight_store=plan.weight_store,
+                                weight_entry_bytes=plan.weight_entry_bytes)
+    assert _misfits(estimate(tried, ice), ice)[0][0] == "LUT"
+    assert choose_pes(lenet, ice, lambda m, p: plan_for_board(m, p, ice, lut)) == 4
+    ulx = get_board("ulx3s")
+    p64 = plan_for_board(lenet, 64, ulx, lut)
+    assert p64.tree_latency == 4 and [la.slices for la in p64.layers][2:] == [4, 16, 16]
+    assert _tree_luts(plan_hardware(lenet, pes=4, pixel_lut=lut, slices=False)) == 0

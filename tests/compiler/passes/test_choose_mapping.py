@@ -1,12 +1,14 @@
 """choose_mapping: the channel slots with the fewest estimated cycles, ties to fewer slots;
-rectangles priced with the exact issue / hazard rules, chosen only where they win."""
+rectangles priced with the exact issue / hazard rules, chosen only where they win; one-window
+slices priced the same way (a round costs its channels' longest sub-list)."""
 
 from __future__ import annotations
 
 import pytest
 
 from fpgac.compiler.passes.choose_mapping import (Mapping, choose_mapping, layer_cycles,
-                                                  mapping_cost, rect_cost)
+                                                  mapping_cost, rect_cost, slice_order,
+                                                  slice_rounds)
 
 
 def _lists(lengths):
@@ -100,3 +102,66 @@ def test_rectangles_that_do_not_fit_are_not_chosen():
     banned = choose_mapping(64, lists, 25, 4, shape=(5, 5),
                             fits=lambda br, bc: (br, bc) != (got.br, got.bc))
     assert (banned.br, banned.bc) != (got.br, got.bc)
+
+
+def _sub(lengths):
+    """Sub-lists of the given lengths per channel: ``lengths[o][i]`` entries in slice ``i``."""
+    return [[[(1, 0, 0)] * n for n in row] for row in lengths]
+
+
+def test_slice_rounds_cost_the_longest_sub_list_of_their_channels():
+    sub = _sub([[1, 6], [4, 4], [2, 1], [0, 3]])
+    # descending longest sub-list, stable: 0 (6), 1 (4), 3 (3), 2 (2)
+    assert slice_order(sub) == [0, 1, 3, 2]
+    assert list(slice_rounds(sub, 2)) == [(6, 2), (3, 2)]
+    assert list(slice_rounds(sub, 3)) == [(6, 3), (2, 1)]
+    # all sub-lists empty: a round still takes one step
+    assert list(slice_rounds(_sub([[0, 0]]), 1)) == [(1, 1)]
+
+
+def test_slices_are_chosen_only_when_strictly_faster():
+    # 2 channels of 40 entries at P = 8: channel-parallel a = 2 takes 40 steps a round;
+    # 4 slices of 10 per channel (a = 2) take 10
+    lists = _lists([40, 40])
+    even = {2: _sub([[20, 20]] * 2), 4: _sub([[10] * 4] * 2), 8: _sub([[5] * 8] * 2)}
+    assert choose_mapping(8, lists, 1, 1, slices={2: even[2], 4: even[4]}) == Mapping(2, 0, 0, 4)
+    # a = min(P // s, channels): s = 8 leaves one channel slot, 2 rounds of 5 steps
+    assert layer_cycles(slice_rounds(even[8], 1)) < layer_cycles(slice_rounds(even[4], 2))
+    assert choose_mapping(8, lists, 1, 1, slices=even) == Mapping(1, 0, 0, 8)
+    # every weight in one slice: no slice count is faster, ties go to s = 1 (today's)
+    lop = {2: _sub([[40, 0]] * 2), 4: _sub([[40, 0, 0, 0]] * 2)}
+    assert choose_mapping(8, lists, 1, 1, slices=lop) == Mapping(2)
+    # pool phases or several windows: never sliced (max over phases of partial sums differs)
+    assert choose_mapping(8, lists, 1, 4, slices=even).s == 1
+    assert choose_mapping(8, lists, 3, 1, slices=even).s == 1
+
+
+def test_slice_choice_is_the_exact_cheapest():
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        pes, oc = int(rng.choice([4, 8, 16])), int(rng.integers(1, 12))
+        lengths = rng.integers(0, 12, (oc, pes))
+        slices = {}
+        for s in (2, 4, 8, 16):
+            if s <= pes:
+                parts = np.add.reduceat(lengths, np.arange(0, pes, pes // s), axis=1)
+                slices[s] = _sub(parts.tolist())
+        lists = _lists(lengths.sum(1).tolist())
+        got = choose_mapping(pes, lists, 1, 1, slices=slices)
+        base = choose_mapping(pes, lists, 1, 1)
+        costs = {1: layer_cycles((max(1, max(len(lists[o]) for o in r)), len(r))
+                                 for r in _chunks(lists, base.a))}
+        costs.update({s: layer_cycles(slice_rounds(sub, min(pes // s, oc)))
+                      for s, sub in slices.items()})
+        best = min(costs.values())
+        assert costs[got.s] == best
+        assert got.s == min(s for s, c in costs.items() if c == best)
+        assert got.a == (base.a if got.s == 1 else min(pes // got.s, oc))
+
+
+def _chunks(lists, a):
+    order = sorted(range(len(lists)), key=lambda o: -len(lists[o])) if a > 1 else list(
+        range(len(lists)))
+    return [order[r:r + a] for r in range(0, len(order), a)]

@@ -14,15 +14,21 @@ from fpgac.compiler.plan import CHANNEL_PARALLEL, plan_hardware
 from fpgac.errors import FpgacError, UnsupportedError
 from fpgac.sim.preprocess import pixel_table
 from fpgac.sim.randmodel import random_model
-from rect_plans import rect_picker, rect_plan
+from rect_plans import rect_picker, rect_plan, slice_picker, slice_plan
 
 CASES = [(s, p) for s in (0, 1, 2, 5, 9, 13) for p in (1, 3, 8)]
 #: Rectangle window groups forced (random ``br x bc``, partial ones preferred).
 RECT_CASES = [(s, p) for s in (0, 3, 7, 11, 13, 19) for p in (3, 5, 8)]
+#: One-window slices forced (random ``s``, the largest first: ``rect = "slices"``).
+SLICE_CASES = [(s, p) for s in (0, 1, 4, 6, 9, 13) for p in (4, 8, 16)]
 
 
 def _plan(seed, pes, rect):
     model = random_model(seed)
+    if rect == "slices":
+        plan = slice_plan(model, pes, slice_picker(seed))
+        assert any(la.slices > 1 for la in plan.layers)
+        return model, plan
     if rect:
         return model, rect_plan(model, pes, rect_picker(seed))
     return model, plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
@@ -180,25 +186,34 @@ def _rebuild(plan, li, op):
             chans = {(a - layer.out_offset) // (ohp * owp) for a in addrs}
             assert len(chans) == 1, "a lane writes one output channel per group"
             o = chans.pop()
-            bank = sel[lane]
-            lst = replay[gi][bank]
             row = np.full(len(flat), wz, dtype=np.int64)
-            for wv, tap in decode_list(lst, wz, plan.gap_bits):
-                assert row[flat[tap]] == wz, f"weight ({o}, {tap}) twice in one list"
-                row[flat[tap]] = wv
+            lists = []
+            # slices: the writer's lane q * s holds the adder tree's sum of lanes q * s + i,
+            # each its own bank's sub-list from its window base (the slice start)
+            ns = plan.descriptors[li].slices
+            for i in range(ns):
+                bank = sel[lane + i]
+                start = plan.lane_init[li][lane + i][0] - layer.in_offset if ns > 1 else 0
+                lst = replay[gi][bank]
+                lists.append((bank, lst))
+                for wv, tap in decode_list(lst, wz, plan.gap_bits):
+                    assert row[flat[tap + start]] == wz, f"weight ({o}, {tap}) twice"
+                    row[flat[tap + start]] = wv
             if got[o, 0] == -1:
                 got[o] = row
             else:
                 assert np.array_equal(got[o], row), f"lanes of channel {o} read different lists"
-            if (bank, o) not in seen:
-                seen.add((bank, o))
-                fillers += sum(1 for e in lst if e[0] == wz)
-                weights += sum(1 for e in lst if e[0] != wz)
+            for bank, lst in lists:
+                if (bank, o) not in seen:
+                    seen.add((bank, o))
+                    fillers += sum(1 for e in lst if e[0] == wz)
+                    weights += sum(1 for e in lst if e[0] != wz)
     return got, fillers, weights
 
 
 @pytest.mark.parametrize("seed,pes,rect", [c + (False,) for c in CASES]
-                         + [c + (True,) for c in RECT_CASES[::3]])
+                         + [c + (True,) for c in RECT_CASES[::3]]
+                         + [c + ("slices",) for c in SLICE_CASES])
 def test_roms_hold_exactly_the_nonzero_weights(seed, pes, rect):
     model, plan = _plan(seed, pes, rect)
     for li, op in enumerate(_weighted(model)):
@@ -209,16 +224,19 @@ def test_roms_hold_exactly_the_nonzero_weights(seed, pes, rect):
         assert weights == nnz == plan.layers[li].nnz_weights
         layer = plan.layers[li]
         assert layer.dense_weights == wmat.size
-    # stored once: one list per output channel in all the banks together (whatever P)
+    # stored once: one list per output channel (per channel and slice in a sliced layer) in
+    # all the banks together (whatever P)
     lists = sum(sum(1 for e in bk if e[2]) for bk in plan.banks)
-    assert lists == sum(int(op.weight.shape[0]) for op in _weighted(model))
+    assert lists == sum(int(op.weight.shape[0]) * la.slices
+                        for op, la in zip(_weighted(model), plan.layers))
 
 
 @pytest.mark.parametrize("seed,pes,rect", [c + (False,) for c in CASES]
-                         + [c + (True,) for c in RECT_CASES])
+                         + [c + (True,) for c in RECT_CASES]
+                         + [c + ("slices",) for c in SLICE_CASES])
 def test_program_writes_every_output_once_and_figures(seed, pes, rect):
     model, plan = _plan(seed, pes, rect)
-    if rect:
+    if rect is True:
         assert any(la.rect != (0, 0) for la in plan.layers)
     replay = _replay(plan)
     # per layer (regions are reused across layers, never within one)
@@ -362,9 +380,47 @@ def test_shipped_lenet_weight_storage_targets(name, limit):
     from fpgac.compiler.frontend import load_model
 
     model = load_model(Path(__file__).resolve().parents[3] / "examples" / name)
-    entries = set()
+    entries, sliced = set(), []
     for pes in (1, 2, 7, 16, 54, 64):
         plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
         assert plan.rom_bits <= limit * plan.dense_rom_bits, pes
-        entries.add(sum(len(b) for b in plan.banks))
+        n = sum(len(b) for b in plan.banks)
+        extra = sum(la.out_shape[0] * (la.slices - 1) for la in plan.layers)
+        (sliced.append((n, extra)) if extra else entries.add(n))
     assert len(entries) == 1, "stored once: the number of entries does not depend on P"
+    assert sliced, "the compiler slices a LeNet-5 layer at some P"
+    # slices: a sub-list's gaps start at its slice (no more fillers than the whole list's),
+    # an empty sub-list is one filler
+    base = entries.pop()
+    assert all(base < n <= base + extra for n, extra in sliced), (base, sliced)
+
+
+@pytest.mark.parametrize("total,s", [(10, 4), (12, 4), (7, 2), (33, 8), (5, 4)])
+def test_slice_lists_partition_the_taps(total, s):
+    """``_slice_lists``: the ``np.linspace`` cut (``s`` need not divide the taps) puts every
+    non-zero weight in exactly one slice, at its tap minus the slice start; a slice without
+    weights is the single filler."""
+    from fpgac.compiler.passes.lower_to_plan import _slice_lists
+
+    rng = np.random.default_rng(total * 10 + s)
+    wz, gap_bits = 7, 2
+    raw = []
+    for o in range(4):
+        taps = sorted(rng.choice(total, int(rng.integers(0, total + 1)), replace=False))
+        raw.append([(int(wz + 1 + rng.integers(0, 100)), int(t)) for t in taps])
+    raw.append([(wz + 3, total - 1)])           # only the last slice has a weight
+    starts, sub = _slice_lists(raw, total, s, wz, gap_bits)
+    edges = list(starts) + [total]
+    assert starts[0] == 0 and list(starts) == sorted(set(starts)) and len(starts) == s
+    assert max(edges[i + 1] - edges[i] for i in range(s)) - min(
+        edges[i + 1] - edges[i] for i in range(s)) <= 1
+    for o, lst in enumerate(raw):
+        got = []
+        for i in range(s):
+            dec = decode_list(sub[o][i], wz, gap_bits)
+            assert all(0 <= t < edges[i + 1] - edges[i] for _, t in dec)
+            if not dec:
+                assert sub[o][i] == [(wz, 0, 1)]            # the single filler
+            got += [(w, t + starts[i]) for w, t in dec]
+        assert got == lst
+    assert all(sub[-1][i] == [(wz, 0, 1)] for i in range(s - 1))
