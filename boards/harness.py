@@ -19,8 +19,7 @@ amaranth-boards platform and wires them to a :class:`Harness`. The core never se
 
 import operator
 
-from amaranth.hdl import (Cat, ClockDomain, ClockSignal, Const, DomainRenamer, Elaboratable,
-                          Module, Mux, ResetSignal, Signal)
+from amaranth.hdl import Cat, Const, Elaboratable, Module, Mux, ResetInserter, Signal
 from amaranth.lib import io, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
@@ -138,44 +137,35 @@ class Harness(wiring.Component):
         m = Module()
         m.submodules.uart_rx = urx = UARTRx(self._divisor)
         m.submodules.uart_tx = utx = UARTTx(self._divisor)
-        # The core and its pixel queue run in the `core` domain: the `sync` clock, reset by
-        # one register `crst` (the board's reset or the resync request `core_rst`, one cycle
-        # later). It fans out to every flip-flop of the core, so nothing but a flip-flop
-        # may drive it: a counter compare in front of it was the routed ULX3S P = 16
-        # critical path, and the OR of the two resets (`ResetInserter`) the P = 64 one
-        # (16.8 ns, two die-wide routes; docs/boards.md "Pipelining").
+        # the resync reset comes from a register (it fans out to every flip-flop of the core:
+        # a counter compare in front of it was the routed ULX3S critical path)
         core_rst = Signal()
-        crst = Signal(init=1)
-        m.d.sync += crst.eq(core_rst)
-        hold = core_rst | crst          # no byte is taken while the queue is (to be) reset
-        m.domains.core = ClockDomain("core", local=True)
-        m.d.comb += [ClockSignal("core").eq(ClockSignal("sync")), ResetSignal("core").eq(crst)]
-        m.submodules.core = DomainRenamer("core")(self.core)
+        m.submodules.core = ResetInserter(core_rst)(self.core)
         core = self.core
         m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
 
         # ---- pixels in through a queue, with resync on a stalled partial image ----
         depth = plan_rx_fifo_depth(self._plan, self._divisor)
         fifo = SyncFIFOBuffered(width=8, depth=depth)
-        m.submodules.rx_fifo = DomainRenamer("core")(fifo)
+        m.submodules.rx_fifo = ResetInserter(core_rst)(fifo)
         wiring.connect(m, fifo.r_stream, core.pixels)
         m.d.sync += core_rst.eq(0)
         if self._plan.weight_store == "loaded":
             status, receiving = _LoadedRx(self._plan, self._resync).wire(m, urx, fifo, core,
-                                                                         core_rst, hold)
+                                                                         core_rst)
         else:
-            status, receiving = None, self._rx_images(m, urx, fifo, core_rst, hold)
+            status, receiving = None, self._rx_images(m, urx, fifo, core_rst)
         sending = self._tx_frames(m, utx, core, status)
         m.d.comb += self.busy_led.eq(receiving | fifo.r_stream.valid | core.busy | sending)
         return m
 
-    def _rx_images(self, m, urx, fifo, core_rst, hold):
+    def _rx_images(self, m, urx, fifo, core_rst):
         """The ROM store's receive path: every byte is a pixel; returns 'an image is partly
         received'."""
-        # no byte is taken in the reset cycles (it waits in the receiver)
+        # no byte is taken in the reset cycle (it waits in the receiver)
         m.d.comb += [fifo.w_stream.payload.eq(urx.data.payload),
-                     fifo.w_stream.valid.eq(urx.data.valid & ~hold),
-                     urx.data.ready.eq(fifo.w_stream.ready & ~hold)]
+                     fifo.w_stream.valid.eq(urx.data.valid & ~core_rst),
+                     urx.data.ready.eq(fifo.w_stream.ready & ~core_rst)]
         count = Signal(range(self._pixels))      # bytes of the current image received
         idle = Signal(range(self._resync + 1))
         with m.If(urx.data.valid & urx.data.ready):
@@ -295,7 +285,7 @@ class _LoadedRx:
         self.nbytes = int(plan.weight_image_bytes)
         self.resync = resync
 
-    def wire(self, m, urx, fifo, core, core_rst, hold):
+    def wire(self, m, urx, fifo, core, core_rst):
         """Build the parser; returns ``(status, receiving)``."""
         st = _Status()
         state = Signal(range(6), init=_CMD)
@@ -314,8 +304,8 @@ class _LoadedRx:
         take = urx.data.valid & urx.data.ready
         m.d.comb += [
             fifo.w_stream.payload.eq(b),
-            fifo.w_stream.valid.eq(urx.data.valid & ~hold & (state == _IMAGE)),
-            urx.data.ready.eq(~hold & ((state != _IMAGE) | fifo.w_stream.ready)),
+            fifo.w_stream.valid.eq(urx.data.valid & ~core_rst & (state == _IMAGE)),
+            urx.data.ready.eq(~core_rst & ((state != _IMAGE) | fifo.w_stream.ready)),
             core.weights.payload.eq(b),
             core.weights.valid.eq(take & (state == _UPLOAD)),
             core.weights_ok.eq(have),
