@@ -263,7 +263,7 @@ def _tree_luts(plan) -> int:
     ``acc_bits`` values (one LUT per bit: the sum with the gated operand); its pass-through
     registers are flip-flops. 0 without sliced layers. Not fitted on a synthesis yet."""
     return sum((int(plan.pes) // (2 << k)) * int(plan.acc_bits)
-               for k in range(int(getattr(plan, "tree_latency", 0))))
+               for k in range(int(plan.tree_latency)))
 
 
 def estimate(plan, board, divisor: int | None = None) -> Estimate:

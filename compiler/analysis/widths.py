@@ -22,8 +22,8 @@ from fpgac import semantics
 from fpgac.compiler import ir
 from fpgac.errors import UnsupportedError
 
-__all__ = ["signed_bits", "unsigned_bits", "delta_bits", "acc_bound", "layer_acc_bits",
-           "slice_bound"]
+__all__ = ["signed_bits", "unsigned_bits", "delta_bits", "acc_bound", "centred_input_bound",
+           "layer_acc_bits", "slice_bound"]
 
 #: Bounds above this are rejected: the golden model keeps every intermediate in int64.
 LIMIT = semantics.LIMIT
@@ -64,16 +64,21 @@ def acc_bound(op: ir.Conv2d | ir.Linear, in_hi: int | None = None) -> list[int]:
         If a bound reaches ``2**62`` (outside what the golden model can check).
     """
     wd = np.asarray(op.weight, dtype=np.int64) - int(op.w_zero_point)
-    if in_hi is None:
-        xmax = semantics.centred_input_max(op.in_q.zero_point, op.n_bits)
-    else:
-        xmax = max(int(op.in_q.zero_point), int(in_hi) - int(op.in_q.zero_point))
-    bounds = semantics.accumulator_bounds(wd, op.bias, xmax)
+    bounds = semantics.accumulator_bounds(wd, op.bias, centred_input_bound(op, in_hi))
     for o, b in enumerate(bounds):
         if b >= LIMIT:
             raise UnsupportedError(
                 f"{op.name}: accumulator bound of output {o} is {b}, expected < 2**62")
     return bounds
+
+
+def centred_input_bound(op: ir.Conv2d | ir.Linear, in_hi: int | None = None) -> int:
+    """Largest ``|x - inz|`` of a layer's input: ``max(inz, 2**n - 1 - inz)``, or
+    ``max(inz, in_hi - inz)`` with ``in_hi`` (:func:`acc_bound`)."""
+    inz = int(op.in_q.zero_point)
+    if in_hi is None:
+        return semantics.centred_input_max(inz, op.n_bits)
+    return max(inz, int(in_hi) - inz)
 
 
 def layer_acc_bits(op: ir.Conv2d | ir.Linear, in_hi: int | None = None) -> int:

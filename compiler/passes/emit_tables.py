@@ -136,10 +136,11 @@ class Tables:
             out_first=out_pad * owp + out_pad, out_step=geo["out_step"], out_wrap=owp - wq,
             grp_w=geo["grp_w"], grp_wrap=geo["grp_wrap"], br=br, bc=bc, slices=ns))
         self.chan_table.extend((out_offset + o * ohp * owp, bias[o]) for o in order)
-        init = list(_lane_init(pes, a, b, br, bc, win, in_offset))
         if ns > 1:
             init = [(in_offset + starts[p % ns], 0, 0) if p < a * ns else (in_offset, 0, 1)
                     for p in range(pes)]
+        else:
+            init = _lane_init(pes, a, b, br, bc, win, in_offset)
         self.lane_init.append(tuple(init))
         before = len(self.program)
         for r in range(rounds):

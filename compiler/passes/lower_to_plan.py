@@ -155,9 +155,7 @@ def _check_slice_widths(op, raw, starts, total, acc_bits, in_hi) -> None:
     """Every lane partial sum and adder-tree node of a sliced layer fits ``acc_bits``
     (:func:`~fpgac.compiler.analysis.widths.slice_bound`; it cannot fail while the
     accumulator bound holds the whole dot product: an internal check)."""
-    inz = int(op.in_q.zero_point)
-    xmax = (semantics.centred_input_max(inz, op.n_bits) if in_hi is None
-            else max(inz, int(in_hi) - inz))
+    xmax = widths.centred_input_bound(op, in_hi)
     bound = max(widths.slice_bound(lst, int(op.w_zero_point), xmax, starts, total)
                 for lst in raw)
     if widths.signed_bits(bound) > acc_bits:
