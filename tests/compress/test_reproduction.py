@@ -3,18 +3,36 @@
 Every shipped config, preset (``examples/*.config.yml``) and staged (``examples/strategies/``),
 is run through its documented command (``fpgac compress --config FILE``, the same CLI code
 path) on a cut-down budget; the files it writes must have the SHA-256 in
-``fixtures/reproduction.json``. That fixture was made on this project's 2-core test machine by
-the code before the single-pipeline restructuring (commit e36b6c1, issue 15: ``run_compress``
-and the staged ``run_config`` as separate functions), so this test pins both kinds of config
-files to their old results. Regenerate (only for an intended change of results) with::
+``fixtures/reproduction.json``. Like the shipped files, the bytes depend on the torch version,
+the thread count and the CPU's float kernels, so the fixture holds one digest set per
+environment: torch version, CPU kernel level (``torch.backends.cpu.get_cpu_capability()``) and
+torch threads (always :data:`THREADS` here). A run compares with its environment's set; on an
+environment with no set the comparison is skipped with a reason naming the recorded ones.
+
+The recorded sets, both made on this project's 2-core test machine with torch 2.13.0+cpu:
+
+* ``AVX2`` (AMD EPYC, 2026-11-30): made by the code of commit e36b6c1, before the
+  single-pipeline restructuring (25ac84c, issue 15: ``run_compress`` and the staged
+  ``run_config`` were separate functions); the one pipeline (256aace) wrote the same bytes.
+* ``AVX512`` (Intel Xeon, 2026-12-01): made by the same old code of e36b6c1 and by main
+  f61a778 (one pipeline); all 15 files of the 7 configs agreed byte for byte. Every digest
+  differs from the AVX2 set's.
+
+So both sets pin the one pipeline to the old code's results. Add or replace the set of the
+current environment (only for a new environment or an intended change of results; the other
+sets are kept, and every set must cover every shipped config) with::
 
     python tests/compress/test_reproduction.py --write
 
+The kernel level alone does not fix the bytes: MKL and oneDNN pick their own kernels. Measured
+on the AVX512 Xeon, ``ATEN_CPU_CAPABILITY=avx2`` (reported level AVX2) wrote neither set's
+bytes, and with ``MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2`` added it wrote yet
+other bytes. A mismatch on a recorded environment is therefore either a change of results or a
+machine whose libraries dispatch differently at the same level; rerunning the old code (e36b6c1)
+there tells which.
+
 The full runs take 48 training epochs each (``bench/compress_bench.py --check`` compares them
-with the shipped files). Like the shipped files, the bytes depend on the torch version, the
-thread count and the CPU's kernels: both runs use 2 torch threads, and the fixture records the
-torch version and the CPU kernel level (``torch.backends.cpu.get_cpu_capability()``) it was made
-with; on another torch or kernel level the hash comparison is skipped with the reason.
+with the shipped files).
 """
 
 from __future__ import annotations
@@ -90,29 +108,69 @@ def produce(name: str, config: Path, out: Path) -> dict[str, str]:
     return _digests(out)
 
 
-def _environment() -> dict[str, str]:
-    return {"torch": torch.__version__, "cpu": torch.backends.cpu.get_cpu_capability()}
+def _environment() -> dict:
+    """The keys of this run's digest set."""
+    return {"torch": torch.__version__, "cpu": torch.backends.cpu.get_cpu_capability(),
+            "threads": THREADS}
 
 
-def _skip_if_other_environment(fixture: dict) -> None:
-    made = {key: fixture[key] for key in _environment()}
-    if made != _environment():
-        pytest.skip(f"fixture made with {made}, this is {_environment()}")
+def _key(digest_set: dict) -> tuple:
+    return tuple(digest_set[key] for key in _environment())
 
 
-def test_fixture_covers_every_shipped_config():
-    fixture = json.loads(FIXTURE.read_text())
-    assert set(fixture["cases"]) == set(_cases())
-    _skip_if_other_environment(fixture)
+def _label(digest_set: dict) -> str:
+    return f"torch {digest_set['torch']}, {digest_set['cpu']}, {digest_set['threads']} threads"
+
+
+def merged(sets: list[dict], new: dict) -> list[dict]:
+    """``sets`` with ``new`` in place of the set of its environment (or added), sorted by
+    environment."""
+    return sorted([s for s in sets if _key(s) != _key(new)] + [new], key=_key)
+
+
+def _recorded_sets() -> list[dict]:
+    return json.loads(FIXTURE.read_text())["sets"]
+
+
+def _this_environments_cases() -> dict[str, dict[str, str]]:
+    """The recorded digests of this environment; skips (naming the recorded ones) if none."""
+    sets = _recorded_sets()
+    for digest_set in sets:
+        if _key(digest_set) == _key(_environment()):
+            return digest_set["cases"]
+    recorded = "; ".join(_label(s) for s in sets)
+    pytest.skip(f"{FIXTURE.name} has no digest set for this environment "
+                f"({_label(_environment())}); recorded: {recorded}; add one with "
+                f"`python tests/compress/test_reproduction.py --write`")
+
+
+def test_fixture_has_one_set_per_environment_covering_every_shipped_config():
+    sets = _recorded_sets()
+    keys = [_key(s) for s in sets]
+    assert keys == sorted(set(keys)), "one digest set per environment, sorted"
+    for digest_set in sets:
+        assert set(digest_set) == {*_environment(), "cases"}, _label(digest_set)
+        assert set(digest_set["cases"]) == set(_cases()), _label(digest_set)
+
+
+def test_write_replaces_only_the_current_environments_set():
+    env = _environment()
+    other = {**env, "cpu": "OTHER", "cases": {"a": {"a.yml": "1"}}}
+    old = {**env, "cases": {"a": {"a.yml": "2"}}}
+    new = {**env, "cases": {"a": {"a.yml": "3"}}}
+    assert merged([other, old], new) == sorted([other, new], key=_key)
+    assert merged([other], new) == sorted([other, new], key=_key)
+    assert merged([], new) == [new]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(_cases()))
 def test_cut_down_runs_match_the_fixture(name, tmp_path):
-    fixture = json.loads(FIXTURE.read_text())
-    _skip_if_other_environment(fixture)
+    expected = _this_environments_cases()[name]
     got = produce(name, _cases()[name], tmp_path / "out")
-    assert got == fixture["cases"][name]
+    differ = sorted(f for f in {*got, *expected} if got.get(f) != expected.get(f))
+    assert got == expected, (f"{name}: {differ} differ from the {_label(_environment())} set "
+                             f"(see the module docstring on kernel dispatch)")
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
@@ -122,7 +180,9 @@ if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
     with tempfile.TemporaryDirectory() as tmp:
         for case, config in _cases().items():
             cases[case] = produce(case, config, Path(tmp) / case / "out")
+    current = {**_environment(), "cases": cases}
+    sets = merged(_recorded_sets() if FIXTURE.exists() else [], current)
     FIXTURE.parent.mkdir(exist_ok=True)
-    FIXTURE.write_text(json.dumps({**_environment(), "threads": THREADS,
-                                   "cases": cases}, indent=1) + "\n")
-    print(f"wrote {FIXTURE}")
+    FIXTURE.write_text(json.dumps({"sets": sets}, indent=1) + "\n")
+    print(f"wrote the {_label(current)} set into {FIXTURE} ({len(sets)} sets: "
+          f"{'; '.join(_label(s) for s in sets)})")
