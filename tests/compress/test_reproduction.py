@@ -5,7 +5,8 @@ is run through its documented command (``fpgac compress --config FILE``, the sam
 path) on a cut-down budget; the files it writes must have the SHA-256 in
 ``fixtures/reproduction.json``. Like the shipped files, the bytes depend on the torch version,
 the thread count and the CPU's float kernels, so the fixture holds one digest set per
-environment: torch version, CPU kernel level (``torch.backends.cpu.get_cpu_capability()``) and
+environment: torch version, CPU vendor (``vendor_id`` of ``/proc/cpuinfo``: MKL and oneDNN
+dispatch by it too, below), CPU kernel level (``torch.backends.cpu.get_cpu_capability()``) and
 torch threads (always :data:`THREADS` here). A run compares with its environment's set; on an
 environment with no set the comparison is skipped with a reason naming the recorded ones.
 
@@ -29,7 +30,8 @@ on the AVX512 Xeon, ``ATEN_CPU_CAPABILITY=avx2`` (reported level AVX2) wrote nei
 bytes, and with ``MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2`` added it wrote yet
 other bytes. A mismatch on a recorded environment is therefore either a change of results or a
 machine whose libraries dispatch differently at the same level; rerunning the old code (e36b6c1)
-there tells which.
+there tells which. The vendor is in the key for that reason: an Intel machine at AVX2 finds no
+set (the AVX2 set is AMD's) and skips instead of failing.
 
 The full runs take 48 training epochs each (``bench/compress_bench.py --check`` compares them
 with the shipped files).
@@ -108,10 +110,23 @@ def produce(name: str, config: Path, out: Path) -> dict[str, str]:
     return _digests(out)
 
 
+def _vendor() -> str:
+    """The CPU vendor (``GenuineIntel``, ``AuthenticAMD``; ``unknown`` without
+    ``/proc/cpuinfo``)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    for line in text.splitlines():
+        if line.startswith("vendor_id"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
 def _environment() -> dict:
     """The keys of this run's digest set."""
-    return {"torch": torch.__version__, "cpu": torch.backends.cpu.get_cpu_capability(),
-            "threads": THREADS}
+    return {"torch": torch.__version__, "vendor": _vendor(),
+            "cpu": torch.backends.cpu.get_cpu_capability(), "threads": THREADS}
 
 
 def _key(digest_set: dict) -> tuple:
@@ -119,7 +134,8 @@ def _key(digest_set: dict) -> tuple:
 
 
 def _label(digest_set: dict) -> str:
-    return f"torch {digest_set['torch']}, {digest_set['cpu']}, {digest_set['threads']} threads"
+    return (f"torch {digest_set['torch']}, {digest_set['vendor']} {digest_set['cpu']}, "
+            f"{digest_set['threads']} threads")
 
 
 def merged(sets: list[dict], new: dict) -> list[dict]:
