@@ -7,6 +7,7 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgac.hw.checks import check_unsigned
+from fpgac.hw.fanout import TAG, VIVADO_ATTRS
 
 __all__ = ["WeightBank", "bank_rom", "bank_ram", "WeightLoader", "SPRAM_SCRIPT"]
 
@@ -175,11 +176,15 @@ class WeightBank(wiring.Component):
             rp = rom.read_port()
         else:
             rp = self._port
-        # the input register
+        # the input register: every bank has its own copy of the step flags and wz, which
+        # are the same in all banks; named as register replicas (fpgac.hw.fanout) so that
+        # synthesis keeps them apart (merged, one register reached all 64 banks of the ULX3S
+        # P = 64 build: its worst path, docs/boards.md)
         restart, step, pass_first, group_first = (
-            Signal(name=f"{n}0") for n in ("restart", "step", "pass_first", "group_first"))
+            Signal(name=f"{n}0_{TAG}", attrs=VIVADO_ATTRS)
+            for n in ("restart", "step", "pass_first", "group_first"))
         cmd = Signal.like(self.cmd, name="cmd0")
-        wz = Signal.like(self.wz, name="wz0", reset_less=True)
+        wz = Signal.like(self.wz, name=f"wz0_{TAG}", reset_less=True, attrs=VIVADO_ATTRS)
         m.d.sync += [restart.eq(self.restart), step.eq(self.step),
                      pass_first.eq(self.pass_first), group_first.eq(self.group_first),
                      cmd.eq(self.cmd), wz.eq(self.wz)]

