@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from fpgac.errors import FpgacError
 
-__all__ = ["Estimate", "estimate", "check_fit", "choose_pes", "plan_for_board",
+__all__ = ["Estimate", "estimate", "check_fit", "choose_pes", "fits", "plan_for_board",
            "memory_report", "MAX_AUTO_PES", "FILL_LIMIT", "BRAM_FILL_LIMIT",
            "LOGIC_ROM_BITS_PER_BLOCK", "BANK_PORTS", "SPRAM_SHAPE", "LOADER_LUTS",
            "spram_blocks", "weight_store_report", "OVERLAP_CHOICES", "PACKED_LUTS_PER_LUT",
@@ -373,6 +373,11 @@ def choose_pes(model, board, plan_fn) -> int:
         if not _misfits(estimate(plan_fn(model, pes), board), board):
             return pes
     return 1
+
+
+def fits(plan, board) -> bool:
+    """Whether ``plan``'s estimate fits ``board`` (the test of :func:`choose_pes`)."""
+    return not _misfits(estimate(plan, board), board)
 
 
 def check_fit(plan, board, plan_fn=None, model=None) -> Estimate:

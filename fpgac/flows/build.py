@@ -39,7 +39,8 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
     Parameters
     ----------
     pes : int or "auto"
-        Lanes; ``auto`` picks the largest that fits by the plan estimate.
+        Lanes; ``auto`` (:func:`auto_pes`) picks, among the P that fit by the plan estimate,
+        the fastest at its clock (the largest, unless the board's default clock falls with P).
     clock_mhz : float, optional
         The ``sync`` clock, made by the board's PLL (:func:`fpgac.boards.clock.plan_clock`);
         default: the board's default clock. The report states the exact frequency.
@@ -77,7 +78,7 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
     board = get_board(board_name)
     times = {}
     t0 = time.monotonic()
-    plan, est = _plan(model_path, board, pes, step, weight_store, overlap)
+    plan, est = _plan(model_path, board, pes, step, weight_store, overlap, clock_mhz)
     times["plan_s"] = time.monotonic() - t0
     plat = board.make_platform()
     clock = plan_clock(board, clock_mhz, pes=plan.pes)   # PLL setting (or oscillator), exact
@@ -110,7 +111,7 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
     return report
 
 
-def _plan(model_path, board, pes, step, weight_store="auto", overlap="off"):
+def _plan(model_path, board, pes, step, weight_store="auto", overlap="off", clock_mhz=None):
     """Load the model and plan it for ``pes`` lanes (or ``"auto"``); return ``(plan, estimate)``
     after the fit pre-check."""
     from fpgac.compiler.analysis.resources import check_fit
@@ -119,16 +120,18 @@ def _plan(model_path, board, pes, step, weight_store="auto", overlap="off"):
 
     step("loading model")
     model = load_model(model_path, hint=candidate_accuracy)
-    plan, plan_fn = board_plan(model, board, pes, weight_store, overlap, step)
+    plan, plan_fn = board_plan(model, board, pes, weight_store, overlap, step, clock_mhz)
     return plan, check_fit(plan, board, plan_fn, model)
 
 
-def board_plan(model, board, pes, weight_store="auto", overlap="off", step=None):
+def board_plan(model, board, pes, weight_store="auto", overlap="off", step=None,
+               clock_mhz=None):
     """``(plan, plan_fn)``: the plan a build of ``model`` on ``board`` uses at ``pes`` lanes
-    (or ``"auto"``: :func:`fpgac.compiler.analysis.resources.choose_pes`), and the function
-    ``plan_fn(model, p)`` that plans it at any ``p`` (``plan_for_board`` with these options).
-    ``fpgac verify --board`` plans with it too, so that it simulates the built core."""
-    from fpgac.compiler.analysis.resources import choose_pes, plan_for_board
+    (or ``"auto"``: :func:`auto_pes`), and the function ``plan_fn(model, p)`` that plans it at
+    any ``p`` (``plan_for_board`` with these options). ``clock_mhz``: the build's
+    ``--clock-mhz`` (``None``: the board's default clock, which may depend on P). ``fpgac
+    verify --board`` plans with it too, so that it simulates the built core."""
+    from fpgac.compiler.analysis.resources import plan_for_board
     from fpgac.sim.preprocess import pixel_table
 
     def plan_fn(m, p):
@@ -137,7 +140,7 @@ def board_plan(model, board, pes, weight_store="auto", overlap="off", step=None)
     if pes == "auto":
         if step:
             step("choosing P")
-        pes = choose_pes(model, board, plan_fn)
+        pes = auto_pes(model, board, plan_fn, clock_mhz)
     else:
         try:
             pes = int(pes)
@@ -147,6 +150,37 @@ def board_plan(model, board, pes, weight_store="auto", overlap="off", step=None)
         if pes < 1:
             raise FpgacError(f"--pes: expected a positive integer or 'auto', found {pes}")
     return plan_fn(model, pes), plan_fn
+
+
+def auto_pes(model, board, plan_fn, clock_mhz=None) -> int:
+    """``--pes auto``: the P whose design runs the most images per second at its clock.
+
+    With ``clock_mhz`` (or a board whose default clock does not depend on P) that is the
+    largest P that fits (:func:`fpgac.compiler.analysis.resources.choose_pes`). A board whose
+    default clock falls with P (:data:`fpgac.boards.clock.DEFAULT_CLOCK_MHZ`, the ULX3S: the
+    clocks that met timing at the measured P) has one candidate per entry of its table, the
+    largest P that fits up to the entry's P (and the largest that fits overall); each is
+    priced as its default clock over its start-to-start cycles (``predict(plan).
+    interval_cycles``, exact), and the fastest wins (a tie: the smaller P)."""
+    from fpgac.boards.clock import DEFAULT_CLOCK_MHZ, default_clock_mhz
+    from fpgac.compiler.analysis.cycles import predict
+    from fpgac.compiler.analysis.resources import choose_pes, fits
+
+    largest = choose_pes(model, board, plan_fn)
+    table = DEFAULT_CLOCK_MHZ[board.name]
+    if clock_mhz is not None or not isinstance(table, tuple):
+        return largest
+    candidates = {largest}
+    for top, _ in table:
+        p = min(top, largest)
+        while p > 1 and not fits(plan_fn(model, p), board):
+            p -= 1
+        candidates.add(p)
+
+    def speed(p):
+        return default_clock_mhz(board.name, p) / predict(plan_fn(model, p)).interval_cycles
+
+    return max(sorted(candidates), key=lambda p: (speed(p), -p))
 
 
 def _write_sources(plan, board, plat, clock, out: Path, baud: int) -> None:

@@ -86,7 +86,7 @@ def verify(model_path, *, images: int = 100, pes: int | None = DEFAULT_PES, data
                          f"is checked cycle-exact), found seed {stalls}")
     flow = _netlist_flow(board) if netlist else None
     stage("planning")
-    plan = _plan(model, pes, board, weight_store, overlap)
+    plan = _plan(model, pes, board, weight_store, overlap, clock_mhz)
     pes = int(plan.pes)
     report = cycles.predict(plan)
     _check_build_cycles(report, expect_compute_cycles, board, pes)
@@ -188,10 +188,11 @@ def _netlist_flow(board: str | None) -> str:
     return flow
 
 
-def _plan(model, pes: int, board: str | None, weight_store: str | None, overlap: bool):
+def _plan(model, pes: int, board: str | None, weight_store: str | None, overlap: bool,
+          clock_mhz: float | None = None):
     """The plan verified: a ``board`` build's (:func:`plan_for_board
     <fpgac.compiler.analysis.resources.plan_for_board>`, ``pes`` ``None``: the build's
-    ``--pes auto``) or the generic one."""
+    ``--pes auto`` at ``clock_mhz``) or the generic one."""
     from fpgac.compiler.plan import plan_hardware
     from fpgac.sim.preprocess import pixel_table
 
@@ -203,7 +204,8 @@ def _plan(model, pes: int, board: str | None, weight_store: str | None, overlap:
     from fpgac.flows.build import board_plan
 
     return board_plan(model, get_board(board), "auto" if pes is None else pes,
-                      weight_store or "auto", "on" if overlap else "off")[0]
+                      weight_store or "auto", "on" if overlap else "off",
+                      clock_mhz=clock_mhz)[0]
 
 
 def _verdict_figures(verdict, res, want_logits, want_klass) -> dict:

@@ -301,3 +301,37 @@ def test_build_overlap_auto_reports_the_interval(tiny, tmp_path, board, want):
     assert report["images_per_s"] == pytest.approx(hz / cyc.interval_cycles)
     assert report["speed"]["interval_cycles_mean"] == cyc.interval_cycles
     assert report["speed"]["images_per_s_at_clock"] == pytest.approx(report["images_per_s"])
+
+
+def test_pes_auto_is_the_fastest_at_its_default_clock(monkeypatch):
+    """``--pes auto`` on a board whose default clock falls with P (the ULX3S table): each
+    table entry's largest fitting P is priced as its default clock over its exact
+    start-to-start cycles and the fastest wins; with ``--clock-mhz`` (one clock for every P)
+    or a table that favours the largest P, it is the largest that fits (``choose_pes``)."""
+    from fpgac.boards import clock
+    from fpgac.flows.build import auto_pes, board_plan
+
+    model = load_model("examples/lenet5_g90_8b.yml")
+    board = get_board("ulx3s")
+    _, plan_fn = board_plan(model, board, 1)
+    largest = choose_pes(model, board, plan_fn)
+    interval = {p: predict(plan_fn(model, p)).interval_cycles for p in (16, 32, largest)}
+    assert interval[16] > interval[32] > interval[largest]
+    assert auto_pes(model, board, plan_fn, clock_mhz=55) == largest
+
+    def case(table):
+        monkeypatch.setitem(clock.DEFAULT_CLOCK_MHZ, "ulx3s", table)
+        want = max((16, 32, largest), key=lambda p: (clock.default_clock_mhz("ulx3s", p)
+                                                     / interval[p], -p))
+        got = auto_pes(model, board, plan_fn)
+        assert got == want, (table, got, want)
+        return got
+
+    assert case(((16, 100), (32, 90), (64, 55))) == 32        # 13,562 > 12,878 images/s
+    assert case(((16, 100), (32, 90), (64, 70))) == largest   # 70 MHz: P = 64 again
+    assert case(((16, 300), (32, 90), (64, 55))) == 16
+    assert case(((64, 55),)) == largest
+    # the build takes it: its plan and clock are the chosen P's
+    monkeypatch.setitem(clock.DEFAULT_CLOCK_MHZ, "ulx3s", ((16, 100), (32, 90), (64, 55)))
+    plan, _ = board_plan(model, board, "auto")
+    assert plan.pes == 32 and plan_clock(board, None, pes=plan.pes).mhz == 90
