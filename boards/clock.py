@@ -69,13 +69,13 @@ LIMITS = {
 #: Default ``--clock-mhz`` per board: a documented default (Vivado), a clock that met timing in
 #: place and route (open flows), or, where the Fmax depends on the lane count, a table
 #: ``((P, MHz), ...)`` in increasing ``P`` (:func:`default_clock_mhz`) of clocks below the
-#: routed nextpnr Fmax of LeNet-5 builds at that ``P``. ULX3S: P <= 16 100 MHz (routed 111.45
-#: MHz at 100 MHz on main aaca2a2, the datapath without reset; 106.56 before), P <= 32 80 MHz
-#: (two routes at 90 MHz: 94.15 MHz on aaca2a2's hardware, 84.51 on 96dce78's, the same
-#: critical path placed differently; 80.80 before aaca2a2), P <= 64 55 MHz (routed 59.04
-#: MHz; 59.22 on aaca2a2). The measurements and commands are in ``docs/boards.md``.
+#: routed nextpnr Fmax of LeNet-5 builds at that ``P``. ULX3S: P <= 16 100 MHz (routed 106.56
+#: MHz at 100 MHz with the controller's issue flags and the split requantizer; 90 MHz
+#: before), P <= 32 75 MHz (routed 82.73 MHz at 100 MHz on b480963 and 80.80 at 90 on
+#: 0959c74), P <= 64 55 MHz (routed 59.04 MHz). The measurements and commands are in
+#: ``docs/boards.md``.
 DEFAULT_CLOCK_MHZ = {"arty": 100, "arty-100t": 100, "icebreaker": 30,
-                     "ulx3s": ((16, 100), (32, 80), (64, 55))}
+                     "ulx3s": ((16, 100), (32, 75), (64, 55))}
 
 
 def default_clock_mhz(board_name: str, pes: int | None = None) -> float:

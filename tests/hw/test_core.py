@@ -195,3 +195,61 @@ def test_overlap_loader_must_yield_the_write_port():
     s1 = min(s for (s, _, _, _), g in zip(sched, plan.program) if g.layer == 1)
     rep = cycles.predict(plan)
     assert rep.interval_cycles > s1 + plan.input_pixels > rep.compute_cycles + 1
+
+
+def _reset_then_exact(plan, first, second, reset_after: int):
+    """Load ``first``, let the core compute ``reset_after`` cycles, pulse the core's reset (a
+    ``ResetInserter`` on the whole core, as the harness's ``core_rst``) for one cycle, then run
+    ``second``: returns its logits, class and compute cycles."""
+    from amaranth.hdl import ResetInserter, Signal
+
+    from fpgac.hw.amsim import run_testbench, send, wait_high
+
+    core = Accelerator(plan)
+    rst = Signal()
+    dut = ResetInserter(rst)(core)
+    out = {}
+
+    async def tb(ctx):
+        for px in first:
+            await send(ctx, core.pixels, int(px), name="pixels.ready")
+        ctx.set(core.pixels.valid, 0)
+        for _ in range(reset_after):
+            await ctx.tick()
+        assert not ctx.get(core.result.valid)        # still computing
+        ctx.set(rst, 1)
+        await ctx.tick()
+        ctx.set(rst, 0)
+        for px in second:
+            await send(ctx, core.pixels, int(px), name="pixels.ready")
+        ctx.set(core.pixels.valid, 0)
+        out["cycles"] = 1 + await wait_high(ctx, core.result.valid, timeout=1_000_000,
+                                            name="result.valid")
+        payload = ctx.get(core.result.payload)
+        out["logits"] = [int(v) for v in payload.logits]
+        out["klass"] = int(payload.klass)
+
+    run_testbench(dut, tb)
+    return out
+
+
+@pytest.mark.parametrize("frac", [0.1, 0.45, 0.8])
+def test_core_reset_mid_compute_then_next_image_exact(frac):
+    """A reset while an image computes (the harness's ``core_rst`` on a stalled image; early,
+    in the middle, near the end: a sliced plan, so the adder tree holds values too): the next
+    image is bit-exact with ``compute_cycles == predict`` (the memories keep what the first
+    image left in them)."""
+    from rect_plans import slice_picker, slice_plan
+
+    model = random_model(31, size=(6, 8), max_convs=2, max_conv_channels=3, max_features=6)
+    plan = slice_plan(model, 16, slice_picker(31))
+    assert plan.tree_latency >= 1
+    c, h, w = plan.input_shape
+    rng = np.random.default_rng(3)
+    images = np.concatenate([np.full((1, c, h, w), 255, np.uint8),
+                             rng.integers(0, 256, (1, c, h, w), dtype=np.uint8)])
+    want = cycles.predict(plan).compute_cycles
+    got = _reset_then_exact(plan, images[0].ravel(), images[1].ravel(), int(frac * want))
+    logits, klass = golden.predict(model, images[1:])
+    assert got["logits"] == list(logits[0]) and got["klass"] == klass[0]
+    assert got["cycles"] == want
