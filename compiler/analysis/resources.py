@@ -352,6 +352,11 @@ def _misfits(est: Estimate, board) -> list[tuple[str, int, int]]:
     return out
 
 
+def fits(plan, board) -> bool:
+    """Whether ``plan``'s estimate fits ``board`` (the test of :func:`choose_pes`)."""
+    return not _misfits(estimate(plan, board), board)
+
+
 def choose_pes(model, board, plan_fn) -> int:
     """Largest P in ``1..MAX_AUTO_PES`` whose estimate fits ``board`` (FpgacError if none).
 
@@ -370,14 +375,9 @@ def choose_pes(model, board, plan_fn) -> int:
     top = min(MAX_AUTO_PES, 1 + (cap.dsps - est1.dsps) // per_lane_dsp,
               1 + int(FILL_LIMIT * cap.luts - est1.luts) // per_lane_lut)
     for pes in range(max(top, 1), 1, -1):
-        if not _misfits(estimate(plan_fn(model, pes), board), board):
+        if fits(plan_fn(model, pes), board):
             return pes
     return 1
-
-
-def fits(plan, board) -> bool:
-    """Whether ``plan``'s estimate fits ``board`` (the test of :func:`choose_pes`)."""
-    return not _misfits(estimate(plan, board), board)
 
 
 def check_fit(plan, board, plan_fn=None, model=None) -> Estimate:
@@ -389,9 +389,9 @@ def check_fit(plan, board, plan_fn=None, model=None) -> Estimate:
         hint = ("a smaller --pes" if plan.pes > 1 else
                 "a smaller model (--pes 1 is the minimum: fewer non-zero weights or bits)")
         if plan_fn is not None and model is not None and plan.pes > 1:
-            fits = [p for p in range(int(plan.pes) - 1, 0, -1)
-                    if not _misfits(estimate(plan_fn(model, p), board), board)]
-            hint = f"--pes {fits[0]} (or --pes auto)" if fits else "a smaller model"
+            smaller = [p for p in range(int(plan.pes) - 1, 0, -1)
+                       if fits(plan_fn(model, p), board)]
+            hint = f"--pes {smaller[0]} (or --pes auto)" if smaller else "a smaller model"
         raise FpgacError(
             f"--board {board.name}: {name}: expected at most {have} on {board.part}, found "
             f"{need} needed for --pes {plan.pes}; try {hint}")
@@ -431,7 +431,7 @@ def plan_for_board(model, pes: int, board, pixel_lut, weight_store: str = "auto"
         if overlap == "auto" and (board.flow == "ice40" or len(plain.layers) < 2):
             return plain
         over = _board_plan(model, pes, board, pixel_lut, weight_store, overlap=True)
-        if overlap == "on" or not _misfits(estimate(over, board), board):
+        if overlap == "on" or fits(over, board):
             return over
         return plain
     return _board_plan(model, pes, board, pixel_lut, weight_store)
@@ -450,11 +450,11 @@ def _board_plan(model, pes: int, board, pixel_lut, weight_store: str, overlap: b
         raise FpgacError(f"--weight-store: expected 'rom' or 'auto' on --board {board.name} "
                          f"(no SPRAM on {board.part}), found 'loaded'")
     plan = _pick(model, pes, pixel_lut, board, overlap, weight_store, slices=True)
-    if plan.tree_latency and _misfits(estimate(plan, board), board):
+    if plan.tree_latency and not fits(plan, board):
         # one-window slices (fewer cycles) unless the sliced plan does not fit: then the
         # plan without them, if it does (no adder tree: fewer LUTs, other weight banks)
         plain = _pick(model, pes, pixel_lut, board, overlap, weight_store, slices=False)
-        if not _misfits(estimate(plain, board), board):
+        if fits(plain, board):
             return plain
     return plan
 

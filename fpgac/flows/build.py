@@ -170,15 +170,22 @@ def auto_pes(model, board, plan_fn, clock_mhz=None) -> int:
     table = DEFAULT_CLOCK_MHZ[board.name]
     if clock_mhz is not None or not isinstance(table, tuple):
         return largest
+    plans = {}                          # each candidate P planned once
+
+    def plan_at(p):
+        if p not in plans:
+            plans[p] = plan_fn(model, p)
+        return plans[p]
+
     candidates = {largest}
     for top, _ in table:
         p = min(top, largest)
-        while p > 1 and not fits(plan_fn(model, p), board):
+        while p > 1 and not fits(plan_at(p), board):
             p -= 1
         candidates.add(p)
 
     def speed(p):
-        return default_clock_mhz(board.name, p) / predict(plan_fn(model, p)).interval_cycles
+        return default_clock_mhz(board.name, p) / predict(plan_at(p)).interval_cycles
 
     return max(sorted(candidates), key=lambda p: (speed(p), -p))
 
