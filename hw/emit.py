@@ -4,6 +4,9 @@ Contract
 --------
 * :func:`to_verilog` is a pure function of the plan and its arguments: the same plan gives the
   same Verilog byte for byte (no source locations, no timestamps, no machine paths).
+* :func:`convert` is the one way fpgac turns an Amaranth component into Verilog (the core, the
+  IP wrappers, the self-tests): ``amaranth.back.verilog.convert`` plus a time-0 trigger that
+  event-driven simulators need (:func:`add_time_zero_trigger`).
 * :func:`rom_images` lists every ROM and table the core holds, packed exactly as
   :class:`~fpgac.hw.core.Accelerator` packs them (fields LSB first in the order the plan lists
   them, two's complement for signed fields). The Verilog already contains these contents as
@@ -13,6 +16,7 @@ Contract
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,14 +27,50 @@ from fpgac.compiler.plan import HardwarePlan
 from fpgac.compiler.plan import desc_rows
 from fpgac.hw.core import Accelerator
 
-__all__ = ["RomImage", "to_verilog", "rom_images", "write_rom_hex"]
+__all__ = ["RomImage", "convert", "add_time_zero_trigger", "to_verilog", "rom_images",
+           "write_rom_hex"]
+
+# Yosys's write_verilog declares, in every module with an ``always @*`` process, a register
+# ``reg \$auto$verilog_backend.cc:<line>:dump_module$<n>  = 0;`` that every such process reads.
+_TRIGGER = re.compile(r"^  reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+)  = 0;$",
+                      re.M)
+_MODULE = re.compile(r"^module .*?^endmodule$", re.M | re.S)
+
+
+def add_time_zero_trigger(text: str) -> str:
+    """Make every ``always @*`` block of Yosys-written Verilog run once at time 0.
+
+    An ``always @*`` block runs when one of the values it reads changes. Yosys makes each block
+    read a register initialised to 0 so that the initialisation counts as such a change; under
+    SystemVerilog semantics (Icarus ``-g2012``, commercial simulators) a declaration's initial
+    value is set before any process starts, so it is no event, and a block whose inputs are
+    registers that hold their initial value (a datapath register without reset, a select that
+    stays 0) leaves its output X until one of them changes. This adds, after each such
+    register, ``initial #0 <it> = 1'h1;`` (a change after every process has started), inside
+    ```ifndef VERILATOR`` (Verilator evaluates all logic at time 0 and warns on delays;
+    synthesis drops the unused register). Raises ``ValueError`` when a module with an
+    ``always @*`` block has no such register (a Yosys output format fpgac does not know).
+    """
+    for module in _MODULE.findall(text):
+        if "always @*" in module and not _TRIGGER.search(module):
+            name = module.split("(", 1)[0].removeprefix("module ").strip()
+            raise ValueError(f"Verilog module {name}: expected Yosys's time-0 trigger register "
+                             "next to its always @* blocks, found none")
+    return _TRIGGER.sub(lambda m: (f"{m.group(0)}\n`ifndef VERILATOR\n"
+                                   f"  initial #0 {m.group(1)}  = 1'h1;\n`endif"), text)
+
+
+def convert(component, *, name: str) -> str:
+    """The Verilog of the Amaranth ``component`` as top module ``name``: no source locations
+    (byte-identical across machines), with :func:`add_time_zero_trigger` applied."""
+    return add_time_zero_trigger(verilog.convert(component, name=name, emit_src=False))
 
 
 def to_verilog(plan: HardwarePlan, *, name: str = "fpgac_core", debug: bool = False) -> str:
     """The Verilog of :class:`~fpgac.hw.core.Accelerator` for ``plan`` as top module ``name``."""
     if not isinstance(plan, HardwarePlan):
         raise TypeError(f"to_verilog: expected a HardwarePlan, found {type(plan).__name__}")
-    return verilog.convert(Accelerator(plan, debug=debug), name=name, emit_src=False)
+    return convert(Accelerator(plan, debug=debug), name=name)
 
 
 @dataclass(frozen=True)

@@ -144,9 +144,8 @@ def write_ip(model_path, bus: str, out_dir, *, pes: int = 1, images: int = 4,
 
     ``run_vivado``: ``None`` runs the packaging script when ``vivado`` is on ``PATH``.
     """
-    from amaranth.back import verilog
-
     from fpgac.compiler.frontend import load_model
+    from fpgac.hw.emit import convert
     from fpgac.sim.mnist import candidate_accuracy
     from fpgac.compiler.plan import plan_hardware
     from fpgac.sim.preprocess import pixel_table
@@ -168,7 +167,7 @@ def write_ip(model_path, bus: str, out_dir, *, pes: int = 1, images: int = 4,
 
         top, component, tb = "fpgac_wishbone", WishboneAccelerator(plan), "tb_wishbone.py"
     vfile = f"{top}.v"
-    (out / vfile).write_text(verilog.convert(component, name=top, emit_src=False))
+    (out / vfile).write_text(convert(component, name=top))
     shutil.copyfile(_waivers(), out / "fpgac_ip.vlt")
     shutil.copyfile(_HERE / tb, out / f"test_{top}.py")
     shutil.copyfile(_HERE / "runtest.py", out / "run_test.py")

@@ -52,9 +52,9 @@ def run(ip_dir, simulator: str = "verilator", *, seed: int = 1, build_dir=None) 
         sources = [VerilatorControlFile(ip_dir / meta["waivers"])] + sources
         build_args = ["-CFLAGS", "-O0"]          # a short test: compile time dominates
     else:
-        # the emitted Verilog as it is: rewriting Yosys's ``always @*`` as ``always_comb`` (once
-        # needed for a requantizer output that stayed X) makes Icarus 11 loop at time 0 on the
-        # descriptor controller's partial-vector processes; the tests pass on ``always @*``
+        # the emitted Verilog as it is: its always @* blocks run at time 0 through the trigger
+        # fpgac.hw.emit.add_time_zero_trigger adds (rewriting them as always_comb instead
+        # makes Icarus 11 loop at time 0 on the descriptor controller's partial-vector processes)
         build_args = ["-g2012"]
     env = _env(simulator)
     saved = dict(os.environ)

@@ -281,12 +281,12 @@ def _run_requantizer(vectors: list[bigint.RequantVector]) -> list[list[int]]:
 def _requant_verilog(params, in_bits: int) -> tuple[str, int, int, int]:
     """Verilog of a Requantizer behind plain ports (``value``, ``sel``, ``valid`` in;
     ``y``, ``y_valid`` out); returns ``(text, sel_bits, out_bits, latency)``."""
-    from amaranth.back import verilog
     from amaranth.hdl import Module, signed, unsigned
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
 
     from ..compiler.analysis.widths import unsigned_bits
+    from ..hw.emit import convert
     from ..hw.requant import Requantizer
     rq = Requantizer(params, in_bits=in_bits, tag_bits=1)
     sel_bits = unsigned_bits(len(params) - 1)
@@ -305,7 +305,7 @@ def _requant_verilog(params, in_bits: int) -> tuple[str, int, int, int]:
                          self.y.eq(rq.o.payload.value), self.y_valid.eq(rq.o.valid)]
             return m
 
-    text = verilog.convert(Top(), name="rq_top", emit_src=False)
+    text = convert(Top(), name="rq_top")
     return text, sel_bits, rq.out_bits, rq.latency
 
 
@@ -313,7 +313,7 @@ _RQ_TB = """`timescale 1ns/1ps
 module tb;
   reg clk = 1'b0; reg rst = 1'b1;
   reg signed [{iw}-1:0] value = 0; reg valid = 1'b0;
-  reg [{sw}-1:0] sel = {{{sw}{{1'b1}}}};
+  reg [{sw}-1:0] sel = 0;
   wire [{ow}-1:0] y; wire y_valid;
   reg [{iw}+{sw}-1:0] vec [0:{n}-1];
   integer i, f;
@@ -325,7 +325,6 @@ module tb;
     $readmemh("{vec}", vec);
     f = $fopen("{out}", "w");
     @(posedge clk); #1 rst = 1'b0;
-    @(posedge clk); #1;            // one idle cycle: sel1 <= all ones, then item 0 changes it
     for (i = 0; i < {n}; i = i + 1) begin
       {{sel, value}} = vec[i]; valid = 1'b1;
       @(posedge clk); #1;
@@ -342,9 +341,10 @@ endmodule
 def _run_requantizer_icarus(vectors: list[bigint.RequantVector]) -> list[list[int]]:
     """As :func:`_run_requantizer`, but the emitted Verilog in Icarus Verilog.
 
-    Icarus does not evaluate a Yosys ``always @*`` block until one of its inputs changes, so
-    the testbench drives ``sel`` to all ones for an idle cycle before the first item (else the
-    select registers keep their reset value 0 and layer 0's constants read as X).
+    ``sel`` starts at 0 and the first item is fed right after reset: without the time-0
+    trigger of :func:`fpgac.hw.emit.convert` the select registers would keep their initial
+    value 0 and Icarus would never evaluate the ``always @*`` blocks that read them (layer
+    0's constants would read as X).
     """
     import subprocess
     import tempfile

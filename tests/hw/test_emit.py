@@ -58,3 +58,94 @@ def test_rom_images_decode_to_plan(seed, pes, ports):
     assert images["pixel_lut"].words == plan.pixel_lut
     if ports == 1:
         assert plan.rom_bits == sum(images[f"bank{k}"].bits for k in range(nb))
+
+
+# ---- the time-0 trigger (fpgac.hw.emit.convert) ----
+
+_TB = """`timescale 1ns/1ps
+module tb;
+  reg clk = 1'b0;
+  wire [7:0] y;
+  top dut(.clk(clk), .rst(1'b0), .y(y));
+  always #5 clk = ~clk;
+  initial begin
+    repeat (3) @(posedge clk);
+    #1 $display("y=%b", y);
+    $finish;
+  end
+endmodule
+"""
+
+
+def _held_select():
+    """A register without reset that keeps its initial value, read by a ``Switch`` (an ``always
+    @*`` block in Yosys's Verilog) whose output is registered: the shape of the datapath's
+    per-layer constants."""
+    from amaranth.hdl import Module, Signal
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import Out
+
+    class Top(wiring.Component):
+        def __init__(self):
+            super().__init__({"y": Out(8)})
+
+        def elaborate(self, platform):
+            m = Module()
+            sel = Signal(2, reset_less=True)
+            const = Signal(8)
+            y = Signal(8, reset_less=True)
+            m.d.sync += sel.eq(sel)
+            with m.Switch(sel):
+                for k, v in enumerate((0x5A, 0x11, 0x22, 0x33)):
+                    with m.Case(k):
+                        m.d.comb += const.eq(v)
+            m.d.sync += y.eq(const)
+            m.d.comb += self.y.eq(y)
+            return m
+
+    return Top()
+
+
+def _icarus(text, tmp_path):
+    import subprocess
+
+    (tmp_path / "top.v").write_text(text)
+    (tmp_path / "tb.v").write_text(_TB)
+    subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "sim"), str(tmp_path / "tb.v"),
+                    str(tmp_path / "top.v")], check=True, capture_output=True, text=True)
+    run = subprocess.run(["vvp", "-n", str(tmp_path / "sim")], check=True, capture_output=True,
+                         text=True)
+    return run.stdout.split("y=")[1].split()[0]
+
+
+def test_always_blocks_run_at_time_zero_in_icarus(tmp_path):
+    """With the trigger the registered constant is layer 0's (0x5A) in Icarus; without it (the
+    plain Amaranth conversion) the ``always @*`` block never runs and the register reads X, so
+    this test fails if the trigger is lost or no longer reaches the blocks."""
+    from amaranth.back import verilog
+
+    from fpgac.hw.emit import convert
+
+    assert _icarus(convert(_held_select(), name="top"), tmp_path) == f"{0x5A:08b}"
+    plain = verilog.convert(_held_select(), name="top", emit_src=False)
+    assert _icarus(plain, tmp_path) == "xxxxxxxx"
+
+
+def test_trigger_is_added_once_per_module_and_only_outside_verilator():
+    from fpgac.hw.emit import to_verilog
+
+    model = random_model(5)
+    text = to_verilog(plan_hardware(model, pes=3, pixel_lut=pixel_table(model)))
+    modules = text.count("\nmodule ")
+    with_blocks = sum("always @*" in part for part in text.split("\nmodule ")[1:])
+    assert 0 < with_blocks <= modules
+    assert text.count("initial #0 ") == with_blocks
+    assert text.count("`ifndef VERILATOR\n  initial #0 ") == with_blocks
+
+
+def test_unknown_yosys_format_is_refused():
+    from fpgac.hw.emit import add_time_zero_trigger
+
+    text = "module m(a);\n  always @* begin\n  end\nendmodule\n"
+    with pytest.raises(ValueError, match="module m: expected Yosys's time-0 trigger"):
+        add_time_zero_trigger(text)
