@@ -184,7 +184,7 @@ class WeightBank(wiring.Component):
             Signal(name=f"{n}0_{TAG}", attrs=VIVADO_ATTRS)
             for n in ("restart", "step", "pass_first", "group_first"))
         cmd = Signal.like(self.cmd, name="cmd0")
-        wz = Signal.like(self.wz, name=f"wz0_{TAG}", attrs=VIVADO_ATTRS)
+        wz = Signal.like(self.wz, name=f"wz0_{TAG}", reset_less=True, attrs=VIVADO_ATTRS)
         m.d.sync += [restart.eq(self.restart), step.eq(self.step),
                      pass_first.eq(self.pass_first), group_first.eq(self.group_first),
                      cmd.eq(self.cmd), wz.eq(self.wz)]
@@ -193,9 +193,9 @@ class WeightBank(wiring.Component):
         stopped = Signal()
         v1 = Signal()
         pf1 = Signal()
-        a1 = Signal.like(rp.addr)       # the address read in the previous cycle
+        a1 = Signal.like(rp.addr, reset_less=True)     # the address read in the previous cycle
         lastq = Signal()                # the entry read two cycles ago was a list's last
-        wz1 = Signal.like(self.wz)
+        wz1 = Signal.like(self.wz, reset_less=True)
         addr = Signal.like(rp.addr)
         cur = Signal.like(rp.addr)
         nxt = group_first & (cmd == 1)
@@ -239,9 +239,9 @@ class WeightBank(wiring.Component):
         # the ROM output register (t + 2)
         v2 = Signal()
         pf2 = Signal()
-        wz2 = Signal.like(self.wz)
-        w2 = Signal(unsigned(self._wraw))
-        gap2 = Signal(unsigned(self._gap))
+        wz2 = Signal.like(self.wz, reset_less=True)
+        w2 = Signal(unsigned(self._wraw), reset_less=True)
+        gap2 = Signal(unsigned(self._gap), reset_less=True)
         m.d.sync += [v2.eq(v1 & ~stop_now), pf2.eq(pf1), wz2.eq(wz1), w2.eq(rp.data.w),
                      gap2.eq(rp.data.gap)]
         self._decode(m, v2, pf2, wz2, w2, gap2)
@@ -254,7 +254,7 @@ class WeightBank(wiring.Component):
         wide = max(tb, 2 * g + 1) + 1
         filler = Signal()
         adv = Signal(unsigned(wide))
-        acc = Signal(unsigned(tb))
+        acc = Signal(unsigned(tb), reset_less=True)      # set by a pass's first entry (pf2)
         prev = Signal(unsigned(wide))
         total = Signal(unsigned(wide + 1))
         off_new = Signal(unsigned(tb))
@@ -268,7 +268,7 @@ class WeightBank(wiring.Component):
         with m.If(v2):
             m.d.sync += acc.eq(off_new)
         keep = v2 & ~filler
-        m.d.sync += [
-            self.d.eq(Mux(keep, w2 - wz2, 0)),
-            self.off.eq(Mux(keep, off_new, 0)),
-        ]
+        d = Signal.like(self.d, reset_less=True)
+        off = Signal.like(self.off, reset_less=True)
+        m.d.sync += [d.eq(Mux(keep, w2 - wz2, 0)), off.eq(Mux(keep, off_new, 0))]
+        m.d.comb += [self.d.eq(d), self.off.eq(off)]

@@ -265,8 +265,9 @@ class Accelerator(wiring.Component):
         in_flight = []
         assert self.rom_latency >= 2, "the window counters take the step one stage ahead"
         for st in range(2, self.rom_latency):
-            nxt = {n: Signal.like(getattr(ctrl, f"s1_{n}"), name=f"s{st}_{n}") for n in names}
-            nsel = Signal(sel_layout, name=f"sel{st}")
+            nxt = {n: Signal.like(getattr(ctrl, f"s1_{n}"), name=f"s{st}_{n}",
+                                  reset_less=n != "valid") for n in names}
+            nsel = Signal(sel_layout, name=f"sel{st}", reset_less=True)
             m.d.sync += [nxt[n].eq(s2[n]) for n in names]
             m.d.sync += nsel.eq(sel2)
             s2, sel2 = nxt, nsel
@@ -278,9 +279,10 @@ class Accelerator(wiring.Component):
         # the stage at the lane inputs: one copy per lane group (fpgac.hw.fanout)
         st = self.rom_latency
         lane_names = ("valid", "first", "last", "phase0", "latch", "inz", "phase_off")
-        reps = {n: replicate(m, plan, f"s{st}_{n}", s2[n]) for n in lane_names}
+        reps = {n: replicate(m, plan, f"s{st}_{n}", s2[n], reset_less=n != "valid")
+                for n in lane_names}
         s2 = [{n: reps[n][g] for n in lane_names} for g in range(groups(plan))]
-        nsel = Signal(sel_layout, name=f"sel{st}")
+        nsel = Signal(sel_layout, name=f"sel{st}", reset_less=True)
         m.d.sync += nsel.eq(sel2)
         in_flight.append(s2[0]["valid"])
         return s2, nsel, in_flight
@@ -324,7 +326,8 @@ class Accelerator(wiring.Component):
             if k == latch:
                 m.d.comb += [tree.load.eq(ctx[0]), tree.layer.eq(ctx[1])]
             # (the tree exists when tree_latency > 0, i.e. when this branch is reached)
-            nxt = [Signal.like(s) if isinstance(s, Signal) else Signal() for s in ctx]
+            nxt = [Signal.like(s, reset_less=i > 0) if isinstance(s, Signal)
+                   else Signal(reset_less=i > 0) for i, s in enumerate(ctx)]
             m.d.sync += [n.eq(s) for n, s in zip(nxt, ctx)]
             ctx = nxt
             if k >= latch:

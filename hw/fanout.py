@@ -42,13 +42,16 @@ def groups(plan) -> int:
     return -(-int(plan.pes) // int(plan.fanout_lanes))
 
 
-def replicate(m, plan, name: str, value, *, like=None) -> list[Signal]:
+def replicate(m, plan, name: str, value, *, like=None, reset_less=False) -> list[Signal]:
     """Register ``value`` (``m.d.sync``) once per lane group; returns the replicas, one per
-    group (:func:`lane_group` indexes them). ``like``: the shape source (default ``value``)."""
+    group (:func:`lane_group` indexes them). ``like``: the shape source (default ``value``);
+    ``reset_less``: the replicas have no reset (a datapath field read only under a valid bit
+    that has one)."""
     src = value if like is None else like
     out = []
     for g in range(groups(plan)):
-        r = Signal.like(src, name=f"{name}_{TAG}{g}", attrs=VIVADO_ATTRS)
+        r = Signal.like(src, name=f"{name}_{TAG}{g}", attrs=VIVADO_ATTRS,
+                        reset_less=reset_less)
         m.d.sync += r.eq(value)
         out.append(r)
     return out

@@ -31,6 +31,12 @@ class Lane(wiring.Component):
     ``result`` shows the latched value from ``c + latency`` (:attr:`LATENCY` = 8). ``busy`` is
     high while a valid step is in any stage after ``c``. The accumulator is ``acc_bits``
     signed; the compiler guarantees no overflow (:mod:`fpgac.compiler.analysis.widths`).
+
+    Reset: only the stages' ``valid`` bits have one. Every other register is ``reset_less``
+    (a datapath value is used only under its step's ``valid``; ``acc``, ``pool`` and
+    ``result`` are written by a step's ``first`` / ``phase0`` / ``latch`` before they are
+    read), so the core's reset reaches 7 flip-flops per lane instead of about 240
+    (``docs/boards.md``, "The datapath without reset").
     """
 
     def __init__(self, *, act_bits: int, w_bits: int, tap_bits: int, addr_bits: int,
@@ -63,46 +69,48 @@ class Lane(wiring.Component):
         # flags, d and inz follow the step through stages 1 .. 7 (stage s is cycle c + s)
         flags = [{n: getattr(self, n) for n in _FLAGS}]
         for s in range(1, 8):
-            stage = {n: Signal(name=f"{n}{s}") for n in _FLAGS}
+            stage = {n: Signal(name=f"{n}{s}", reset_less=n != "valid") for n in _FLAGS}
             m.d.sync += [stage[n].eq(flags[-1][n]) for n in _FLAGS]
             flags.append(stage)
         d = [self.d]
         for s in range(1, 6):
-            d.append(Signal.like(self.d, name=f"d{s}"))
+            d.append(Signal.like(self.d, name=f"d{s}", reset_less=True))
             m.d.sync += d[s].eq(d[s - 1])
         inz = [self.inz]
         for s in range(1, 5):
-            inz.append(Signal.like(self.inz, name=f"inz{s}"))
+            inz.append(Signal.like(self.inz, name=f"inz{s}", reset_less=True))
             m.d.sync += inz[s].eq(inz[s - 1])
 
         # stage 1: the address parts; stage 2: the address, both from registers (ECP5: the
         # address adder does not feed a distributed-RAM read in the same cycle)
-        tap1 = Signal.like(self.tap)
-        base1 = Signal.like(self.in_base)
-        addr2 = Signal.like(self.in_base)
+        tap1 = Signal.like(self.tap, reset_less=True)
+        base1 = Signal.like(self.in_base, reset_less=True)
+        addr2 = Signal.like(self.in_base, reset_less=True)
         m.d.sync += [tap1.eq(self.tap), base1.eq(self.in_base + self.phase_off),
                      addr2.eq(base1 + tap1)]
         m.d.comb += self.rd_addr.eq(addr2)
         # stage 3 -> 4: the read data, registered
-        x4 = Signal(unsigned(self._act_bits))
+        x4 = Signal(unsigned(self._act_bits), reset_less=True)
         m.d.sync += x4.eq(self.rd_data)
         # stage 4 -> 5: x - inz; stage 5 -> 6: the product
-        xd5 = Signal(signed(self._act_bits + 1))
-        prod6 = Signal(signed(2 * (self._act_bits + 1)))
+        xd5 = Signal(signed(self._act_bits + 1), reset_less=True)
+        prod6 = Signal(signed(2 * (self._act_bits + 1)), reset_less=True)
         m.d.sync += [xd5.eq(x4 - inz[4]), prod6.eq(xd5 * d[5])]
         # stage 6: accumulate
         f6, f7 = flags[6], flags[7]
-        acc = Signal(signed(self._acc_bits))
+        acc = Signal(signed(self._acc_bits), reset_less=True)
         with m.If(f6["valid"]):
             m.d.sync += acc.eq(Mux(f6["first"], 0, acc) + prod6)
         # stage 7: pool and latch (acc holds the step's running sum)
-        pool = Signal(signed(self._acc_bits))
+        pool = Signal(signed(self._acc_bits), reset_less=True)
         pooled = Signal(signed(self._acc_bits))
+        result = Signal(signed(self._acc_bits), reset_less=True)
+        m.d.comb += self.result.eq(result)
         m.d.comb += pooled.eq(Mux(f7["phase0"] | (acc > pool), acc, pool))
         with m.If(f7["valid"]):
             with m.If(f7["last"]):
                 m.d.sync += pool.eq(pooled)
             with m.If(f7["latch"]):
-                m.d.sync += self.result.eq(pooled)
+                m.d.sync += result.eq(pooled)
         m.d.comb += self.busy.eq(Cat(*(f["valid"] for f in flags[1:])).any())
         return m

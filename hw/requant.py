@@ -92,15 +92,16 @@ class Requantizer(wiring.Component):
         tag = [self.i.payload.tag]
         valid = [self.i.valid]
         for s in range(1, self.LATENCY + 1):
-            sel.append(Signal.like(self.i.payload.sel, name=f"sel{s}"))
-            tag.append(Signal.like(self.i.payload.tag, name=f"tag{s}"))
+            sel.append(Signal.like(self.i.payload.sel, name=f"sel{s}", reset_less=True))
+            tag.append(Signal.like(self.i.payload.tag, name=f"tag{s}", reset_less=True))
             valid.append(Signal(name=f"valid{s}"))
             m.d.sync += [sel[s].eq(sel[s - 1]), tag[s].eq(tag[s - 1]),
                          valid[s].eq(valid[s - 1])]
         # 1: the value and the layer's multiplier and rounding constant
-        value1 = Signal.like(self.i.payload.value)
-        mq1 = Signal(unsigned(unsigned_bits(max(q.mqm0 for q in params))))
-        rnd1 = Signal(unsigned(unsigned_bits(max(q.rnd for q in params))))
+        # (only the valid bits have a reset: the values are read under them)
+        value1 = Signal.like(self.i.payload.value, reset_less=True)
+        mq1 = Signal(unsigned(unsigned_bits(max(q.mqm0 for q in params))), reset_less=True)
+        rnd1 = Signal(unsigned(unsigned_bits(max(q.rnd for q in params))), reset_less=True)
         m.d.sync += value1.eq(self.i.payload.value)
         per_layer(sel[0], lambda q: [mq1.eq(q.mqm0), rnd1.eq(q.rnd)])
         # 2: the product, as two partial products of the value's low SPLIT bits (unsigned)
@@ -109,27 +110,27 @@ class Requantizer(wiring.Component):
         # products -> register was the critical path of the routed P = 16 build at 100 MHz);
         # 3: their sum plus the rounding constant (the same value: value * mq + rnd)
         rnd2 = Signal.like(rnd1)
-        sum3 = Signal(signed(self._prod_bits))
+        sum3 = Signal(signed(self._prod_bits), reset_less=True)
         m.d.sync += rnd2.eq(rnd1)
         if self._in_bits > self.SPLIT + 1:
-            lo2 = Signal(unsigned(self.SPLIT + mq1.shape().width))
-            hi2 = Signal(signed(self._prod_bits - self.SPLIT + 1))
+            lo2 = Signal(unsigned(self.SPLIT + mq1.shape().width), reset_less=True)
+            hi2 = Signal(signed(self._prod_bits - self.SPLIT + 1), reset_less=True)
             m.d.sync += [lo2.eq(value1[:self.SPLIT] * mq1),
                          hi2.eq(value1[self.SPLIT:].as_signed() * mq1),
                          sum3.eq((hi2 << self.SPLIT) + lo2 + rnd2)]
         else:
-            prod2 = Signal(signed(self._prod_bits))
+            prod2 = Signal(signed(self._prod_bits), reset_less=True)
             m.d.sync += [prod2.eq(value1 * mq1), sum3.eq(prod2 + rnd2)]
         # 4: the arithmetic (floor) shift, and the layer's zero point and clamp bounds
-        sh4 = Signal(signed(self._prod_bits))
-        outz4 = Signal(unsigned(self._out_bits))
-        lo4 = Signal(unsigned(self._out_bits))
-        hi4 = Signal(unsigned(self._out_bits))
+        sh4 = Signal(signed(self._prod_bits), reset_less=True)
+        outz4 = Signal(unsigned(self._out_bits), reset_less=True)
+        lo4 = Signal(unsigned(self._out_bits), reset_less=True)
+        hi4 = Signal(unsigned(self._out_bits), reset_less=True)
         per_layer(sel[3], lambda q: [sh4.eq(sum3 >> q.shift), outz4.eq(q.outz),
                                      lo4.eq(q.outz if q.relu else 0),
                                      hi4.eq(2 ** q.n_bits - 1)])
         # 5: plus the zero point; 6: clamp
-        y5 = Signal(signed(max(self._prod_bits, self._out_bits + 1) + 1))
+        y5 = Signal(signed(max(self._prod_bits, self._out_bits + 1) + 1), reset_less=True)
         lo5 = Signal.like(lo4)
         hi5 = Signal.like(hi4)
         m.d.sync += [y5.eq(sh4 + outz4), lo5.eq(lo4), hi5.eq(hi4)]

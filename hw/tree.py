@@ -30,7 +30,8 @@ class SliceTree(wiring.Component):
     takes the layer's ``log2 s`` (from ``plan.descriptors``), which follows the values
     through the stages; ``sums`` shows the group's values from ``stages`` cycles after the
     lanes' ``result`` does (``latency``). The values are ``acc_bits`` signed: the compiler
-    bounds every node (:func:`fpgac.compiler.analysis.widths.slice_bound`).
+    bounds every node (:func:`fpgac.compiler.analysis.widths.slice_bound`). No register of
+    the tree has a reset (the writer reads ``sums`` only ``latency`` cycles after a ``load``).
     """
 
     def __init__(self, plan, stages: int | None = None):
@@ -59,12 +60,12 @@ class SliceTree(wiring.Component):
         m.submodules.cfg = cfg_rom = field_rom(rows)
         rp = cfg_rom.read_port(domain="comb")
         m.d.comb += rp.addr.eq(self.layer)
-        cfg = Signal.like(rp.data.slog, name="slog0")
+        cfg = Signal.like(rp.data.slog, name="slog0", reset_less=True)
         with m.If(self.load):
             m.d.sync += cfg.eq(rp.data.slog)
         x = [self.lanes[p] for p in range(self._pes)]
         for k in range(self._stages):
-            y = [Signal(signed(int(self._plan.acc_bits)), name=f"t{k}_{p}")
+            y = [Signal(signed(int(self._plan.acc_bits)), name=f"t{k}_{p}", reset_less=True)
                  for p in range(self._pes)]
             span = 1 << k
             for p in range(self._pes):
@@ -75,7 +76,7 @@ class SliceTree(wiring.Component):
                         m.d.sync += y[p].eq(x[p])
                 else:
                     m.d.sync += y[p].eq(x[p])
-            nxt = Signal.like(cfg, name=f"slog{k + 1}")
+            nxt = Signal.like(cfg, name=f"slog{k + 1}")   # reset_less, as cfg
             m.d.sync += nxt.eq(cfg)
             x, cfg = y, nxt
         m.d.comb += [self.sums[p].eq(x[p]) for p in range(self._pes)]

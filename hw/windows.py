@@ -84,12 +84,13 @@ class LaneWindows(wiring.Component):
         nl = len(plan.descriptors)
         # the row of the step at the lane inputs and the update controls, one register copy
         # per lane group (fpgac.hw.fanout: no net from one register to every lane)
-        sts = replicate(m, plan, "row", sp.data)
+        # (only `advance` has a reset: the others are read under it)
+        sts = replicate(m, plan, "row", sp.data, reset_less=True)
         advances = replicate(m, plan, "advance", self.advance)
-        glasts = replicate(m, plan, "glast", self.glast)
+        glasts = replicate(m, plan, "glast", self.glast, reset_less=True)
         nxt_layers = replicate(m, plan, "nxt_layer",
                                Mux(self.rlast, Mux(self.final, 0, self.layer + 1), self.layer),
-                               like=self.layer)
+                               like=self.layer, reset_less=True)
         for p in range(plan.pes):
             g = lane_group(plan, p)
             st, advance, glast, nxt_layer = sts[g], advances[g], glasts[g], nxt_layers[g]

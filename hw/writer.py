@@ -171,12 +171,13 @@ class Writer(wiring.Component):
         # read stage (cycle c + 1 + i): the lane multiplexer and the table entry, registered
         # (the table is a block RAM without its output register; the lanes are spread over
         # the die), then the sum stage: value + bias, base + offset
-        picked0 = Signal(signed(self._acc_bits))
-        bias0 = Signal.like(rd.data.bias)
-        base0 = Signal.like(rd.data.base)
-        off0r = Signal.like(off)
-        final0 = Signal()
-        sel0 = Signal.like(layer)
+        # (the values have no reset: they are used only under valid0 / valid1)
+        picked0 = Signal(signed(self._acc_bits), reset_less=True)
+        bias0 = Signal.like(rd.data.bias, reset_less=True)
+        base0 = Signal.like(rd.data.base, reset_less=True)
+        off0r = Signal.like(off, reset_less=True)
+        final0 = Signal(reset_less=True)
+        sel0 = Signal.like(layer, reset_less=True)
         valid0 = Signal()
         # lane multiplexer as a full case (a dynamic part-select would be a wide shift that
         # Verilog truncates: WIDTHTRUNC)
@@ -187,9 +188,9 @@ class Writer(wiring.Component):
                     m.d.comb += picked.eq(self.lanes[p])
         m.d.sync += [picked0.eq(picked), bias0.eq(rd.data.bias), base0.eq(rd.data.base),
                      off0r.eq(off), final0.eq(final), sel0.eq(layer), valid0.eq(active)]
-        value1 = Signal(signed(sum_bits))
-        tag1 = Signal(unsigned(self._addr_bits + 1))
-        sel1 = Signal.like(layer)
+        value1 = Signal(signed(sum_bits), reset_less=True)
+        tag1 = Signal(unsigned(self._addr_bits + 1), reset_less=True)
+        sel1 = Signal.like(layer, reset_less=True)
         valid1 = Signal()
         addr = Signal(unsigned(self._addr_bits))
         m.d.comb += addr.eq(base0 + off0r)

@@ -200,7 +200,8 @@ def test_overlap_loader_must_yield_the_write_port():
 def _reset_then_exact(plan, first, second, reset_after: int):
     """Load ``first``, let the core compute ``reset_after`` cycles, pulse the core's reset (a
     ``ResetInserter`` on the whole core, as the harness's ``core_rst``) for one cycle, then run
-    ``second``: returns its logits, class and compute cycles."""
+    ``second``: returns its logits, class and compute cycles. The registers without a reset
+    (the datapath) keep what ``first`` left in them."""
     from amaranth.hdl import ResetInserter, Signal
 
     from fpgac.hw.amsim import run_testbench, send, wait_high
@@ -235,10 +236,11 @@ def _reset_then_exact(plan, first, second, reset_after: int):
 
 @pytest.mark.parametrize("frac", [0.1, 0.45, 0.8])
 def test_core_reset_mid_compute_then_next_image_exact(frac):
-    """A reset while an image computes (the harness's ``core_rst`` on a stalled image; early,
-    in the middle, near the end: a sliced plan, so the adder tree holds values too): the next
-    image is bit-exact with ``compute_cycles == predict`` (the memories keep what the first
-    image left in them)."""
+    """The datapath registers have no reset (only valid bits, counters and state do: the
+    core's reset reaches few flip-flops, ``docs/boards.md``): a reset while an image computes
+    (early, in the middle, near the end: a sliced plan, so the adder tree holds values too)
+    leaves them as they were, and the next image is still bit-exact with
+    ``compute_cycles == predict``."""
     from rect_plans import slice_picker, slice_plan
 
     model = random_model(31, size=(6, 8), max_convs=2, max_conv_channels=3, max_features=6)
