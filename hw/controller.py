@@ -10,8 +10,13 @@ from amaranth.lib.wiring import In, Out
 from fpgac.compiler.analysis.widths import unsigned_bits
 from fpgac.compiler.plan import HardwarePlan, desc_rows
 from fpgac.hw.checks import check_unsigned
+from fpgac.hw.fanout import TAG, VIVADO_ATTRS, unaliased
 
 __all__ = ["Controller", "group_layout"]
+
+#: The issue flags the controller keeps twice: one copy for the issue decision, one for
+#: everything else the flags drive (``Controller.elaborate``).
+_COPIED = ("e0", "p0", "elast", "plast", "il")
 
 
 def group_layout(plan: HardwarePlan) -> data.StructLayout:
@@ -271,11 +276,13 @@ class Controller(wiring.Component):
         init = {"e0": 1, "elast": g0["c0"], "e1": g0["c1"], "p0": 1, "plast": g0["ph0"],
                 "p1": g0["ph1"], "fl": g0["lfirst"], "il": g0["one"],
                 "bhz": g0["c1"] & g0["ph0"], "chz": g0["c0"] & g0["ph1"]}
-        return {k: Signal(init=v, name=k) for k, v in init.items()}
+        return {k: (Signal(init=v, name=f"{k}_{TAG}0", attrs=VIVADO_ATTRS) if k in _COPIED
+                    else Signal(init=v, name=k)) for k, v in init.items()}
 
-    def _decide(self, m, cur, nxt, g0, issue, f, counters, run_a, idle_a) -> Signal:
+    def _decide(self, m, cur, nxt, g0, issue, f, counters, run_a, idle_a):
         """The next values of the flag registers ``f`` (``sync``) and the issue decision for
-        cycle t + 1, made in cycle t (returned; the caller registers it). Every input is a
+        cycle t + 1, made in cycle t; returns ``(issue_n, n)``, the decision and the flags'
+        next values (the caller registers both, and copies of them). Every input is a
         flip-flop or one small LUT from flip-flops (``hz[1:] != 0``, ``run_a``, ``idle_a``):
         the decision is split by the four cases of cycle t (no issue; a step inside a phase;
         a phase's last step; a group's last step), each of a few flag bits, so no carry chain
@@ -319,7 +326,7 @@ class Controller(wiring.Component):
         issue_n = Signal()
         m.d.comb += issue_n.eq(Mux(issue, Mux(f["elast"], Mux(f["plast"], dec_d, dec_c),
                                               dec_b), dec_a))
-        return issue_n
+        return issue_n, n
 
     def elaborate(self, platform):
         m = Module()
@@ -348,7 +355,16 @@ class Controller(wiring.Component):
         ph = Signal.like(cur.phases_m1)
         hz = Signal(unsigned(unsigned_bits(plan.pes)))
         f = self._flags(g0)
-        issue = Signal()
+        # two copies of ``issue`` and of the flags that also leave the decision (fpgac.hw.fanout
+        # names, so synthesis keeps both): ``issue`` / ``f`` feed only the decision's few LUTs,
+        # ``issue_o`` / ``fo`` the group records' and counters' enables, the stage-1 registers
+        # and the banks' step inputs (hundreds of flip-flops): the decision loop stays a short,
+        # local net (ULX3S P = 32: ``issue`` -> ``p1`` -> ``il`` was the critical path, 82 %
+        # routing)
+        issue = Signal(name=f"issue_{TAG}0", attrs=VIVADO_ATTRS)
+        issue_o = Signal(name=f"issue_{TAG}1", attrs=VIVADO_ATTRS)
+        fo = {k: Signal(init=f[k].init, name=f"{k}_{TAG}1", attrs=VIVADO_ATTRS)
+              for k in _COPIED}
         # idle_r: ``idle`` of the cycle before (registered at the input); if no step issues
         # in t, the pipeline is idle in t + 1 when idle_r(t) and no step issued in t - 1
         idle = self.idle & ~self.s1_valid
@@ -358,13 +374,15 @@ class Controller(wiring.Component):
         start = self.start & ~running & ~draining
         running_n = Signal()
         m.d.comb += running_n.eq(Mux(start, 1, Mux(grp_end & cur.pl, 0, running)))
-        issue_n = self._decide(m, cur, nxt, g0, issue, f, (erem, ph, hz),
-                               running | (self.start & ~draining), idle_r & ~self.s1_valid)
-        m.d.sync += [issue.eq(issue_n), running.eq(running_n)]
+        issue_n, flags_n = self._decide(m, cur, nxt, g0, issue, f, (erem, ph, hz),
+                                        running | (self.start & ~draining),
+                                        idle_r & ~self.s1_valid)
+        m.d.sync += [issue.eq(issue_n), issue_o.eq(issue_n), running.eq(running_n)]
+        m.d.sync += [fo[k].eq(flags_n[k]) for k in fo]
         m.d.comb += [
-            self.issue.eq(issue),
-            self.pass_first.eq(f["e0"]),
-            self.group_first.eq(f["e0"] & f["p0"]),
+            self.issue.eq(unaliased(issue_o)),
+            self.pass_first.eq(unaliased(fo["e0"])),
+            self.group_first.eq(fo["e0"] & fo["p0"]),
             self.wz.eq(cur.wz),
             self.sel_addr.eq(cur.sel_row),
             pp.addr.eq(cur.phase_base + ph),
@@ -374,9 +392,9 @@ class Controller(wiring.Component):
             m.d.comb += self.bank_cmd[k].eq(Mux(cur.mask[k], Mux(cur.g0, 1, 2), 0))
         with m.If(hz.any()):
             m.d.sync += hz.eq(hz - 1)
-        self._stage1(m, cur, issue, f["e0"], f["elast"], f["p0"], f["il"], pp.data)
-        with m.If(issue):
-            self._advance(m, cur, nxt, succ, (g0, g1), (erem, ph, hz), f, draining)
+        self._stage1(m, cur, issue_o, fo["e0"], fo["elast"], fo["p0"], fo["il"], pp.data)
+        with m.If(issue_o):
+            self._advance(m, cur, nxt, succ, (g0, g1), (erem, ph, hz), fo, draining)
         with m.If(draining & idle):
             m.d.comb += self.done.eq(1)
             m.d.sync += draining.eq(0)

@@ -20,9 +20,10 @@ Yosys ignores it (hence the script above).
 
 from __future__ import annotations
 
-from amaranth.hdl import Signal
+from amaranth.hdl import Const, Signal
 
-__all__ = ["TAG", "YOSYS_KEEP", "VIVADO_ATTRS", "lane_group", "groups", "replicate"]
+__all__ = ["TAG", "YOSYS_KEEP", "VIVADO_ATTRS", "lane_group", "groups", "replicate",
+           "unaliased"]
 
 #: Name tag of a replica register (``<name>_fanrep<g>``).
 TAG = "fanrep"
@@ -55,3 +56,12 @@ def replicate(m, plan, name: str, value, *, like=None, reset_less=False) -> list
         m.d.sync += r.eq(value)
         out.append(r)
     return out
+
+
+def unaliased(replica: Signal):
+    """``replica`` for a ``comb`` assignment to an output port. Amaranth names a register
+    after the port it drives directly (the replica's name becomes an alias that no cell
+    connects to, so :data:`YOSYS_KEEP` would not find the register and synthesis would merge
+    it); through this no-op ``| 0`` (which synthesis removes after the keep is set) the
+    register keeps the replica's name."""
+    return replica | Const(0, 1)

