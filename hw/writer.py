@@ -90,27 +90,34 @@ class Writer(wiring.Component):
     def _walk(self, m, lp, sp, rd):
         """The drain counters (class docstring): channel slot, window, lane, offset and the
         channel-table address (``rd``); ``lp`` / ``sp``: the layer rows of the draining /
-        starting group. Returns ``(layer, final, lane, off, active)``."""
+        starting group. Returns ``(layer, final, lane, off, active)``.
+
+        The two ends that steer every counter, a channel slot's last window (``ch_end``) and a
+        row's last column (``row_end``), are flip-flops, set one cycle ahead from down counters
+        (``wrem``: windows left in the slot, ``prem``: columns left in the row) and from flags
+        computed at ``start`` (``nvw1``, ``row1``, ``prem0_0``), so no compare's carry chain
+        feeds the counters' wide enables (ULX3S P = 32: ``wi + 1 == nvw`` -> the enables of
+        ``ci``, ``rank``, ``lane`` was the critical path, 79.4 MHz)."""
         active = Signal()
         layer = Signal.like(self.start_layer)
         final = Signal()
         nch = Signal.like(self.start_nch)
-        nvw = Signal.like(self.start_nvw)
         off0 = Signal.like(self.start_off0)
-        px0 = Signal.like(self.start_px0)
         ci = Signal.like(self.start_nch)
-        wi = Signal.like(self.start_nvw)
+        wrem = Signal.like(self.start_nvw)          # windows left in the slot after this one
+        wrem0 = Signal.like(self.start_nvw)         # nvw - 1
         lane = Signal(unsigned(unsigned_bits(self._pes)))
         lane_ci = Signal.like(lane)
         rank = Signal.like(self.start_rank)
         off = Signal.like(off0)
-        px = Signal(unsigned(self._px_bits + 1))
-        # the walk's row: its end column, where it restarts, the lane and offset skips
-        pend = Signal.like(px)
-        prow = Signal.like(px0)
+        pw = self._px_bits + 1
+        prem = Signal(unsigned(pw))                 # columns left in the row after this one
+        prem0 = Signal(unsigned(pw))                # ... in a slot's first row
+        row_m1 = Signal(unsigned(pw))               # ... in the rows after it
         lskip = Signal.like(lane)
         oskip = Signal.like(off0)
-        ch_end = wi + 1 == nvw
+        ch_end, row_end = Signal(), Signal()        # wrem == 0, prem == 0
+        nvw1, row1, prem0_0 = Signal(), Signal(), Signal()   # wrem0, row_m1, prem0 == 0
         m.d.comb += [lp.addr.eq(layer), sp.addr.eq(self.start_layer)]
         with m.If(self.start):
             m.d.comb += rd.addr.eq(self.start_rank)
@@ -120,29 +127,36 @@ class Writer(wiring.Component):
             with m.If(ch_end):
                 with m.If(ci + 1 == nch):
                     m.d.sync += active.eq(0)
-                m.d.sync += [ci.eq(ci + 1), wi.eq(0), lane_ci.eq(lane_ci + lp.data.width),
+                m.d.sync += [ci.eq(ci + 1), lane_ci.eq(lane_ci + lp.data.width),
                              lane.eq(lane_ci + lp.data.width), rank.eq(rank + 1),
-                             off.eq(off0), px.eq(px0)]
+                             off.eq(off0), wrem.eq(wrem0), ch_end.eq(nvw1),
+                             prem.eq(prem0), row_end.eq(prem0_0)]
             with m.Else():
-                m.d.sync += wi.eq(wi + 1)
-                with m.If(px + 1 == pend):
-                    m.d.sync += [px.eq(prow), off.eq(off + 1 + oskip),
-                                 lane.eq(lane + 1 + lskip)]
+                m.d.sync += [wrem.eq(wrem - 1), ch_end.eq(wrem == 1)]
+                with m.If(row_end):
+                    m.d.sync += [prem.eq(row_m1), row_end.eq(row1),
+                                 off.eq(off + 1 + oskip), lane.eq(lane + 1 + lskip)]
                 with m.Else():
-                    m.d.sync += [px.eq(px + 1), off.eq(off + 1), lane.eq(lane + 1)]
+                    m.d.sync += [prem.eq(prem - 1), row_end.eq(prem == 1),
+                                 off.eq(off + 1), lane.eq(lane + 1)]
         with m.If(self.start):
+            first_m1 = Signal(unsigned(pw))         # prem0 of the starting group
+            m.d.comb += first_m1.eq(Mux(sp.data.rect, self.start_nvc - 1,
+                                        sp.data.win_w - 1 - self.start_px0))
             m.d.sync += [active.eq(1), layer.eq(self.start_layer), final.eq(self.start_final),
-                         nch.eq(self.start_nch), nvw.eq(self.start_nvw),
-                         off0.eq(self.start_off0), px0.eq(self.start_px0), ci.eq(0),
-                         wi.eq(0), lane.eq(0), lane_ci.eq(0), rank.eq(self.start_rank),
-                         off.eq(self.start_off0), px.eq(self.start_px0)]
+                         nch.eq(self.start_nch), off0.eq(self.start_off0), ci.eq(0),
+                         wrem.eq(self.start_nvw - 1), wrem0.eq(self.start_nvw - 1),
+                         ch_end.eq(self.start_nvw == 1), nvw1.eq(self.start_nvw == 1),
+                         lane.eq(0), lane_ci.eq(0), rank.eq(self.start_rank),
+                         off.eq(self.start_off0), prem.eq(first_m1), prem0.eq(first_m1),
+                         row_end.eq(~first_m1.any()), prem0_0.eq(~first_m1.any())]
             with m.If(sp.data.rect):
-                m.d.sync += [pend.eq(self.start_px0 + self.start_nvc), prow.eq(self.start_px0),
+                m.d.sync += [row_m1.eq(self.start_nvc - 1), row1.eq(self.start_nvc == 1),
                              lskip.eq(sp.data.bc - self.start_nvc),
                              oskip.eq(sp.data.owp - self.start_nvc)]
             with m.Else():
-                m.d.sync += [pend.eq(sp.data.win_w), prow.eq(0), lskip.eq(0),
-                             oskip.eq(sp.data.out_wrap)]
+                m.d.sync += [row_m1.eq(sp.data.win_w - 1), row1.eq(sp.data.win_w == 1),
+                             lskip.eq(0), oskip.eq(sp.data.out_wrap)]
 
         return layer, final, lane, off, active
 
