@@ -379,10 +379,15 @@ class Controller(wiring.Component):
                                         idle_r & ~self.s1_valid)
         m.d.sync += [issue.eq(issue_n), issue_o.eq(issue_n), running.eq(running_n)]
         m.d.sync += [fo[k].eq(flags_n[k]) for k in fo]
+        # ``group_first`` (= e0 & p0) as a register of its own: it reaches every bank, so no
+        # LUT sits in front of that net (ULX3S P = 64: e0 & p0 -> 8 ns to bank 40)
+        gfirst = Signal(init=f["e0"].init & f["p0"].init, name=f"group_first_{TAG}1",
+                        attrs=VIVADO_ATTRS)
+        m.d.sync += gfirst.eq(flags_n["e0"] & flags_n["p0"])
         m.d.comb += [
             self.issue.eq(unaliased(issue_o)),
             self.pass_first.eq(unaliased(fo["e0"])),
-            self.group_first.eq(fo["e0"] & fo["p0"]),
+            self.group_first.eq(unaliased(gfirst)),
             self.wz.eq(cur.wz),
             self.sel_addr.eq(cur.sel_row),
             pp.addr.eq(cur.phase_base + ph),
