@@ -121,7 +121,9 @@ class WeightBank(wiring.Component):
     following list; later phases rewind to it) or 2 (rewind to the current list's start on
     every ``pass_first``); a bank that read its list's ``last`` entry (or is idle, or reads a
     filler) shows ``d = 0`` and ``off = 0`` until the next ``pass_first``.
-    ``restart`` (a cycle before the program's first step) points the bank at its first list.
+    ``restart`` (between the program's last read and the next program's first step, at least
+    a cycle before it: the controller's registered ``done``) points the bank at its first
+    list.
     Without ``has_last`` the compiler guarantees every pass reads exactly the group's count.
 
     With ``port`` (a read port of a shared ROM built by :func:`bank_rom`), the bank reads its

@@ -107,7 +107,13 @@ class Controller(wiring.Component):
       step cycles have passed since that step issued.
 
     After the last group it waits for ``idle`` and pulses ``done``. ``busy`` is high from
-    ``start`` to ``done``.
+    ``start`` to ``done``. ``restart`` (the banks' pointers back to their first lists) is
+    ``done`` registered: the cycle after ``done`` (cycle ``d``), every bank read of the
+    program is over, and the next ``start`` comes at ``d + 1`` at the earliest, whose first
+    step the banks see at ``d + 3``; a flip-flop, so the net that reaches every bank starts
+    at one (it was the loader's combinational last pixel: the ULX3S P = 32 route's worst path,
+    from the result register through the loader's accept logic to the banks). After reset the
+    banks' pointers are at their first lists already.
     """
 
     #: Cycles from the pipeline becoming idle to the layer barrier seeing it (``idle``
@@ -136,6 +142,7 @@ class Controller(wiring.Component):
             "s1_off0": Out(rec["off0"]), "s1_px0": Out(rec["px0"]), "s1_nvc": Out(rec["nvc"]),
             "busy": Out(1),
             "done": Out(1),
+            "restart": Out(1),
         })
 
     def _successor(self, m, nxt, dmem, rmem):
@@ -400,6 +407,9 @@ class Controller(wiring.Component):
         self._stage1(m, cur, issue_o, fo["e0"], fo["elast"], fo["p0"], fo["il"], pp.data)
         with m.If(issue_o):
             self._advance(m, cur, nxt, succ, (g0, g1), (erem, ph, hz), fo, draining)
+        restart = Signal(name=f"restart_{TAG}1", attrs=VIVADO_ATTRS)
+        m.d.sync += restart.eq(draining & idle)
+        m.d.comb += self.restart.eq(unaliased(restart))
         with m.If(draining & idle):
             m.d.comb += self.done.eq(1)
             m.d.sync += draining.eq(0)

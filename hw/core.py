@@ -140,7 +140,7 @@ class Accelerator(wiring.Component):
         wiring.connect(m, res.result, wiring.flipped(self.result))
         if self._debug:
             m.d.comb += [mem.debug_addr.eq(self.debug_addr), self.debug_data.eq(mem.debug_data)]
-        banks = self._banks(m, ctrl, loader)
+        banks = self._banks(m, ctrl)
         s2, sel2, in_flight = self._stage2(m, ctrl, wins)
         tree = None
         if self.tree_latency:
@@ -197,7 +197,7 @@ class Accelerator(wiring.Component):
         m.d.comb += [loader.enable.eq(idle | free | later), loader.last_ok.eq(idle),
                      loader.grant.eq(~(writer.wr_en & ctrl.busy))]
 
-    def _banks(self, m, ctrl, loader) -> list:
+    def _banks(self, m, ctrl) -> list:
         """The weight banks (issue cycle in, decoded entries ``rom_latency`` later); with
         ``bank_ports == 2`` banks ``2i`` and ``2i + 1`` share one two-read-port ROM."""
         plan = self._plan
@@ -223,7 +223,7 @@ class Accelerator(wiring.Component):
             m.submodules[f"bank{k}"] = bank
             banks.append(bank)
             m.d.comb += [bank.step.eq(ctrl.issue), bank.pass_first.eq(ctrl.pass_first),
-                         bank.group_first.eq(ctrl.group_first), bank.restart.eq(loader.last),
+                         bank.group_first.eq(ctrl.group_first), bank.restart.eq(ctrl.restart),
                          bank.cmd.eq(ctrl.bank_cmd[k]), bank.wz.eq(ctrl.wz)]
         if plan.weight_store == "loaded":
             self._weight_loader(m, banks)
