@@ -125,9 +125,9 @@ def test_every_bank_keeps_its_own_input_register(tmp_path):
 def test_controller_keeps_two_copies_of_issue_and_its_flags(tmp_path):
     """The controller's ``issue`` and the flags ``e0``, ``p0``, ``elast``, ``plast``, ``il``
     are each kept twice in synthesis (one copy for the issue decision, one for the enables
-    and the banks, ``hw/controller.py``), plus the registered ``group_first``: 13 flip-flops
-    on replica wires with the open flows' script; without it Yosys merges each pair into
-    one (7)."""
+    and the banks, ``hw/controller.py``), plus the registered ``group_first`` and the banks'
+    ``restart``: 14 flip-flops on replica wires with the open flows' script; without it Yosys
+    merges each pair into one (8)."""
     from fpgac.hw.controller import Controller
 
     model = random_model(5)
@@ -143,5 +143,5 @@ def test_controller_keeps_two_copies_of_issue_and_its_flags(tmp_path):
         assert proc.returncode == 0, proc.stderr[-2000:]
         return int(re.search(r"(\d+) objects", (tmp_path / "kept.txt").read_text()).group(1))
 
-    assert kept(platform_overrides("ecp5")["script_after_read"]) == 13
-    assert kept(YOSYS_NAMES) == 7           # (abc9 needs the private names in either case)
+    assert kept(platform_overrides("ecp5")["script_after_read"]) == 14
+    assert kept(YOSYS_NAMES) == 8           # (abc9 needs the private names in either case)
