@@ -69,13 +69,13 @@ LIMITS = {
 #: Default ``--clock-mhz`` per board: a documented default (Vivado), a clock that met timing in
 #: place and route (open flows), or, where the Fmax depends on the lane count, a table
 #: ``((P, MHz), ...)`` in increasing ``P`` (:func:`default_clock_mhz`) of clocks below the
-#: routed nextpnr Fmax of LeNet-5 builds at that ``P``. ULX3S: P <= 16 100 MHz (routed 106.56
-#: MHz at 100 MHz with the controller's issue flags and the split requantizer; 90 MHz
-#: before), P <= 32 75 MHz (routed 82.73 MHz at 100 MHz on b480963 and 80.80 at 90 on
-#: 0959c74), P <= 64 55 MHz (routed 59.04 MHz). The measurements and commands are in
-#: ``docs/boards.md``.
+#: routed nextpnr Fmax of LeNet-5 builds at that ``P``. ULX3S: P <= 16 100 MHz (routed 105.43
+#: MHz at 100 MHz on 2b46bfc; 90 MHz before the controller's issue flags), P <= 32 75 MHz
+#: (routed 83.65-94.03 MHz at 90 MHz on the designs of 2026-12-01), P <= 64 70 MHz (routed
+#: 73.05 MHz at 70 MHz on a55f144, with the replicas' resets on their own pin; 55 MHz
+#: before, routed 59.04). The measurements and commands are in ``docs/boards.md``.
 DEFAULT_CLOCK_MHZ = {"arty": 100, "arty-100t": 100, "icebreaker": 30,
-                     "ulx3s": ((16, 100), (32, 75), (64, 55))}
+                     "ulx3s": ((16, 100), (32, 75), (64, 70))}
 
 
 def default_clock_mhz(board_name: str, pes: int | None = None) -> float:
