@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from amaranth.hdl import (ClockDomain, ClockSignal, Elaboratable, Instance, Module,
-                          ResetSignal, Signal)
+                          Signal)
 from amaranth.lib import io
 from amaranth.lib.cdc import FFSynchronizer
 
@@ -372,8 +372,10 @@ class ClockGen(Elaboratable):
     The parent defines ``sync`` (Amaranth wants a domain defined at or above its users):
     :class:`ClockedTop` does.
 
-    ``sync`` is held in reset until the PLL reports lock and then for :data:`POR_SECONDS` more
-    (counted on the PLL clock). Timing constraints: the platform constrains the oscillator port;
+    ``rst`` is high until the PLL reports lock and then for :data:`POR_SECONDS` more
+    (counted on the PLL clock); it is the design's power-on reset (:class:`ClockedTop` gives it
+    to the top's ``por``). ``sync``'s own reset stays undriven: an OR of it with the core's
+    resync reset in front of every core flip-flop was the routed ULX3S P = 64 critical path. Timing constraints: the platform constrains the oscillator port;
     nextpnr derives the PLL output's constraint from the PLL parameters ("Derived frequency
     constraint" in its log; a net constraint from here would name a net that synthesis
     renames); for Vivado the ``create_clock`` on the oscillator port plus the MMCM gives the
@@ -387,6 +389,10 @@ class ClockGen(Elaboratable):
             raise ValueError("ClockGen needs a PLL setting (the oscillator needs no ClockGen)")
         self.clock = clock
         self.locked = Signal()
+        #: The lock reset (a register): high until the PLL has locked for
+        #: :data:`POR_SECONDS`. ``sync``'s own reset is left undriven (constant 0);
+        #: :class:`ClockedTop` hands this to the top's ``por``.
+        self.rst = Signal(init=1)
 
     def _ecp5(self, m, platform, clk_out, locked):
         cfg = self.clock.pll
@@ -449,7 +455,7 @@ class ClockGen(Elaboratable):
                                                  domain="por")
         m.d.comb += [lr.lock.eq(lock_async), self.locked.eq(lr.locked)]
         m.d.comb += [ClockSignal("sync").eq(clk_out),     # sync: defined by the parent
-                     ResetSignal("sync").eq(lr.rst)]
+                     self.rst.eq(lr.rst)]
         return m
 
     def xdc(self) -> str:
@@ -471,7 +477,9 @@ class ClockGen(Elaboratable):
 class ClockedTop(Elaboratable):
     """``top`` (e.g. :class:`fpgac.boards.harness.BoardTop`) with its ``sync`` domain made by a
     :class:`ClockGen` when ``clock`` has a PLL; with the oscillator, the platform makes ``sync``
-    as usual. ``top`` must already be told the clock frequency (its UART divisor)."""
+    (and its reset) as usual. ``top`` must already be told the clock frequency (its UART
+    divisor) and have a ``por`` input (power-on reset: driven from the PLL lock, the only
+    reset of the design then; low with the oscillator)."""
 
     def __init__(self, top, clock: ClockPlan):
         self.top = top
@@ -483,5 +491,6 @@ class ClockedTop(Elaboratable):
         if self.clockgen is not None:
             m.domains.sync = ClockDomain("sync")
             m.submodules.clocks = self.clockgen
+            m.d.comb += self.top.por.eq(self.clockgen.rst)
         m.submodules.top = self.top
         return m

