@@ -71,11 +71,12 @@ LIMITS = {
 #: ``((P, MHz), ...)`` in increasing ``P`` (:func:`default_clock_mhz`) of clocks below the
 #: routed nextpnr Fmax of LeNet-5 builds at that ``P``. ULX3S: P <= 16 100 MHz (routed 105.43
 #: MHz at 100 MHz on 2b46bfc; 90 MHz before the controller's issue flags), P <= 32 75 MHz
-#: (routed 83.65-94.03 MHz at 90 MHz on the designs of 2026-12-01), P <= 64 70 MHz (routed
-#: 73.05 MHz at 70 MHz on a55f144, with the replicas' resets on their own pin; 55 MHz
-#: before, routed 59.04). The measurements and commands are in ``docs/boards.md``.
+#: (routed 83.65-94.03 MHz at 90 MHz on the designs of 2026-12-01), P <= 64 75 MHz (routed
+#: 77.38 MHz at 75 MHz on 4299117, the core's reset one register; 70 MHz before, routed
+#: 73.05 at 70 on a55f144; 55 MHz before that, routed 59.04). The measurements and commands
+#: are in ``docs/boards.md``.
 DEFAULT_CLOCK_MHZ = {"arty": 100, "arty-100t": 100, "icebreaker": 30,
-                     "ulx3s": ((16, 100), (32, 75), (64, 70))}
+                     "ulx3s": ((16, 100), (32, 75), (64, 75))}
 
 
 def default_clock_mhz(board_name: str, pes: int | None = None) -> float:
