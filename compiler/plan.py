@@ -330,6 +330,13 @@ class HardwarePlan:
     #: The previous layer's last write -> the first issue cycle of a layer's first group (the
     #: controller's registered ``idle`` input and registered issue decision).
     barrier_latency: int = 2
+    #: A write presented on the activation memory's port (the writer's or the loader's) -> the
+    #: cycle it is applied to the copies (the port's register, replicated per group of
+    #: ``fanout_lanes`` copies). No cycle count depends on it: the next layer's first read is
+    #: presented ``barrier_latency + rom_latency + 2`` cycles after the previous layer's
+    #: last write, so it must be at most ``barrier_latency + rom_latency + 1``
+    #: (``cycles.schedule`` checks it).
+    write_latency: int = 1
     #: Activation regions reused by liveness (``False``: the debug layout, one region per
     #: map, every layer's output map kept to the end of an image).
     reuse_activations: bool = True

@@ -33,7 +33,8 @@ The latencies it uses are published here: :attr:`Accelerator.rom_latency` (contr
 lane input), :attr:`Lane.latency <fpgac.hw.lane.Lane.latency>`,
 :attr:`Writer.latency <fpgac.hw.writer.Writer.latency>`, :attr:`Accelerator.tree_latency`
 (the slice adder tree between the lanes and the writer, 0 without sliced layers),
-:attr:`ResultUnit.latency <fpgac.hw.io.ResultUnit.latency>`.
+:attr:`ResultUnit.latency <fpgac.hw.io.ResultUnit.latency>`,
+:attr:`Accelerator.write_latency` (the activation memory's registered write port).
 """
 
 from __future__ import annotations
@@ -115,10 +116,15 @@ class Accelerator(wiring.Component):
         """A layer's last write -> the next layer's first issue (the controller's)."""
         return Controller.BARRIER_LATENCY
 
+    @property
+    def write_latency(self) -> int:
+        """A write on the activation memory's port -> the copies (its replicated register)."""
+        return ActivationMemory.write_latency
+
     def elaborate(self, platform):
         m = Module()
         plan = self._plan
-        for name in ("rom", "lane", "writer", "result", "barrier", "tree"):
+        for name in ("rom", "lane", "writer", "result", "barrier", "tree", "write"):
             if getattr(plan, f"{name}_latency") != getattr(self, f"{name}_latency"):
                 raise ValueError(f"plan.{name}_latency: expected "
                                  f"{getattr(self, f'{name}_latency')} (this core), found "
@@ -126,7 +132,7 @@ class Accelerator(wiring.Component):
         m.submodules.ctrl = ctrl = Controller(plan)
         m.submodules.mem = mem = ActivationMemory(
             init=plan.mem_init, pes=plan.pes, act_bits=plan.act_bits, addr_bits=plan.addr_bits,
-            debug=self._debug, body=plan.act_body or None)
+            debug=self._debug, body=plan.act_body or None, fanout_lanes=plan.fanout_lanes)
         m.submodules.loader = loader = PixelLoader(
             lut=plan.pixel_lut, shape=plan.input_shape, offset=plan.input_offset,
             pad=plan.input_pad, act_bits=plan.act_bits, addr_bits=plan.addr_bits,

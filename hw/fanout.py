@@ -25,7 +25,7 @@ from __future__ import annotations
 from amaranth.hdl import Const, Signal
 
 __all__ = ["TAG", "YOSYS_KEEP", "VIVADO_ATTRS", "lane_group", "groups", "replicate",
-           "unaliased"]
+           "registers", "unaliased"]
 
 #: Name tag of a replica register (``<name>_fanrep<g>``).
 TAG = "fanrep"
@@ -60,9 +60,15 @@ def replicate(m, plan, name: str, value, *, like=None, reset_less=False) -> list
     group (:func:`lane_group` indexes them). ``like``: the shape source (default ``value``);
     ``reset_less``: the replicas have no reset (a datapath field read only under a valid bit
     that has one)."""
+    return registers(m, groups(plan), name, value, like=like, reset_less=reset_less)
+
+
+def registers(m, count: int, name: str, value, *, like=None, reset_less=False) -> list[Signal]:
+    """:func:`replicate` for a component that knows its group count but not the plan:
+    ``count`` replicas ``<name>_fanrep<g>`` of ``value``, all loaded in the same cycle."""
     src = value if like is None else like
     out = []
-    for g in range(groups(plan)):
+    for g in range(int(count)):
         r = Signal.like(src, name=f"{name}_{TAG}{g}", attrs=VIVADO_ATTRS,
                         reset_less=reset_less)
         m.d.sync += r.eq(value)

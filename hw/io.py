@@ -8,6 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from fpgac import semantics
 from fpgac.hw.checks import check_unsigned
+from fpgac.hw.fanout import registers
 
 __all__ = ["ActivationMemory", "PixelLoader", "ResultUnit"]
 
@@ -15,10 +16,18 @@ __all__ = ["ActivationMemory", "PixelLoader", "ResultUnit"]
 class ActivationMemory(wiring.Component):
     """``pes`` copies of the activation memory, one synchronous read port each.
 
-    Every write (``wr_en`` in cycle ``c``) goes to all copies; a read whose address is presented
-    in cycle ``c`` returns in ``c + 1`` the contents before any write of cycle ``c`` (not
-    transparent). With ``debug``, ``debug_addr`` reads copy 0 through an extra port with the
-    same timing.
+    Every write (``wr_en`` with ``wr_addr``, ``wr_data`` in cycle ``c``) goes to all copies in
+    cycle ``c + write_latency`` (:attr:`write_latency`); a read whose address is presented in
+    cycle ``c`` returns in ``c + 1`` the contents before any write *applied* in cycle ``c``
+    (not transparent): it sees the writes presented up to cycle ``c - 1 - write_latency``.
+    With ``debug``, ``debug_addr`` reads copy 0 through an extra port with the same timing.
+
+    The write port is registered once per group of ``fanout_lanes`` copies
+    (:func:`fpgac.hw.fanout.registers`: enable, address and data, and with a split copy the
+    body's and the tail's enables already decoded), so every copy's write-enable pin is
+    driven by a flip-flop of its own group and no write input is one net to all ``pes``
+    copies (ULX3S, P = 64: the writer's valid -> the enable decode -> the LUT-RAM tails was
+    the worst path at 80 MHz, 11.2 ns of routing).
 
     ``body`` (the plan's ``act_body``): with ``body < len(init)`` each copy is two memories, a
     body of ``body`` words (a power of two: addresses ``< body``, block RAM) and a tail of
@@ -27,10 +36,15 @@ class ActivationMemory(wiring.Component):
     cycle later (a register) the read data. Same timing and contents as one memory.
     """
 
+    #: Cycles from a write presented on the ports to the copies (the replicated register).
+    write_latency = 1
+
     def __init__(self, *, init, pes: int, act_bits: int, addr_bits: int, debug: bool = False,
-                 body: int | None = None):
+                 body: int | None = None, fanout_lanes: int = 8):
         self._init = tuple(init)
         self._pes = int(pes)
+        self._groups = -(-self._pes // int(fanout_lanes))
+        self._fanout = int(fanout_lanes)
         self._act_bits = int(act_bits)
         self._debug = bool(debug)
         self._body = len(self._init) if body is None else int(body)
@@ -54,35 +68,45 @@ class ActivationMemory(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         init = check_unsigned("mem_init", self._init, self._act_bits)
+        n = self._groups
+        addrs = registers(m, n, "mem_wa", self.wr_addr, reset_less=True)
+        datas = registers(m, n, "mem_wd", self.wr_data, reset_less=True)
         if self._body < len(init):
-            return self._split(m, init)
+            return self._split(m, init, addrs, datas)
+        ens = registers(m, n, "mem_we", self.wr_en)
         for p in range(self._pes):
+            g = p // self._fanout
             mem = memory.Memory(shape=unsigned(self._act_bits), depth=len(init), init=init)
             m.submodules[f"copy{p}"] = mem
             wp = mem.write_port()
             rp = mem.read_port()
-            m.d.comb += [wp.en.eq(self.wr_en), wp.addr.eq(self.wr_addr),
-                         wp.data.eq(self.wr_data), rp.addr.eq(self.rd_addr[p]),
+            m.d.comb += [wp.en.eq(ens[g]), wp.addr.eq(addrs[g]),
+                         wp.data.eq(datas[g]), rp.addr.eq(self.rd_addr[p]),
                          self.rd_data[p].eq(rp.data)]
             if p == 0 and self._debug:
                 dp = mem.read_port()
                 m.d.comb += [dp.addr.eq(self.debug_addr), self.debug_data.eq(dp.data)]
         return m
 
-    def _split(self, m, init):
-        """Body + tail per copy (class docstring)."""
+    def _split(self, m, init, addrs, datas):
+        """Body + tail per copy (class docstring); the write enables of the body and the tail
+        are decoded before the group registers."""
         k = self._body.bit_length() - 1
         tail = len(init) - self._body
         whi = self.wr_addr[k]
+        n = self._groups
+        ens = {0: registers(m, n, "mem_we_body", self.wr_en & ~whi, like=self.wr_en),
+               1: registers(m, n, "mem_we_tail", self.wr_en & whi, like=self.wr_en)}
         for p in range(self._pes):
+            g = p // self._fanout
             parts = []
             for name, depth, words, hi in (("body", self._body, init[:self._body], 0),
                                            ("tail", tail, init[self._body:], 1)):
                 mem = memory.Memory(shape=unsigned(self._act_bits), depth=depth, init=words)
                 m.submodules[f"copy{p}_{name}"] = mem
                 wp = mem.write_port()
-                m.d.comb += [wp.en.eq(self.wr_en & (whi if hi else ~whi)),
-                             wp.addr.eq(self.wr_addr[:len(wp.addr)]), wp.data.eq(self.wr_data)]
+                m.d.comb += [wp.en.eq(ens[hi][g]), wp.addr.eq(addrs[g][:len(wp.addr)]),
+                             wp.data.eq(datas[g])]
                 parts.append(mem)
             ports = [(f"sel{p}", self.rd_addr[p], self.rd_data[p])]
             if p == 0 and self._debug:

@@ -8,8 +8,9 @@ Cycle numbers are relative to the cycle ``A`` in which the last input pixel is a
 * **Loading**: one pixel per cycle while the stream is valid; ``load_cycles = C*H*W +
   input_fill`` (the loader first writes the input map's ``plan.input_fill`` pad cells, one
   per cycle, while the core is idle; 0 unless activation regions are reused over the input
-  map). Pixel ``i`` accepted in cycle ``c`` is written to the activation memory in cycle
-  ``c + 1``.
+  map). Pixel ``i`` accepted in cycle ``c`` is presented to the activation memory's write
+  port in cycle ``c + 1`` (and applied to the copies ``plan.write_latency`` cycles later, as
+  every write: the port's register).
 * **Issue**: the controller issues at most one lockstep step per cycle; the first step of
   the program may issue in cycle ``1``. The steps of group ``k`` (``n_k = phases * count``) issue
   in order; step issued in cycle ``t`` is registered by the weight banks, which read their
@@ -32,8 +33,11 @@ Cycle numbers are relative to the cycle ``A`` in which the last input pixel is a
   latches: the last step of group ``k`` issues no earlier than ``u_{k-1} + n_valid_{k-1}``.
   The controller waits (issues nothing) just before that last step.
 * **Layer barrier**: the first step of a layer's first group issues no earlier than
-  ``W + BARRIER_LATENCY``, ``W`` the previous layer's last write (a read from ``W + 1`` on
-  sees the written value). The controller waits before that first step until nothing is in
+  ``W + BARRIER_LATENCY``, ``W`` the previous layer's last write (presented on the
+  activation memory's port in ``W``, applied in ``W + write_latency``: a read presented from
+  ``W + write_latency + 1`` on sees it; the layer's first read is presented in ``s +
+  rom_latency + 2``, so ``write_latency <= barrier_latency + rom_latency + 1`` keeps the
+  rule exact, and :func:`schedule` refuses a plan without it). The controller waits before that first step until nothing is in
   flight but that last write (cycle ``W``); it sees that ``BARRIER_LATENCY`` cycles later
   (its ``idle`` input and its issue decision are registers).
 * **Result**: the last logit is written (and the running first-max argmax updated) in
@@ -75,7 +79,7 @@ from dataclasses import dataclass
 from fpgac.compiler.plan import HardwarePlan
 
 __all__ = ["ROM_LATENCY", "LANE_LATENCY", "WRITER_LATENCY", "RESULT_LATENCY",
-           "BARRIER_LATENCY", "LayerCycles", "CycleReport", "interval", "predict", "schedule"]
+           "BARRIER_LATENCY", "WRITE_LATENCY", "LayerCycles", "CycleReport", "interval", "predict", "schedule"]
 
 #: Issue of a step -> decoded bank entry at the lanes (bank input register, bank read, ROM
 #: output register, bank stage).
@@ -91,6 +95,9 @@ RESULT_LATENCY = 1
 #: A layer's last write ``W`` -> the next layer's first issue (``idle`` register, issue
 #: register).
 BARRIER_LATENCY = 2
+#: A write presented on the activation memory's port -> applied to the copies (the port's
+#: register, replicated per lane group). No cycle count depends on it (the barrier rule).
+WRITE_LATENCY = 1
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,12 @@ class CycleReport:
 
 def schedule(plan: HardwarePlan) -> list[tuple[int, int, int, int]]:
     """Per group ``(s_k, u_k, w_k, W_k)`` in cycles after the last pixel accept (rules above)."""
+    if plan.write_latency > plan.barrier_latency + plan.rom_latency + 1:
+        raise ValueError(
+            f"plan.write_latency: expected at most barrier_latency + rom_latency + 1 = "
+            f"{plan.barrier_latency + plan.rom_latency + 1} (a layer's first read would see "
+            f"the previous layer's last write before it is applied), found "
+            f"{plan.write_latency}")
     out = []
     t = 1
     prev_u = prev_v = None

@@ -121,11 +121,11 @@ def test_every_bank_keeps_its_own_input_register(tmp_path):
 
 
 def test_controller_keeps_two_copies_of_issue_and_its_flags(tmp_path):
-    """The controller's ``issue`` and the flags ``e0``, ``p0``, ``elast``, ``plast``, ``il``
-    are each kept twice in synthesis (one copy for the issue decision, one for the enables
-    and the banks, ``hw/controller.py``), plus the registered ``group_first`` and the banks'
-    ``restart``: 14 flip-flops on replica wires with the open flows' script; without it Yosys
-    merges each pair into one (8)."""
+    """The controller's ``issue`` and the flags ``e0``, ``p0``, ``elast``, ``il`` are each
+    kept twice in synthesis (one copy for the issue decision, one for the enables, the stage-1
+    registers and the banks, ``hw/controller.py``), plus the registered ``group_first`` and
+    the banks' ``restart``: 12 flip-flops on replica wires with the open flows' script;
+    without it Yosys merges each pair into one (7)."""
     from fpgac.hw.controller import Controller
 
     model = random_model(5)
@@ -137,12 +137,12 @@ def test_controller_keeps_two_copies_of_issue_and_its_flags(tmp_path):
         synth_ecp5(tmp_path, "c", il, script, _COUNT_KEPT)
         return _kept(tmp_path)
 
-    assert kept(platform_overrides("ecp5")["script_after_read"]) == 14
-    assert kept(YOSYS_NAMES) == 8           # (abc9 needs the private names in either case)
+    assert kept(platform_overrides("ecp5")["script_after_read"]) == 12
+    assert kept(YOSYS_NAMES) == 7           # (abc9 needs the private names in either case)
 
 
 def test_controller_replicas_take_the_reset_on_their_own_pin(tmp_path):
-    """Every replica flip-flop of the controller (all 14 have a reset) gets the domain reset on
+    """Every replica flip-flop of the controller (all 12 have a reset) gets the domain reset on
     its ECP5 ``LSR`` pin with the open flows' script, and no LUT in front of a replica reads
     the reset. Without the script's ``opt_dff`` step (the ``keep`` alone, as before) the
     replicas read it through LUTs that ABC shares between the copies (the ULX3S P = 64
@@ -180,7 +180,29 @@ def test_controller_replicas_take_the_reset_on_their_own_pin(tmp_path):
         return out
 
     script = platform_overrides("ecp5")["script_after_read"]
-    assert replicas(script) == [(True, False)] * 14
+    assert replicas(script) == [(True, False)] * 12
     before = replicas(script.replace(fanout.YOSYS_KEEP, fanout.YOSYS_KEEP.splitlines()[-1]))
-    assert len(before) == 14 and sum(lsr for lsr, _ in before) < 14
+    assert len(before) == 12 and sum(lsr for lsr, _ in before) < 12
     assert any(reads for _, reads in before)
+
+
+@pytest.mark.parametrize("body", [None, 32])
+def test_activation_memory_write_enable_is_kept_per_group(tmp_path, body):
+    """The activation memory's write port is a register per group of ``fanout_lanes`` copies
+    (``hw/io.py``): 5 copies in groups of 2 keep 3 write-enable flip-flops (a split copy: 3
+    for the body and 3 for the tail) with the open flows' script; without it Yosys merges
+    them into one (two)."""
+    from fpgac.hw.io import ActivationMemory
+
+    dut = ActivationMemory(init=list(range(36)), pes=5, act_bits=8, addr_bits=6, body=body,
+                           fanout_lanes=2)
+    il = rtlil.convert(dut, name="top")
+    count = f"tee -o kept.txt select -count w:mem_we*_{fanout.TAG}* %ci1:+[Q] t:TRELLIS_FF %i"
+
+    def kept(script: str) -> int:
+        synth_ecp5(tmp_path, "m", il, script, count)
+        return _kept(tmp_path)
+
+    parts = 1 if body is None else 2
+    assert kept(platform_overrides("ecp5")["script_after_read"]) == 3 * parts
+    assert kept(YOSYS_NAMES) == parts

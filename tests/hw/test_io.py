@@ -15,22 +15,30 @@ from fpgac.hw.io import ActivationMemory, PixelLoader, ResultUnit
 
 # ---- activation memory -------------------------------------------------------------------
 
-@pytest.mark.parametrize("depth,body", [(40, None), (36, 32), (33, 32)])
-def test_activation_memory_split_reads_like_one_memory(depth, body):
-    """Body + tail (``body``) or one memory: every copy returns, one cycle after the address,
-    the word before that cycle's write (init, then the broadcast writes), the debug port too."""
-    rng = np.random.default_rng(depth)
+@pytest.mark.parametrize("depth,body,fanout", [(40, None, 8), (36, 32, 8), (33, 32, 2),
+                                               (40, None, 1)])
+def test_activation_memory_split_reads_like_one_memory(depth, body, fanout):
+    """Body + tail (``body``) or one memory, the write port registered per group of
+    ``fanout`` copies: every copy returns, one cycle after the address, the word before that
+    cycle's applied write (init, then the broadcast writes, each applied ``write_latency``
+    cycles after it is presented), the debug port too."""
+    rng = np.random.default_rng(depth + fanout)
     init = [int(v) for v in rng.integers(0, 256, depth)]
-    pes = 3
-    dut = ActivationMemory(init=init, pes=pes, act_bits=8, addr_bits=6, debug=True, body=body)
+    pes = 5
+    dut = ActivationMemory(init=init, pes=pes, act_bits=8, addr_bits=6, debug=True, body=body,
+                           fanout_lanes=fanout)
+    assert dut.write_latency == 1
     model = list(init)
 
     async def bench(ctx):
         want = None
-        for k in range(300):
+        pending = []                # writes presented, not yet applied: (cycle due, addr, data)
+        for k in range(400):
             addrs = [int(a) for a in rng.integers(0, depth, pes + 1)]
             wr = bool(rng.random() < 0.5)
             wa, wd = int(rng.integers(0, depth)), int(rng.integers(0, 256))
+            if k % 50 < 3:          # a burst to one address: reads must not see it early
+                wr, wa = True, addrs[0]
             for p in range(pes):
                 ctx.set(dut.rd_addr[p], addrs[p])
             ctx.set(dut.debug_addr, addrs[pes])
@@ -41,9 +49,12 @@ def test_activation_memory_split_reads_like_one_memory(depth, body):
                 got = [ctx.get(dut.rd_data[p]) for p in range(pes)] + [ctx.get(dut.debug_data)]
                 assert got == want, k
             want = [model[a] for a in addrs]
-            await ctx.tick()
             if wr:
-                model[wa] = wd
+                pending.append((k + dut.write_latency, wa, wd))
+            await ctx.tick()
+            for due, a, d in [w for w in pending if w[0] == k]:
+                model[a] = d
+            pending = [w for w in pending if w[0] > k]
 
     run(dut, bench)
 

@@ -114,6 +114,24 @@ def test_cycle_model_rules(seed, pes):
     assert 0 < rep.utilization <= 1
 
 
+def test_write_latency_does_not_move_cycles_within_the_barrier_bound():
+    """The activation memory's write latency changes no cycle count up to ``barrier_latency +
+    rom_latency + 1`` (a layer's first read is presented ``rom_latency + 2`` cycles after its
+    issue), and a plan beyond it is refused, naming the bound."""
+    import dataclasses
+
+    model = random_model(1)
+    plan = plan_hardware(model, pes=4, pixel_lut=pixel_table(model))
+    assert plan.write_latency == cycles.WRITE_LATENCY == 1
+    bound = plan.barrier_latency + plan.rom_latency + 1
+    for wl in (0, 1, bound):
+        assert cycles.schedule(dataclasses.replace(plan, write_latency=wl)) == \
+            cycles.schedule(plan)
+    with pytest.raises(ValueError, match=rf"plan.write_latency: expected at most "
+                                         rf"barrier_latency \+ rom_latency \+ 1 = {bound}"):
+        cycles.schedule(dataclasses.replace(plan, write_latency=bound + 1))
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_slice_bound_is_the_largest_tree_node(seed):
     """``widths.slice_bound``: the largest ``sum |w - wz| * x_max`` over the adder tree's nodes
