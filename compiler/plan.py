@@ -344,6 +344,11 @@ class HardwarePlan:
     #: cycle) before it accepts an image's pixels: 0 unless another map reuses the input's
     #: region (``docs/architecture.md``, "Activations").
     input_fill: int = 0
+    #: The first pad cell the loader writes (an offset in the input map): the fill covers the
+    #: ``input_fill`` pad cells from there in ascending address order, the run that other
+    #: maps can overwrite (``allocate_memory.fill_span``); the other pad cells keep their
+    #: ``mem_init`` value.
+    input_fill_first: int = 0
     #: The first layer's input zero point (the value of the input map's pad cells).
     input_zero: int = 0
     #: Each lane's activation copy as a block-RAM body of ``act_body`` words (a power of two,

@@ -136,7 +136,8 @@ class Accelerator(wiring.Component):
         m.submodules.loader = loader = PixelLoader(
             lut=plan.pixel_lut, shape=plan.input_shape, offset=plan.input_offset,
             pad=plan.input_pad, act_bits=plan.act_bits, addr_bits=plan.addr_bits,
-            fill=plan.input_fill, fill_value=plan.input_zero, overlap=plan.overlap)
+            fill=plan.input_fill, fill_value=plan.input_zero,
+            fill_first=plan.input_fill_first, overlap=plan.overlap)
         m.submodules.writer = writer = Writer(plan)
         m.submodules.windows = wins = LaneWindows(plan)
         m.submodules.result = res = ResultUnit(

@@ -128,11 +128,12 @@ class PixelLoader(wiring.Component):
     (``offset``, padding ring ``pad``). ``last`` is high in the cycle the last pixel of an
     image is accepted. ``busy`` is high while an image is partly loaded.
 
-    ``fill`` (the number of pad cells, or 0): before each image the loader first writes
-    ``fill_value`` to every pad cell of the input map, one per cycle in ascending address
-    order (written one cycle after its step, like a pixel), and only then raises
-    ``pixels.ready``: the activation regions are reused, so the ring may hold another map's
-    values (``docs/architecture.md``, "Activations"). The fill runs while ``enable`` is high,
+    ``fill`` (a number of pad cells, or 0) and ``fill_first`` (the first one, an offset in the
+    input map): before each image the loader first writes ``fill_value`` to the ``fill`` pad
+    cells of the input map from ``fill_first`` on, one per cycle in ascending address order
+    (written one cycle after its step, like a pixel), and only then raises
+    ``pixels.ready``: the activation regions are reused, so those ring cells may hold another
+    map's values (``docs/architecture.md``, "Activations"; the others are never written). The fill runs while ``enable`` is high,
     from reset and from the cycle after ``last`` on, whether or not a pixel is offered (so
     ``pixels.ready`` means "takes pixels", as a bus status bit reads it).
 
@@ -148,19 +149,28 @@ class PixelLoader(wiring.Component):
 
     def __init__(self, *, lut, shape: tuple[int, int, int], offset: int, pad: int,
                  act_bits: int, addr_bits: int, fill: int = 0, fill_value: int = 0,
-                 overlap: bool = False):
+                 fill_first: int = 0, overlap: bool = False):
         self._fill = int(fill)
         self._fill_value = int(fill_value)
+        self._fill_first = int(fill_first)
         self._overlap = bool(overlap)
         if self._overlap and self._fill:
             raise ValueError(f"fill: expected 0 with overlap (the input map's ring is never "
                              f"overwritten), found {self._fill}")
         if self._fill:
             c, h, w = (int(v) for v in shape)
-            hp, wp = semantics.padded_shape(h, w, int(pad))
-            if self._fill != c * (hp * wp - h * w):
-                raise ValueError(f"fill: expected {c * (hp * wp - h * w)} (the pad cells of a "
-                                 f"{c}x{h}x{w} map with ring {pad}), found {self._fill}")
+            pad = int(pad)
+            hp, wp = semantics.padded_shape(h, w, pad)
+            ring = [a for a in range(c * hp * wp)
+                    if not (pad <= a // wp % hp < h + pad and pad <= a % wp < w + pad)]
+            if self._fill_first not in ring:
+                raise ValueError(f"fill_first: expected a pad cell of the {c}x{h}x{w} map with "
+                                 f"ring {pad}, found {self._fill_first}")
+            after = len(ring) - ring.index(self._fill_first)
+            if not 0 < self._fill <= after:
+                raise ValueError(f"fill: expected 1..{after} (the pad cells of a {c}x{h}x{w} "
+                                 f"map with ring {pad} from {self._fill_first} on), found "
+                                 f"{self._fill}")
         self._lut = tuple(lut)
         self._shape = tuple(int(v) for v in shape)
         self._offset = int(offset)
@@ -242,14 +252,18 @@ class PixelLoader(wiring.Component):
         if not self._fill:
             return Signal(init=1), Signal()
         hp, wp = semantics.padded_shape(h, w, pad)
+        c0, rest = divmod(self._fill_first, hp * wp)
+        y0, x0 = divmod(rest, wp)
         filled = Signal()
-        fx = Signal(range(max(2, wp)))
-        fy = Signal(range(max(2, hp)))
-        fc = Signal(range(max(2, c)))
-        faddr = Signal.like(self.wr_addr, init=self._offset)
+        fx = Signal(range(max(2, wp)), init=x0)
+        fy = Signal(range(max(2, hp)), init=y0)
+        fc = Signal(range(max(2, c)), init=c0)
+        faddr = Signal.like(self.wr_addr, init=self._offset + self._fill_first)
+        left_n = Signal(range(max(2, self._fill)), init=self._fill - 1)   # cells after this
         step = Signal()
         m.d.comb += step.eq(self.enable & ~filled)
         with m.If(step):
+            m.d.sync += left_n.eq(left_n - 1)
             m.d.sync += [self.wr_addr.eq(faddr),
                          self.wr_data.eq(check_unsigned("fill_value", [self._fill_value],
                                                         self._act_bits)[0])]
@@ -262,14 +276,14 @@ class PixelLoader(wiring.Component):
                 m.d.sync += [fx.eq(0), faddr.eq(faddr + 1)]
                 with m.If(fy == hp - 1):
                     m.d.sync += fy.eq(0)
-                    with m.If((fc == c - 1) if c > 1 else 1):
-                        m.d.sync += [fc.eq(0), faddr.eq(self._offset), filled.eq(1)]
-                    with m.Else():
-                        m.d.sync += fc.eq(fc + 1)
+                    m.d.sync += fc.eq(fc + 1)
                 with m.Else():
                     m.d.sync += fy.eq(fy + 1)
             with m.Else():
                 m.d.sync += [fx.eq(fx + 1), faddr.eq(faddr + 1)]
+            with m.If(~left_n.any()):           # the last cell: back to the first for the next
+                m.d.sync += [fx.eq(x0), fy.eq(y0), fc.eq(c0), left_n.eq(self._fill - 1),
+                             faddr.eq(self._offset + self._fill_first), filled.eq(1)]
         return filled, step
 
 

@@ -17,8 +17,16 @@ written by the layers, so a ring that another map's region overlaps would hold t
 values when it is read. Two cases:
 
 * the input map (map 0): the pixel loader writes its ring with the first layer's input zero
-  point before it accepts the pixels of each image (``input_fill`` words, one per cycle);
-  so map 0 takes part in the reuse;
+  point before it accepts the pixels of each image, so map 0 takes part in the reuse. It
+  writes only the ring cells that another map can have overwritten: the run, in ascending
+  address order, from the first to the last ring cell inside another map's region
+  (``input_fill`` cells from ``input_fill_first``, an offset in map 0); the others keep
+  their ``mem_init`` value, as no map is ever stored over them. To make that run short, the
+  even maps ``i >= 2`` (which share map 0's end of the memory) are *lifted* by a common
+  ``lift`` words above the bottom, within the room their live neighbours leave (the depth
+  does not change), chosen to minimise ``input_fill`` (ties: the smallest lift). LeNet-5:
+  conv2's 400-word output starts at word 66, the first interior pixel, and covers 48 ring
+  cells instead of 106 (the whole ring: 240);
 * a padded map ``i >= 1`` (the output of a layer, read with padding by the next): its
   region is *exclusive* (no other map overlaps it, at the bottom of the memory), so the ring
   keeps its ``mem_init`` value. It then costs its words on top of the reused part.
@@ -44,12 +52,13 @@ no later map overlaps it, nor the input ring the loader rewrites.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from fpgac import semantics
 
-__all__ = ["Region", "MemoryLayout", "allocate_memory", "ring_cells", "split_depth",
-           "TAIL_FRACTION"]
+__all__ = ["Region", "MemoryLayout", "allocate_memory", "fill_span", "ring_cells",
+           "split_depth", "TAIL_FRACTION"]
 
 #: Largest tail, as a fraction of the body, that :func:`split_depth` splits off.
 TAIL_FRACTION = 1 / 8
@@ -95,7 +104,8 @@ def ring_cells(region: Region) -> list[int]:
 class MemoryLayout:
     """The regions (``len(layers) + 1``), the memory depth, its initial contents, the number
     of ring words the pixel loader writes before each image (0: none), per region whether
-    its map survives to the end of an image, and the body of a split copy (0: not split)."""
+    its map survives to the end of an image, the body of a split copy (0: not split), and the
+    first ring cell the loader writes (an offset in map 0; :func:`fill_span`)."""
 
     regions: tuple[Region, ...]
     depth: int
@@ -103,6 +113,7 @@ class MemoryLayout:
     input_fill: int = 0
     survives: tuple[bool, ...] = ()
     body: int = 0
+    input_fill_first: int = 0
 
     @property
     def final_offset(self) -> int:
@@ -134,10 +145,48 @@ def _consecutive(maps) -> list[Region]:
     return regions
 
 
+def fill_span(regions, ring=None) -> tuple[int, int]:
+    """``(first, count)``: the run of map 0's ring cells (ascending addresses) from the first
+    to the last one inside another region, ``first`` as an offset in map 0; ``(0, 0)`` when
+    no other region covers a ring cell. ``ring``: ``ring_cells(regions[0])`` if known."""
+    ring = ring_cells(regions[0]) if ring is None else ring
+    spans = [(bisect.bisect_left(ring, r.offset), bisect.bisect_left(ring, r.end))
+             for r in regions[1:]]
+    spans = [(i0, i1) for i0, i1 in spans if i1 > i0]      # regions holding ring cells
+    if not spans:
+        return 0, 0
+    i0, i1 = min(a for a, _ in spans), max(b for _, b in spans)
+    return ring[i0] - regions[0].offset, i1 - i0
+
+
+def _lift(maps, words, offsets, shared, top) -> list[int]:
+    """``offsets`` with the shared even maps ``i >= 2`` lifted by the ``lift`` (module
+    docstring) that minimises map 0's :func:`fill_span`; unchanged unless map 0 is shared
+    and padded."""
+    evens = [i for i in shared if i >= 2 and i % 2 == 0]
+    if 0 not in shared or not maps[0][1] or not evens:
+        return offsets
+    room = min(top - offsets[i] - words[i]
+               - max([words[j] for j in (i - 1, i + 1) if j in shared], default=0)
+               for i in evens)
+
+    def at(lift):
+        return [o + lift if i in evens else o for i, o in enumerate(offsets)]
+
+    ring = ring_cells(Region(offsets[0], *maps[0]))
+
+    def fill(lift):
+        return fill_span([Region(o, s, p, z) for o, (s, p, z) in zip(at(lift), maps)],
+                         ring)[1]
+
+    best = min(range(max(0, room) + 1), key=lambda lift: (fill(lift), lift))
+    return at(best)
+
+
 def _reused(maps, exclusive_input: bool = False) -> list[Region]:
     """Exclusive regions for the padded maps ``i >= 1`` (and map 0 with ``exclusive_input``)
-    at the bottom, the others alternating between the two ends of the rest (module
-    docstring)."""
+    at the bottom, the others alternating between the two ends of the rest, the even ones
+    lifted to shorten map 0's ring fill (module docstring)."""
     words = [Region(0, s, p, z).words for s, p, z in maps]
     excl = [(i >= 1 and pad > 0) or (i == 0 and exclusive_input)
             for i, (_, pad, _) in enumerate(maps)]
@@ -154,6 +203,7 @@ def _reused(maps, exclusive_input: bool = False) -> list[Region]:
     top = base + need
     for i in shared:
         offsets[i] = base if i % 2 == 0 else top - words[i]
+    offsets = _lift(maps, words, offsets, set(shared), top)
     return [Region(o, s, p, z) for o, (s, p, z) in zip(offsets, maps)]
 
 
@@ -169,10 +219,12 @@ def allocate_memory(layers, classes: int, *, reuse: bool = True,
     for region in regions:
         for a in ring_cells(region):
             mem_init[a] = region.zero
-    ring = ring_cells(regions[0]) if regions[0].pad and overwritten[0] else []
-    # the loader rewrites the input ring as soon as a result is taken: a map holding one of
-    # those words does not survive either
+    first, count = fill_span(regions) if reuse else (0, 0)
+    ring = [a for a in ring_cells(regions[0])
+            if first <= a - regions[0].offset][:count]
+    # the loader rewrites those ring cells as soon as a result is taken: a map holding one of
+    # them does not survive either
     survives = tuple(not o and not any(r.offset <= a < r.end for a in ring)
                      for o, r in zip(overwritten, regions))
-    return MemoryLayout(tuple(regions), depth, tuple(mem_init), len(ring), survives,
-                        split_depth(depth))
+    return MemoryLayout(tuple(regions), depth, tuple(mem_init), count, survives,
+                        split_depth(depth), first)

@@ -148,20 +148,31 @@ def test_pixel_loader_addresses_lut_and_last():
     assert lasts == [len(pixels) - 1]
 
 
-def test_pixel_loader_fills_the_ring_before_each_image():
-    """With ``fill``: before each image the pad cells get ``fill_value`` (ascending, one per
-    cycle while enabled, ready low, whether or not a pixel is offered), then the pixels as
-    without fill; again after ``last``."""
+@pytest.mark.parametrize("first,count", [(0, 36), (7, 20), (31, 5), (35, 1), (12, 1)])
+def test_pixel_loader_fills_the_ring_before_each_image(first, count):
+    """With ``fill``: before each image the ``count`` pad cells from ring cell ``first`` on get
+    ``fill_value`` (ascending, one per cycle while enabled, ready low, whether or not a pixel
+    is offered: the whole ring, a run across rows and channels, the ring's end, one cell),
+    then the pixels as without fill; again after ``last``. A first cell that is not a pad
+    cell and a run past the ring's end are refused."""
     c, h, w, pad, offset = 2, 3, 4, 1, 5
     hp, wp = h + 2 * pad, w + 2 * pad
-    ring = [offset + (ci * hp + y) * wp + x for ci in range(c) for y in range(hp)
-            for x in range(wp) if not (pad <= y < h + pad and pad <= x < w + pad)]
+    whole = [offset + (ci * hp + y) * wp + x for ci in range(c) for y in range(hp)
+             for x in range(wp) if not (pad <= y < h + pad and pad <= x < w + pad)]
+    assert len(whole) == 36
+    ring = whole[first:first + count]
     lut = [(5 * v + 1) % 256 for v in range(256)]
-    with pytest.raises(ValueError, match=r"fill: expected 36 \(the pad cells"):
+    with pytest.raises(ValueError, match=r"fill: expected 1..36 \(the pad cells"):
         PixelLoader(lut=lut, shape=(c, h, w), offset=offset, pad=pad, act_bits=8, addr_bits=8,
-                    fill=35, fill_value=9)
+                    fill=37, fill_value=9)
+    with pytest.raises(ValueError, match=r"fill: expected 1..3 \(the pad cells .* from 57 on"):
+        PixelLoader(lut=lut, shape=(c, h, w), offset=offset, pad=pad, act_bits=8, addr_bits=8,
+                    fill=4, fill_value=9, fill_first=whole[-3] - offset)
+    with pytest.raises(ValueError, match=r"fill_first: expected a pad cell .* found 7"):
+        PixelLoader(lut=lut, shape=(c, h, w), offset=offset, pad=pad, act_bits=8, addr_bits=8,
+                    fill=4, fill_value=9, fill_first=wp + 1)
     dut = PixelLoader(lut=lut, shape=(c, h, w), offset=offset, pad=pad, act_bits=8,
-                      addr_bits=8, fill=len(ring), fill_value=9)
+                      addr_bits=8, fill=count, fill_value=9, fill_first=ring[0] - offset)
     pixels = [int(v) for v in np.random.default_rng(1).integers(0, 256, 2 * c * h * w)]
     writes, lasts = [], []
 
@@ -186,7 +197,7 @@ def test_pixel_loader_fills_the_ring_before_each_image():
             if ctx.get(dut.wr_en):
                 writes.append((ctx.get(dut.wr_addr), ctx.get(dut.wr_data)))
                 if gap is not None and k == gap + 45:
-                    assert len(writes) == 2 * len(ring) + n     # the whole ring, no pixel
+                    assert len(writes) == 2 * len(ring) + n     # the run, no pixel
             k += 1
 
     n = c * h * w

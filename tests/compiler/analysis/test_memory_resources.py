@@ -117,7 +117,7 @@ def test_debug_plan_keeps_every_map(lenet):
     assert plan.mem_depth == 2814 and plan.act_body == 0 and plan.input_fill == 0
     assert all(la.out_survives for la in plan.layers) and not plan.reuse_activations
     reused = plan_hardware(lenet, pes=4, pixel_lut=pixel_table(lenet))
-    assert reused.program == plan.program and reused.input_fill == 240
+    assert reused.program == plan.program and reused.input_fill == 48
     assert [la.out_survives for la in reused.layers] == [False, False, False, False, True]
 
 

@@ -82,9 +82,13 @@ def test_reused_regions_by_liveness(seed):
     if not excl:
         assert mem.depth == max(regs[i].words + regs[i + 1].words
                                 for i in range(len(regs) - 1))
-    reused0 = any(regs[0].overlaps(q) for q in regs[1:])
-    assert mem.input_fill == (len(ring_cells(regs[0])) if reused0 else 0)
-    fill = set(ring_cells(regs[0])) if reused0 else set()
+    # the fill: every ring cell of map 0 from the first to the last that another map covers
+    ring = ring_cells(regs[0])
+    hit = [j for j, a in enumerate(ring) if any(q.offset <= a < q.end for q in regs[1:])]
+    run = ring[hit[0]:hit[-1] + 1] if hit else []
+    assert mem.input_fill == len(run)
+    assert mem.input_fill_first == (run[0] - regs[0].offset if run else 0)
+    fill = set(run)
     for i, r in enumerate(regs):
         assert mem.survives[i] == (not any(r.overlaps(q) for q in regs[i + 1:])
                                    and not fill & set(range(r.offset, r.end)))
@@ -108,7 +112,13 @@ def test_lenet5_depth_is_max_in_plus_out():
     assert words == [1024, 1176, 400, 120, 84, 10]
     assert mem.depth == 1024 + 1176 == max(a + b for a, b in zip(words, words[1:])) == 2200
     assert old.depth == sum(words) == 2814
-    assert mem.input_fill == 1024 - 784            # conv1's ring, rewritten before each image
+    # conv2's and fc1's outputs lifted to word 66 (the first interior pixel): the loader
+    # rewrites 48 of conv1's 240 ring cells before each image, from row 2's right edge (94:
+    # row 2, column 30) to row 14's left edge; at the bottom (word 0) it would be the 106
+    # ring cells below word 400
+    assert [r.offset for r in mem.regions] == [0, 1024, 66, 2080, 66, 2190]
+    assert (mem.input_fill_first, mem.input_fill) == (2 * 32 + 30, 2 + 11 * 4 + 2) == (94, 48)
+    assert len([a for a in ring_cells(mem.regions[0]) if a < 400]) == 106
     assert mem.survives == (False, False, False, False, False, True)  # fc1 out: ring words
     assert mem.body == 2048 and old.body == 0         # split: 2,048 + 152
 
