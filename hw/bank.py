@@ -178,14 +178,15 @@ class WeightBank(wiring.Component):
             rp = rom.read_port()
         else:
             rp = self._port
-        # the input register: every bank has its own copy of the step flags and wz, which
-        # are the same in all banks; named as register replicas (fpgac.hw.fanout) so that
-        # synthesis keeps them apart (merged, one register reached all 64 banks of the ULX3S
-        # P = 64 build: its worst path, docs/boards.md)
+        # the input register: every bank has its own copy of the step flags, wz and cmd, which
+        # are the same in all banks (cmd in the banks whose columns of the group masks are
+        # equal); named as register replicas (fpgac.hw.fanout) so that synthesis keeps them
+        # apart (merged, one register reached all 64 banks of the ULX3S P = 64 build: its worst
+        # path, docs/boards.md; a merged cmd, bank 3's, fed bank 6 over 8.2 ns at 80 MHz)
         restart, step, pass_first, group_first = (
             Signal(name=f"{n}0_{TAG}", attrs=VIVADO_ATTRS)
             for n in ("restart", "step", "pass_first", "group_first"))
-        cmd = Signal.like(self.cmd, name="cmd0")
+        cmd = Signal.like(self.cmd, name=f"cmd0_{TAG}", attrs=VIVADO_ATTRS)
         wz = Signal.like(self.wz, name=f"wz0_{TAG}", reset_less=True, attrs=VIVADO_ATTRS)
         m.d.sync += [restart.eq(self.restart), step.eq(self.step),
                      pass_first.eq(self.pass_first), group_first.eq(self.group_first),

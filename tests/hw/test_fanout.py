@@ -88,10 +88,11 @@ def test_vivado_sees_dont_touch_on_every_replica_register():
 
 
 def test_every_bank_keeps_its_own_input_register(tmp_path):
-    """The banks' input registers of the step flags and ``wz`` (the same values in every bank)
-    are replicas: with the open flows' script Yosys keeps one per bank (three banks: 3 x 4
-    flags + 3 x ``wz``), without it merges them into one (the ULX3S P = 64 route's worst path
-    was one merged ``group_first0`` reaching all 64 banks)."""
+    """The banks' input registers of the step flags, ``wz`` and ``cmd`` (the same values in
+    every bank here) are replicas: with the open flows' script Yosys keeps one per bank (three
+    banks: 3 x (4 flags + 4 bits of ``wz`` + 2 of ``cmd``)), without it merges them into one
+    (the ULX3S P = 64 routes' worst paths were one merged ``group_first0`` reaching all 64
+    banks, and bank 3's ``cmd0`` feeding bank 6)."""
     from fpgac.compiler.passes.encode_weights import encode_list
     from fpgac.hw.bank import WeightBank
 
@@ -99,6 +100,7 @@ def test_every_bank_keeps_its_own_input_register(tmp_path):
         m = Module()
         ins = {n: Signal(name=n) for n in ("restart", "step", "pass_first", "group_first")}
         wz = Signal(4, name="wz")
+        cmd = Signal(2, name="cmd")
         outs = []
         for k in range(3):
             entries = encode_list([(5 + k, 0), (7, 3), (1, 9 + k)], 3, 2)
@@ -106,18 +108,18 @@ def test_every_bank_keeps_its_own_input_register(tmp_path):
                               w_bits=5, tap_bits=6)
             m.submodules[f"bank{k}"] = bank
             m.d.comb += [getattr(bank, n).eq(v) for n, v in ins.items()]
-            m.d.comb += [bank.wz.eq(wz), bank.cmd.eq(1)]
+            m.d.comb += [bank.wz.eq(wz), bank.cmd.eq(cmd)]
             d = Signal(5, name=f"d{k}")
             m.d.comb += d.eq(bank.d)
             outs.append(d)
-        synth_ecp5(tmp_path, "b", rtlil.convert(m, ports=[*ins.values(), wz, *outs]), script,
-                    _COUNT_KEPT)
+        synth_ecp5(tmp_path, "b", rtlil.convert(m, ports=[*ins.values(), wz, cmd, *outs]),
+                   script, _COUNT_KEPT)
         return _kept(tmp_path)
 
     kept = netlist_ffs(platform_overrides("ecp5")["script_after_read"])
     merged = netlist_ffs("")
-    assert kept == 3 * (4 + 4), kept                 # 4 flags + 4 bits of wz, per bank
-    assert merged == 4 + 4, merged                   # one copy for all banks
+    assert kept == 3 * (4 + 4 + 2), kept             # 4 flags, wz and cmd, per bank
+    assert merged == 4 + 4 + 2, merged               # one copy for all banks
 
 
 def test_controller_keeps_two_copies_of_issue_and_its_flags(tmp_path):
