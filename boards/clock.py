@@ -70,13 +70,16 @@ LIMITS = {
 #: place and route (open flows), or, where the Fmax depends on the lane count, a table
 #: ``((P, MHz), ...)`` in increasing ``P`` (:func:`default_clock_mhz`) of clocks below the
 #: routed nextpnr Fmax of LeNet-5 builds at that ``P``. ULX3S: P <= 16 100 MHz (routed 105.43
-#: MHz at 100 MHz on 2b46bfc; 90 MHz before the controller's issue flags), P <= 32 75 MHz
-#: (routed 83.65-94.03 MHz at 90 MHz on the designs of 2026-12-01), P <= 64 75 MHz (routed
-#: 77.38 MHz at 75 MHz on 4299117, the core's reset one register; 70 MHz before, routed
-#: 73.05 at 70 on a55f144; 55 MHz before that, routed 59.04). The measurements and commands
-#: are in ``docs/boards.md``.
+#: MHz at 100 MHz on 2b46bfc; 90 MHz before the controller's issue flags), P <= 64 80 MHz
+#: (routed 83.79 MHz at 80 MHz on aa6d0aa, the activation write port and the record enables
+#: from flip-flops; 75 MHz before, routed 77.38 at 75 on 4299117; 70 MHz before that, routed
+#: 73.05 at 70 on a55f144; 55 MHz before that, routed 59.04). P <= 32 had its own 75 MHz
+#: (routed 83.65-94.03 MHz at 90 MHz on the designs of 2026-12-01); it now takes P = 64's
+#: 80 MHz, which also makes every default ULX3S build's link 1.5 Mbaud, the rate ``fpgac run
+#: --board ulx3s`` assumes without a build report (the table's lowest clock). The
+#: measurements and commands are in ``docs/boards.md``.
 DEFAULT_CLOCK_MHZ = {"arty": 100, "arty-100t": 100, "icebreaker": 30,
-                     "ulx3s": ((16, 100), (32, 75), (64, 75))}
+                     "ulx3s": ((16, 100), (64, 80))}
 
 
 def default_clock_mhz(board_name: str, pes: int | None = None) -> float:
