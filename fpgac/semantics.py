@@ -25,7 +25,7 @@ from __future__ import annotations
 __all__ = ["ROUNDINGS", "LIMIT", "MN_MAX", "N_BITS_FILE", "N_BITS_GOLDEN", "N_BITS_HW",
            "shift", "rounding_constant", "unsigned_max", "param_ranges", "centred_input_max",
            "accumulator_bounds", "conv_out_size", "pool_out_size", "padded_shape",
-           "padded_offset"]
+           "padded_offset", "pad_cells"]
 
 #: The rounding modes of the requantizer: ``floor`` (``r = 0``, the legacy default) and
 #: ``half_up`` (``r = 2^(s-1)``).
@@ -114,3 +114,13 @@ def padded_offset(c: int, y: int, x: int, height: int, width: int, pad: int) -> 
     ``-pad`` reaches into the ring)."""
     hp, wp = padded_shape(height, width, pad)
     return int(c) * hp * wp + (int(y) + int(pad)) * wp + int(x) + int(pad)
+
+
+def pad_cells(channels: int, height: int, width: int, pad: int) -> list[int]:
+    """Offsets of the padding-ring cells of a ``[C, H, W]`` map stored as in
+    :func:`padded_offset`, ascending (empty without padding)."""
+    pad = int(pad)
+    hp, wp = padded_shape(height, width, pad)
+    return [(ci * hp + y) * wp + x for ci in range(int(channels)) for y in range(hp)
+            for x in range(wp)
+            if not (pad <= y < int(height) + pad and pad <= x < int(width) + pad)]

@@ -133,9 +133,10 @@ class PixelLoader(wiring.Component):
     cells of the input map from ``fill_first`` on, one per cycle in ascending address order
     (written one cycle after its step, like a pixel), and only then raises
     ``pixels.ready``: the activation regions are reused, so those ring cells may hold another
-    map's values (``docs/architecture.md``, "Activations"; the others are never written). The fill runs while ``enable`` is high,
-    from reset and from the cycle after ``last`` on, whether or not a pixel is offered (so
-    ``pixels.ready`` means "takes pixels", as a bus status bit reads it).
+    map's values (``docs/architecture.md``, "Activations"; the others are never written).
+    The fill runs while ``enable`` is high, from reset and from the cycle after ``last`` on,
+    whether or not a pixel is offered (so ``pixels.ready`` means "takes pixels", as a bus
+    status bit reads it).
 
     ``overlap`` (the plan option: the next image loads while the current one computes; no
     ``fill``): two more inputs. ``grant``: the write port is free in this cycle (the writer
@@ -159,10 +160,7 @@ class PixelLoader(wiring.Component):
                              f"overwritten), found {self._fill}")
         if self._fill:
             c, h, w = (int(v) for v in shape)
-            pad = int(pad)
-            hp, wp = semantics.padded_shape(h, w, pad)
-            ring = [a for a in range(c * hp * wp)
-                    if not (pad <= a // wp % hp < h + pad and pad <= a % wp < w + pad)]
+            ring = semantics.pad_cells(c, h, w, pad)
             if self._fill_first not in ring:
                 raise ValueError(f"fill_first: expected a pad cell of the {c}x{h}x{w} map with "
                                  f"ring {pad}, found {self._fill_first}")

@@ -37,9 +37,10 @@ Cycle numbers are relative to the cycle ``A`` in which the last input pixel is a
   activation memory's port in ``W``, applied in ``W + write_latency``: a read presented from
   ``W + write_latency + 1`` on sees it; the layer's first read is presented in ``s +
   rom_latency + 2``, so ``write_latency <= barrier_latency + rom_latency + 1`` keeps the
-  rule exact, and :func:`schedule` refuses a plan without it). The controller waits before that first step until nothing is in
-  flight but that last write (cycle ``W``); it sees that ``BARRIER_LATENCY`` cycles later
-  (its ``idle`` input and its issue decision are registers).
+  rule exact, and :func:`schedule` refuses a plan without it). The controller waits before
+  that first step until nothing is in flight but that last write (cycle ``W``); it sees that
+  ``BARRIER_LATENCY`` cycles later (its ``idle`` input and its issue decision are
+  registers).
 * **Result**: the last logit is written (and the running first-max argmax updated) in
   ``W_last``; ``result.valid`` rises in ``W_last + RESULT_LATENCY``. So
   ``compute_cycles = W_last + RESULT_LATENCY`` (cycles after the last pixel accept).
@@ -79,7 +80,8 @@ from dataclasses import dataclass
 from fpgac.compiler.plan import HardwarePlan
 
 __all__ = ["ROM_LATENCY", "LANE_LATENCY", "WRITER_LATENCY", "RESULT_LATENCY",
-           "BARRIER_LATENCY", "WRITE_LATENCY", "LayerCycles", "CycleReport", "interval", "predict", "schedule"]
+           "BARRIER_LATENCY", "WRITE_LATENCY", "LayerCycles", "CycleReport", "interval",
+           "predict", "schedule"]
 
 #: Issue of a step -> decoded bank entry at the lanes (bank input register, bank read, ROM
 #: output register, bank stage).

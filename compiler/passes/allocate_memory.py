@@ -90,14 +90,7 @@ class Region:
 
 def ring_cells(region: Region) -> list[int]:
     """Addresses of the pad cells of ``region``, ascending."""
-    pad = region.pad
-    if not pad:
-        return []
-    c, h, w = region.shape
-    hp, wp = semantics.padded_shape(h, w, pad)
-    return [region.offset + (ci * hp + y) * wp + x
-            for ci in range(c) for y in range(hp) for x in range(wp)
-            if not (pad <= y < h + pad and pad <= x < w + pad)]
+    return [region.offset + a for a in semantics.pad_cells(*region.shape, region.pad)]
 
 
 @dataclass(frozen=True)
@@ -219,9 +212,9 @@ def allocate_memory(layers, classes: int, *, reuse: bool = True,
     for region in regions:
         for a in ring_cells(region):
             mem_init[a] = region.zero
-    first, count = fill_span(regions) if reuse else (0, 0)
-    ring = [a for a in ring_cells(regions[0])
-            if first <= a - regions[0].offset][:count]
+    cells = ring_cells(regions[0])
+    first, count = fill_span(regions, cells) if reuse else (0, 0)
+    ring = [a for a in cells if a >= regions[0].offset + first][:count]
     # the loader rewrites those ring cells as soon as a result is taken: a map holding one of
     # them does not survive either
     survives = tuple(not o and not any(r.offset <= a < r.end for a in ring)

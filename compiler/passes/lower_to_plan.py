@@ -261,5 +261,6 @@ def _assemble(model, pes, lut, mem, tables, layer_plans, *, act_bits, wraw_bits,
         chan_table=tuple(tables.chan_table), lane_init=tuple(tables.lane_init),
         program=tuple(tables.program), requant=tuple(la.requant for la in layer_plans),
         name=model.name, reuse_activations=reuse,
-        input_fill=mem.input_fill, input_fill_first=mem.input_fill_first, input_zero=mem.regions[0].zero, act_body=mem.body,
+        input_fill=mem.input_fill, input_fill_first=mem.input_fill_first,
+        input_zero=mem.regions[0].zero, act_body=mem.body,
         overlap=overlap, tree_latency=smax.bit_length() - 1)
