@@ -6,6 +6,8 @@ from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .mul import RegisteredMultiplier
+
 __all__ = ["Lane"]
 
 _FLAGS = ("valid", "first", "last", "phase0", "latch")
@@ -22,8 +24,11 @@ class Lane(wiring.Component):
         c + 1  register rd_addr = base + tap                  (address register)
         c + 2  activation memory read at rd_addr              (block RAM; distributed-RAM tail)
         c + 3  register rd_data                               (block-RAM output register)
-        c + 4  register x - inz                               (multiplier input register)
+        c + 4  register x - inz and d                         (multiplier input registers)
         c + 5  register (x - inz) * d                         (multiplier output register)
+
+    The two multiplier registers are a :class:`~fpgac.hw.mul.RegisteredMultiplier`: on an
+    ECP5 build, the ``MULT18X18D``'s own.
         c + 6  acc = (first ? 0 : acc) + product
         c + 7  pool = phase0 ? acc : max(pool, acc)           if last  (last step of a phase)
                result = that pooled value                     if latch (last step of the group)
@@ -73,7 +78,7 @@ class Lane(wiring.Component):
             m.d.sync += [stage[n].eq(flags[-1][n]) for n in _FLAGS]
             flags.append(stage)
         d = [self.d]
-        for s in range(1, 6):
+        for s in range(1, 5):
             d.append(Signal.like(self.d, name=f"d{s}", reset_less=True))
             m.d.sync += d[s].eq(d[s - 1])
         inz = [self.inz]
@@ -92,10 +97,11 @@ class Lane(wiring.Component):
         # stage 3 -> 4: the read data, registered
         x4 = Signal(unsigned(self._act_bits), reset_less=True)
         m.d.sync += x4.eq(self.rd_data)
-        # stage 4 -> 5: x - inz; stage 5 -> 6: the product
-        xd5 = Signal(signed(self._act_bits + 1), reset_less=True)
-        prod6 = Signal(signed(2 * (self._act_bits + 1)), reset_less=True)
-        m.d.sync += [xd5.eq(x4 - inz[4]), prod6.eq(xd5 * d[5])]
+        # stage 4 -> 5: x - inz and d into the multiplier's operand registers; stage 5 -> 6:
+        # the product register (the ECP5 DSP's own registers on an ECP5 build)
+        m.submodules.mul = mul = RegisteredMultiplier(self._act_bits + 1, len(self.d))
+        m.d.comb += [mul.a.eq(x4 - inz[4]), mul.b.eq(d[4])]
+        prod6 = mul.p
         # stage 6: accumulate
         f6, f7 = flags[6], flags[7]
         acc = Signal(signed(self._acc_bits), reset_less=True)

@@ -1,0 +1,164 @@
+""":class:`fpgac.hw.mul.RegisteredMultiplier`: the product two cycles after its operands, in
+plain registers (Amaranth simulator) and in the ECP5 ``MULT18X18D``'s own registers (Yosys
+``synth_ecp5``: the cell's register parameters and no fabric flip-flop; Icarus against a
+model of the primitive's registered configuration)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from amaranth.back import rtlil, verilog
+
+from ecp5_synth import synth_ecp5
+from fpgac.hw.amsim import run_testbench
+from fpgac.hw.lane import Lane
+from fpgac.hw.mul import ECP5_OPERAND_BITS, RegisteredMultiplier, uses_dsp_registers
+
+ECP5 = SimpleNamespace(family="ecp5")
+
+
+def _operands(a_bits, b_bits, count, seed):
+    """Random signed operands with every extreme pair first."""
+    rng = np.random.default_rng(seed)
+    lo_a, hi_a = -(1 << (a_bits - 1)), (1 << (a_bits - 1)) - 1
+    lo_b, hi_b = -(1 << (b_bits - 1)), (1 << (b_bits - 1)) - 1
+    pairs = [(a, b) for a in (lo_a, -1, 0, 1, hi_a) for b in (lo_b, -1, 0, 1, hi_b)]
+    pairs += [(int(rng.integers(lo_a, hi_a + 1)), int(rng.integers(lo_b, hi_b + 1)))
+              for _ in range(count)]
+    return pairs
+
+
+@pytest.mark.parametrize("a_bits,b_bits", [(9, 9), (5, 12), (18, 18)])
+def test_product_two_cycles_after_the_operands(a_bits, b_bits):
+    dut = RegisteredMultiplier(a_bits, b_bits)
+    pairs = _operands(a_bits, b_bits, 200, a_bits * b_bits)
+    seen = []
+
+    async def bench(ctx):
+        for a, b in pairs + [(0, 0)] * dut.LATENCY:
+            ctx.set(dut.a, a)
+            ctx.set(dut.b, b)
+            seen.append(ctx.get(dut.p))
+            await ctx.tick()
+
+    run_testbench(dut, bench)
+    assert seen[dut.LATENCY:] == [a * b for a, b in pairs]
+
+
+def _cells(tmp_path, name, dut, platform):
+    synth_ecp5(tmp_path, name, rtlil.convert(dut, name="top", platform=platform), "",
+               f"write_json {name}.json")
+    cells = json.loads((tmp_path / f"{name}.json").read_text())["modules"]["top"]["cells"]
+    return [c for c in cells.values()]
+
+
+def test_ecp5_build_uses_the_dsp_registers(tmp_path):
+    """For ECP5 the three registers are the MULT18X18D's (no fabric flip-flop is left); the
+    inferred product (no platform) is a MULT18X18D without them and 36 fabric flip-flops."""
+    dsp = _cells(tmp_path, "dsp", RegisteredMultiplier(9, 9), ECP5)
+    mults = [c for c in dsp if c["type"] == "MULT18X18D"]
+    assert len(mults) == 1
+    params = mults[0]["parameters"]
+    for reg in ("REG_INPUTA_CLK", "REG_INPUTB_CLK", "REG_OUTPUT_CLK"):
+        assert params[reg] == "CLK0", reg
+    assert params["REG_PIPELINE_CLK"] == "NONE"
+    assert params["GSR"] == "DISABLED"
+    assert not [c for c in dsp if c["type"] == "TRELLIS_FF"]
+
+    fabric = _cells(tmp_path, "fabric", RegisteredMultiplier(9, 9), None)
+    assert [c["type"] for c in fabric].count("MULT18X18D") == 1
+    assert [c["type"] for c in fabric].count("TRELLIS_FF") == 9 + 9 + 18
+
+
+def test_wide_operands_stay_in_plain_registers():
+    assert uses_dsp_registers(ECP5, ECP5_OPERAND_BITS, ECP5_OPERAND_BITS)
+    assert not uses_dsp_registers(ECP5, ECP5_OPERAND_BITS + 1, 9)
+    assert not uses_dsp_registers(ECP5, 9, ECP5_OPERAND_BITS + 1)
+    assert not uses_dsp_registers(None, 9, 9)
+    assert not uses_dsp_registers(SimpleNamespace(family="ice40"), 9, 9)
+
+
+def test_lane_for_ecp5_keeps_its_multiplier_registers_in_the_dsp(tmp_path):
+    """The lane's operand and product registers (9 + 9 + 18 bits at 8-bit activations) leave
+    the fabric on an ECP5 build."""
+    def lane():
+        return Lane(act_bits=8, w_bits=9, tap_bits=6, addr_bits=12, acc_bits=24)
+
+    ffs = {}
+    for name, platform in (("ecp5", ECP5), ("plain", None)):
+        ffs[name] = [c["type"] for c in _cells(tmp_path, name, lane(), platform)].count(
+            "TRELLIS_FF")
+    assert ffs["plain"] - ffs["ecp5"] == 9 + 9 + 18
+
+
+def _primitive_model() -> str:
+    """A behavioural Verilog model of ``MULT18X18D`` for the configuration
+    :class:`RegisteredMultiplier` instantiates (Lattice TN1267, ECP5 sysDSP: A and B
+    registered on CLK0 / CE0 / RST0, no pipeline register, P registered on CLK0; signed when
+    SIGNEDA / SIGNEDB); any other register setting stops the simulation."""
+    a = [f"A{i}" for i in range(18)]
+    b = [f"B{i}" for i in range(18)]
+    c = [f"C{i}" for i in range(18)]
+    p = [f"P{i}" for i in range(36)]
+    ctl = ["SIGNEDA", "SIGNEDB", "SOURCEA", "SOURCEB"] + [
+        f"{s}{k}" for s in ("CLK", "CE", "RST") for k in range(4)]
+    params = ["REG_INPUTA_CLK", "REG_INPUTB_CLK", "REG_OUTPUT_CLK", "REG_PIPELINE_CLK",
+              "REG_INPUTC_CLK"]
+    return "\n".join([
+        f"module MULT18X18D({', '.join(a + b + c + ctl + p)});",
+        *(f"  parameter {n} = \"NONE\";" for n in params),
+        *(f"  parameter {n} = \"\";" for n in (
+            "REG_INPUTA_CE", "REG_INPUTA_RST", "REG_INPUTB_CE", "REG_INPUTB_RST",
+            "REG_OUTPUT_CE", "REG_OUTPUT_RST", "GSR", "RESETMODE", "SOURCEB_MODE",
+            "MULT_BYPASS")),
+        f"  input {', '.join(a + b + c + ctl)};",
+        f"  output {', '.join(p)};",
+        f"  wire [17:0] A = {{{', '.join(reversed(a))}}};",
+        f"  wire [17:0] B = {{{', '.join(reversed(b))}}};",
+        "  reg [17:0] ar, br; reg [35:0] pr;",
+        f"  assign {{{', '.join(reversed(p))}}} = pr;",
+        "  initial if (REG_INPUTA_CLK != \"CLK0\" || REG_INPUTB_CLK != \"CLK0\" ||",
+        "              REG_OUTPUT_CLK != \"CLK0\" || REG_PIPELINE_CLK != \"NONE\" ||",
+        "              MULT_BYPASS != \"DISABLED\" || RESETMODE != \"SYNC\")",
+        "    $fatal(1, \"MULT18X18D model: configuration not modelled\");",
+        "  always @(posedge CLK0) if (CE0) begin",
+        "    ar <= RST0 ? 18'd0 : A; br <= RST0 ? 18'd0 : B;",
+        "    pr <= RST0 ? 36'd0 : (SIGNEDA && SIGNEDB ? $signed(ar) * $signed(br)",
+        "                                               : {18'd0, ar} * {18'd0, br});",
+        "  end",
+        "endmodule", ""])
+
+
+def test_ecp5_instance_against_a_model_of_the_primitive(tmp_path):
+    """The instance's wiring (sign extension to 18 bits, the low bits of P, the clock and
+    enables) gives each product two cycles after its operands, as the plain registers do."""
+    a_bits, b_bits = 9, 9
+    pairs = _operands(a_bits, b_bits, 300, 11)
+    (tmp_path / "dut.v").write_text(verilog.convert(
+        RegisteredMultiplier(a_bits, b_bits), name="dut", platform=ECP5, emit_src=False))
+    (tmp_path / "mult.v").write_text(_primitive_model())
+    stim = "\n".join(f"    a = {a}; b = {b}; @(posedge clk); #1 $display(\"%0d\", p);"
+                     for a, b in pairs + [(0, 0)] * 2)
+    (tmp_path / "tb.v").write_text(f"""
+module tb;
+  reg clk = 0; always #5 clk = ~clk;
+  reg signed [{a_bits - 1}:0] a; reg signed [{b_bits - 1}:0] b;
+  wire signed [{a_bits + b_bits - 1}:0] p;
+  dut d(.clk(clk), .rst(1'b0), .a(a), .b(b), .p(p));
+  initial begin
+{stim}
+    $finish;
+  end
+endmodule
+""")
+    subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "sim"), str(tmp_path / "tb.v"),
+                    str(tmp_path / "dut.v"), str(tmp_path / "mult.v")], check=True,
+                   capture_output=True, text=True)
+    out = subprocess.run(["vvp", "-n", str(tmp_path / "sim")], check=True,
+                         capture_output=True, text=True).stdout.split()
+    # the value shown after edge k is the product of the operands set before edge k - 1
+    assert [int(v) for v in out[1:len(pairs) + 1]] == [a * b for a, b in pairs]
