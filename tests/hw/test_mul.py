@@ -1,12 +1,13 @@
 """:class:`fpgac.hw.mul.RegisteredMultiplier`: the product two cycles after its operands, in
 plain registers (Amaranth simulator) and in the ECP5 ``MULT18X18D``'s own registers (Yosys
 ``synth_ecp5``: the cell's register parameters and no fabric flip-flop; Icarus against a
-model of the primitive's registered configuration)."""
+model of the primitive's registered configuration, ``boards/lint/primitives.v``)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -19,6 +20,9 @@ from fpgac.hw.lane import Lane
 from fpgac.hw.mul import ECP5_OPERAND_BITS, RegisteredMultiplier, uses_dsp_registers
 
 ECP5 = SimpleNamespace(family="ecp5")
+#: The vendor primitives' models; MULT18X18D's is the registered configuration
+#: :class:`RegisteredMultiplier` instantiates (Lattice TN1267), the reference of the wiring test.
+PRIMITIVES = Path(__file__).resolve().parents[2] / "boards" / "lint" / "primitives.v"
 
 
 def _operands(a_bits, b_bits, count, seed):
@@ -95,44 +99,6 @@ def test_lane_for_ecp5_keeps_its_multiplier_registers_in_the_dsp(tmp_path):
     assert ffs["plain"] - ffs["ecp5"] == 9 + 9 + 18
 
 
-def _primitive_model() -> str:
-    """A behavioural Verilog model of ``MULT18X18D`` for the configuration
-    :class:`RegisteredMultiplier` instantiates (Lattice TN1267, ECP5 sysDSP: A and B
-    registered on CLK0 / CE0 / RST0, no pipeline register, P registered on CLK0; signed when
-    SIGNEDA / SIGNEDB); any other register setting stops the simulation."""
-    a = [f"A{i}" for i in range(18)]
-    b = [f"B{i}" for i in range(18)]
-    c = [f"C{i}" for i in range(18)]
-    p = [f"P{i}" for i in range(36)]
-    ctl = ["SIGNEDA", "SIGNEDB", "SOURCEA", "SOURCEB"] + [
-        f"{s}{k}" for s in ("CLK", "CE", "RST") for k in range(4)]
-    params = ["REG_INPUTA_CLK", "REG_INPUTB_CLK", "REG_OUTPUT_CLK", "REG_PIPELINE_CLK",
-              "REG_INPUTC_CLK"]
-    return "\n".join([
-        f"module MULT18X18D({', '.join(a + b + c + ctl + p)});",
-        *(f"  parameter {n} = \"NONE\";" for n in params),
-        *(f"  parameter {n} = \"\";" for n in (
-            "REG_INPUTA_CE", "REG_INPUTA_RST", "REG_INPUTB_CE", "REG_INPUTB_RST",
-            "REG_OUTPUT_CE", "REG_OUTPUT_RST", "GSR", "RESETMODE", "SOURCEB_MODE",
-            "MULT_BYPASS")),
-        f"  input {', '.join(a + b + c + ctl)};",
-        f"  output {', '.join(p)};",
-        f"  wire [17:0] A = {{{', '.join(reversed(a))}}};",
-        f"  wire [17:0] B = {{{', '.join(reversed(b))}}};",
-        "  reg [17:0] ar, br; reg [35:0] pr;",
-        f"  assign {{{', '.join(reversed(p))}}} = pr;",
-        "  initial if (REG_INPUTA_CLK != \"CLK0\" || REG_INPUTB_CLK != \"CLK0\" ||",
-        "              REG_OUTPUT_CLK != \"CLK0\" || REG_PIPELINE_CLK != \"NONE\" ||",
-        "              MULT_BYPASS != \"DISABLED\" || RESETMODE != \"SYNC\")",
-        "    $fatal(1, \"MULT18X18D model: configuration not modelled\");",
-        "  always @(posedge CLK0) if (CE0) begin",
-        "    ar <= RST0 ? 18'd0 : A; br <= RST0 ? 18'd0 : B;",
-        "    pr <= RST0 ? 36'd0 : (SIGNEDA && SIGNEDB ? $signed(ar) * $signed(br)",
-        "                                               : {18'd0, ar} * {18'd0, br});",
-        "  end",
-        "endmodule", ""])
-
-
 def test_ecp5_instance_against_a_model_of_the_primitive(tmp_path):
     """The instance's wiring (sign extension to 18 bits, the low bits of P, the clock and
     enables) gives each product two cycles after its operands, as the plain registers do."""
@@ -140,7 +106,6 @@ def test_ecp5_instance_against_a_model_of_the_primitive(tmp_path):
     pairs = _operands(a_bits, b_bits, 300, 11)
     (tmp_path / "dut.v").write_text(verilog.convert(
         RegisteredMultiplier(a_bits, b_bits), name="dut", platform=ECP5, emit_src=False))
-    (tmp_path / "mult.v").write_text(_primitive_model())
     stim = "\n".join(f"    a = {a}; b = {b}; @(posedge clk); #1 $display(\"%0d\", p);"
                      for a, b in pairs + [(0, 0)] * 2)
     (tmp_path / "tb.v").write_text(f"""
@@ -156,7 +121,7 @@ module tb;
 endmodule
 """)
     subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "sim"), str(tmp_path / "tb.v"),
-                    str(tmp_path / "dut.v"), str(tmp_path / "mult.v")], check=True,
+                    str(tmp_path / "dut.v"), str(PRIMITIVES)], check=True,
                    capture_output=True, text=True)
     out = subprocess.run(["vvp", "-n", str(tmp_path / "sim")], check=True,
                          capture_output=True, text=True).stdout.split()
