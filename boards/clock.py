@@ -75,9 +75,9 @@ LIMITS = {
 #: from flip-flops; 75 MHz before, routed 77.38 at 75 on 4299117; 70 MHz before that, routed
 #: 73.05 at 70 on a55f144; 55 MHz before that, routed 59.04). P <= 32 had its own 75 MHz
 #: (routed 83.65-94.03 MHz at 90 MHz on the designs of 2026-12-01); it now takes P = 64's
-#: 80 MHz, which also makes every default ULX3S build's link 1.5 Mbaud, the rate ``fpgac run
-#: --board ulx3s`` assumes without a build report (the table's lowest clock). The
-#: measurements and commands are in ``docs/boards.md``.
+#: 80 MHz. Every ULX3S clock from 25 MHz up makes the bridge's 3 Mbaud with the UART's
+#: fractional divisor (``fpgac.boards.uart``), so the link rate does not depend on the
+#: entry. The measurements and commands are in ``docs/boards.md``.
 DEFAULT_CLOCK_MHZ = {"arty": 100, "arty-100t": 100, "icebreaker": 30,
                      "ulx3s": ((16, 100), (64, 80))}
 

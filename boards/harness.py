@@ -17,6 +17,7 @@ so the simulator can drive it; :class:`BoardTop` requests the board's pins from 
 amaranth-boards platform and wires them to a :class:`Harness`. The core never sees a board.
 """
 
+import math
 import operator
 
 from amaranth.hdl import Cat, Const, Elaboratable, Module, Mux, ResetInserter, Signal
@@ -24,7 +25,7 @@ from amaranth.lib import io, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from fpgac.boards.uart import UARTRx, UARTTx
+from fpgac.boards.uart import UARTRx, UARTTx, check_divisor
 from fpgac.compiler.analysis.cycles import predict
 from fpgac.compiler.passes.weight_image import CRC_INIT
 from fpgac.hw.wrap import default_core
@@ -59,21 +60,21 @@ def frame_length(classes: int, out_bits: int) -> int:
     return 3 + classes * logit_bytes(out_bits)
 
 
-def rx_fifo_depth(compute_cycles: int, frame_bytes: int, divisor: int) -> int:
+def rx_fifo_depth(compute_cycles: int, frame_bytes: int, divisor) -> int:
     """Bytes the harness queues between the UART receiver and the core.
 
     Images may arrive back to back at the line rate (a batched request). The core takes no
     pixel from its last pixel until its result is handed over: ``compute_cycles``, plus, when
     the previous result frame is still on the line, that frame's ``frame_bytes * 10 *
-    divisor`` cycles. The bytes that arrive meanwhile (one per ``10 * divisor`` cycles), plus 2
-    for the receiver's hand-over, must fit.
+    divisor`` cycles. The bytes that arrive meanwhile (one per ``10 * divisor`` cycles, rounded
+    down for a fractional divisor), plus 2 for the receiver's hand-over, must fit.
     """
-    byte_cycles = 10 * operator.index(divisor)
+    byte_cycles = math.floor(10 * check_divisor(divisor))
     blocked = operator.index(compute_cycles) + 2 + operator.index(frame_bytes) * byte_cycles
     return -(-blocked // byte_cycles) + 2
 
 
-def plan_rx_fifo_depth(plan, divisor: int) -> int:
+def plan_rx_fifo_depth(plan, divisor) -> int:
     """:func:`rx_fifo_depth` for ``plan``'s core: it takes no pixel for its compute cycles
     and, before the next image, while its loader rewrites the input ring (``input_fill``)."""
     return rx_fifo_depth(predict(plan).compute_cycles + int(plan.input_fill),
@@ -87,7 +88,7 @@ class Harness(wiring.Component):
     ----------
     plan : HardwarePlan
         Read for ``input_pixels``, ``classes``, ``out_bits``, ``class_bits``.
-    divisor : int
+    divisor : int or Fraction
         UART clocks per bit (:func:`fpgac.boards.uart.uart_divisor`).
     core : wiring.Component, optional
         The accelerator; defaults to ``fpgac.hw.core.Accelerator(plan)``.
@@ -116,9 +117,9 @@ class Harness(wiring.Component):
         The last predicted class, binary (held until the next result).
     """
 
-    def __init__(self, plan, *, divisor: int, core=None, resync_clocks: int = 1 << 20):
+    def __init__(self, plan, *, divisor, core=None, resync_clocks: int = 1 << 20):
         self._plan = plan
-        self._divisor = operator.index(divisor)
+        self._divisor = check_divisor(divisor)
         self._resync = operator.index(resync_clocks)
         if self._resync < 1:
             raise ValueError(f"resync_clocks must be >= 1, not {self._resync}")

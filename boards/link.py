@@ -13,12 +13,15 @@ the bridge rates with an integer divisor, ``reference / n``, which the bridge ma
 
 Choosing the rate (:func:`link_baud`)
 -------------------------------------
-The FPGA's receiver and transmitter divide the design clock by an integer
-(:func:`fpgac.boards.uart.uart_divisor`). The default is the fastest exact bridge rate for which
-that integer divisor is at least :data:`MIN_LINK_DIVISOR` clocks per bit (the receiver samples
-mid-bit after a 2-flip-flop synchronizer: 8 clocks keep the sampling point within 2/8 of a bit
-of the centre) and the FPGA-side rate is within :data:`MAX_LINK_ERROR` of the bridge's (well
-inside the ~4 % total an 8N1 frame tolerates). The clock is the real design clock (the PLL
+The FPGA's receiver and transmitter divide the design clock by ``clk / baud`` clocks per bit,
+rounded to ``2**-8`` of a clock (:func:`fpgac.boards.uart.uart_divisor`; a fractional divisor
+makes each bit ``floor`` or ``ceil`` of it, within one clock of the exact edges over a
+frame). The default is the fastest exact bridge rate for which that divisor is at least
+:data:`MIN_LINK_DIVISOR` clocks per bit (the receiver samples mid-bit after a 2-flip-flop
+synchronizer: 8 clocks keep the sampling point within 2/8 of a bit of the centre, one more
+clock of a fractional divisor's phase within 3/8) and the FPGA-side rate is within
+:data:`MAX_LINK_ERROR` of the bridge's (well inside the ~4 % total an 8N1 frame tolerates;
+the rounding to ``2**-8`` keeps it under 0.01 %). The clock is the real design clock (the PLL
 output when ``--clock-mhz`` is used), so the divisor follows it.
 
 Throughput (:func:`link_figures`)
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
+from fractions import Fraction
 
 from fpgac.errors import FpgacError
 
@@ -86,8 +90,10 @@ def link_baud(board_name: str, clk_hz: float) -> int:
                          f"found {board_name!r}") from None
     if not clk_hz > 0:
         raise FpgacError(f"clock: expected a frequency > 0 Hz, found {clk_hz!r}")
+    from fpgac.boards.uart import FRAC_BITS
+
     for rate in bridge_rates(bridge):
-        divisor = round(clk_hz / rate)
+        divisor = Fraction(round(Fraction(clk_hz) * 2**FRAC_BITS / rate), 2**FRAC_BITS)
         if divisor >= MIN_LINK_DIVISOR and abs(clk_hz / divisor - rate) <= MAX_LINK_ERROR * rate:
             return rate
     raise FpgacError(f"{board_name}: expected a {bridge.name} rate within "
@@ -107,8 +113,8 @@ def link_figures(board_name: str, baud: int, clk_hz: float, input_pixels: int,
     core = clk_hz / int(cycles_per_image)
     return {
         "bridge": bridge.name, "usb": bridge.usb, "bridge_max_baud": bridge.max_baud,
-        "baud": baud, "divisor": divisor, "fpga_baud": clk_hz / divisor,
-        "baud_error": abs(clk_hz / divisor - baud) / baud,
+        "baud": baud, "divisor": float(divisor), "fpga_baud": float(clk_hz / divisor),
+        "baud_error": float(abs(clk_hz / divisor - baud) / baud),
         "bytes_per_image_in": int(input_pixels), "bytes_per_image_out": int(frame_length),
         "images_per_s_link": link, "images_per_s_core": core,
         "images_per_s": min(link, core),

@@ -8,44 +8,60 @@ tests.
 
 from __future__ import annotations
 
+import math
 import os
+from fractions import Fraction
 
 __all__ = ["uart_send", "uart_recv", "harness_roundtrip", "pty_board"]
 
 
-async def uart_send(ctx, line, data, divisor: int, *, stop: int = 1, gap: int = 0):
-    """Drive ``line`` with 8N1 frames for each byte of ``data`` (``divisor`` clocks per bit).
+def _edges(divisor, count: int, start=0) -> list[int]:
+    """Clocks between ``count`` successive points ``start + k * divisor`` (``divisor`` an integer
+    or a fraction of clocks; each rounded down, so the waits add up to within a clock)."""
+    points = [math.floor(start + k * Fraction(divisor)) for k in range(count + 1)]
+    return [b - a for a, b in zip(points, points[1:])]
+
+
+async def uart_send(ctx, line, data, divisor, *, stop: int = 1, gap: int = 0):
+    """Drive ``line`` with 8N1 frames for each byte of ``data`` (``divisor`` clocks per bit,
+    an integer or a fraction: bit ``k`` of the stream starts ``floor(k * divisor)`` clocks after
+    the first, like a host whose rate is ``clk / divisor`` exactly).
 
     ``stop=0`` sends a frame with a broken (low) stop bit, to provoke a framing error.
     ``gap`` idle clocks are inserted after each frame.
     """
-    for byte in bytes(data):
+    data = bytes(data)
+    waits = iter(_edges(divisor, 10 * len(data)))
+    for byte in data:
         bits = [0] + [(byte >> i) & 1 for i in range(8)] + [stop]
         for bit in bits:
             ctx.set(line, bit)
-            await ctx.tick().repeat(divisor)
+            await ctx.tick().repeat(next(waits))
         ctx.set(line, 1)
         if gap:
             await ctx.tick().repeat(gap)
 
 
-async def uart_recv(ctx, line, divisor: int, *, timeout: int) -> int:
-    """Wait (at most ``timeout`` clocks) for a start bit on ``line`` and return the byte.
+async def uart_recv(ctx, line, divisor, *, timeout: int) -> int:
+    """Wait (at most ``timeout`` clocks) for a start bit on ``line`` and return the byte
+    (``divisor`` clocks per bit, an integer or a fraction).
 
-    Samples the middle of each bit; raises ``AssertionError`` on a timeout or a low stop bit.
+    Samples the middle of each bit (``floor(divisor / 2 + k * divisor)`` clocks after the
+    start bit's edge); raises ``AssertionError`` on a timeout or a low stop bit.
     """
     waited = 0
     while ctx.get(line):
         await ctx.tick()
         waited += 1
         assert waited <= timeout, f"no start bit within {timeout} clocks"
-    await ctx.tick().repeat(divisor // 2)
+    waits = [math.floor(Fraction(divisor) / 2)] + _edges(divisor, 9, Fraction(divisor) / 2)
+    await ctx.tick().repeat(waits[0])
     assert ctx.get(line) == 0, "start bit too short"
     value = 0
     for i in range(8):
-        await ctx.tick().repeat(divisor)
+        await ctx.tick().repeat(waits[1 + i])
         value |= ctx.get(line) << i
-    await ctx.tick().repeat(divisor)
+    await ctx.tick().repeat(waits[9])
     assert ctx.get(line) == 1, "stop bit low"
     return value
 

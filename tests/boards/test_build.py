@@ -190,8 +190,8 @@ def test_nextpnr_overflow_names_the_first_full_resource():
     (dict(clock_mhz=400), r"--clock-mhz: expected 16.125 MHz..270 MHz \(what the SB_PLL40_PAD "
                           r"makes from the 12 MHz oscillator\), found 400 MHz"),
     (dict(clock_mhz=31.3), r"--clock-mhz: .* nearest: 31.125 MHz or 31.5 MHz"),
-    (dict(baud=2_500_000, clock_mhz=12),
-     r"uart baud: expected a baud error <= 2% at 12 MHz, found 4\.00%"),
+    (dict(baud=4_000_000, clock_mhz=12),
+     r"uart baud: expected at least 4 clocks per bit at 12 MHz, found 3\.00 for 4000000 baud"),
     (dict(pes=0), r"--pes: expected a positive integer or 'auto', found 0"),
 ])
 def test_build_errors(tiny, tmp_path, kwargs, message):

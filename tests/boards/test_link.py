@@ -9,8 +9,10 @@ while the core computes: the harness's receive queue, :func:`rx_fifo_depth`).
 
 from __future__ import annotations
 
+import math
 import os
 import select
+from fractions import Fraction
 import threading
 
 import numpy as np
@@ -38,17 +40,19 @@ def test_bridge_rates_are_exact_divisions_of_the_reference():
     assert all(12_000_000 % r == 0 for r in ft2232h)
 
 
-@pytest.mark.parametrize("board,mhz,baud", [
-    ("arty", 100, 4_000_000),        # 25 clocks per bit, exact
-    ("icebreaker", 30, 3_000_000),   # 10, exact
-    ("icebreaker", 12, 1_500_000),   # oscillator: 8, exact
-    ("ulx3s", 40, 1_000_000),        # 40; 1.5 Mbaud would be 27 clocks, 1.2 % off
-    ("ulx3s", 25, 1_000_000),
+@pytest.mark.parametrize("board,mhz,baud,divisor", [
+    ("arty", 100, 12_000_000, Fraction(2133, 256)),   # 8.33 clocks per bit (fractional)
+    ("arty", 60, 6_000_000, 10),                      # exact
+    ("icebreaker", 30, 3_000_000, 10),                # 4 Mbaud would be 7.5 clocks
+    ("icebreaker", 12, 1_500_000, 8),                 # oscillator
+    ("ulx3s", 80, 3_000_000, Fraction(6827, 256)),    # 26.67 (27 was 1.2 % off: 1.5 Mbaud)
+    ("ulx3s", 100, 3_000_000, Fraction(8533, 256)),   # 33.33
+    ("ulx3s", 25, 3_000_000, Fraction(2133, 256)),    # 8.33
+    ("ulx3s", 20, 1_500_000, Fraction(3413, 256)),    # 3 Mbaud would be 6.67 clocks
 ])
-def test_default_link_rate(board, mhz, baud):
+def test_default_link_rate(board, mhz, baud, divisor):
     assert link_baud(board, mhz * 1e6) == baud
-    divisor = uart_divisor(mhz * 1e6, baud)
-    assert divisor >= 8
+    assert uart_divisor(mhz * 1e6, baud) == divisor >= 8
 
 
 def test_default_rate_follows_the_pll_clock():
@@ -67,6 +71,9 @@ def test_link_errors_and_figures():
         link_baud("ulx3s", 0.05e6)
     f = link_figures("arty", 4_000_000, 100e6, 784, 13, 9544)
     assert f["divisor"] == 25 and f["baud_error"] == 0
+    g = link_figures("ulx3s", 3_000_000, 80e6, 784, 13, 4079)
+    assert g["divisor"] == 6827 / 256 and g["baud_error"] < 5e-4
+    assert g["images_per_s_link"] == pytest.approx(300_000 / 784)
     assert f["images_per_s_link"] == pytest.approx(400_000 / 784)
     assert f["images_per_s"] == min(f["images_per_s_link"], f["images_per_s_core"])
     assert f["single_request_images_per_s"] == pytest.approx(400_000 / 797)
@@ -75,6 +82,8 @@ def test_link_errors_and_figures():
 def test_rx_fifo_depth_covers_compute_and_a_frame():
     # 8760 compute cycles at 25 clocks per bit: 35.04 byte times, plus a 13-byte frame
     assert rx_fifo_depth(8760, 13, 25) == 36 + 13 + 2
+    # a fractional divisor counts a byte as floor(10 * 8.33) = 83 clocks (bytes come faster)
+    assert rx_fifo_depth(8760, 13, Fraction(2133, 256)) == -(-(8760 + 2 + 13 * 83) // 83) + 2
 
 
 def _model():
@@ -87,7 +96,7 @@ def test_batched_request_against_simulated_harness_at_default_rate():
     model = _model()
     plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model))
     divisor = uart_divisor(100e6, link_baud("arty", 100e6))
-    assert divisor == 25
+    assert divisor == Fraction(2133, 256)           # 12 Mbaud: 8.33 clocks per bit
     harness = Harness(plan, divisor=divisor)
     proto = Protocol.for_plan(plan)
     images = np.random.default_rng(5).integers(0, 256, (5,) + tuple(model.input.shape),
@@ -105,7 +114,7 @@ def test_batched_request_against_simulated_harness_at_default_rate():
                 received += len(data)
                 await uart_send(ctx, harness.rx, data, divisor)
             else:
-                await ctx.tick().repeat(10 * divisor)
+                await ctx.tick().repeat(math.floor(10 * divisor))
 
     async def line_out(ctx):                     # TX pin -> pty
         for _ in range(expect_out):
@@ -118,7 +127,7 @@ def test_batched_request_against_simulated_harness_at_default_rate():
 
     thread = threading.Thread(target=run_sim, daemon=True)
     thread.start()
-    link = BoardLink.open(os.ttyname(slave), proto, baud=4_000_000, timeout=120.0)
+    link = BoardLink.open(os.ttyname(slave), proto, baud=12_000_000, timeout=120.0)
     seen = []
     try:
         results = link.infer_batch(list(images), window=3,
