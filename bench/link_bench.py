@@ -42,7 +42,7 @@ from fpgac.sim.randmodel import random_model
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def simulate(plan, model, divisor: int, n: int) -> tuple[float, list[bytes]]:
+def simulate(plan, model, divisor, n: int) -> tuple[float, list[bytes]]:
     """Cycles between the ends of the first and last frame; the frames."""
     harness = Harness(plan, divisor=divisor)
     images = np.random.default_rng(1).integers(0, 256, (n,) + tuple(model.input.shape),
@@ -95,7 +95,7 @@ def main() -> int:
         small = link_figures(name, baud, hz, plan.input_pixels,
                              frame_length(plan.classes, plan.out_bits), small_cycles)
         lenet = link_figures(name, baud, hz, 784, 13, 784 + 8760)
-        row = {"board": name, "clock_mhz": hz / 1e6, "baud": baud, "divisor": divisor,
+        row = {"board": name, "clock_mhz": hz / 1e6, "baud": baud, "divisor": float(divisor),
                "small_model_images_per_s_simulated": simulated,
                "small_model_images_per_s_computed": small["images_per_s"],
                "lenet5_images_per_s_computed": lenet["images_per_s"],
@@ -103,8 +103,8 @@ def main() -> int:
                    lenet["single_request_images_per_s"],
                "sim_seconds": wall}
         rows.append(row)
-        print(f"{name:10s} {hz / 1e6:6.1f} MHz {baud:>9d} baud div {divisor:3d}: small model "
-              f"{simulated:8.1f} images/s simulated, {small['images_per_s']:8.1f} computed; "
+        print(f"{name:10s} {hz / 1e6:6.1f} MHz {baud:>9d} baud div {float(divisor):6.2f}: "
+              f"small model {simulated:8.1f} images/s simulated, {small['images_per_s']:8.1f} computed; "
               f"LeNet-5 {lenet['images_per_s']:6.1f} computed ({wall:.0f} s)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
