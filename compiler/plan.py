@@ -317,10 +317,10 @@ class HardwarePlan:
     #: activation read, read register, ``x - inz``, multiply, accumulate, pool/latch (one
     #: cycle each).
     lane_latency: int = 8
-    #: Writer reads a latched value -> its requantized value is written: read register (lane
-    #: multiplexer, channel table entry: 1) + sum register (1) + requantizer (constants,
-    #: product, rounding, shift, zero point, clamp: 6).
-    writer_latency: int = 8
+    #: Writer reads a latched value -> its requantized value is written: read registers (the
+    #: lane multiplexer's two halves, the channel table entry: 2) + sum register (1) +
+    #: requantizer (constants, product, rounding, shift, zero point, clamp: 6).
+    writer_latency: int = 9
     #: Last logit written -> ``result.valid``.
     result_latency: int = 1
     #: The slice adder tree (lanes' latched values -> the writer's lane multiplexer):

@@ -23,8 +23,9 @@ class Writer(wiring.Component):
     (``start_layer``, ``start_final``, ``start_rank``: the round's first channel rank,
     ``start_nch``, ``start_nvw``, ``start_off0`` / ``start_px0``: the offset inside an output
     channel and the column of the group's first window). From ``c + 1`` on, cycle ``c + 1 +
-    i`` (``i < nch * nvw``) holds result ``i``: it reads ``lanes[ci * width + wi]`` and the
-    prefetched ``chan_table[rank + ci] = (base, bias)``; cycle ``c + 1 + i + latency`` writes
+    i`` (``i < nch * nvw``) holds result ``i``: it reads ``lanes[ci * width + wi]`` (into the
+    first half of the lane multiplexer) and the prefetched ``chan_table[rank + ci] = (base,
+    bias)``; cycle ``c + 1 + i + latency`` writes
     ``requant(lane + bias)`` (``params[layer]``) at ``base + offset`` (``wr_en``, ``wr_addr``,
     ``wr_data``; ``wr_final`` marks the last layer's writes). The window offset steps by one
     window per result (``+ out_wrap`` more on a row wrap of ``win_w`` windows) and restarts at
@@ -78,9 +79,13 @@ class Writer(wiring.Component):
             "busy": Out(1),
         })
 
-    #: Cycles from reading a latched result to writing its requantized value: the read
-    #: register (lane multiplexer, channel table entry), the sum register and the requantizer.
-    LATENCY = 2 + Requantizer.LATENCY
+    #: Lanes per first-stage multiplexer of the lane multiplexer (two registered halves).
+    LANE_GROUP = 8
+
+    #: Cycles from reading a latched result to writing its requantized value: the two read
+    #: registers (the lane multiplexer's halves; the channel table entry), the sum register
+    #: and the requantizer.
+    LATENCY = 3 + Requantizer.LATENCY
 
     @property
     def latency(self) -> int:
@@ -182,10 +187,35 @@ class Writer(wiring.Component):
 
         layer, final, lane, off, active = self._walk(m, lp, sp, rd)
 
-        # read stage (cycle c + 1 + i): the lane multiplexer and the table entry, registered
-        # (the table is a block RAM without its output register; the lanes are spread over
-        # the die), then the sum stage: value + bias, base + offset
-        # (the values have no reset: they are used only under valid0 / valid1)
+        # read stages (cycles c + 1 + i and c + 2 + i): the lane multiplexer in two registered
+        # halves, one LANE_GROUP:1 multiplexer per group of lanes on the lane's low bits, then
+        # one over the groups on its high bits (ULX3S P = 64 with the multipliers in the DSPs:
+        # `lane` -> the 64:1 multiplexer -> `picked0` was the worst path, 12.6 ns); beside
+        # them the table entry (a block RAM without its output register: its data registered
+        # twice), the offset, the layer and the valid bit; then the sum stage: value + bias,
+        # base + offset (the values have no reset: they are used only under valid0 / valid1)
+        group = self.LANE_GROUP
+        lo_bits = (group - 1).bit_length()
+        ngroups = -(-self._pes // group)
+        parts = [Signal(signed(self._acc_bits), name=f"part{j}", reset_less=True)
+                 for j in range(ngroups)]
+        for j, part in enumerate(parts):
+            members = range(group * j, min(group * (j + 1), self._pes))
+            # full cases (a dynamic part-select would be a wide shift that Verilog truncates:
+            # WIDTHTRUNC); the last case takes the default branch
+            with m.Switch(lane[:lo_bits]):
+                for n, p in enumerate(members):
+                    with (m.Case(n) if n < len(members) - 1 else m.Default()):
+                        m.d.sync += part.eq(self.lanes[p])
+        hi_r = Signal(unsigned(max(1, len(lane) - lo_bits)), reset_less=True)
+        bias_r = Signal.like(rd.data.bias, reset_less=True)
+        base_r = Signal.like(rd.data.base, reset_less=True)
+        off_r = Signal.like(off, reset_less=True)
+        final_r = Signal(reset_less=True)
+        sel_r = Signal.like(layer, reset_less=True)
+        valid_r = Signal()
+        m.d.sync += [hi_r.eq(lane[lo_bits:]), bias_r.eq(rd.data.bias), base_r.eq(rd.data.base),
+                     off_r.eq(off), final_r.eq(final), sel_r.eq(layer), valid_r.eq(active)]
         picked0 = Signal(signed(self._acc_bits), reset_less=True)
         bias0 = Signal.like(rd.data.bias, reset_less=True)
         base0 = Signal.like(rd.data.base, reset_less=True)
@@ -193,15 +223,12 @@ class Writer(wiring.Component):
         final0 = Signal(reset_less=True)
         sel0 = Signal.like(layer, reset_less=True)
         valid0 = Signal()
-        # lane multiplexer as a full case (a dynamic part-select would be a wide shift that
-        # Verilog truncates: WIDTHTRUNC)
-        picked = Signal(signed(self._acc_bits))
-        with m.Switch(lane):
-            for p in range(self._pes):
-                with (m.Case(p) if p < self._pes - 1 else m.Default()):
-                    m.d.comb += picked.eq(self.lanes[p])
-        m.d.sync += [picked0.eq(picked), bias0.eq(rd.data.bias), base0.eq(rd.data.base),
-                     off0r.eq(off), final0.eq(final), sel0.eq(layer), valid0.eq(active)]
+        with m.Switch(hi_r):
+            for j, part in enumerate(parts):
+                with (m.Case(j) if j < ngroups - 1 else m.Default()):
+                    m.d.sync += picked0.eq(part)
+        m.d.sync += [bias0.eq(bias_r), base0.eq(base_r), off0r.eq(off_r), final0.eq(final_r),
+                     sel0.eq(sel_r), valid0.eq(valid_r)]
         value1 = Signal(signed(sum_bits), reset_less=True)
         tag1 = Signal(unsigned(self._addr_bits + 1), reset_less=True)
         sel1 = Signal.like(layer, reset_less=True)
@@ -220,6 +247,6 @@ class Writer(wiring.Component):
             self.wr_addr.eq(rq.o.payload.tag[:self._addr_bits]),
             self.wr_final.eq(rq.o.payload.tag[self._addr_bits]),
             self.wr_data.eq(rq.o.payload.value),
-            self.busy.eq(active | valid0 | valid1 | rq.busy),
+            self.busy.eq(active | valid_r | valid0 | valid1 | rq.busy),
         ]
         return m

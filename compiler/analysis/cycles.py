@@ -89,9 +89,10 @@ ROM_LATENCY = 4
 #: Step at the lane input -> latched value visible (address parts register, address
 #: register, activation read, read register, ``x - inz``, multiply, accumulate, pool/latch).
 LANE_LATENCY = 8
-#: Writer reads a latched value -> cycle its requantized value is written (read register:
-#: lane multiplexer and channel table entry; sum register; six requantizer stages).
-WRITER_LATENCY = 8
+#: Writer reads a latched value -> cycle its requantized value is written (two read
+#: registers: the lane multiplexer's halves, the channel table entry; sum register; six
+#: requantizer stages).
+WRITER_LATENCY = 9
 #: Last logit written -> ``result.valid``.
 RESULT_LATENCY = 1
 #: A layer's last write ``W`` -> the next layer's first issue (``idle`` register, issue

@@ -35,7 +35,7 @@ REQUANT_SETS = [
 def test_requantizer_exhaustive_vs_golden(params):
     in_bits = 9
     dut = Requantizer(tuple(params), in_bits=in_bits, tag_bits=16)
-    assert dut.latency == cycles.WRITER_LATENCY - 2      # the writer adds its read and sum registers
+    assert dut.latency == cycles.WRITER_LATENCY - 3      # the writer adds its 2 read and sum registers
     values = range(-2 ** (in_bits - 1), 2 ** (in_bits - 1))
     vec = [(v, s) for s in range(len(params)) for v in values]
     got = {}
