@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import C, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -207,28 +207,26 @@ class Writer(wiring.Component):
                 for n, p in enumerate(members):
                     with (m.Case(n) if n < len(members) - 1 else m.Default()):
                         m.d.sync += part.eq(self.lanes[p])
-        hi_r = Signal(unsigned(max(1, len(lane) - lo_bits)), reset_less=True)
-        bias_r = Signal.like(rd.data.bias, reset_less=True)
-        base_r = Signal.like(rd.data.base, reset_less=True)
-        off_r = Signal.like(off, reset_less=True)
-        final_r = Signal(reset_less=True)
-        sel_r = Signal.like(layer, reset_less=True)
-        valid_r = Signal()
-        m.d.sync += [hi_r.eq(lane[lo_bits:]), bias_r.eq(rd.data.bias), base_r.eq(rd.data.base),
-                     off_r.eq(off), final_r.eq(final), sel_r.eq(layer), valid_r.eq(active)]
+
+        def delayed(value, name, *, reset_less=True):
+            reg = Signal(value.shape(), name=name, reset_less=reset_less)
+            m.d.sync += reg.eq(value)
+            return reg
+
+        # beside the first half: the lane's high bits, the table entry, offset, layer, valid
+        hi_r = delayed(lane[lo_bits:] if len(lane) > lo_bits else C(0, 1), "hi_r")
+        side_r = [delayed(v, f"{n}_r") for v, n in
+                  ((rd.data.bias, "bias"), (rd.data.base, "base"), (off, "off"),
+                   (final, "final"), (layer, "sel"))]
+        valid_r = delayed(active, "valid_r", reset_less=False)
+        # beside the second half
         picked0 = Signal(signed(self._acc_bits), reset_less=True)
-        bias0 = Signal.like(rd.data.bias, reset_less=True)
-        base0 = Signal.like(rd.data.base, reset_less=True)
-        off0r = Signal.like(off, reset_less=True)
-        final0 = Signal(reset_less=True)
-        sel0 = Signal.like(layer, reset_less=True)
-        valid0 = Signal()
         with m.Switch(hi_r):
             for j, part in enumerate(parts):
                 with (m.Case(j) if j < ngroups - 1 else m.Default()):
                     m.d.sync += picked0.eq(part)
-        m.d.sync += [bias0.eq(bias_r), base0.eq(base_r), off0r.eq(off_r), final0.eq(final_r),
-                     sel0.eq(sel_r), valid0.eq(valid_r)]
+        bias0, base0, off0r, final0, sel0 = (delayed(v, f"{v.name[:-2]}0") for v in side_r)
+        valid0 = delayed(valid_r, "valid0", reset_less=False)
         value1 = Signal(signed(sum_bits), reset_less=True)
         tag1 = Signal(unsigned(self._addr_bits + 1), reset_less=True)
         sel1 = Signal.like(layer, reset_less=True)
