@@ -69,17 +69,18 @@ LIMITS = {
 #: Default ``--clock-mhz`` per board: a documented default (Vivado), a clock that met timing in
 #: place and route (open flows), or, where the Fmax depends on the lane count, a table
 #: ``((P, MHz), ...)`` in increasing ``P`` (:func:`default_clock_mhz`) of clocks below the
-#: routed nextpnr Fmax of LeNet-5 builds at that ``P``. ULX3S: P <= 16 100 MHz (routed 105.43
-#: MHz at 100 MHz on 2b46bfc; 90 MHz before the controller's issue flags), P <= 64 80 MHz
-#: (routed 83.79 MHz at 80 MHz on aa6d0aa, the activation write port and the record enables
-#: from flip-flops; 75 MHz before, routed 77.38 at 75 on 4299117; 70 MHz before that, routed
-#: 73.05 at 70 on a55f144; 55 MHz before that, routed 59.04). P <= 32 had its own 75 MHz
-#: (routed 83.65-94.03 MHz at 90 MHz on the designs of 2026-12-01); it now takes P = 64's
-#: 80 MHz. Every ULX3S clock from 25 MHz up makes the bridge's 3 Mbaud with the UART's
-#: fractional divisor (``fpgac.boards.uart``), so the link rate does not depend on the
-#: entry. The measurements and commands are in ``docs/boards.md``.
+#: routed nextpnr Fmax of LeNet-5 builds at that ``P``. ULX3S: P <= 16 100 MHz (routed 107.23
+#: MHz at 100 MHz on 1f0cac0; 105.43 on 2b46bfc; 90 MHz before the controller's issue flags),
+#: P <= 64 85 MHz (routed 87.98 MHz at 85 MHz on 1f0cac0, the lane multipliers in the DSPs'
+#: registers and the writer's lane multiplexer in two registered halves; 88.74 at 90 and
+#: 85.46 at 100 on ec6baab, not met; 80 MHz before, routed 83.79 at 80 on aa6d0aa; 75 MHz
+#: before that, routed 77.38 at 75 on 4299117; 70 MHz, routed 73.05 at 70 on a55f144; 55 MHz,
+#: routed 59.04). P <= 32 had its own 75 MHz (routed 83.65-94.03 MHz at 90 MHz on the designs
+#: of 2026-12-01); it takes P = 64's entry. Every ULX3S clock from 25 MHz up makes the
+#: bridge's 3 Mbaud with the UART's fractional divisor (``fpgac.boards.uart``), so the link
+#: rate does not depend on the entry. The measurements and commands are in ``docs/boards.md``.
 DEFAULT_CLOCK_MHZ = {"arty": 100, "arty-100t": 100, "icebreaker": 30,
-                     "ulx3s": ((16, 100), (64, 80))}
+                     "ulx3s": ((16, 100), (64, 85))}
 
 
 def default_clock_mhz(board_name: str, pes: int | None = None) -> float:
