@@ -41,6 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fpgac.flows.build import DEFAULT_OVERLAP
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "examples" / "lenet5_g90_8b.yml"
 
@@ -211,8 +213,9 @@ def _parse(argv):
                     help="PyTorch thread counts to time, comma-separated (default 1 and all "
                          "CPUs); the best is reported")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "speed"))
-    ap.add_argument("--overlap", choices=("off", "on", "auto"), default="off",
-                    help="fpgac build --overlap (load the next image during the compute)")
+    ap.add_argument("--overlap", choices=("off", "on", "auto"), default=DEFAULT_OVERLAP,
+                    help="fpgac build --overlap (load the next image during the compute; "
+                         f"default {DEFAULT_OVERLAP}, as fpgac build)")
     args = ap.parse_args(argv)
     args.threads = sorted({int(t) for t in args.threads.split(",") if t.strip()})
     return args

@@ -191,9 +191,10 @@ def test_verify_takes_the_design_from_the_build_report_and_refuses_another(tiny_
     assert design("--build-report", str(rep)) == (64, "loaded", True, "ulx3s", 1234)
     assert design("--build-report", str(rep), "--pes", "64", "--overlap", "--board", "ulx3s",
                   "--weight-store", "loaded") == (64, "loaded", True, "ulx3s", 1234)
-    assert design() == (16, None, False, None, None)
+    assert design() == (16, None, None, None, None)       # overlap: off (no board)
     assert design("--pes", "3", "--overlap", "--board", "arty") == (3, None, True, "arty", None)
-    assert design("--board", "icebreaker") == (None, None, False, "icebreaker", None)  # auto
+    # P and overlap: the build's defaults (--pes auto, --overlap auto)
+    assert design("--board", "icebreaker") == (None, None, None, "icebreaker", None)
     for argv, message in (
             (["--pes", "16"], "--pes: expected --pes 64 (the build in"),
             (["--no-overlap"], "--no-overlap: expected --overlap (the build in"),
@@ -226,3 +227,19 @@ def test_verify_netlist_needs_an_open_flow_board(tiny_yaml, capsys):
         err = capsys.readouterr().err
         assert "--netlist: expected --board (or a --build-report of) icebreaker (a flow" in err
         assert found in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_verify_board_plans_the_builds_default_overlap(tiny_yaml):
+    """``fpgac verify --board B`` without ``--overlap`` simulates the core ``fpgac build
+    --board B`` makes: the overlap plan where the build's default (``--overlap auto``) takes
+    it (ULX3S, Arty), the plain one on the iCEBreaker, without a board and with
+    ``--no-overlap``."""
+    from fpgac.compiler.frontend import load_model
+    from fpgac.flows.verify import _plan
+
+    model = load_model(tiny_yaml)
+    assert _plan(model, 2, "ulx3s", None, None).overlap is True
+    assert _plan(model, 2, "arty", None, None).overlap is True
+    assert _plan(model, 2, "icebreaker", None, None).overlap is False
+    assert _plan(model, 2, "ulx3s", None, False).overlap is False
+    assert _plan(model, 2, None, None, None).overlap is False

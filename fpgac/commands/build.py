@@ -36,6 +36,7 @@ def _default_bauds() -> str:
 
 def register(subparsers) -> None:
     from fpgac.boards.platforms import BOARDS
+    from fpgac.flows.build import DEFAULT_OVERLAP
 
     p = subparsers.add_parser(
         "build", help="build the accelerator + UART harness for a board",
@@ -58,9 +59,9 @@ def register(subparsers) -> None:
                         "bitstream), 'loaded' (iCE40 SPRAM, uploaded over the UART at start-up "
                         "by `fpgac run`), 'auto' (default: rom unless it does not fit and "
                         "loaded does; docs/boards.md)")
-    p.add_argument("--overlap", choices=("off", "on", "auto"), default="off",
+    p.add_argument("--overlap", choices=("off", "on", "auto"), default=DEFAULT_OVERLAP,
                    help="load the next image while the current one computes (the input map "
-                        "in its own region): 'off' (default), 'on', or 'auto' (where the "
+                        "in its own region): 'off', 'on', or 'auto' (default: where the "
                         "estimate fits, never on the iCE40; docs/architecture.md)")
     p.add_argument("--no-pnr", dest="pnr", action="store_false",
                    help="stop after Verilog + report (no synthesis / place and route)")

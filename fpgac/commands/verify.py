@@ -61,7 +61,8 @@ def register(subparsers) -> None:
                    help="the core that loads the next image while the current one computes "
                         "(`fpgac build --overlap`): images run back to back in one simulator "
                         "process, every start-to-start interval checked against the cycle "
-                        "model (default: as the --build-report's design, else off)")
+                        "model (default: as the --build-report's design; else with --board "
+                        "as `fpgac build --board`'s default, --overlap auto; else off)")
     p.add_argument("--board", choices=sorted(boards), default=None,
                    help="verify the core that `fpgac build --board BOARD` makes (its weight "
                         "banks, activation copies and weight store; default: the "
@@ -119,7 +120,7 @@ def run(args) -> int:
     return 0 if r["passed"] else 1
 
 
-def _design_args(args) -> tuple[int, str | None, bool, str | None, int | None]:
+def _design_args(args) -> tuple[int, str | None, bool | None, str | None, int | None]:
     """``(pes, weight_store, overlap, board, compute_cycles)``: the options, or the
     ``--build-report``'s design where an option is not given (and the build's predicted
     compute cycles, which the verified plan must repeat); an option that contradicts the
@@ -131,7 +132,7 @@ def _design_args(args) -> tuple[int, str | None, bool, str | None, int | None]:
              "board": args.board}
     if not args.build_report:
         pes = args.pes if args.pes is not None else None if args.board else DEFAULT_PES
-        return pes, args.weight_store, bool(args.overlap), args.board, None
+        return pes, args.weight_store, args.overlap, args.board, None
     rep = build_report(args.build_report, "pes", "the build's P", int)
     ws = rep.get("weight_store")
     built = {"pes": rep["pes"], "weight_store": ws.get("kind", "rom") if isinstance(ws, dict)

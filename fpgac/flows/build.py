@@ -23,6 +23,14 @@ from pathlib import Path
 
 from fpgac.errors import FpgacError
 
+#: ``fpgac build --overlap``'s default: the overlap plan (the next image loads while the
+#: current one computes) wherever its estimate fits and the flow is not iCE40
+#: (:func:`fpgac.compiler.analysis.resources.plan_for_board`). Since 2026-12-03: the ULX3S
+#: LeNet-5 P = 64 overlap plan routed at 92.53 MHz, met at the 85 MHz default (the plain
+#: plan: 87.98), an image every 3,253 cycles instead of 4,084 (``docs/architecture.md``,
+#: "Load overlapped with compute"). ``fpgac verify --board`` follows it.
+DEFAULT_OVERLAP = "auto"
+
 __all__ = ["board_plan", "build", "default_out_dir"]
 
 
@@ -33,7 +41,7 @@ def default_out_dir(model_path, board_name: str) -> Path:
 
 def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | None = None,
           clock_mhz: float | None = None, pnr: bool = True, progress=None,
-          weight_store: str = "auto", overlap: str = "off") -> dict:
+          weight_store: str = "auto", overlap: str = DEFAULT_OVERLAP) -> dict:
     """Build ``model_path`` for ``board_name``; returns the report (also written to disk).
 
     Parameters
@@ -60,8 +68,8 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
         weight image is written as ``weights.bin`` (``report.json`` ``weight_store``: its
         bytes and CRC-16).
     overlap : str
-        ``off`` (default), ``on`` or ``auto``: load the next image while the current one
-        computes (:func:`fpgac.compiler.analysis.resources.plan_for_board`; ``report.json``
+        ``off``, ``on`` or ``auto`` (:data:`DEFAULT_OVERLAP`): load the next image while the
+        current one computes (:func:`fpgac.compiler.analysis.resources.plan_for_board`; ``report.json``
         ``overlap``, ``interval_cycles``).
 
     Raises
@@ -111,7 +119,8 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
     return report
 
 
-def _plan(model_path, board, pes, step, weight_store="auto", overlap="off", clock_mhz=None):
+def _plan(model_path, board, pes, step, weight_store="auto", overlap=DEFAULT_OVERLAP,
+          clock_mhz=None):
     """Load the model and plan it for ``pes`` lanes (or ``"auto"``); return ``(plan, estimate)``
     after the fit pre-check."""
     from fpgac.compiler.analysis.resources import check_fit
@@ -124,7 +133,7 @@ def _plan(model_path, board, pes, step, weight_store="auto", overlap="off", cloc
     return plan, check_fit(plan, board, plan_fn, model)
 
 
-def board_plan(model, board, pes, weight_store="auto", overlap="off", step=None,
+def board_plan(model, board, pes, weight_store="auto", overlap=DEFAULT_OVERLAP, step=None,
                clock_mhz=None):
     """``(plan, plan_fn)``: the plan a build of ``model`` on ``board`` uses at ``pes`` lanes
     (or ``"auto"``: :func:`auto_pes`), and the function ``plan_fn(model, p)`` that plans it at

@@ -23,7 +23,7 @@ def verify(model_path, *, images: int = 100, pes: int | None = DEFAULT_PES, data
            simulator: str = "verilator", build_dir=None, stalls: int | None = None,
            progress=None, jobs: int = 2, clock_mhz: float | None = None,
            fmax_mhz: float | None = None, trace=None, trace_image: int = 0,
-           weight_store: str | None = None, overlap: bool = False,
+           weight_store: str | None = None, overlap: bool | None = None,
            board: str | None = None, netlist: bool = False,
            expect_compute_cycles: int | None = None) -> dict:
     """Run the whole check and return its figures (the ``--json`` document).
@@ -43,7 +43,9 @@ def verify(model_path, *, images: int = 100, pes: int | None = DEFAULT_PES, data
     (weights in the bitstream) or ``"loaded"`` (weight RAMs: every simulation first uploads
     the weight image with its CRC-16, as ``fpgac run`` does on the iCEBreaker;
     ``result["weight_upload"]`` says whether every upload was taken). ``overlap``: the core
-    built with ``plan.overlap`` (the next image loads while the current one computes); all
+    built with ``plan.overlap`` (the next image loads while the current one computes;
+    ``None``: as ``fpgac build --board``'s default, :data:`fpgac.flows.build.DEFAULT_OVERLAP`,
+    with a ``board``, else off; off with ``stalls``); all
     images run back to back in one simulator process (``jobs`` does not split them, a split
     would break the stream) and every start-to-start interval must equal the cycle model's
     (``interval_mismatches``, ``simulated_interval_cycles_*``); no ``stalls``.
@@ -81,6 +83,8 @@ def verify(model_path, *, images: int = 100, pes: int | None = DEFAULT_PES, data
     stage("loading model and MNIST")
     model, imgs, labels = _load(model_path, images, data_dir)
 
+    if overlap is None and stalls is not None:
+        overlap = False             # stalls need the plain core's handshake
     if overlap and stalls is not None:
         raise FpgacError(f"stalls: expected none with overlap (every start-to-start interval "
                          f"is checked cycle-exact), found seed {stalls}")
@@ -188,23 +192,25 @@ def _netlist_flow(board: str | None) -> str:
     return flow
 
 
-def _plan(model, pes: int, board: str | None, weight_store: str | None, overlap: bool,
+def _plan(model, pes: int, board: str | None, weight_store: str | None, overlap: bool | None,
           clock_mhz: float | None = None):
     """The plan verified: a ``board`` build's (:func:`plan_for_board
     <fpgac.compiler.analysis.resources.plan_for_board>`, ``pes`` ``None``: the build's
-    ``--pes auto`` at ``clock_mhz``) or the generic one."""
+    ``--pes auto`` at ``clock_mhz``, ``overlap`` ``None``: the build's default) or the
+    generic one (``overlap`` ``None``: off)."""
     from fpgac.compiler.plan import plan_hardware
     from fpgac.sim.preprocess import pixel_table
 
     if board is None:
         return plan_hardware(model, pes=DEFAULT_PES if pes is None else pes,
                              pixel_lut=pixel_table(model), weight_store=weight_store or "rom",
-                             overlap=overlap)
+                             overlap=bool(overlap))
     from fpgac.boards.platforms import get_board
-    from fpgac.flows.build import board_plan
+    from fpgac.flows.build import DEFAULT_OVERLAP, board_plan
 
     return board_plan(model, get_board(board), "auto" if pes is None else pes,
-                      weight_store or "auto", "on" if overlap else "off",
+                      weight_store or "auto",
+                      DEFAULT_OVERLAP if overlap is None else "on" if overlap else "off",
                       clock_mhz=clock_mhz)[0]
 
 

@@ -35,7 +35,7 @@ def tiny(tiny_board_model):
 
 @pytest.mark.parametrize("board", sorted(BOARDS))
 def test_build_without_tools(tiny, tmp_path, board):
-    report = build(tiny, board, pes=2, out_dir=tmp_path, pnr=False)
+    report = build(tiny, board, pes=2, out_dir=tmp_path, pnr=False, overlap="off")
     b = get_board(board)
     for name in FILES[b.flow]:
         assert (tmp_path / name).is_file(), name
@@ -284,12 +284,16 @@ def test_arty_says_no_vivado_and_estimates_with_synth_xilinx(tiny, tmp_path, mon
     assert "synth_xilinx -family xc7` estimate (not Vivado)" in md
 
 
-@pytest.mark.parametrize("board,want", [("ulx3s", True), ("icebreaker", False)])
+@pytest.mark.parametrize("board,want", [("ulx3s", True), ("arty", True), ("icebreaker", False)])
 def test_build_overlap_auto_reports_the_interval(tiny, tmp_path, board, want):
-    """``--overlap auto``: the ULX3S build takes the overlap plan (its estimate fits), the
-    iCEBreaker never; ``report.json`` gives ``overlap``, ``interval_cycles`` (predicted) and
-    images/s at the clock over that interval; latency stays load + compute."""
-    report = build(tiny, board, pes=2, out_dir=tmp_path, pnr=False, overlap="auto")
+    """``--overlap auto``, the default (``DEFAULT_OVERLAP``): the ULX3S and Arty builds take
+    the overlap plan (its estimate fits), the iCEBreaker never; ``report.json`` gives
+    ``overlap``, ``interval_cycles`` (predicted) and images/s at the clock over that
+    interval; latency stays load + compute."""
+    from fpgac.flows.build import DEFAULT_OVERLAP
+
+    assert DEFAULT_OVERLAP == "auto"
+    report = build(tiny, board, pes=2, out_dir=tmp_path, pnr=False)
     model = load_model(tiny)
     plan = plan_hardware(model, pes=2, pixel_lut=pixel_table(model), overlap=want)
     cyc = predict(plan)
@@ -313,7 +317,7 @@ def test_pes_auto_is_the_fastest_at_its_default_clock(monkeypatch):
 
     model = load_model("examples/lenet5_g90_8b.yml")
     board = get_board("ulx3s")
-    _, plan_fn = board_plan(model, board, 1)
+    _, plan_fn = board_plan(model, board, 1, overlap="off")     # the plain plans' intervals
     largest = choose_pes(model, board, plan_fn)
     interval = {p: predict(plan_fn(model, p)).interval_cycles for p in (16, 32, largest)}
     assert interval[16] > interval[32] > interval[largest]
@@ -333,5 +337,5 @@ def test_pes_auto_is_the_fastest_at_its_default_clock(monkeypatch):
     assert case(((64, 55),)) == largest
     # the build takes it: its plan and clock are the chosen P's
     monkeypatch.setitem(clock.DEFAULT_CLOCK_MHZ, "ulx3s", ((16, 100), (32, 90), (64, 55)))
-    plan, _ = board_plan(model, board, "auto")
+    plan, _ = board_plan(model, board, "auto", overlap="off")
     assert plan.pes == 32 and plan_clock(board, None, pes=plan.pes).mhz == 90
