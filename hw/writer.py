@@ -215,9 +215,9 @@ class Writer(wiring.Component):
 
         # beside the first half: the lane's high bits, the table entry, offset, layer, valid
         hi_r = delayed(lane[lo_bits:] if len(lane) > lo_bits else C(0, 1), "hi_r")
-        side_r = [delayed(v, f"{n}_r") for v, n in
-                  ((rd.data.bias, "bias"), (rd.data.base, "base"), (off, "off"),
-                   (final, "final"), (layer, "sel"))]
+        side = {"bias": rd.data.bias, "base": rd.data.base, "off": off, "final": final,
+                "sel": layer}
+        side_r = {k: delayed(v, f"{k}_r") for k, v in side.items()}
         valid_r = delayed(active, "valid_r", reset_less=False)
         # beside the second half
         picked0 = Signal(signed(self._acc_bits), reset_less=True)
@@ -225,7 +225,7 @@ class Writer(wiring.Component):
             for j, part in enumerate(parts):
                 with (m.Case(j) if j < ngroups - 1 else m.Default()):
                     m.d.sync += picked0.eq(part)
-        bias0, base0, off0r, final0, sel0 = (delayed(v, f"{v.name[:-2]}0") for v in side_r)
+        bias0, base0, off0r, final0, sel0 = (delayed(v, f"{k}0") for k, v in side_r.items())
         valid0 = delayed(valid_r, "valid0", reset_less=False)
         value1 = Signal(signed(sum_bits), reset_less=True)
         tag1 = Signal(unsigned(self._addr_bits + 1), reset_less=True)

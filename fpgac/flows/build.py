@@ -69,8 +69,8 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
         bytes and CRC-16).
     overlap : str
         ``off``, ``on`` or ``auto`` (:data:`DEFAULT_OVERLAP`): load the next image while the
-        current one computes (:func:`fpgac.compiler.analysis.resources.plan_for_board`; ``report.json``
-        ``overlap``, ``interval_cycles``).
+        current one computes (:func:`fpgac.compiler.analysis.resources.plan_for_board`;
+        ``report.json`` ``overlap``, ``interval_cycles``).
 
     Raises
     ------
