@@ -321,8 +321,9 @@ class HardwarePlan:
     #: lane multiplexer's two halves, the channel table entry: 2) + sum register (1) +
     #: requantizer (constants, product, rounding, shift, zero point, clamp: 6).
     writer_latency: int = 9
-    #: Last logit written -> ``result.valid``.
-    result_latency: int = 1
+    #: Last logit written -> ``result.valid``: the controller's registered ``idle`` -> ``done``
+    #: (1), the result unit's ``valid`` register (1).
+    result_latency: int = 2
     #: The slice adder tree (lanes' latched values -> the writer's lane multiplexer):
     #: ``log2`` of the largest ``LayerDesc.slices``, one registered stage each; 0 when no layer
     #: is sliced (no tree).

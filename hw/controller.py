@@ -107,7 +107,8 @@ class Controller(wiring.Component):
     * *hazard*: the last step of a group waits until ``n_valid`` of the previous group's last
       step cycles have passed since that step issued.
 
-    After the last group it waits for ``idle`` and pulses ``done``. ``busy`` is high from
+    After the last group it waits for ``idle`` and pulses ``done`` :attr:`DONE_LATENCY`
+    cycles after the first such cycle (``idle`` registered). ``busy`` is high from
     ``start`` to ``done``. ``restart`` (the banks' pointers back to their first lists) is
     ``done`` registered: the cycle after ``done`` (cycle ``d``), every bank read of the
     program is over, and the next ``start`` comes at ``d + 1`` at the earliest, whose first
@@ -120,6 +121,9 @@ class Controller(wiring.Component):
     #: Cycles from the pipeline becoming idle to the layer barrier seeing it (``idle``
     #: registered at the input, then the registered issue decision).
     BARRIER_LATENCY = 2
+    #: Cycles from the last write (the pipeline idle but for it) to ``done`` (``idle``
+    #: registered at the input).
+    DONE_LATENCY = 1
 
     def __init__(self, plan: HardwarePlan):
         self._plan = plan
@@ -422,10 +426,15 @@ class Controller(wiring.Component):
                      grp_end_o.eq(issue_n & flags_n["il"])]
         self._advance(m, cur, nxt, succ, (g0, g1), (erem, ph, hz),
                       (issue_o, step_end, grp_end_o), draining)
+        # the end of the program reads ``idle`` registered too (``idle_r``: DONE_LATENCY), so
+        # ``done`` and ``draining`` start at flip-flops, not at the OR of the whole
+        # pipeline's valid bits (ULX3S P = 64 at 90 MHz: the writer's ``busy`` -> that OR ->
+        # 3.9 ns across the die -> ``draining`` was the worst path, 11.27 ns)
+        ended = draining & idle_r & ~self.s1_valid
         restart = Signal(name=f"restart_{TAG}1", attrs=VIVADO_ATTRS)
-        m.d.sync += restart.eq(draining & idle)
+        m.d.sync += restart.eq(ended)
         m.d.comb += self.restart.eq(unaliased(restart))
-        with m.If(draining & idle):
+        with m.If(ended):
             m.d.comb += self.done.eq(1)
             m.d.sync += draining.eq(0)
         return m

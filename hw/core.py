@@ -104,7 +104,9 @@ class Accelerator(wiring.Component):
 
     @property
     def result_latency(self) -> int:
-        return 1
+        """The last logit write -> ``result.valid``: the controller's ``done`` (registered
+        ``idle``), then the result unit's register."""
+        return Controller.DONE_LATENCY + ResultUnit.LATENCY
 
     @property
     def tree_latency(self) -> int:
@@ -158,7 +160,7 @@ class Accelerator(wiring.Component):
         m.d.comb += ctrl.idle.eq(~Cat(*in_flight).any() & ~lanes[0].busy & ~writer.busy)
 
         self._write_port(m, mem, loader, writer)
-        idle = ~ctrl.busy & ~res.result.valid & (
+        idle = ~ctrl.busy & ~res.pending & (
             self.weights_ok if plan.weight_store == "loaded" else 1)
         if plan.overlap:
             self._overlap_enable(m, ctrl, loader, writer, idle)
@@ -169,7 +171,7 @@ class Accelerator(wiring.Component):
             res.wr_addr.eq(writer.wr_addr), res.wr_data.eq(writer.wr_data),
             res.done.eq(ctrl.done),
             ctrl.start.eq(loader.last),
-            self.busy.eq(loader.busy | ctrl.busy | res.result.valid),
+            self.busy.eq(loader.busy | ctrl.busy | res.pending),
         ]
         return m
 
@@ -253,8 +255,8 @@ class Accelerator(wiring.Component):
         """The step at the lane inputs (aligned with the banks' outputs): the controller's
         stage-1 fields ``rom_latency - 1`` registers later, the lane -> bank row (a synchronous
         read addressed in the issue cycle, as many registers after); the lanes' window
-        counters move on after a group's last step (their inputs: the stage before, which
-        they register). The stage at the lane inputs is one copy per lane group
+        counters move on after a group's last step (their inputs: ``LaneWindows.AHEAD`` stages
+        before, which they register). The stage at the lane inputs is one copy per lane group
         (:mod:`fpgac.hw.fanout`), returned as a list of field dicts. Also returns the valid
         bits of the stages in between (part of the controller's ``idle``)."""
         plan = self._plan
@@ -270,7 +272,9 @@ class Accelerator(wiring.Component):
         s2 = {n: getattr(ctrl, f"s1_{n}") for n in names}
         sel2 = srp.data
         in_flight = []
-        assert self.rom_latency >= 2, "the window counters take the step one stage ahead"
+        ahead = self.rom_latency - LaneWindows.AHEAD     # the stage the window counters read
+        assert ahead >= 1, "the window counters take the step LaneWindows.AHEAD stages ahead"
+        win = s2
         for st in range(2, self.rom_latency):
             nxt = {n: Signal.like(getattr(ctrl, f"s1_{n}"), name=f"s{st}_{n}",
                                   reset_less=n != "valid") for n in names}
@@ -279,10 +283,12 @@ class Accelerator(wiring.Component):
             m.d.sync += nsel.eq(sel2)
             s2, sel2 = nxt, nsel
             in_flight.append(s2["valid"])
-        # the window counters register their inputs (the stage before the lanes)
-        m.d.comb += [wins.advance.eq(s2["valid"] & s2["latch"]),
-                     wins.layer.eq(s2["layer"]), wins.final.eq(s2["final"]),
-                     wins.glast.eq(s2["glast"]), wins.rlast.eq(s2["rlast"])]
+            if st == ahead:
+                win = s2
+        # the window counters register their inputs (LaneWindows.AHEAD stages before the lanes)
+        m.d.comb += [wins.advance.eq(win["valid"] & win["latch"]),
+                     wins.layer.eq(win["layer"]), wins.final.eq(win["final"]),
+                     wins.glast.eq(win["glast"]), wins.rlast.eq(win["rlast"])]
         # the stage at the lane inputs: one copy per lane group (fpgac.hw.fanout)
         st = self.rom_latency
         lane_names = ("valid", "first", "last", "phase0", "latch", "inz", "phase_off")

@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from fpgac.compiler.analysis.widths import unsigned_bits
 from fpgac.compiler.plan import HardwarePlan
 from fpgac.hw.checks import check_unsigned
-from fpgac.hw.fanout import lane_group, replicate
+from fpgac.hw.fanout import lane_group, registers, replicate
 from fpgac.hw.tables import field_rom
 
 __all__ = ["LaneWindows"]
@@ -20,14 +20,18 @@ class LaneWindows(wiring.Component):
     ``in_base[p]`` is the activation base address of the lane's window for the group whose
     steps are at the lane inputs.
 
-    All inputs come **one cycle ahead** of the step at the lane inputs (the step one stage
-    before them in the core's step pipeline): ``advance`` (the last step of a group, with
-    that group's ``layer``, ``final``, ``glast``: last window group of its round, ``rlast``:
-    last round of its layer). The module registers them together with the descriptor row of
-    ``layer`` and the layer to reload, so the counters update from registers only (ECP5
-    timing: no descriptor ROM, no chained adder and compare in front of the counters), one
-    copy of those registers per group of ``plan.fanout_lanes`` lanes (:mod:`fpgac.hw.fanout`:
-    no single register drives all the lanes' counters). In the
+    All inputs come :attr:`AHEAD` = **two cycles ahead** of the step at the lane inputs (the
+    step two stages before them in the core's step pipeline): ``advance`` (the last step of a
+    group, with that group's ``layer``, ``final``, ``glast``: last window group of its round,
+    ``rlast``: last round of its layer). The module registers them (the first cycle: the
+    layer once per group of ``plan.fanout_lanes`` lanes, :mod:`fpgac.hw.fanout`; the layer to
+    reload and the controls once), then, in the second, the descriptor row of each group's
+    layer copy from that group's own copy of the small step ROM, and the controls once per
+    group: so the counters update from registers only (ECP5 timing: no descriptor ROM, no
+    chained adder and compare in front of the counters), no single register drives all the
+    lanes' counters, and no single ROM drives all the groups' rows (ULX3S P = 64 at 85 MHz:
+    the shared ROM's address -> its LUTs -> the rows' replicas across the die was the worst
+    path, 11.37 ns, 10.37 of it routing). In the
     cycle that last step is at the lane inputs, the counters update for the next group:
     within a round each lane's window moves ``width`` windows on (``j += width``; ``px +=
     step_px``, ``base += step_base``; on ``px >= win_w``: ``px -= win_w``, ``base +=
@@ -50,6 +54,9 @@ class LaneWindows(wiring.Component):
     (step_base + wrap_base)`` as one adder, modulo the address width like the two adds it
     replaces), so the next state is one carry chain and a multiplexer from the registers.
     """
+
+    #: Cycles the inputs come before the step they describe is at the lane inputs.
+    AHEAD = 2
 
     def __init__(self, plan: HardwarePlan):
         self._plan = plan
@@ -78,19 +85,28 @@ class LaneWindows(wiring.Component):
                  "wrap_px": (d.step_px - d.grp_w) % (1 << pb), "step_base": d.step_base,
                  "wrap_step": (d.step_base + d.wrap_base) % (1 << ab)}
                 for d in plan.descriptors]
-        m.submodules.steps = smem = field_rom(rows)
-        sp = smem.read_port(domain="comb")
-        m.d.comb += sp.addr.eq(self.layer)
         nl = len(plan.descriptors)
-        # the row of the step at the lane inputs and the update controls, one register copy
-        # per lane group (fpgac.hw.fanout: no net from one register to every lane)
-        # (only `advance` has a reset: the others are read under it)
-        sts = replicate(m, plan, "row", sp.data, reset_less=True)
-        advances = replicate(m, plan, "advance", self.advance)
-        glasts = replicate(m, plan, "glast", self.glast, reset_less=True)
-        nxt_layers = replicate(m, plan, "nxt_layer",
-                               Mux(self.rlast, Mux(self.final, 0, self.layer + 1), self.layer),
-                               like=self.layer, reset_less=True)
+        # first cycle: the layer once per lane group, the controls and the layer to reload
+        # once (only `advance` has a reset: the others are read under it)
+        layers = replicate(m, plan, "layer", self.layer, reset_less=True)
+        advance_a = Signal(name="advance_a")
+        glast_a = Signal(name="glast_a", reset_less=True)
+        nxt_layer_a = Signal.like(self.layer, name="nxt_layer_a", reset_less=True)
+        m.d.sync += [advance_a.eq(self.advance), glast_a.eq(self.glast),
+                     nxt_layer_a.eq(Mux(self.rlast, Mux(self.final, 0, self.layer + 1),
+                                        self.layer))]
+        # second cycle: the row of the step at the lane inputs from each group's own ROM
+        # copy, and the update controls, one register copy per lane group (fpgac.hw.fanout:
+        # no net from one register, or one ROM, to every lane)
+        sts = []
+        for g, layer in enumerate(layers):
+            m.submodules[f"steps{g}"] = smem = field_rom(rows)
+            sp = smem.read_port(domain="comb")
+            m.d.comb += sp.addr.eq(layer)
+            sts += registers(m, 1, f"row{g}", sp.data, reset_less=True)
+        advances = replicate(m, plan, "advance", advance_a)
+        glasts = replicate(m, plan, "glast", glast_a, reset_less=True)
+        nxt_layers = replicate(m, plan, "nxt_layer", nxt_layer_a, reset_less=True)
         for p in range(plan.pes):
             g = lane_group(plan, p)
             st, advance, glast, nxt_layer = sts[g], advances[g], glasts[g], nxt_layers[g]

@@ -93,8 +93,9 @@ LANE_LATENCY = 8
 #: registers: the lane multiplexer's halves, the channel table entry; sum register; six
 #: requantizer stages).
 WRITER_LATENCY = 9
-#: Last logit written -> ``result.valid``.
-RESULT_LATENCY = 1
+#: Last logit written -> ``result.valid`` (the controller's ``idle`` register, then
+#: ``done`` -> the result unit's ``valid`` register).
+RESULT_LATENCY = 2
 #: A layer's last write ``W`` -> the next layer's first issue (``idle`` register, issue
 #: register).
 BARRIER_LATENCY = 2

@@ -10,6 +10,7 @@ import pytest
 from fpgac.compiler.analysis import cycles
 from fpgac.compiler.analysis.widths import unsigned_bits
 from fpgac.hw.amsim import run_testbench as run
+from fpgac.hw.controller import Controller
 from fpgac.hw.io import ActivationMemory, PixelLoader, ResultUnit
 
 
@@ -79,7 +80,7 @@ def test_result_unit_first_max(values, order):
     cb = unsigned_bits(classes - 1)
     dut = ResultUnit(classes=classes, out_bits=8, class_bits=cb, offset=20, addr_bits=6,
                      act_bits=8)
-    assert dut.latency == cycles.RESULT_LATENCY
+    assert dut.latency == cycles.RESULT_LATENCY - Controller.DONE_LATENCY
     out = {}
 
     async def bench(ctx):

@@ -60,7 +60,8 @@ def _model(plan, state, item):
     (LENET, 32, (0, 2), 7, 8, True)])
 def test_window_counters_follow_the_rules_back_to_back_and_with_gaps(path, pes, gaps, seed,
                                                                       fanout, rect):
-    """Inputs one cycle ahead, the new bases two cycles after the advance is presented; the
+    """Inputs ``LaneWindows.AHEAD`` (2) cycles ahead, the new bases ``AHEAD + 1`` cycles after
+    the advance is presented; the
     program is run twice (the last group reloads layer 0). Idle cycles carry a random layer
     (the counters must ignore it). Spatial layers with many window groups (row wraps). One
     register copy per group of ``fanout`` lanes (``plan.fanout_lanes``; 3 leaves a short
@@ -80,7 +81,7 @@ def test_window_counters_follow_the_rules_back_to_back_and_with_gaps(path, pes, 
     schedule = []                       # per cycle: an advance's inputs, or None (idle)
     for item in items:
         schedule += [None] * int(rng.choice(gaps)) + [item]
-    schedule += [None, None]
+    schedule += [None] * (LaneWindows.AHEAD + 1)
     state = [tuple(row) for row in plan.lane_init[0]]
     expected = []                       # in_base after each tick
     applied = [state]
@@ -88,8 +89,8 @@ def test_window_counters_follow_the_rules_back_to_back_and_with_gaps(path, pes, 
         if item is not None:
             state = _model(plan, state, item)
         applied.append(state)
-    for n in range(len(schedule)):      # after tick n: the advances presented up to n - 1
-        expected.append([b for b, _, _ in applied[n]])
+    for n in range(len(schedule)):      # after tick n: the advances presented up to n - AHEAD
+        expected.append([b for b, _, _ in applied[max(0, n + 1 - LaneWindows.AHEAD)]])
     got = []
 
     async def bench(ctx):
