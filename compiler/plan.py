@@ -331,6 +331,10 @@ class HardwarePlan:
     #: The previous layer's last write -> the first issue cycle of a layer's first group (the
     #: controller's registered ``idle`` input and registered issue decision).
     barrier_latency: int = 2
+    #: Fewest cycles from a group's last step to the next group's last step (the controller
+    #: forms the group record after ``nxt`` into a register, one cycle after ``nxt`` moves):
+    #: the hazard rule's wait is ``max(n_valid, group_latency)``.
+    group_latency: int = 2
     #: A write presented on the activation memory's port (the writer's or the loader's) -> the
     #: cycle it is applied to the copies (the port's register, replicated per group of
     #: ``fanout_lanes`` copies). No cycle count depends on it: the next layer's first read is

@@ -34,7 +34,7 @@ def group_layout(plan: HardwarePlan) -> data.StructLayout:
         "nch": unsigned(unsigned_bits(max(d.slots for d in descs))),
         "nvw": unsigned(unsigned_bits(max(d.width for d in descs))),
         "nvc": unsigned(unsigned_bits(max(d.bc for d in descs))),
-        "nvalid": unsigned(unsigned_bits(plan.pes)),
+        "nvalid": unsigned(unsigned_bits(max(plan.pes, Controller.GROUP_LATENCY))),
         "mask": unsigned(nb),
         "lfirst": 1, "g0": 1, "glast": 1, "rlast": 1, "final": 1,
         # flags of the fields above, for the issue decision only (registers of their own, so
@@ -69,7 +69,8 @@ def _record(plan: HardwarePlan, k: int) -> dict:
         "layer": g.layer, "rnd": g.round, "ridx": d.round_base + g.round, "g": g.g,
         "rank": d.rank_base + g.rank, "count_m1": g.count - 1, "nch": g.nch, "nvw": g.nvw,
         "nvc": nvc,
-        "nvalid": g.n_valid, "mask": ((1 << (g.nch * d.slices)) - 1) & ((1 << nb) - 1),
+        "nvalid": max(g.n_valid, Controller.GROUP_LATENCY),
+        "mask": ((1 << (g.nch * d.slices)) - 1) & ((1 << nb) - 1),
         "lfirst": int(g.layer_first), "g0": int(g.g == 0), "glast": int(g.g == d.groups - 1),
         "rlast": int(g.round == d.rounds - 1), "final": int(d.final),
         "phases_m1": d.phases - 1, "phase_base": d.phase_base, "sel_row": d.sel_row,
@@ -77,7 +78,7 @@ def _record(plan: HardwarePlan, k: int) -> dict:
         "c0": int(g.count == 1), "c1": int(g.count == 2), "ph0": int(d.phases == 1),
         "ph1": int(d.phases == 2), "one": int(g.count == 1 and d.phases == 1),
         "pl": int(d.final and g.round == d.rounds - 1 and g.g == d.groups - 1),
-        "nvne1": int(g.n_valid != 1),
+        "nvne1": int(max(g.n_valid, Controller.GROUP_LATENCY) != 1),
     }
 
 
@@ -89,7 +90,8 @@ class Controller(wiring.Component):
     while ``cur`` issues, with the layer's descriptor and the round's step count read from
     small tables. At the last step of ``cur``, ``cur <= nxt``; after the program's last group
     both reload groups 0 and 1 (their reset values). So the issue stage never waits for a
-    table: a one-step group follows another back to back.
+    table: a one-step group follows another one cycle after the other's ``succ_r`` is ready
+    (two cycles: :attr:`GROUP_LATENCY`).
 
     After ``start`` (cycle ``c``), steps issue from cycle ``c + 1``. In the cycle a step
     issues (``issue``), ``pass_first`` (first step of a phase), ``group_first`` (of a group),
@@ -104,8 +106,11 @@ class Controller(wiring.Component):
       cycles after the first cycle with ``idle`` (nothing in flight downstream except the
       final write) and no step in stage 1 (``idle`` is registered, and so is the issue
       decision: made one cycle ahead from the next values of the step counters' flags);
-    * *hazard*: the last step of a group waits until ``n_valid`` of the previous group's last
-      step cycles have passed since that step issued.
+    * *hazard*: the last step of a group waits until ``max(n_valid, GROUP_LATENCY)`` of the
+      previous group's last step cycles have passed since that step issued (the record's
+      ``nvalid`` holds that maximum: the group record after ``nxt`` is formed into a
+      register, ``succ_r``, in the cycle after ``nxt`` moves, so two groups' last steps are
+      at least :attr:`GROUP_LATENCY` cycles apart).
 
     After the last group it waits for ``idle`` and pulses ``done`` :attr:`DONE_LATENCY`
     cycles after the first such cycle (``idle`` registered). ``busy`` is high from
@@ -124,6 +129,8 @@ class Controller(wiring.Component):
     #: Cycles from the last write (the pipeline idle but for it) to ``done`` (``idle``
     #: registered at the input).
     DONE_LATENCY = 1
+    #: Fewest cycles between two groups' last steps (``succ_r``).
+    GROUP_LATENCY = 2
 
     def __init__(self, plan: HardwarePlan):
         self._plan = plan
@@ -215,6 +222,7 @@ class Controller(wiring.Component):
         def pick(name):
             return Mux(lastrow, Mux(lastcol, d[f"{name}_3"], d[f"{name}_2"]),
                        Mux(lastcol, d[f"{name}_1"], d[f"{name}_0"]))
+        # (nvf / nvl in the controller's table are at least GROUP_LATENCY: ``_tables``)
         nvf, nvl = pick("nvf"), pick("nvl")
         m.d.comb += [succ.nvw.eq(pick("nvw")), succ.nvc.eq(pick("nvc")),
                      succ.nvalid.eq(Mux(rlast, nvl, nvf)),
@@ -225,7 +233,9 @@ class Controller(wiring.Component):
         tables the controller reads combinationally. Returns the three memories."""
         plan = self._plan
         lay = self._rec
-        rows = desc_rows(plan)
+        # the hazard wait of a group is max(n_valid, GROUP_LATENCY) (class docstring)
+        rows = [{k: (max(v, self.GROUP_LATENCY) if k[:4] in ("nvf_", "nvl_") else v)
+                 for k, v in row.items()} for row in desc_rows(plan)]
         dl = data.StructLayout({k: unsigned(max(1, max(r[k] for r in rows).bit_length()))
                                 for k in rows[0]})
         m.submodules.desc = dmem = memory.Memory(shape=dl, depth=max(2, len(rows)), init=rows)
@@ -258,7 +268,7 @@ class Controller(wiring.Component):
     def _advance(self, m, cur, nxt, succ, first2, counters, ends, draining) -> None:
         """The step counter ``erem`` (steps left in the phase after this one) in a cycle that
         issues a step; at a phase's last step the phase ``ph``; at a group's last step the
-        hazard count ``hz`` and the group records (``cur <= nxt <= succ``; after the
+        hazard count ``hz`` and the group records (``cur <= nxt <= succ``, the registered successor; after the
         program's last step back to the first two groups ``first2`` and draining).
         ``ends = (issue, step_end, grp_end)``: registers (``issue``, ``issue & elast``,
         ``issue & elast & plast``, each loaded from the next values), so each is the clock
@@ -361,6 +371,12 @@ class Controller(wiring.Component):
         nxt = Signal(lay, init=g1)
 
         succ = self._successor(m, nxt, dmem, rmem)
+        # the record after ``nxt`` as a register (GROUP_LATENCY): ``nxt`` -> descriptor
+        # tables -> adders -> ``nxt`` in one cycle was the ULX3S P = 64 route's worst path at
+        # 100 MHz (``nxt.glast`` -> record update -> carry chain, 11.70 ns)
+        succ_r = Signal(lay, name="succ_r",
+                        init=_record(plan, 2) if len(plan.program) > 2 else g1)
+        m.d.sync += succ_r.eq(succ)
 
         # ---- issue stage ----------------------------------------------------------------
         # ``issue`` is a register: the decision for cycle t + 1 is made in cycle t from flag
@@ -424,7 +440,7 @@ class Controller(wiring.Component):
         grp_end_o = Signal(name="grp_end")
         m.d.sync += [step_end.eq(issue_n & flags_n["elast"]),
                      grp_end_o.eq(issue_n & flags_n["il"])]
-        self._advance(m, cur, nxt, succ, (g0, g1), (erem, ph, hz),
+        self._advance(m, cur, nxt, succ_r, (g0, g1), (erem, ph, hz),
                       (issue_o, step_end, grp_end_o), draining)
         # the end of the program reads ``idle`` registered too (``idle_r``: DONE_LATENCY), so
         # ``done`` and ``draining`` start at flip-flops, not at the OR of the whole

@@ -114,6 +114,11 @@ class Accelerator(wiring.Component):
         return tree_stages(self._plan)
 
     @property
+    def group_latency(self) -> int:
+        """Fewest cycles between two groups' last steps (the controller's)."""
+        return Controller.GROUP_LATENCY
+
+    @property
     def barrier_latency(self) -> int:
         """A layer's last write -> the next layer's first issue (the controller's)."""
         return Controller.BARRIER_LATENCY
@@ -126,7 +131,7 @@ class Accelerator(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         plan = self._plan
-        for name in ("rom", "lane", "writer", "result", "barrier", "tree", "write"):
+        for name in ("rom", "lane", "writer", "result", "barrier", "group", "tree", "write"):
             if getattr(plan, f"{name}_latency") != getattr(self, f"{name}_latency"):
                 raise ValueError(f"plan.{name}_latency: expected "
                                  f"{getattr(self, f'{name}_latency')} (this core), found "

@@ -22,7 +22,7 @@ __all__ = ["golden_layer_outputs", "first_difference", "trace_command"]
 #: Plan fields the debug plan copies from the plan under test (a test may build a core with
 #: other latencies than the defaults).
 _LATENCIES = ("rom_latency", "lane_latency", "writer_latency", "result_latency",
-              "barrier_latency")
+              "barrier_latency", "group_latency")
 
 
 def golden_layer_outputs(model, per_op: list[np.ndarray]) -> list[np.ndarray]:

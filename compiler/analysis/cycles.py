@@ -30,8 +30,11 @@ Cycle numbers are relative to the cycle ``A`` in which the last input pixel is a
   requantized value in cycle ``w_k + i + WRITER_LATENCY``; the last write of group ``k`` is
   ``W_k = w_k + n_valid_k - 1 + WRITER_LATENCY``.
 * **Hazard rule**: a group may not latch while the writer still reads the previous group's
-  latches: the last step of group ``k`` issues no earlier than ``u_{k-1} + n_valid_{k-1}``.
-  The controller waits (issues nothing) just before that last step.
+  latches, and the controller's next group record (a register formed one cycle after the
+  previous one moved) must be ready: the last step of group ``k`` issues no earlier than
+  ``u_{k-1} + max(n_valid_{k-1}, GROUP_LATENCY)`` (``plan.group_latency``; it binds only
+  for a one-step group behind a group of one valid lane). The controller waits (issues
+  nothing) just before that last step.
 * **Layer barrier**: the first step of a layer's first group issues no earlier than
   ``W + BARRIER_LATENCY``, ``W`` the previous layer's last write (presented on the
   activation memory's port in ``W``, applied in ``W + write_latency``: a read presented from
@@ -65,7 +68,7 @@ Putting it together, with ``t`` the first free issue cycle (``t = 1`` initially)
 
     s_k = max(t, W_prev_layer + BARRIER_LATENCY)  if group k is the first of a layer (k > 0)
           t                                      else
-    u_k = max(s_k + n_k - 1, u_{k-1} + n_valid_{k-1})
+    u_k = max(s_k + n_k - 1, u_{k-1} + max(n_valid_{k-1}, GROUP_LATENCY))
     t   = u_k + 1
 
 The latencies are fields of the plan (``HardwarePlan.rom_latency``, ...; defaults are the
@@ -80,7 +83,7 @@ from dataclasses import dataclass
 from fpgac.compiler.plan import HardwarePlan
 
 __all__ = ["ROM_LATENCY", "LANE_LATENCY", "WRITER_LATENCY", "RESULT_LATENCY",
-           "BARRIER_LATENCY", "WRITE_LATENCY", "LayerCycles", "CycleReport", "interval",
+           "BARRIER_LATENCY", "GROUP_LATENCY", "WRITE_LATENCY", "LayerCycles", "CycleReport", "interval",
            "predict", "schedule"]
 
 #: Issue of a step -> decoded bank entry at the lanes (bank input register, bank read, ROM
@@ -99,6 +102,8 @@ RESULT_LATENCY = 2
 #: A layer's last write ``W`` -> the next layer's first issue (``idle`` register, issue
 #: register).
 BARRIER_LATENCY = 2
+#: Fewest cycles between two groups' last steps (the controller's registered next record).
+GROUP_LATENCY = 2
 #: A write presented on the activation memory's port -> applied to the copies (the port's
 #: register, replicated per lane group). No cycle count depends on it (the barrier rule).
 WRITE_LATENCY = 1
@@ -148,7 +153,7 @@ def schedule(plan: HardwarePlan) -> list[tuple[int, int, int, int]]:
         n = g.phases * g.count
         u = s + n - 1
         if prev_u is not None:
-            u = max(u, prev_u + prev_v)
+            u = max(u, prev_u + max(prev_v, plan.group_latency))
         w = u + plan.rom_latency + plan.lane_latency + plan.tree_latency
         last = w + g.n_valid - 1 + plan.writer_latency
         out.append((s, u, w, last))

@@ -131,8 +131,8 @@ def test_controller_generates_rectangle_groups(monkeypatch):
 
 def test_one_step_rounds_back_to_back(monkeypatch):
     """Rounds of a single step (lists of one entry: one weight or one filler) follow each other
-    without a wait: the next group record is ready whatever the group length; the core stays
-    bit-exact and cycle-exact."""
+    ``GROUP_LATENCY`` (2) cycles apart (the controller's registered next group record): the
+    record is ready whatever the group length; the core stays bit-exact and cycle-exact."""
     import numpy as np
 
     from fpgac.compiler import ir
@@ -148,6 +148,12 @@ def test_one_step_rounds_back_to_back(monkeypatch):
     plan = plan_hardware(model, pes=1, pixel_lut=pixel_table(model))
     last = [g for g in plan.program if g.layer == len(plan.layers) - 1]
     assert len(last) > 1 and all(g.count == 1 for g in last)
+    # the rule binds here: one-step groups behind one valid lane, GROUP_LATENCY apart
+    sched = cycles.schedule(plan)
+    ks = [k for k, g in enumerate(plan.program) if g.layer == len(plan.layers) - 1]
+    assert all(plan.program[k].n_valid == 1 for k in ks)
+    assert [sched[b][1] - sched[a][1] for a, b in zip(ks, ks[1:])] == \
+        [cycles.GROUP_LATENCY] * (len(ks) - 1)
     assert _group_context(plan, monkeypatch) == _want_context(plan)
     c, h, wd = plan.input_shape
     images = np.random.default_rng(3).integers(0, 256, (2, c, h, wd), dtype=np.uint8)

@@ -27,11 +27,12 @@ def test_published_latencies_match_cycle_model():
     assert acc.writer_latency == cycles.WRITER_LATENCY
     assert acc.result_latency == cycles.RESULT_LATENCY
     assert acc.barrier_latency == cycles.BARRIER_LATENCY
+    assert acc.group_latency == cycles.GROUP_LATENCY
     assert acc.tree_latency == plan.tree_latency == 0           # no sliced layer: no tree
     assert acc.write_latency == cycles.WRITE_LATENCY
     # the plan carries the same ones, and the core refuses one that differs
     import dataclasses
-    for name in ("rom", "lane", "writer", "result", "barrier", "tree", "write"):
+    for name in ("rom", "lane", "writer", "result", "barrier", "group", "tree", "write"):
         assert getattr(plan, f"{name}_latency") == getattr(acc, f"{name}_latency")
     with pytest.raises(ValueError, match="plan.write_latency: expected 1"):
         Fragment.get(Accelerator(dataclasses.replace(plan, write_latency=0)), None)

@@ -96,7 +96,7 @@ def test_cycle_model_rules(seed, pes):
             assert s == t
         assert u >= s + n - 1                              # all steps issued
         if k:
-            pu, pn = sched[k - 1][1], plan.program[k - 1].n_valid
+            pu, pn = sched[k - 1][1], max(plan.program[k - 1].n_valid, cycles.GROUP_LATENCY)
             assert u >= pu + pn                            # hazard rule
             assert u == max(s + n - 1, pu + pn)            # and no wait beyond the rules
         assert w == u + cycles.ROM_LATENCY + cycles.LANE_LATENCY + plan.tree_latency
