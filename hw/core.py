@@ -45,6 +45,7 @@ from amaranth.lib.wiring import In, Out
 
 from fpgac.compiler.plan import HardwarePlan
 from fpgac.hw.bank import WeightBank, WeightLoader, bank_rom
+from fpgac.hw.cases import full_case
 from fpgac.hw.checks import check_unsigned
 from fpgac.hw.controller import Controller
 from fpgac.hw.fanout import groups, lane_group, replicate
@@ -317,10 +318,8 @@ class Accelerator(wiring.Component):
             m.submodules[f"lane{p}"] = lane
             lanes.append(lane)
             options = sorted({row[p] for row in plan.sel_rows})
-            with m.Switch(sel2[p]):
-                for n, k in enumerate(options):
-                    with (m.Case(k) if n < len(options) - 1 else m.Default()):
-                        m.d.comb += [lane.d.eq(banks[k].d), lane.tap.eq(banks[k].off)]
+            for k in full_case(m, sel2[p], options, keys=options):
+                m.d.comb += [lane.d.eq(banks[k].d), lane.tap.eq(banks[k].off)]
             sg = s2[lane_group(plan, p)]
             m.d.comb += [
                 lane.valid.eq(sg["valid"]), lane.first.eq(sg["first"]),

@@ -7,6 +7,7 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgac import semantics
+from fpgac.hw.cases import full_case
 from fpgac.hw.checks import check_unsigned
 from fpgac.hw.fanout import TAG, VIVADO_ATTRS, registers, unaliased
 
@@ -334,11 +335,9 @@ class ResultUnit(wiring.Component):
         m.d.comb += [cls.eq(self.wr_addr - self._offset), val.eq(self.wr_data)]
         logits = self.result.payload.logits
         with m.If(self.wr_en & self.wr_final):
-            with m.Switch(cls):
-                # the compiler only writes classes 0..classes-1: the last one is the default
-                for k in range(self._classes):
-                    with (m.Case(k) if k < self._classes - 1 else m.Default()):
-                        m.d.sync += logits[k].eq(val)
+            # the compiler only writes classes 0..classes-1: the last one is the default
+            for k in full_case(m, cls, range(self._classes)):
+                m.d.sync += logits[k].eq(val)
             with m.If(~have | (val > best) | ((val == best) & (cls < best_i))):
                 m.d.sync += [have.eq(1), best.eq(val), best_i.eq(cls)]
         m.d.comb += self.result.payload.klass.eq(best_i)

@@ -8,6 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from fpgac.compiler.analysis.widths import signed_bits, unsigned_bits
 from fpgac.compiler.plan import REQUANT_SPLIT, Requant
+from fpgac.hw.cases import full_case
 
 __all__ = ["Requantizer"]
 
@@ -78,14 +79,11 @@ class Requantizer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         params = self._params
-        last = len(params) - 1
 
         def per_layer(sel, assign):
             # a full case: the last layer takes the default branch (no latch-like holes)
-            with m.Switch(sel):
-                for k, q in enumerate(params):
-                    with (m.Case(k) if k < last else m.Default()):
-                        m.d.sync += assign(q)
+            for q in full_case(m, sel, params):
+                m.d.sync += assign(q)
 
         # the item and its layer select follow the stages 1 .. 6
         sel = [self.i.payload.sel]

@@ -8,6 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from fpgac.compiler.analysis.widths import unsigned_bits
 from fpgac.compiler.plan import HardwarePlan
+from fpgac.hw.cases import full_case
 from fpgac.hw.checks import check_unsigned
 from fpgac.hw.fanout import lane_group, registers, replicate
 from fpgac.hw.tables import field_rom
@@ -129,8 +130,6 @@ class LaneWindows(wiring.Component):
                         with m.Else():
                             m.d.sync += [px.eq(px + st.step_px), base.eq(base + st.step_base)]
                 with m.Else():
-                    with m.Switch(nxt_layer):     # full case: the last layer is the default
-                        for li, (b, x, v) in enumerate(inits):
-                            with (m.Case(li) if li < nl - 1 else m.Default()):
-                                m.d.sync += [base.eq(b), px.eq(x), j.eq(v)]
+                    for b, x, v in full_case(m, nxt_layer, inits):   # last layer: default
+                        m.d.sync += [base.eq(b), px.eq(x), j.eq(v)]
         return m

@@ -7,6 +7,7 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgac.compiler.analysis.widths import unsigned_bits
+from fpgac.hw.cases import full_case
 from fpgac.hw.checks import check_signed, check_unsigned
 from fpgac.hw.requant import Requantizer
 from fpgac.hw.tables import field_rom
@@ -201,12 +202,8 @@ class Writer(wiring.Component):
                  for j in range(ngroups)]
         for j, part in enumerate(parts):
             members = range(group * j, min(group * (j + 1), self._pes))
-            # full cases (a dynamic part-select would be a wide shift that Verilog truncates:
-            # WIDTHTRUNC); the last case takes the default branch
-            with m.Switch(lane[:lo_bits]):
-                for n, p in enumerate(members):
-                    with (m.Case(n) if n < len(members) - 1 else m.Default()):
-                        m.d.sync += part.eq(self.lanes[p])
+            for p in full_case(m, lane[:lo_bits], members):
+                m.d.sync += part.eq(self.lanes[p])
 
         def delayed(value, name, *, reset_less=True):
             reg = Signal(value.shape(), name=name, reset_less=reset_less)
@@ -221,10 +218,8 @@ class Writer(wiring.Component):
         valid_r = delayed(active, "valid_r", reset_less=False)
         # beside the second half
         picked0 = Signal(signed(self._acc_bits), reset_less=True)
-        with m.Switch(hi_r):
-            for j, part in enumerate(parts):
-                with (m.Case(j) if j < ngroups - 1 else m.Default()):
-                    m.d.sync += picked0.eq(part)
+        for part in full_case(m, hi_r, parts):
+            m.d.sync += picked0.eq(part)
         bias0, base0, off0r, final0, sel0 = (delayed(v, f"{k}0") for k, v in side_r.items())
         valid0 = delayed(valid_r, "valid0", reset_less=False)
         value1 = Signal(signed(sum_bits), reset_less=True)
