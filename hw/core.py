@@ -195,11 +195,13 @@ class Accelerator(wiring.Component):
 
     def _overlap_enable(self, m, ctrl, loader, writer, idle) -> None:
         """``plan.overlap``: the loader takes pixels while the core is idle and, during a
-        compute, from the cycle a step of layer 1 or later is on the controller's stage-1
-        outputs (the cycle after layer 1's first issue: every layer-0 read is done, and only
-        layer 0 reads the input map) until the next start; it takes the last pixel (the
-        start) only while idle (no compute, no result pending), and writes only in cycles
-        without a writer write (:mod:`fpgac.compiler.analysis.cycles`, "Back to back")."""
+        compute, from the cycle after a step of layer 1 or later is on the controller's
+        stage-1 outputs (two cycles after layer 1's first issue: every layer-0 read is done,
+        and only layer 0 reads the input map; ``free``, a register, so that no path runs from
+        the controller's stage 1 through the loader's ``ready``) until the next start; it
+        takes the last pixel (the start) only while idle (no compute, no result pending), and
+        writes only in cycles without a writer write (:mod:`fpgac.compiler.analysis.cycles`,
+        "Back to back")."""
         free = Signal()
         later = ctrl.s1_valid & ctrl.s1_layer.any()
         with m.If(loader.last):
@@ -209,7 +211,7 @@ class Accelerator(wiring.Component):
         # the writer writes only while the controller is busy (it is until the last write):
         # gating with busy keeps an undefined wr_en out of the idle loader in 4-state
         # simulators (Icarus shows X on the writer's valid chain after reset)
-        m.d.comb += [loader.enable.eq(idle | free | later), loader.last_ok.eq(idle),
+        m.d.comb += [loader.enable.eq(idle | free), loader.last_ok.eq(idle),
                      loader.grant.eq(~(writer.wr_en & ctrl.busy))]
 
     def _banks(self, m, ctrl) -> list:

@@ -144,9 +144,12 @@ class PixelLoader(wiring.Component):
     has priority); a taken pixel waits in the output register (``wr_en`` high) until a cycle
     with ``grant`` and is written then, and no pixel is taken while one waits, unless it is
     written in the same cycle. ``last_ok``: the last pixel of an image (the start of its
-    compute) may be taken; the others need only ``enable``. So ``pixels.ready = enable &
-    (~wr_en | grant) & (~at_last | last_ok)``, ``at_last`` a register (the next pixel is the
-    image's last).
+    compute) may be taken; it needs only ``last_ok``, the others only ``enable``. So
+    ``pixels.ready = (at_last ? last_ok : enable) & (~wr_en | grant)``, ``at_last`` a
+    register (the next pixel is the image's last), and ``last = pixels.valid & at_last &
+    last_ok & (~wr_en | grant)``: registers and ``valid`` only, not ``enable`` (ULX3S P = 64
+    overlap plan at 100 MHz: the core's ``enable`` -> ``ready`` -> ``last`` -> the
+    controller's start -> its issue decision was the worst path, 10.25 ns).
     """
 
     def __init__(self, *, lut, shape: tuple[int, int, int], offset: int, pad: int,
@@ -220,7 +223,8 @@ class PixelLoader(wiring.Component):
                     m.d.sync += y.eq(0)
                     with m.If(ch == c - 1):
                         m.d.sync += [ch.eq(0), addr.eq(start)]
-                        m.d.comb += self.last.eq(1)
+                        if not self._overlap:       # (with overlap: _overlap_ready)
+                            m.d.comb += self.last.eq(1)
                         if self._fill:
                             m.d.sync += filled.eq(0)
                     with m.Else():
@@ -239,8 +243,9 @@ class PixelLoader(wiring.Component):
         with m.If(accept):
             m.d.sync += [n.eq(Mux(at_last, 0, n + 1)),
                          at_last.eq(Mux(at_last, int(pixels == 1), n + 2 == pixels))]
-        m.d.comb += self.pixels.ready.eq(self.enable & (~self.wr_en | self.grant)
-                                         & (~at_last | self.last_ok))
+        port = ~self.wr_en | self.grant
+        m.d.comb += [self.pixels.ready.eq(Mux(at_last, self.last_ok, self.enable) & port),
+                     self.last.eq(self.pixels.valid & at_last & self.last_ok & port)]
         m.d.sync += self.wr_en.eq(accept | (self.wr_en & ~self.grant))
 
     def _ring_fill(self, m, c, h, w, pad):

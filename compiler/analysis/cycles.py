@@ -55,9 +55,10 @@ Cycle numbers are relative to the cycle ``A`` in which the last input pixel is a
   hand-over: the controller is idle and no result is pending, both registers).
   Without ``plan.overlap`` the next image's load (``input_fill`` ring cells, then the
   pixels) starts in that cycle: ``interval = load_cycles + compute_cycles``. With
-  ``plan.overlap`` the loader takes pixels from ``e = s_1 + 1`` on (the cycle after layer 1's
-  first issue ``s_1``: the step is then on the controller's stage-1 outputs; every layer-0
-  read is done by the barrier), pixel 0 in ``e`` and pixel ``j >= 1`` in the ``j``-th cycle
+  ``plan.overlap`` the loader takes pixels from ``e = s_1 + 2`` on (two cycles after layer
+  1's first issue ``s_1``: the step is on the controller's stage-1 outputs in ``s_1 + 1``,
+  which the core registers; every layer-0 read is done by then), pixel 0 in ``e`` and
+  pixel ``j >= 1`` in the ``j``-th cycle
   after ``e`` in which the writer does not write (the loader writes a taken pixel in the
   first such cycle: the writer keeps the write port; it writes in the cycles ``w_k + i +
   WRITER_LATENCY``, ``i < n_valid_k``), the last pixel (``j = N - 1``) also no earlier than
@@ -173,7 +174,7 @@ def interval(plan: HardwarePlan, sched=None) -> int:
     for (_, _, w, _), g in zip(sched, plan.program):
         writes.update(range(w + plan.writer_latency, w + plan.writer_latency + g.n_valid))
     first = next(k for k, g in enumerate(plan.program) if g.layer == 1)
-    c = sched[first][0] + 1                    # pixel 0
+    c = sched[first][0] + 2                    # pixel 0
     for _ in range(plan.input_pixels - 1):     # pixel j: the j-th writer-free cycle after
         c += 1
         while c in writes:

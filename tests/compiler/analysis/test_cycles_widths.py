@@ -197,7 +197,7 @@ def _interval_by_cycles(plan) -> int:
         if pending and not writer:
             pending = False                             # the taken pixel is written now
         last = taken == plan.input_pixels - 1
-        if c > s1 and not pending and (not last or c >= compute + 1):
+        if c > s1 + 1 and not pending and (not last or c >= compute + 1):   # free: s1 + 2
             taken += 1
             pending = True
             if last:
