@@ -47,7 +47,8 @@ from fpgac.errors import FpgacError
 
 __all__ = ["LIMITS", "TOLERANCE", "PllConfig", "ClockPlan", "pll_config", "plan_clock",
            "achievable_range",
-           "ClockGen", "ClockedTop", "LockReset", "DEFAULT_CLOCK_MHZ", "default_clock_mhz", "PRIMITIVES"]
+           "ClockGen", "ClockedTop", "LockReset", "DEFAULT_CLOCK_MHZ", "OVERLAP_CLOCK_MHZ",
+           "default_clock_mhz", "PRIMITIVES"]
 
 MHZ = 1_000_000
 
@@ -81,10 +82,17 @@ LIMITS = {
 #: rate does not depend on the entry. The measurements and commands are in ``docs/boards.md``.
 DEFAULT_CLOCK_MHZ = {"arty": 100, "arty-100t": 100, "icebreaker": 30,
                      "ulx3s": ((16, 100), (64, 85))}
+#: Default ``--clock-mhz`` of a plan with the overlapped load (``plan.overlap``, the default
+#: ``--overlap auto``) where it differs from :data:`DEFAULT_CLOCK_MHZ` (same form): its
+#: copies are whole block RAMs (no LUT-RAM tails), fewer LUTs and shorter routes. ULX3S:
+#: P <= 64 95 MHz (LeNet-5 P = 64 routed at 98.08 MHz at 95 on d32f186; the plain plan keeps
+#: 85; ``docs/boards.md``, "Toward 100 MHz at P = 64").
+OVERLAP_CLOCK_MHZ = {"ulx3s": ((16, 100), (64, 95))}
 
 
-def default_clock_mhz(board_name: str, pes: int | None = None) -> float:
-    """The default clock of ``board_name`` in MHz for a plan with ``pes`` lanes.
+def default_clock_mhz(board_name: str, pes: int | None = None, overlap: bool = False) -> float:
+    """The default clock of ``board_name`` in MHz for a plan with ``pes`` lanes (and the
+    overlapped load: ``overlap``, :data:`OVERLAP_CLOCK_MHZ` where the board has an entry).
 
     A board with a table (:data:`DEFAULT_CLOCK_MHZ`) takes the entry of the smallest measured
     ``P >= pes`` (fewer lanes: shorter broadcast nets and a smaller die area, so the larger
@@ -92,6 +100,8 @@ def default_clock_mhz(board_name: str, pes: int | None = None) -> float:
     lowest clock of the table without ``pes`` (the clock that met timing at every measured
     ``P``: the default link rate of ``fpgac run --board``)."""
     entry = DEFAULT_CLOCK_MHZ[board_name]
+    if overlap and board_name in OVERLAP_CLOCK_MHZ:
+        entry = OVERLAP_CLOCK_MHZ[board_name]
     if not isinstance(entry, tuple):
         return entry
     if pes is None:
@@ -307,16 +317,16 @@ class ClockPlan:
         return d
 
 
-def plan_clock(board, clock_mhz=None, pes: int | None = None) -> ClockPlan:
+def plan_clock(board, clock_mhz=None, pes: int | None = None, overlap: bool = False) -> ClockPlan:
     """The clock for ``board`` (a :class:`fpgac.boards.platforms.Board`) at ``clock_mhz``.
 
-    ``None`` means the board's default for a plan with ``pes`` lanes
+    ``None`` means the board's default for a plan with ``pes`` lanes and ``overlap``
     (:func:`default_clock_mhz`). The PLL makes every clock
     it can (its lock also gates the reset); the oscillator is used directly only for a request
     equal to it that the PLL cannot make (iCE40: 12 MHz is below its 16 MHz minimum).
     """
     if clock_mhz is None:
-        clock_mhz = default_clock_mhz(board.name, pes)
+        clock_mhz = default_clock_mhz(board.name, pes, overlap)
     if not isinstance(clock_mhz, (int, float, Fraction)) or not clock_mhz > 0:
         raise FpgacError(f"--clock-mhz: expected a frequency > 0 MHz, found {clock_mhz!r}")
     f_osc = Fraction(board.clock_hz).limit_denominator(1_000_000)

@@ -28,7 +28,8 @@ from fpgac.errors import FpgacError
 #: (:func:`fpgac.compiler.analysis.resources.plan_for_board`). Since 2026-12-03: the ULX3S
 #: LeNet-5 P = 64 overlap plan routed at 92.53 MHz, met at the 85 MHz default (the plain
 #: plan: 87.98), an image every 3,253 cycles instead of 4,084 (``docs/architecture.md``,
-#: "Load overlapped with compute"). ``fpgac verify --board`` follows it.
+#: "Load overlapped with compute"); since d32f186 it routes at 98.08 MHz at its own 95 MHz
+#: default (:data:`fpgac.boards.clock.OVERLAP_CLOCK_MHZ`). ``fpgac verify --board`` follows it.
 DEFAULT_OVERLAP = "auto"
 
 __all__ = ["board_plan", "build", "default_out_dir"]
@@ -89,7 +90,8 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
     plan, est = _plan(model_path, board, pes, step, weight_store, overlap, clock_mhz)
     times["plan_s"] = time.monotonic() - t0
     plat = board.make_platform()
-    clock = plan_clock(board, clock_mhz, pes=plan.pes)   # PLL setting (or oscillator), exact
+    # PLL setting (or oscillator), exact
+    clock = plan_clock(board, clock_mhz, pes=plan.pes, overlap=plan.overlap)
     if baud is None:
         from fpgac.boards.link import link_baud
 
@@ -194,7 +196,8 @@ def auto_pes(model, board, plan_fn, clock_mhz=None) -> int:
         candidates.add(p)
 
     def speed(p):
-        return default_clock_mhz(board.name, p) / predict(plan_at(p)).interval_cycles
+        plan = plan_at(p)
+        return default_clock_mhz(board.name, p, plan.overlap) / predict(plan).interval_cycles
 
     return max(sorted(candidates), key=lambda p: (speed(p), -p))
 

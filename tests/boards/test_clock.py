@@ -287,3 +287,17 @@ def test_lock_reset_holds_without_lock_and_reasserts_on_loss():
     assert trace[15:21] == [1] * 6
     # lock high again from tick 18: released delay + 4 ticks later, at tick 24 (0-based 24)
     assert trace[21:24] == [1] * 3 and trace[24:] == [0] * 6
+
+
+def test_overlap_plans_take_their_own_default_clock(monkeypatch):
+    """A plan with the overlapped load takes ``OVERLAP_CLOCK_MHZ`` where the board has an
+    entry (same rule over P), the others ``DEFAULT_CLOCK_MHZ``; ``plan_clock`` follows."""
+    from fpgac.boards.clock import OVERLAP_CLOCK_MHZ
+
+    monkeypatch.setitem(DEFAULT_CLOCK_MHZ, "ulx3s", ((16, 90), (64, 60)))
+    monkeypatch.setitem(OVERLAP_CLOCK_MHZ, "ulx3s", ((16, 95), (64, 70)))
+    assert [default_clock_mhz("ulx3s", p) for p in (8, 40)] == [90, 60]
+    assert [default_clock_mhz("ulx3s", p, overlap=True) for p in (8, 40)] == [95, 70]
+    assert plan_clock(get_board("ulx3s"), None, pes=40, overlap=True).mhz == 70
+    assert plan_clock(get_board("ulx3s"), None, pes=40).mhz == 60
+    assert default_clock_mhz("arty", 35, overlap=True) == 100      # no overlap entry

@@ -46,7 +46,8 @@ def test_bridge_rates_are_exact_divisions_of_the_reference():
     ("icebreaker", 30, 3_000_000, 10),                # 4 Mbaud would be 7.5 clocks
     ("icebreaker", 12, 1_500_000, 8),                 # oscillator
     ("ulx3s", 80, 3_000_000, Fraction(6827, 256)),    # 26.67 (27 was 1.2 % off: 1.5 Mbaud)
-    ("ulx3s", 85, 3_000_000, Fraction(7253, 256)),    # 28.33 (the P <= 64 default)
+    ("ulx3s", 85, 3_000_000, Fraction(7253, 256)),    # 28.33 (the P <= 64 plain default)
+    ("ulx3s", 95, 3_000_000, Fraction(8107, 256)),    # 31.67 (the P <= 64 overlap default)
     ("ulx3s", 100, 3_000_000, Fraction(8533, 256)),   # 33.33
     ("ulx3s", 25, 3_000_000, Fraction(2133, 256)),    # 8.33
     ("ulx3s", 20, 1_500_000, Fraction(3413, 256)),    # 3 Mbaud would be 6.67 clocks
