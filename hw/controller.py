@@ -34,7 +34,7 @@ def group_layout(plan: HardwarePlan) -> data.StructLayout:
         "nch": unsigned(unsigned_bits(max(d.slots for d in descs))),
         "nvw": unsigned(unsigned_bits(max(d.width for d in descs))),
         "nvc": unsigned(unsigned_bits(max(d.bc for d in descs))),
-        "nvalid": unsigned(unsigned_bits(max(plan.pes, Controller.GROUP_LATENCY))),
+        "nvalid": unsigned(unsigned_bits(_hazard_wait(plan.pes))),
         "mask": unsigned(nb),
         "lfirst": 1, "g0": 1, "glast": 1, "rlast": 1, "final": 1,
         # flags of the fields above, for the issue decision only (registers of their own, so
@@ -50,6 +50,12 @@ def group_layout(plan: HardwarePlan) -> data.StructLayout:
         "off0": unsigned(plan.addr_bits),
         "px0": unsigned(unsigned_bits(max(d.win_w for d in descs) - 1)),
     })
+
+
+def _hazard_wait(n_valid: int) -> int:
+    """The record's ``nvalid``: the hazard wait after a group of ``n_valid`` valid lanes, at
+    least :attr:`Controller.GROUP_LATENCY` (the registered next record)."""
+    return max(int(n_valid), Controller.GROUP_LATENCY)
 
 
 def _record(plan: HardwarePlan, k: int) -> dict:
@@ -69,7 +75,7 @@ def _record(plan: HardwarePlan, k: int) -> dict:
         "layer": g.layer, "rnd": g.round, "ridx": d.round_base + g.round, "g": g.g,
         "rank": d.rank_base + g.rank, "count_m1": g.count - 1, "nch": g.nch, "nvw": g.nvw,
         "nvc": nvc,
-        "nvalid": max(g.n_valid, Controller.GROUP_LATENCY),
+        "nvalid": _hazard_wait(g.n_valid),
         "mask": ((1 << (g.nch * d.slices)) - 1) & ((1 << nb) - 1),
         "lfirst": int(g.layer_first), "g0": int(g.g == 0), "glast": int(g.g == d.groups - 1),
         "rlast": int(g.round == d.rounds - 1), "final": int(d.final),
@@ -78,7 +84,7 @@ def _record(plan: HardwarePlan, k: int) -> dict:
         "c0": int(g.count == 1), "c1": int(g.count == 2), "ph0": int(d.phases == 1),
         "ph1": int(d.phases == 2), "one": int(g.count == 1 and d.phases == 1),
         "pl": int(d.final and g.round == d.rounds - 1 and g.g == d.groups - 1),
-        "nvne1": int(max(g.n_valid, Controller.GROUP_LATENCY) != 1),
+        "nvne1": int(_hazard_wait(g.n_valid) != 1),
     }
 
 
@@ -234,7 +240,7 @@ class Controller(wiring.Component):
         plan = self._plan
         lay = self._rec
         # the hazard wait of a group is max(n_valid, GROUP_LATENCY) (class docstring)
-        rows = [{k: (max(v, self.GROUP_LATENCY) if k[:4] in ("nvf_", "nvl_") else v)
+        rows = [{k: (_hazard_wait(v) if k[:4] in ("nvf_", "nvl_") else v)
                  for k, v in row.items()} for row in desc_rows(plan)]
         dl = data.StructLayout({k: unsigned(max(1, max(r[k] for r in rows).bit_length()))
                                 for k in rows[0]})
@@ -268,7 +274,8 @@ class Controller(wiring.Component):
     def _advance(self, m, cur, nxt, succ, first2, counters, ends, draining) -> None:
         """The step counter ``erem`` (steps left in the phase after this one) in a cycle that
         issues a step; at a phase's last step the phase ``ph``; at a group's last step the
-        hazard count ``hz`` and the group records (``cur <= nxt <= succ``, the registered successor; after the
+        hazard count ``hz`` and the group records (``cur <= nxt <= succ``, the registered
+        successor; after the
         program's last step back to the first two groups ``first2`` and draining).
         ``ends = (issue, step_end, grp_end)``: registers (``issue``, ``issue & elast``,
         ``issue & elast & plast``, each loaded from the next values), so each is the clock

@@ -84,8 +84,8 @@ from dataclasses import dataclass
 from fpgac.compiler.plan import HardwarePlan
 
 __all__ = ["ROM_LATENCY", "LANE_LATENCY", "WRITER_LATENCY", "RESULT_LATENCY",
-           "BARRIER_LATENCY", "GROUP_LATENCY", "WRITE_LATENCY", "LayerCycles", "CycleReport", "interval",
-           "predict", "schedule"]
+           "BARRIER_LATENCY", "GROUP_LATENCY", "WRITE_LATENCY", "LayerCycles", "CycleReport",
+           "interval", "predict", "schedule"]
 
 #: Issue of a step -> decoded bank entry at the lanes (bank input register, bank read, ROM
 #: output register, bank stage).
