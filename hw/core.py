@@ -141,6 +141,7 @@ class Accelerator(wiring.Component):
         m.submodules.mem = mem = ActivationMemory(
             init=plan.mem_init, pes=plan.pes, act_bits=plan.act_bits, addr_bits=plan.addr_bits,
             debug=self._debug, body=plan.act_body or None, fanout_lanes=plan.fanout_lanes)
+        assert mem.read_latency == Lane.READ_LATENCY      # the lane's read register is the memory's
         m.submodules.loader = loader = PixelLoader(
             lut=plan.pixel_lut, shape=plan.input_shape, offset=plan.input_offset,
             pad=plan.input_pad, act_bits=plan.act_bits, addr_bits=plan.addr_bits,

@@ -60,17 +60,22 @@ def add_time_zero_trigger(text: str) -> str:
                                    f"  initial #0 {m.group(1)}  = 1'h1;\n`endif"), text)
 
 
-def convert(component, *, name: str) -> str:
-    """The Verilog of the Amaranth ``component`` as top module ``name``: no source locations
-    (byte-identical across machines), with :func:`add_time_zero_trigger` applied."""
-    return add_time_zero_trigger(verilog.convert(component, name=name, emit_src=False))
+def convert(component, *, name: str, platform=None) -> str:
+    """The Verilog of the Amaranth ``component`` as top module ``name`` (elaborated for
+    ``platform``, e.g. an ECP5 one: vendor primitives where the design instantiates them): no
+    source locations (byte-identical across machines), with :func:`add_time_zero_trigger`
+    applied."""
+    return add_time_zero_trigger(verilog.convert(component, name=name, platform=platform,
+                                                 emit_src=False))
 
 
-def to_verilog(plan: HardwarePlan, *, name: str = "fpgac_core", debug: bool = False) -> str:
-    """The Verilog of :class:`~fpgac.hw.core.Accelerator` for ``plan`` as top module ``name``."""
+def to_verilog(plan: HardwarePlan, *, name: str = "fpgac_core", debug: bool = False,
+               platform=None) -> str:
+    """The Verilog of :class:`~fpgac.hw.core.Accelerator` for ``plan`` as top module ``name``
+    (``platform``: as in :func:`convert`)."""
     if not isinstance(plan, HardwarePlan):
         raise TypeError(f"to_verilog: expected a HardwarePlan, found {type(plan).__name__}")
-    return convert(Accelerator(plan, debug=debug), name=name)
+    return convert(Accelerator(plan, debug=debug), name=name, platform=platform)
 
 
 @dataclass(frozen=True)

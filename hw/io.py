@@ -7,6 +7,7 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgac import semantics
+from fpgac.hw.bram import RegisteredReadMemory
 from fpgac.hw.cases import full_case
 from fpgac.hw.checks import check_unsigned
 from fpgac.hw.fanout import TAG, VIVADO_ATTRS, registers, unaliased
@@ -15,13 +16,16 @@ __all__ = ["ActivationMemory", "PixelLoader", "ResultUnit"]
 
 
 class ActivationMemory(wiring.Component):
-    """``pes`` copies of the activation memory, one synchronous read port each.
+    """``pes`` copies of the activation memory, one read port each whose data comes from an
+    output register (:attr:`read_latency` = 2).
 
     Every write (``wr_en`` with ``wr_addr``, ``wr_data`` in cycle ``c``) goes to all copies in
     cycle ``c + write_latency`` (:attr:`write_latency`); a read whose address is presented in
-    cycle ``c`` returns in ``c + 1`` the contents before any write *applied* in cycle ``c``
-    (not transparent): it sees the writes presented up to cycle ``c - 1 - write_latency``.
-    With ``debug``, ``debug_addr`` reads copy 0 through an extra port with the same timing.
+    cycle ``c`` returns in ``c + 2`` the contents before any write *applied* in cycle ``c``: it
+    sees the writes presented up to cycle ``c - 1 - write_latency``. A read of a word in the
+    cycle a write to it is applied is not defined (:class:`~fpgac.hw.bram.RegisteredReadMemory`;
+    the core's schedule has none). With ``debug``, ``debug_addr`` reads copy 0 through an
+    extra port with one cycle of latency (``debug_data`` in ``c + 1``, not registered).
 
     The write port is registered once per group of ``fanout_lanes`` copies
     (:func:`fpgac.hw.fanout.registers`: enable, address and data, and with a split copy the
@@ -33,12 +37,16 @@ class ActivationMemory(wiring.Component):
     ``body`` (the plan's ``act_body``): with ``body < len(init)`` each copy is two memories, a
     body of ``body`` words (a power of two: addresses ``< body``, block RAM) and a tail of
     ``len(init) - body < body`` words (the addresses from ``body`` on, small enough for
-    distributed RAM); the address bit ``log2(body)`` selects the memory, the same bit one
-    cycle later (a register) the read data. Same timing and contents as one memory.
+    distributed RAM); both read into their output registers and the address bit
+    ``log2(body)``, registered twice, selects between them. Same timing and contents as one
+    memory. On an ECP5 build a copy (or a body) that fits one ``DP16KD`` is that block RAM
+    with its output register (:class:`~fpgac.hw.bram.RegisteredReadMemory`).
     """
 
     #: Cycles from a write presented on the ports to the copies (the replicated register).
     write_latency = 1
+    #: Cycles from a read address to its word on ``rd_data`` (the output register).
+    read_latency = RegisteredReadMemory.READ_LATENCY
 
     def __init__(self, *, init, pes: int, act_bits: int, addr_bits: int, debug: bool = False,
                  body: int | None = None, fanout_lanes: int = 8):
@@ -72,53 +80,47 @@ class ActivationMemory(wiring.Component):
         n = self._groups
         addrs = registers(m, n, "mem_wa", self.wr_addr, reset_less=True)
         datas = registers(m, n, "mem_wd", self.wr_data, reset_less=True)
-        if self._body < len(init):
-            return self._split(m, init, addrs, datas)
-        ens = registers(m, n, "mem_we", self.wr_en)
+        k = self._body.bit_length() - 1
+        split = self._body < len(init)
+        if split:
+            whi = self.wr_addr[k]
+            ens = {0: registers(m, n, "mem_we_body", self.wr_en & ~whi, like=self.wr_en),
+                   1: registers(m, n, "mem_we_tail", self.wr_en & whi, like=self.wr_en)}
+            parts = (("body", init[:self._body], 0, True), ("tail", init[self._body:], 1, False))
+        else:
+            ens = {0: registers(m, n, "mem_we", self.wr_en)}
+            parts = (("copy", init, 0, True),)
         for p in range(self._pes):
             g = p // self._fanout
-            mem = memory.Memory(shape=unsigned(self._act_bits), depth=len(init), init=init)
-            m.submodules[f"copy{p}"] = mem
-            wp = mem.write_port()
-            rp = mem.read_port()
-            m.d.comb += [wp.en.eq(ens[g]), wp.addr.eq(addrs[g]),
-                         wp.data.eq(datas[g]), rp.addr.eq(self.rd_addr[p]),
-                         self.rd_data[p].eq(rp.data)]
-            if p == 0 and self._debug:
-                dp = mem.read_port()
-                m.d.comb += [dp.addr.eq(self.debug_addr), self.debug_data.eq(dp.data)]
+            outs = []
+            for name, words, hi, block in parts:
+                mem = RegisteredReadMemory(width=self._act_bits, depth=len(words), init=words,
+                                           block=block)
+                m.submodules[f"{name}{p}" if split else f"copy{p}"] = mem
+                m.d.comb += [mem.wr_en.eq(ens[hi][g]),
+                             mem.wr_addr.eq(addrs[g][:len(mem.wr_addr)]),
+                             mem.wr_data.eq(datas[g]),
+                             mem.rd_addr.eq(self.rd_addr[p][:len(mem.rd_addr)])]
+                outs.append(mem.rd_data)
+            if split:
+                sel = [Signal(name=f"sel{p}_{s}", reset_less=True) for s in (1, 2)]
+                m.d.sync += [sel[0].eq(self.rd_addr[p][k]), sel[1].eq(sel[0])]
+                m.d.comb += self.rd_data[p].eq(Mux(sel[1], outs[1], outs[0]))
+            else:
+                m.d.comb += self.rd_data[p].eq(outs[0])
+        if self._debug:
+            self._debug_port(m, init, addrs[0], datas[0], ens, k, split)
         return m
 
-    def _split(self, m, init, addrs, datas):
-        """Body + tail per copy (class docstring); the write enables of the body and the tail
-        are decoded before the group registers."""
-        k = self._body.bit_length() - 1
-        tail = len(init) - self._body
-        whi = self.wr_addr[k]
-        n = self._groups
-        ens = {0: registers(m, n, "mem_we_body", self.wr_en & ~whi, like=self.wr_en),
-               1: registers(m, n, "mem_we_tail", self.wr_en & whi, like=self.wr_en)}
-        for p in range(self._pes):
-            g = p // self._fanout
-            parts = []
-            for name, depth, words, hi in (("body", self._body, init[:self._body], 0),
-                                           ("tail", tail, init[self._body:], 1)):
-                mem = memory.Memory(shape=unsigned(self._act_bits), depth=depth, init=words)
-                m.submodules[f"copy{p}_{name}"] = mem
-                wp = mem.write_port()
-                m.d.comb += [wp.en.eq(ens[hi][g]), wp.addr.eq(addrs[g][:len(wp.addr)]),
-                             wp.data.eq(datas[g])]
-                parts.append(mem)
-            ports = [(f"sel{p}", self.rd_addr[p], self.rd_data[p])]
-            if p == 0 and self._debug:
-                ports.append(("debug_sel", self.debug_addr, self.debug_data))
-            for name, addr, out in ports:
-                sel = Signal(name=name)
-                rb, rt = parts[0].read_port(), parts[1].read_port()
-                m.d.comb += [rb.addr.eq(addr[:len(rb.addr)]), rt.addr.eq(addr[:len(rt.addr)]),
-                             out.eq(Mux(sel, rt.data, rb.data))]
-                m.d.sync += sel.eq(addr[k])
-        return m
+    def _debug_port(self, m, init, addr, data_, ens, k, split):
+        """A shadow of copy 0 (same writes, same contents) with a one-cycle read port for
+        ``debug_addr`` (simulation dumps only: one more memory)."""
+        mem = memory.Memory(shape=unsigned(self._act_bits), depth=len(init), init=init)
+        m.submodules.debug_copy = mem
+        wp, rp = mem.write_port(), mem.read_port()
+        en = (ens[0][0] | ens[1][0]) if split else ens[0][0]
+        m.d.comb += [wp.en.eq(en), wp.addr.eq(addr), wp.data.eq(data_),
+                     rp.addr.eq(self.debug_addr), self.debug_data.eq(rp.data)]
 
 
 class PixelLoader(wiring.Component):

@@ -23,8 +23,12 @@ class Lane(wiring.Component):
         c      register tap and in_base + phase_off            (after the core's bank mux)
         c + 1  register rd_addr = base + tap                  (address register)
         c + 2  activation memory read at rd_addr              (block RAM; distributed-RAM tail)
-        c + 3  register rd_data                               (block-RAM output register)
+        c + 3  register the read word                         (block-RAM output register)
         c + 4  register x - inz and d                         (multiplier input registers)
+
+    The read register is the activation memory's (``rd_data`` is the word at the ``rd_addr``
+    of two cycles before, from a register: :class:`~fpgac.hw.io.ActivationMemory`; on an ECP5
+    build the ``DP16KD``'s ``OUTREG``), so ``x - inz`` is computed from ``rd_data`` directly.
         c + 5  register (x - inz) * d                         (multiplier output register)
 
     The two multiplier registers are a :class:`~fpgac.hw.mul.RegisteredMultiplier`: on an
@@ -63,6 +67,9 @@ class Lane(wiring.Component):
 
     #: Cycles from a step at the lane input to its latched value on ``result``.
     LATENCY = 8
+    #: Cycles from ``rd_addr`` to its word on ``rd_data`` (the activation memory's read and
+    #: output register): stages 2 -> 4.
+    READ_LATENCY = 2
 
     @property
     def latency(self) -> int:
@@ -94,9 +101,8 @@ class Lane(wiring.Component):
         m.d.sync += [tap1.eq(self.tap), base1.eq(self.in_base + self.phase_off),
                      addr2.eq(base1 + tap1)]
         m.d.comb += self.rd_addr.eq(addr2)
-        # stage 3 -> 4: the read data, registered
-        x4 = Signal(unsigned(self._act_bits), reset_less=True)
-        m.d.sync += x4.eq(self.rd_data)
+        # stage 3 -> 4: the read data, registered in the activation memory (its output register)
+        x4 = self.rd_data
         # stage 4 -> 5: x - inz and d into the multiplier's operand registers; stage 5 -> 6:
         # the product register (the ECP5 DSP's own registers on an ECP5 build)
         m.submodules.mul = mul = RegisteredMultiplier(self._act_bits + 1, len(self.d))

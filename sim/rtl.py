@@ -29,6 +29,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -655,11 +656,20 @@ def weight_upload(plan) -> bytes:
     return image + image_crc(image).to_bytes(2, "little")
 
 
+#: Families whose vendor primitives :func:`simulate` can elaborate the core with: the object
+#: passed as Amaranth's ``platform`` (the core reads only its ``family``).
+PRIMITIVE_FAMILIES = {"ecp5": SimpleNamespace(family="ecp5")}
+#: The primitives' models (lint-only for most; DP16KD and MULT18X18D modelled in the
+#: configuration the core instantiates).
+PRIMITIVE_MODELS = Path(__file__).resolve().parents[1] / "boards" / "lint" / "primitives.v"
+
+
 def simulate(plan, images_uint8: np.ndarray, *, simulator: str = "verilator",
              build_dir: str | Path | None = None, stalls: int | None = None,
              dump_layers: bool | int = False, x_seed: int | None = None,
              progress=None, trace: str | Path | None = None, weights: bytes | None = None,
-             timeout_cycles: int = 10_000_000, netlist: str | None = None) -> RtlResult:
+             timeout_cycles: int = 10_000_000, netlist: str | None = None,
+             primitives: str | None = None) -> RtlResult:
     """Emit the core for ``plan``, simulate it on ``images_uint8`` and decode the results.
 
     A plan with ``overlap`` runs its images back to back (``RtlResult.interval_cycles``).
@@ -670,7 +680,12 @@ def simulate(plan, images_uint8: np.ndarray, *, simulator: str = "verilator",
     ``netlist``: a flow (``"ice40"``, ``"ecp5"``): simulate the core's gate-level netlist from
     that flow's Yosys synthesis (:func:`fpgac.sim.netlist.synthesize`, cached under the build
     directory) instead of the emitted Verilog; no ``dump_layers`` or ``trace`` then (the
-    netlist has no debug port). See :func:`simulate_verilog` for the other parameters.
+    netlist has no debug port); ``primitives``: a family of :data:`PRIMITIVE_FAMILIES`
+    (``"ecp5"``): the core elaborated for that family, with the vendor primitives it
+    instantiates there (the ECP5's ``DP16KD`` block RAMs with output registers and
+    ``MULT18X18D`` multipliers with their registers), simulated with the models of
+    ``boards/lint/primitives.v`` (no ``dump_layers``: the debug port is not elaborated for a
+    board). See :func:`simulate_verilog` for the other parameters.
     """
     from ..hw.emit import to_verilog
 
@@ -686,6 +701,13 @@ def simulate(plan, images_uint8: np.ndarray, *, simulator: str = "verilator",
                              f"{'dump_layers' if dump else 'trace'}")
         verilog, info = gates.synthesize(plan, netlist, Path(build_dir or default_build_dir()),
                                          module=name, progress=progress)
+    elif primitives is not None:
+        if primitives not in PRIMITIVE_FAMILIES or dump or netlist is not None:
+            raise FpgacError(f"primitives: expected one of {sorted(PRIMITIVE_FAMILIES)} "
+                             f"without a layer dump, found {primitives!r}"
+                             f"{' with dump_layers' if dump else ''}")
+        verilog = (to_verilog(plan, name=name, platform=PRIMITIVE_FAMILIES[primitives])
+                   + "\n" + PRIMITIVE_MODELS.read_text())
     else:
         verilog = to_verilog(plan, name=name, debug=bool(dump))
     if weights is None and plan.weight_store == "loaded":

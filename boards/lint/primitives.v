@@ -4,7 +4,8 @@
 // primitive is declared here with the ports and parameters fpgac's tops use, and a minimal
 // behaviour (buffer = wire, flip-flop = register) so that no net is left undriven. They are
 // NEVER synthesised: the vendor tools use their own cell libraries. One is also simulated by
-// a test: MULT18X18D, the reference for the wiring of fpgac.hw.mul's instance.
+// a test: MULT18X18D, the reference for the wiring of fpgac.hw.mul's instance, and DP16KD,
+// the same for fpgac.hw.bram's.
 // tests/boards/test_lint_top.py lints the whole emitted board top against this file.
 
 // ---- Xilinx 7 series (Arty A7) ----
@@ -137,4 +138,143 @@ module MULT18X18D #(parameter REG_INPUTA_CLK = "NONE", parameter REG_INPUTA_CE =
       pr <= RST0 ? 36'd0 : (SIGNEDA && SIGNEDB ? $signed(ar) * $signed(br)
                                                : {18'd0, ar} * {18'd0, br});
     end
+endmodule
+
+// DP16KD (sysMEM 18 Kbit block RAM), in the configuration fpgac.hw.bram instantiates and the only
+// one modelled (Lattice TN1264, ECP5 memory usage guide): port A writes, port B reads, both in
+// the x9 (2,048 x 9, word address AD[13:3]) or the x4 (4,096 x 4, AD[13:2]) mode; REGMODE_B
+// OUTREG adds the output register after the read (data two cycles after the address). The
+// contents are 1,024 rows of 18 bits, row r in INITVAL_(r / 16) bits [20 * (r % 16) +: 18];
+// a word's place in its row is Yosys's layout for the mode (tests/hw/test_bram.py checks it
+// against synth_ecp5). A read of the word port A writes in the same cycle gives X (the ports
+// collide: not defined). CS decoding, resets, byte enables and port B writes are not modelled.
+module DP16KD #(parameter DATA_WIDTH_A = 18, parameter DATA_WIDTH_B = 18,
+                parameter REGMODE_A = "NOREG", parameter REGMODE_B = "NOREG",
+                parameter RESETMODE = "SYNC", parameter ASYNC_RESET_RELEASE = "SYNC",
+                parameter CSDECODE_A = "0b000", parameter CSDECODE_B = "0b000",
+                parameter WRITEMODE_A = "NORMAL", parameter WRITEMODE_B = "NORMAL",
+                parameter CLKAMUX = "CLKA", parameter CLKBMUX = "CLKB", parameter GSR = "ENABLED",
+                parameter [319:0] INITVAL_00 = 320'h0,
+                parameter [319:0] INITVAL_01 = 320'h0,
+                parameter [319:0] INITVAL_02 = 320'h0,
+                parameter [319:0] INITVAL_03 = 320'h0,
+                parameter [319:0] INITVAL_04 = 320'h0,
+                parameter [319:0] INITVAL_05 = 320'h0,
+                parameter [319:0] INITVAL_06 = 320'h0,
+                parameter [319:0] INITVAL_07 = 320'h0,
+                parameter [319:0] INITVAL_08 = 320'h0,
+                parameter [319:0] INITVAL_09 = 320'h0,
+                parameter [319:0] INITVAL_0A = 320'h0,
+                parameter [319:0] INITVAL_0B = 320'h0,
+                parameter [319:0] INITVAL_0C = 320'h0,
+                parameter [319:0] INITVAL_0D = 320'h0,
+                parameter [319:0] INITVAL_0E = 320'h0,
+                parameter [319:0] INITVAL_0F = 320'h0,
+                parameter [319:0] INITVAL_10 = 320'h0,
+                parameter [319:0] INITVAL_11 = 320'h0,
+                parameter [319:0] INITVAL_12 = 320'h0,
+                parameter [319:0] INITVAL_13 = 320'h0,
+                parameter [319:0] INITVAL_14 = 320'h0,
+                parameter [319:0] INITVAL_15 = 320'h0,
+                parameter [319:0] INITVAL_16 = 320'h0,
+                parameter [319:0] INITVAL_17 = 320'h0,
+                parameter [319:0] INITVAL_18 = 320'h0,
+                parameter [319:0] INITVAL_19 = 320'h0,
+                parameter [319:0] INITVAL_1A = 320'h0,
+                parameter [319:0] INITVAL_1B = 320'h0,
+                parameter [319:0] INITVAL_1C = 320'h0,
+                parameter [319:0] INITVAL_1D = 320'h0,
+                parameter [319:0] INITVAL_1E = 320'h0,
+                parameter [319:0] INITVAL_1F = 320'h0,
+                parameter [319:0] INITVAL_20 = 320'h0,
+                parameter [319:0] INITVAL_21 = 320'h0,
+                parameter [319:0] INITVAL_22 = 320'h0,
+                parameter [319:0] INITVAL_23 = 320'h0,
+                parameter [319:0] INITVAL_24 = 320'h0,
+                parameter [319:0] INITVAL_25 = 320'h0,
+                parameter [319:0] INITVAL_26 = 320'h0,
+                parameter [319:0] INITVAL_27 = 320'h0,
+                parameter [319:0] INITVAL_28 = 320'h0,
+                parameter [319:0] INITVAL_29 = 320'h0,
+                parameter [319:0] INITVAL_2A = 320'h0,
+                parameter [319:0] INITVAL_2B = 320'h0,
+                parameter [319:0] INITVAL_2C = 320'h0,
+                parameter [319:0] INITVAL_2D = 320'h0,
+                parameter [319:0] INITVAL_2E = 320'h0,
+                parameter [319:0] INITVAL_2F = 320'h0,
+                parameter [319:0] INITVAL_30 = 320'h0,
+                parameter [319:0] INITVAL_31 = 320'h0,
+                parameter [319:0] INITVAL_32 = 320'h0,
+                parameter [319:0] INITVAL_33 = 320'h0,
+                parameter [319:0] INITVAL_34 = 320'h0,
+                parameter [319:0] INITVAL_35 = 320'h0,
+                parameter [319:0] INITVAL_36 = 320'h0,
+                parameter [319:0] INITVAL_37 = 320'h0,
+                parameter [319:0] INITVAL_38 = 320'h0,
+                parameter [319:0] INITVAL_39 = 320'h0,
+                parameter [319:0] INITVAL_3A = 320'h0,
+                parameter [319:0] INITVAL_3B = 320'h0,
+                parameter [319:0] INITVAL_3C = 320'h0,
+                parameter [319:0] INITVAL_3D = 320'h0,
+                parameter [319:0] INITVAL_3E = 320'h0,
+                parameter [319:0] INITVAL_3F = 320'h0)
+  (input
+   DIA0, DIA1, DIA2, DIA3, DIA4, DIA5, DIA6, DIA7, DIA8, DIA9, DIA10, DIA11, DIA12, DIA13,
+   DIA14, DIA15, DIA16, DIA17, ADA0, ADA1, ADA2, ADA3, ADA4, ADA5, ADA6, ADA7, ADA8, ADA9,
+   ADA10, ADA11, ADA12, ADA13, DIB0, DIB1, DIB2, DIB3, DIB4, DIB5, DIB6, DIB7, DIB8, DIB9,
+   DIB10, DIB11, DIB12, DIB13, DIB14, DIB15, DIB16, DIB17, ADB0, ADB1, ADB2, ADB3, ADB4, ADB5,
+   ADB6, ADB7, ADB8, ADB9, ADB10, ADB11, ADB12, ADB13,
+   CSA0, CSA1, CSA2, CSB0, CSB1, CSB2, CLKA, CLKB, CEA, CEB, OCEA, OCEB, WEA, WEB, RSTA, RSTB,
+   output
+   DOA0, DOA1, DOA2, DOA3, DOA4, DOA5, DOA6, DOA7, DOA8, DOA9, DOA10, DOA11, DOA12, DOA13,
+   DOA14, DOA15, DOA16, DOA17, DOB0, DOB1, DOB2, DOB3, DOB4, DOB5, DOB6, DOB7, DOB8, DOB9,
+   DOB10, DOB11, DOB12, DOB13, DOB14, DOB15, DOB16, DOB17);
+  localparam [20479:0] INIT = {INITVAL_3F, INITVAL_3E, INITVAL_3D, INITVAL_3C, INITVAL_3B, INITVAL_3A, INITVAL_39,
+    INITVAL_38, INITVAL_37, INITVAL_36, INITVAL_35, INITVAL_34, INITVAL_33, INITVAL_32,
+    INITVAL_31, INITVAL_30, INITVAL_2F, INITVAL_2E, INITVAL_2D, INITVAL_2C, INITVAL_2B,
+    INITVAL_2A, INITVAL_29, INITVAL_28, INITVAL_27, INITVAL_26, INITVAL_25, INITVAL_24,
+    INITVAL_23, INITVAL_22, INITVAL_21, INITVAL_20, INITVAL_1F, INITVAL_1E, INITVAL_1D,
+    INITVAL_1C, INITVAL_1B, INITVAL_1A, INITVAL_19, INITVAL_18, INITVAL_17, INITVAL_16,
+    INITVAL_15, INITVAL_14, INITVAL_13, INITVAL_12, INITVAL_11, INITVAL_10, INITVAL_0F,
+    INITVAL_0E, INITVAL_0D, INITVAL_0C, INITVAL_0B, INITVAL_0A, INITVAL_09, INITVAL_08,
+    INITVAL_07, INITVAL_06, INITVAL_05, INITVAL_04, INITVAL_03, INITVAL_02, INITVAL_01,
+    INITVAL_00};
+  wire [17:0] dia = {DIA17, DIA16, DIA15, DIA14, DIA13, DIA12, DIA11, DIA10, DIA9, DIA8, DIA7, DIA6, DIA5, DIA4, DIA3, DIA2, DIA1, DIA0};
+  wire [13:0] ada = {ADA13, ADA12, ADA11, ADA10, ADA9, ADA8, ADA7, ADA6, ADA5, ADA4, ADA3, ADA2, ADA1, ADA0};
+  wire [13:0] adb = {ADB13, ADB12, ADB11, ADB10, ADB9, ADB8, ADB7, ADB6, ADB5, ADB4, ADB3, ADB2, ADB1, ADB0};
+  localparam SHIFT = DATA_WIDTH_A == 9 ? 3 : 2;
+  reg [17:0] rows [0:1023];
+  reg [8:0] latch, outreg;
+  integer r;
+  initial begin
+    if (DATA_WIDTH_A != DATA_WIDTH_B || (DATA_WIDTH_A != 9 && DATA_WIDTH_A != 4) ||
+        REGMODE_A != "NOREG" || REGMODE_B != "OUTREG")
+      $fatal(1, "DP16KD model: configuration not modelled");
+    for (r = 0; r < 1024; r = r + 1) rows[r] = INIT[20 * r +: 18];
+  end
+  // a word's row and bit offset for the mode: x9 two words per row at 0 / 9, x4 four at
+  // 0 / 4 / 9 / 13
+  function automatic [14:0] place(input [13:0] ad);
+    reg [13:0] w;
+    begin
+      w = ad >> SHIFT;
+      if (DATA_WIDTH_A == 9) place = {w[10:1], w[0] ? 5'd9 : 5'd0};
+      else place = {w[11:2], w[1] ? (w[0] ? 5'd13 : 5'd9) : (w[0] ? 5'd4 : 5'd0)};
+    end
+  endfunction
+  wire [14:0] pa = place(ada);
+  wire [14:0] pb = place(adb);
+  wire [17:0] rowb = rows[pb[14:5]];
+  wire [8:0] word = DATA_WIDTH_A == 9 ? rowb[pb[4:0] +: 9] : {5'd0, rowb[pb[4:0] +: 4]};
+  always @(posedge CLKA)
+    if (CEA && WEA) begin
+      if (DATA_WIDTH_A == 9) rows[pa[14:5]][pa[4:0] +: 9] <= dia[8:0];
+      else rows[pa[14:5]][pa[4:0] +: 4] <= dia[3:0];
+    end
+  always @(posedge CLKB) begin
+    if (CEB) latch <= (CEA && WEA && pa == pb) ? 9'bx : word;
+    if (OCEB) outreg <= latch;
+  end
+  assign {DOB17, DOB16, DOB15, DOB14, DOB13, DOB12, DOB11, DOB10, DOB9, DOB8, DOB7, DOB6, DOB5, DOB4, DOB3, DOB2, DOB1, DOB0} = {9'd0, outreg};
+  assign {DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0} = 18'd0;
 endmodule

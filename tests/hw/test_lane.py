@@ -40,7 +40,9 @@ def test_lane_mac_pool_latch_and_latency():
     seen = []
 
     async def bench(ctx):
-        rd_next = 0
+        # the activation memory's registered read: rd_data is the word at the rd_addr of
+        # READ_LATENCY cycles before
+        addrs = [0] * dut.READ_LATENCY
         latch_at = []
         for k in range(len(steps) + dut.latency + 3):
             step = steps[k] if k < len(steps) else dict(valid=0, latch=0)
@@ -48,10 +50,9 @@ def test_lane_mac_pool_latch_and_latency():
                 ctx.set(getattr(dut, key), val)
             if step.get("latch"):
                 latch_at.append(k)
-            addr = ctx.get(dut.rd_addr)
-            ctx.set(dut.rd_data, rd_next)
+            addrs.append(ctx.get(dut.rd_addr))
+            ctx.set(dut.rd_data, mem[addrs[-1 - dut.READ_LATENCY]])
             await ctx.tick()
-            rd_next = mem[addr]
             # the latched value is visible from cycle latch + latency (now we are in k + 1)
             for j, c in enumerate(latch_at):
                 if k + 1 == c + dut.latency:

@@ -120,7 +120,7 @@ module tb;
   end
 endmodule
 """)
-    subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "sim"), str(tmp_path / "tb.v"),
+    subprocess.run(["iverilog", "-g2012", "-s", "tb", "-o", str(tmp_path / "sim"), str(tmp_path / "tb.v"),
                     str(tmp_path / "dut.v"), str(PRIMITIVES)], check=True,
                    capture_output=True, text=True)
     out = subprocess.run(["vvp", "-n", str(tmp_path / "sim")], check=True,
