@@ -294,7 +294,8 @@ class Accelerator(wiring.Component):
             in_flight.append(s2["valid"])
             if st == ahead:
                 win = s2
-        # the window counters register their inputs (LaneWindows.AHEAD stages before the lanes)
+        # the window counters register their inputs (LaneWindows.AHEAD stages before the
+        # lanes; with AHEAD = rom_latency - 1 they read the controller's stage-1 registers)
         m.d.comb += [wins.advance.eq(win["valid"] & win["latch"]),
                      wins.layer.eq(win["layer"]), wins.final.eq(win["final"]),
                      wins.glast.eq(win["glast"]), wins.rlast.eq(win["rlast"])]

@@ -21,18 +21,22 @@ class LaneWindows(wiring.Component):
     ``in_base[p]`` is the activation base address of the lane's window for the group whose
     steps are at the lane inputs.
 
-    All inputs come :attr:`AHEAD` = **two cycles ahead** of the step at the lane inputs (the
-    step two stages before them in the core's step pipeline): ``advance`` (the last step of a
+    All inputs come :attr:`AHEAD` = **three cycles ahead** of the step at the lane inputs (the
+    step three stages before them in the core's step pipeline): ``advance`` (the last step of a
     group, with that group's ``layer``, ``final``, ``glast``: last window group of its round,
-    ``rlast``: last round of its layer). The module registers them (the first cycle: the
-    layer once per group of ``plan.fanout_lanes`` lanes, :mod:`fpgac.hw.fanout`; the layer to
-    reload and the controls once), then, in the second, the descriptor row of each group's
-    layer copy from that group's own copy of the small step ROM, and the controls once per
-    group: so the counters update from registers only (ECP5 timing: no descriptor ROM, no
-    chained adder and compare in front of the counters), no single register drives all the
-    lanes' counters, and no single ROM drives all the groups' rows (ULX3S P = 64 at 85 MHz:
-    the shared ROM's address -> its LUTs -> the rows' replicas across the die was the worst
-    path, 11.37 ns, 10.37 of it routing). In the
+    ``rlast``: last round of its layer). Two advances are at least ``plan.group_latency`` = 2
+    cycles apart (the controller's rule; refused otherwise). The module registers them (the
+    first cycle: the layer once per group of ``plan.fanout_lanes`` lanes, :mod:`fpgac.hw.fanout`;
+    the layer to reload and the controls once), then, in the second, the descriptor row of
+    each group's layer copy from that group's own copy of the small step ROM, and the controls
+    once per group, and in the third each lane's decision (row wrap, window limit) and the
+    increments it selects, from its counters (stable then: no advance in the cycle before an
+    advance): so the counters update from registers only, by one adder each (ECP5 timing: no
+    descriptor ROM, no compare and no multiplexer in front of them; the ULX3S P = 64 route
+    at 100 MHz had its worst path from a group's row through the lanes' wrap compare to `px`,
+    11.74 ns, 10.25 of it routing), no single register drives all the lanes' counters, and no
+    single ROM drives all the groups' rows (ULX3S P = 64 at 85 MHz: the shared ROM's address
+    -> its LUTs -> the rows' replicas across the die was the worst path, 11.37 ns). In the
     cycle that last step is at the lane inputs, the counters update for the next group:
     within a round each lane's window moves ``width`` windows on (``j += width``; ``px +=
     step_px``, ``base += step_base``; on ``px >= win_w``: ``px -= win_w``, ``base +=
@@ -57,9 +61,12 @@ class LaneWindows(wiring.Component):
     """
 
     #: Cycles the inputs come before the step they describe is at the lane inputs.
-    AHEAD = 2
+    AHEAD = 3
 
     def __init__(self, plan: HardwarePlan):
+        if plan.group_latency < 2:
+            raise ValueError(f"plan.group_latency: expected >= 2 (the counters' decisions are "
+                             f"registered between two advances), found {plan.group_latency}")
         self._plan = plan
         descs = plan.descriptors
         self._px_bits = unsigned_bits(max(d.win_w for d in descs) - 1)
@@ -108,6 +115,17 @@ class LaneWindows(wiring.Component):
         advances = replicate(m, plan, "advance", advance_a)
         glasts = replicate(m, plan, "glast", glast_a, reset_less=True)
         nxt_layers = replicate(m, plan, "nxt_layer", nxt_layer_a, reset_less=True)
+        # third cycle: each lane's decision (row wrap, window limit) and increments from
+        # registers (its counters are stable here: advances are >= group_latency = 2 cycles
+        # apart), the controls and the window step once more per group
+        def again(name, sig, reset_less=True):
+            reg = Signal.like(sig, name=name, reset_less=reset_less)
+            m.d.sync += reg.eq(sig)
+            return reg
+        advances = [again(f"advance_c{g}", a, reset_less=False) for g, a in enumerate(advances)]
+        glasts = [again(f"glast_c{g}", v) for g, v in enumerate(glasts)]
+        nxt_layers = [again(f"nxt_layer_c{g}", v) for g, v in enumerate(nxt_layers)]
+        widths = [again(f"width_c{g}", st.width) for g, st in enumerate(sts)]
         for p in range(plan.pes):
             g = lane_group(plan, p)
             st, advance, glast, nxt_layer = sts[g], advances[g], glasts[g], nxt_layers[g]
@@ -120,15 +138,17 @@ class LaneWindows(wiring.Component):
             px = Signal(unsigned(pb), init=x0, name=f"px{p}")
             j = Signal(unsigned(self._j_bits), init=j0, name=f"j{p}")
             m.d.comb += self.in_base[p].eq(base)
+            move = Signal(name=f"move{p}", reset_less=True)
+            dpx = Signal(unsigned(pb), name=f"dpx{p}", reset_less=True)
+            dbase = Signal(unsigned(ab), name=f"dbase{p}", reset_less=True)
+            wrap = px >= st.pxlim
+            m.d.sync += [move.eq(j < st.jlim), dpx.eq(Mux(wrap, st.wrap_px, st.step_px)),
+                         dbase.eq(Mux(wrap, st.wrap_step, st.step_base))]
             with m.If(advance):
                 with m.If(~glast):
-                    m.d.sync += j.eq(j + st.width)
-                    with m.If(j < st.jlim):
-                        with m.If(px >= st.pxlim):
-                            m.d.sync += [px.eq(px + st.wrap_px),
-                                         base.eq(base + st.wrap_step)]
-                        with m.Else():
-                            m.d.sync += [px.eq(px + st.step_px), base.eq(base + st.step_base)]
+                    m.d.sync += j.eq(j + widths[g])
+                    with m.If(move):
+                        m.d.sync += [px.eq(px + dpx), base.eq(base + dbase)]
                 with m.Else():
                     for b, x, v in full_case(m, nxt_layer, inits):   # last layer: default
                         m.d.sync += [base.eq(b), px.eq(x), j.eq(v)]

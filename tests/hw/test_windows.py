@@ -54,14 +54,15 @@ def _model(plan, state, item):
 
 
 @pytest.mark.parametrize("path,pes,gaps,seed,fanout,rect", [
-    (TINY, 1, (0,), 1, 8, False), (TINY, 3, (0, 1, 2), 2, 1, False),
-    (TINY, 7, (0, 0, 3), 3, 2, False), (LENET, 16, (0, 1), 4, 8, False),
-    (LENET, 16, (0,), 5, 3, False), (TINY, 7, (0, 1), 6, 3, True),
-    (LENET, 32, (0, 2), 7, 8, True)])
+    (TINY, 1, (1,), 1, 8, False), (TINY, 3, (1, 2, 3), 2, 1, False),
+    (TINY, 7, (1, 1, 4), 3, 2, False), (LENET, 16, (1, 2), 4, 8, False),
+    (LENET, 16, (1,), 5, 3, False), (TINY, 7, (1, 2), 6, 3, True),
+    (LENET, 32, (1, 3), 7, 8, True)])
 def test_window_counters_follow_the_rules_back_to_back_and_with_gaps(path, pes, gaps, seed,
                                                                       fanout, rect):
-    """Inputs ``LaneWindows.AHEAD`` (2) cycles ahead, the new bases ``AHEAD + 1`` cycles after
-    the advance is presented; the
+    """Inputs ``LaneWindows.AHEAD`` (3) cycles ahead, the new bases ``AHEAD + 1`` cycles after
+    the advance is presented; advances as close as the controller makes them (one idle cycle
+    between two: ``group_latency`` = 2) and further apart; the
     program is run twice (the last group reloads layer 0). Idle cycles carry a random layer
     (the counters must ignore it). Spatial layers with many window groups (row wraps). One
     register copy per group of ``fanout`` lanes (``plan.fanout_lanes``; 3 leaves a short
@@ -113,3 +114,12 @@ def test_window_counters_follow_the_rules_back_to_back_and_with_gaps(path, pes, 
     assert sum(1 for i in items if not i[2]) > 0       # some in-round moves were exercised
     for n, (g, e) in enumerate(zip(got, expected)):
         assert g == e, f"after tick {n}: in_base {g}, expected {e}"
+
+
+def test_window_counters_refuse_back_to_back_advances():
+    """The counters' decisions are registered between two advances, so a plan whose groups'
+    last steps could be adjacent (``group_latency`` < 2) is refused."""
+    model = load_model(TINY)
+    plan = plan_hardware(model, pes=3, pixel_lut=pixel_table(model))
+    with pytest.raises(ValueError, match="plan.group_latency: expected >= 2 .* found 1"):
+        LaneWindows(dataclasses.replace(plan, group_latency=1))
