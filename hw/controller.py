@@ -320,14 +320,15 @@ class Controller(wiring.Component):
         """The next values of the flag registers ``f`` (``sync``) and the issue decision for
         cycle t + 1, made in cycle t; returns ``(issue_n, n)``, the decision and the flags'
         next values (the caller registers both, and copies of them). Every input is a
-        flip-flop or one small LUT from flip-flops (``hz[1:] != 0``, ``run_a``, ``idle_a``):
+        flip-flop or one small LUT from flip-flops (``run_a``, ``idle_a``; ``hz >= 2`` is the
+        register ``hz_ge2``):
         the decision is split by the four cases of cycle t (no issue; a step inside a phase;
         a phase's last step; a group's last step), each of a few flag bits, so no carry chain
         or compare feeds it (ECP5 timing: ``cur.rlast`` -> ``nxt`` compare -> ``plast`` ->
         ``lfirst`` -> ``issue`` was the critical path of the routed P = 16 build at 100 MHz).
         ``run_a``: running in t + 1 if nothing issues in t; ``idle_a``: the pipeline idle in
         t + 1 if nothing issues in t (``idle`` two cycles late: BARRIER_LATENCY)."""
-        erem, ph, hz = counters
+        erem, ph, hz_ge2 = counters
         step_end = issue & f["elast"]
         grp_end = step_end & f["plast"]
 
@@ -351,9 +352,10 @@ class Controller(wiring.Component):
             n["chz"].eq(Mux(grp_end, new("c0"), cur.c0) & n["p1"]),
         ]
         m.d.sync += [f[k].eq(n[k]) for k in f]
-        # hz in t + 1 != 0 (a register for it tripped Yosys 0.70's abc9 reintegration:
-        # "Assert GetSize(conn.first) == GetSize(conn.second)" in the ULX3S build)
-        hz1 = hz[1:].any()
+        # hz in t + 1 != 0, i.e. hz >= 2 in t: a register of its own (``hz_ge2``), so the
+        # decision does not wait for the counter's compare (ULX3S P = 64 at 100 MHz: ``hz``
+        # -> its OR -> 5 ns across the die -> the decision -> ``grp_end``, 10.80 ns)
+        hz1 = hz_ge2
         dec_a = run_a & ~(f["fl"] & ~idle_a) & ~(f["il"] & hz1)     # nothing issues in t
         dec_b = ~(f["bhz"] & hz1)                                   # a step inside a phase
         dec_c = ~(f["chz"] & hz1)                                   # a phase's last step
@@ -417,7 +419,11 @@ class Controller(wiring.Component):
         start = self.start & ~running & ~draining
         running_n = Signal()
         m.d.comb += running_n.eq(Mux(start, 1, Mux(grp_end & cur.pl, 0, running)))
-        issue_n, flags_n = self._decide(m, cur, nxt, g0, issue, f, (erem, ph, hz),
+        # hz >= 2 as a register: hz's next value is cur.nvalid - 1 after a group's last step
+        # (grp_end_o, below) and hz - 1 (down to 0) else, so hz(t + 1) >= 2 is
+        # grp_end_o ? cur.nvalid >= 3 : hz >= 3
+        hz_ge2 = Signal(name="hz_ge2")
+        issue_n, flags_n = self._decide(m, cur, nxt, g0, issue, f, (erem, ph, hz_ge2),
                                         running | (self.start & ~draining),
                                         idle_r & ~self.s1_valid)
         m.d.sync += [issue.eq(issue_n), issue_o.eq(issue_n), running.eq(running_n)]
@@ -446,7 +452,8 @@ class Controller(wiring.Component):
         step_end = Signal(name="step_end")
         grp_end_o = Signal(name="grp_end")
         m.d.sync += [step_end.eq(issue_n & flags_n["elast"]),
-                     grp_end_o.eq(issue_n & flags_n["il"])]
+                     grp_end_o.eq(issue_n & flags_n["il"]),
+                     hz_ge2.eq(Mux(grp_end_o, cur.nvalid >= 3, hz >= 3))]
         self._advance(m, cur, nxt, succ_r, (g0, g1), (erem, ph, hz),
                       (issue_o, step_end, grp_end_o), draining)
         # the end of the program reads ``idle`` registered too (``idle_r``: DONE_LATENCY), so

@@ -5,6 +5,11 @@ its ``conftest.py``)."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
+
+#: The vendor primitives' models (``DP16KD`` and ``MULT18X18D`` in the configurations the core
+#: instantiates).
+PRIMITIVES = Path(__file__).resolve().parents[1] / "boards" / "lint" / "primitives.v"
 
 
 def synth_ecp5(tmp_path, name: str, il: str, script: str, *extra: str) -> None:
@@ -16,3 +21,15 @@ def synth_ecp5(tmp_path, name: str, il: str, script: str, *extra: str) -> None:
                            *(a for cmd in extra for a in ("-p", cmd))],
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def run_with_primitives(tmp_path, dut_verilog: str, tb: str) -> list[str]:
+    """Icarus on the testbench ``tb`` (top module ``tb``) with ``dut_verilog`` and the
+    primitives' models; returns what it printed, split on whitespace."""
+    (tmp_path / "dut.v").write_text(dut_verilog)
+    (tmp_path / "tb.v").write_text(tb)
+    subprocess.run(["iverilog", "-g2012", "-s", "tb", "-o", str(tmp_path / "sim"),
+                    str(tmp_path / "tb.v"), str(tmp_path / "dut.v"), str(PRIMITIVES)],
+                   check=True, capture_output=True, text=True)
+    return subprocess.run(["vvp", "-n", str(tmp_path / "sim")], check=True,
+                          capture_output=True, text=True).stdout.split()

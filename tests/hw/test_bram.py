@@ -1,5 +1,5 @@
-""":class:`fpgac.hw.bram.RegisteredReadMemory`: the word two cycles after its address, from a
 # amaranth: UnusedElaboratable=no
+""":class:`fpgac.hw.bram.RegisteredReadMemory`: the word two cycles after its address, from a
 fabric register (Amaranth simulator) or from the ECP5 ``DP16KD``'s own output register: the
 contents' layout and the pins against Yosys's own mapping of an inferred memory
 (``synth_ecp5``), the instance's timing against a model of the primitive (Icarus,
@@ -8,8 +8,6 @@ contents' layout and the pins against Yosys's own mapping of an inferred memory
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -19,14 +17,13 @@ from amaranth.hdl import Module, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from ecp5_synth import synth_ecp5
+from ecp5_synth import run_with_primitives, synth_ecp5
 from fpgac.hw.amsim import run_testbench
 from fpgac.hw.bram import (DP16KD_MODES, RegisteredReadMemory, dp16kd_initvals,
                            dp16kd_width)
 from fpgac.hw.io import ActivationMemory
 
 ECP5 = SimpleNamespace(family="ecp5")
-PRIMITIVES = Path(__file__).resolve().parents[2] / "boards" / "lint" / "primitives.v"
 
 
 def _words(width, depth, seed):
@@ -115,12 +112,12 @@ def test_instance_matches_yosys_mapping_of_an_inferred_memory(tmp_path, width, d
     # Yosys drives the write pins from its forwarding registers, so its read address is the
     # reference for the pin positions; the write address and data use the same positions
     pins = _pins(ref, ref_bits, "ADB", 14)
-    assert _pins(inst, bits, "ADB", 14) == [("rd_addr", i) if p[0] == "ra" else p
-                                            for i, p in ((p[1] if isinstance(p, tuple) else 0, p)
-                                                         for p in pins)]
-    assert _pins(inst, bits, "ADA", 14) == [("wr_addr", i) if p[0] == "ra" else p
-                                            for i, p in ((p[1] if isinstance(p, tuple) else 0, p)
-                                                         for p in pins)]
+
+    def port(name):                  # the reference's read-address pins, renamed to `name`
+        return [(name, p[1]) if isinstance(p, tuple) and p[0] == "ra" else p for p in pins]
+
+    assert _pins(inst, bits, "ADB", 14) == port("rd_addr")
+    assert _pins(inst, bits, "ADA", 14) == port("wr_addr")
     assert [p == "0" for p in _pins(ref, ref_bits, "ADA", 14)] == [p == "0" for p in pins]
     assert _pins(inst, bits, "DIA", 18) == [("wr_data", i) for i in range(width)] + [
         "0"] * (18 - width)
@@ -130,12 +127,11 @@ def test_instance_matches_yosys_mapping_of_an_inferred_memory(tmp_path, width, d
 def _model_run(dut, platform, tmp_path, width, depth, steps):
     """``rd_data`` after each of ``steps`` (rd_addr, we, wa, wd), simulated by Icarus on the
     Verilog of ``dut`` for ``platform`` with the primitive models."""
-    (tmp_path / "dut.v").write_text(verilog.convert(dut, name="dut", platform=platform,
-                                                    emit_src=False))
     abits = max(1, (depth - 1).bit_length())
     stim = "\n".join(f"    ra = {ra}; we = {we}; wa = {wa}; wd = {wd}; @(posedge clk); "
                      f"#1 $display(\"%0d\", rd);" for ra, we, wa, wd in steps)
-    (tmp_path / "tb.v").write_text(f"""
+    return run_with_primitives(
+        tmp_path, verilog.convert(dut, name="dut", platform=platform, emit_src=False), f"""
 module tb;
   reg clk = 0; always #5 clk = ~clk;
   reg [{abits - 1}:0] ra, wa; reg [{width - 1}:0] wd; reg we;
@@ -148,12 +144,6 @@ module tb;
   end
 endmodule
 """)
-    subprocess.run(["iverilog", "-g2012", "-s", "tb", "-o", str(tmp_path / "sim"), str(tmp_path / "tb.v"),
-                    str(tmp_path / "dut.v"), str(PRIMITIVES)], check=True,
-                   capture_output=True, text=True)
-    out = subprocess.run(["vvp", "-n", str(tmp_path / "sim")], check=True,
-                         capture_output=True, text=True).stdout.split()
-    return out
 
 
 @pytest.mark.parametrize("width,depth,blocks", [(8, 2048, 1), (4, 4096, 1), (8, 2600, 2),

@@ -6,23 +6,18 @@ model of the primitive's registered configuration, ``boards/lint/primitives.v``)
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from amaranth.back import rtlil, verilog
 
-from ecp5_synth import synth_ecp5
+from ecp5_synth import run_with_primitives, synth_ecp5
 from fpgac.hw.amsim import run_testbench
 from fpgac.hw.lane import Lane
 from fpgac.hw.mul import ECP5_OPERAND_BITS, RegisteredMultiplier, uses_dsp_registers
 
 ECP5 = SimpleNamespace(family="ecp5")
-#: The vendor primitives' models; MULT18X18D's is the registered configuration
-#: :class:`RegisteredMultiplier` instantiates (Lattice TN1267), the reference of the wiring test.
-PRIMITIVES = Path(__file__).resolve().parents[2] / "boards" / "lint" / "primitives.v"
 
 
 def _operands(a_bits, b_bits, count, seed):
@@ -104,11 +99,11 @@ def test_ecp5_instance_against_a_model_of_the_primitive(tmp_path):
     enables) gives each product two cycles after its operands, as the plain registers do."""
     a_bits, b_bits = 9, 9
     pairs = _operands(a_bits, b_bits, 300, 11)
-    (tmp_path / "dut.v").write_text(verilog.convert(
-        RegisteredMultiplier(a_bits, b_bits), name="dut", platform=ECP5, emit_src=False))
     stim = "\n".join(f"    a = {a}; b = {b}; @(posedge clk); #1 $display(\"%0d\", p);"
                      for a, b in pairs + [(0, 0)] * 2)
-    (tmp_path / "tb.v").write_text(f"""
+    dut = verilog.convert(RegisteredMultiplier(a_bits, b_bits), name="dut", platform=ECP5,
+                          emit_src=False)
+    out = run_with_primitives(tmp_path, dut, f"""
 module tb;
   reg clk = 0; always #5 clk = ~clk;
   reg signed [{a_bits - 1}:0] a; reg signed [{b_bits - 1}:0] b;
@@ -120,10 +115,5 @@ module tb;
   end
 endmodule
 """)
-    subprocess.run(["iverilog", "-g2012", "-s", "tb", "-o", str(tmp_path / "sim"), str(tmp_path / "tb.v"),
-                    str(tmp_path / "dut.v"), str(PRIMITIVES)], check=True,
-                   capture_output=True, text=True)
-    out = subprocess.run(["vvp", "-n", str(tmp_path / "sim")], check=True,
-                         capture_output=True, text=True).stdout.split()
     # the value shown after edge k is the product of the operands set before edge k - 1
     assert [int(v) for v in out[1:len(pairs) + 1]] == [a * b for a, b in pairs]
