@@ -314,10 +314,9 @@ class HardwarePlan:
     #: ROM output register (1) + bank stage (1).
     rom_latency: int = 4
     #: Step at a lane input -> latched value: address parts register, address register,
-    #: activation read, read register (the memory's output register), ``x - inz`` (fabric
-    #: register), multiplier input registers, product register, accumulate, pool/latch (one
+    #: activation read, read register, ``x - inz``, multiply, accumulate, pool/latch (one
     #: cycle each).
-    lane_latency: int = 9
+    lane_latency: int = 8
     #: Writer reads a latched value -> its requantized value is written: read registers (the
     #: lane multiplexer's two halves, the channel table entry: 2) + sum register (1) +
     #: requantizer (constants, product, rounding, shift, zero point, clamp: 6).

@@ -24,29 +24,27 @@ class Lane(wiring.Component):
         c + 1  register rd_addr = base + tap                  (address register)
         c + 2  activation memory read at rd_addr              (block RAM; distributed-RAM tail)
         c + 3  register the read word                         (block-RAM output register)
-        c + 4  register x - inz                               (fabric: between the RAM and the DSP)
-        c + 5  register x - inz and d                         (multiplier input registers)
-        c + 6  register (x - inz) * d                         (multiplier output register)
-        c + 7  acc = (first ? 0 : acc) + product
-        c + 8  pool = phase0 ? acc : max(pool, acc)           if last  (last step of a phase)
-               result = that pooled value                     if latch (last step of the group)
+        c + 4  register x - inz and d                         (multiplier input registers)
 
     The read register is the activation memory's (``rd_data`` is the word at the ``rd_addr``
     of two cycles before, from a register: :class:`~fpgac.hw.io.ActivationMemory`; on an ECP5
-    build the ``DP16KD``'s ``OUTREG``). The fabric register of ``x - inz`` splits the route
-    from the activation block RAM to the lane's DSP, which sit apart on the die (ULX3S P = 64
-    at 100 MHz: a copy's ``DOB`` -> the block select -> the subtract -> the DSP's ``A`` input,
-    10.32 ns, 8.20 of it routing). The two multiplier registers are a
-    :class:`~fpgac.hw.mul.RegisteredMultiplier`: on an ECP5 build, the ``MULT18X18D``'s own.
+    build the ``DP16KD``'s ``OUTREG``), so ``x - inz`` is computed from ``rd_data`` directly.
+        c + 5  register (x - inz) * d                         (multiplier output register)
 
-    ``result`` shows the latched value from ``c + latency`` (:attr:`LATENCY` = 9). ``busy`` is
+    The two multiplier registers are a :class:`~fpgac.hw.mul.RegisteredMultiplier`: on an
+    ECP5 build, the ``MULT18X18D``'s own.
+        c + 6  acc = (first ? 0 : acc) + product
+        c + 7  pool = phase0 ? acc : max(pool, acc)           if last  (last step of a phase)
+               result = that pooled value                     if latch (last step of the group)
+
+    ``result`` shows the latched value from ``c + latency`` (:attr:`LATENCY` = 8). ``busy`` is
     high while a valid step is in any stage after ``c``. The accumulator is ``acc_bits``
     signed; the compiler guarantees no overflow (:mod:`fpgac.compiler.analysis.widths`).
 
     Reset: only the stages' ``valid`` bits have one. Every other register is ``reset_less``
     (a datapath value is used only under its step's ``valid``; ``acc``, ``pool`` and
     ``result`` are written by a step's ``first`` / ``phase0`` / ``latch`` before they are
-    read), so the core's reset reaches 8 flip-flops per lane instead of about 240
+    read), so the core's reset reaches 7 flip-flops per lane instead of about 240
     (``docs/boards.md``, "The datapath without reset").
     """
 
@@ -68,7 +66,7 @@ class Lane(wiring.Component):
         })
 
     #: Cycles from a step at the lane input to its latched value on ``result``.
-    LATENCY = 9
+    LATENCY = 8
     #: Cycles from ``rd_addr`` to its word on ``rd_data`` (the activation memory's read and
     #: output register): stages 2 -> 4.
     READ_LATENCY = 2
@@ -80,14 +78,14 @@ class Lane(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        # flags, d and inz follow the step through stages 1 .. 8 (stage s is cycle c + s)
+        # flags, d and inz follow the step through stages 1 .. 7 (stage s is cycle c + s)
         flags = [{n: getattr(self, n) for n in _FLAGS}]
-        for s in range(1, 9):
+        for s in range(1, 8):
             stage = {n: Signal(name=f"{n}{s}", reset_less=n != "valid") for n in _FLAGS}
             m.d.sync += [stage[n].eq(flags[-1][n]) for n in _FLAGS]
             flags.append(stage)
         d = [self.d]
-        for s in range(1, 6):
+        for s in range(1, 5):
             d.append(Signal.like(self.d, name=f"d{s}", reset_less=True))
             m.d.sync += d[s].eq(d[s - 1])
         inz = [self.inz]
@@ -105,29 +103,26 @@ class Lane(wiring.Component):
         m.d.comb += self.rd_addr.eq(addr2)
         # stage 3 -> 4: the read data, registered in the activation memory (its output register)
         x4 = self.rd_data
-        # stage 4 -> 5: x - inz in a fabric register; stage 5 -> 6: it and d into the
-        # multiplier's operand registers; stage 6 -> 7: the product register (the ECP5 DSP's
-        # own registers on an ECP5 build)
-        xs5 = Signal(signed(self._act_bits + 1), name="xs5", reset_less=True)
-        m.d.sync += xs5.eq(x4 - inz[4])
+        # stage 4 -> 5: x - inz and d into the multiplier's operand registers; stage 5 -> 6:
+        # the product register (the ECP5 DSP's own registers on an ECP5 build)
         m.submodules.mul = mul = RegisteredMultiplier(self._act_bits + 1, len(self.d))
-        m.d.comb += [mul.a.eq(xs5), mul.b.eq(d[5])]
-        prod7 = mul.p
-        # stage 7: accumulate
-        f7, f8 = flags[7], flags[8]
+        m.d.comb += [mul.a.eq(x4 - inz[4]), mul.b.eq(d[4])]
+        prod6 = mul.p
+        # stage 6: accumulate
+        f6, f7 = flags[6], flags[7]
         acc = Signal(signed(self._acc_bits), reset_less=True)
-        with m.If(f7["valid"]):
-            m.d.sync += acc.eq(Mux(f7["first"], 0, acc) + prod7)
-        # stage 8: pool and latch (acc holds the step's running sum)
+        with m.If(f6["valid"]):
+            m.d.sync += acc.eq(Mux(f6["first"], 0, acc) + prod6)
+        # stage 7: pool and latch (acc holds the step's running sum)
         pool = Signal(signed(self._acc_bits), reset_less=True)
         pooled = Signal(signed(self._acc_bits))
         result = Signal(signed(self._acc_bits), reset_less=True)
         m.d.comb += self.result.eq(result)
-        m.d.comb += pooled.eq(Mux(f8["phase0"] | (acc > pool), acc, pool))
-        with m.If(f8["valid"]):
-            with m.If(f8["last"]):
+        m.d.comb += pooled.eq(Mux(f7["phase0"] | (acc > pool), acc, pool))
+        with m.If(f7["valid"]):
+            with m.If(f7["last"]):
                 m.d.sync += pool.eq(pooled)
-            with m.If(f8["latch"]):
+            with m.If(f7["latch"]):
                 m.d.sync += result.eq(pooled)
         m.d.comb += self.busy.eq(Cat(*(f["valid"] for f in flags[1:])).any())
         return m

@@ -92,7 +92,7 @@ __all__ = ["ROM_LATENCY", "LANE_LATENCY", "WRITER_LATENCY", "RESULT_LATENCY",
 ROM_LATENCY = 4
 #: Step at the lane input -> latched value visible (address parts register, address
 #: register, activation read, read register, ``x - inz``, multiply, accumulate, pool/latch).
-LANE_LATENCY = 9
+LANE_LATENCY = 8
 #: Writer reads a latched value -> cycle its requantized value is written (two read
 #: registers: the lane multiplexer's halves, the channel table entry; sum register; six
 #: requantizer stages).
