@@ -419,9 +419,7 @@ class Controller(wiring.Component):
         start = self.start & ~running & ~draining
         running_n = Signal()
         m.d.comb += running_n.eq(Mux(start, 1, Mux(grp_end & cur.pl, 0, running)))
-        # hz >= 2 as a register: hz's next value is cur.nvalid - 1 after a group's last step
-        # (grp_end_o, below) and hz - 1 (down to 0) else, so hz(t + 1) >= 2 is
-        # grp_end_o ? cur.nvalid >= 3 : hz >= 3
+        # hz >= 2 as a register (hz <= cur.nvalid - 1 after a group's last step, grp_end_o)
         hz_ge2 = Signal(name="hz_ge2")
         issue_n, flags_n = self._decide(m, cur, nxt, g0, issue, f, (erem, ph, hz_ge2),
                                         running | (self.start & ~draining),

@@ -479,9 +479,10 @@ def run_lane(vec: AccVector, acc_bits: int | None = None) -> int:
 
     async def tb(ctx):
         ctx.set(dut.inz, vec.inz)
-        addr = None                     # a synchronous-read memory holding xs: the address
-        for e in range(taps + dut.latency):     # the lane showed in the previous cycle
-            if addr is not None:
+        addrs = []                      # a memory holding xs, read like the activation
+        for e in range(taps + dut.latency):     # memory: the address of READ_LATENCY cycles ago
+            if len(addrs) >= dut.READ_LATENCY:
+                addr = addrs[-dut.READ_LATENCY]
                 ctx.set(dut.rd_data, vec.xs[addr] if addr < taps else 0)
             if e < taps:
                 ctx.set(dut.valid, 1)
@@ -493,7 +494,7 @@ def run_lane(vec: AccVector, acc_bits: int | None = None) -> int:
                 ctx.set(dut.tap, e)
             else:
                 ctx.set(dut.valid, 0)
-            addr = ctx.get(dut.rd_addr)
+            addrs.append(ctx.get(dut.rd_addr))
             await ctx.tick()
         out.append(ctx.get(dut.result))
 
