@@ -7,6 +7,8 @@ from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgac.hw.cases import full_case
+
 __all__ = ["RegisteredReadMemory", "dp16kd_initvals", "dp16kd_width"]
 
 #: ECP5 ``DP16KD`` data-width modes this module instantiates: mode -> (words, the word's bit
@@ -132,10 +134,8 @@ class RegisteredReadMemory(wiring.Component):
         hi = self.rd_addr[lo:]
         sel = [Signal.like(hi, name=f"blk{s}", reset_less=True) for s in (1, 2)]
         m.d.sync += [sel[0].eq(hi), sel[1].eq(sel[0])]
-        with m.Switch(sel[1]):
-            for b, out in enumerate(outs):
-                with m.Case(b) if b < count - 1 else m.Default():
-                    m.d.comb += self.rd_data.eq(out)
+        for out in full_case(m, sel[1], outs):
+            m.d.comb += self.rd_data.eq(out)
         return m
 
     def _block_ram(self, m, b, mode, init, wr_en):
