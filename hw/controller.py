@@ -163,19 +163,50 @@ class Controller(wiring.Component):
             "restart": Out(1),
         })
 
-    def _successor(self, m, nxt, dmem, rmem):
+    def _rows(self, m, cur, succ_r, g1, tables, load):
+        """The successor's table reads as registers, loaded with ``nxt`` (``load``: a group's
+        last step) for the record ``nxt`` takes (``succ_r``, or group 1 after the program's
+        last group, ``cur.pl``): ``d``, the descriptor row of its layer; ``e``, the row of
+        the layer of the round after it, and ``el`` that layer; ``cnt``, the step count
+        (``count_m1``) of the round after it. So :meth:`_successor` reads registers, not the
+        tables (ULX3S P = 64 at 95 MHz: ``nxt.final`` -> the descriptor table -> carry
+        chains -> ``succ_r``, 11.65 ns, was the worst path). Returns ``(d, e, el, cnt)``."""
+        dmem, rmem, rows, counts = tables
+
+        def round_layer(rec, const):      # the layer of the round after ``rec``
+            if const:
+                new = rec["rlast"] & rec["glast"]
+                return (0 if rec["final"] else rec["layer"] + 1) if new else rec["layer"]
+            return Mux(rec.rlast & rec.glast, Mux(rec.final, 0, rec.layer + 1), rec.layer)
+
+        def count_at(index):              # the round table as its read port sees ``index``
+            index %= 1 << max(0, (rmem.depth - 1).bit_length())
+            return counts[index] if index < len(counts) else 0
+
+        dp, ep, rp = (mem.read_port(domain="comb") for mem in (dmem, dmem, rmem))
+        layer_el = Signal.like(succ_r.layer, name="el")
+        el_r = Signal.like(succ_r.layer, name="el_r", init=round_layer(g1, True))
+        d = Signal(dmem.shape, name="d_r", init=rows[g1["layer"]])
+        e = Signal(dmem.shape, name="e_r", init=rows[round_layer(g1, True)])
+        cnt = Signal.like(succ_r.count_m1, name="cnt_r", init=count_at(g1["ridx"] + 1))
+        m.d.comb += [
+            dp.addr.eq(Mux(cur.pl, g1["layer"], succ_r.layer)),
+            layer_el.eq(Mux(cur.pl, round_layer(g1, True), round_layer(succ_r, False))),
+            ep.addr.eq(layer_el),
+            rp.addr.eq(Mux(cur.pl, g1["ridx"], succ_r.ridx) + 1),
+        ]
+        with m.If(load):
+            m.d.sync += [d.eq(dp.data), e.eq(ep.data), el_r.eq(layer_el), cnt.eq(rp.data)]
+        return d, e, el_r, cnt
+
+    def _successor(self, m, nxt, rows):
         """The group record after ``nxt`` (comb): next window group of the round, else the
-        next round of the layer, else the first round of the next layer; the descriptor rows
-        (``dmem``) and the step count of the next round (``rmem``) are read combinationally."""
+        next round of the layer, else the first round of the next layer; from ``nxt`` and the
+        registered table reads ``rows`` = :meth:`_rows` (``d``: ``nxt``'s layer, ``e``: the
+        layer ``el`` of the round after ``nxt``, ``cnt``: that round's ``count_m1``)."""
         lay = self._rec
-        dp = dmem.read_port(domain="comb")      # nxt's layer
-        ep = dmem.read_port(domain="comb")      # the layer of a new round
-        rp = rmem.read_port(domain="comb")
-        d, e = dp.data, ep.data
+        d, e, el, cnt = rows
         new_layer = nxt.rlast & nxt.glast
-        m.d.comb += [dp.addr.eq(nxt.layer),
-                     ep.addr.eq(Mux(new_layer, Mux(nxt.final, 0, nxt.layer + 1), nxt.layer)),
-                     rp.addr.eq(nxt.ridx + 1)]
         succ = Signal(lay)
         m.d.comb += succ.eq(nxt)
         with m.If(~nxt.glast):                  # next window group of the same round
@@ -197,16 +228,16 @@ class Controller(wiring.Component):
                 m.d.comb += [succ.px0.eq(px), succ.off0.eq(nxt.off0 + d.out_step)]
         with m.Else():                          # a new round (of this layer or the next)
             rlast, glast, c0, ph0 = Signal(), Signal(), Signal(), Signal()
-            m.d.comb += [c0.eq(~rp.data.any()), ph0.eq(~e.phases_m1.any())]
+            m.d.comb += [c0.eq(~cnt.any()), ph0.eq(~e.phases_m1.any())]
             m.d.comb += [rlast.eq(Mux(new_layer, ~e.rounds_m1.any(),
                                       nxt.rnd + 1 == e.rounds_m1)),
                          glast.eq(~e.groups_m1.any())]
             m.d.comb += [
-                succ.layer.eq(ep.addr), succ.rnd.eq(Mux(new_layer, 0, nxt.rnd + 1)),
+                succ.layer.eq(el), succ.rnd.eq(Mux(new_layer, 0, nxt.rnd + 1)),
                 succ.ridx.eq(nxt.ridx + 1), succ.g.eq(0), succ.g0.eq(1),
                 succ.glast.eq(glast), succ.rlast.eq(rlast), succ.lfirst.eq(new_layer),
                 succ.rank.eq(Mux(new_layer, e.rank_base, nxt.rank + e.slots)),
-                succ.count_m1.eq(rp.data),
+                succ.count_m1.eq(cnt),
                 succ.nch.eq(Mux(rlast, e.last_slots, e.slots)),
                 succ.mask.eq(Mux(rlast, e.mask_last, e.mask_full)),
                 succ.final.eq(e.final), succ.phases_m1.eq(e.phases_m1),
@@ -214,7 +245,7 @@ class Controller(wiring.Component):
                 succ.wz.eq(e.wz), succ.inz.eq(e.inz), succ.off0.eq(e.out_first),
                 succ.px0.eq(0),
                 succ.pl.eq(e.final & rlast & glast),
-                succ.c0.eq(c0), succ.c1.eq(rp.data == 1),
+                succ.c0.eq(c0), succ.c1.eq(cnt == 1),
                 succ.ph0.eq(ph0), succ.ph1.eq(e.phases_m1 == 1), succ.one.eq(c0 & ph0),
             ]
             self._classed(m, succ, e, rlast, e.onerow, e.onecol)
@@ -236,7 +267,8 @@ class Controller(wiring.Component):
 
     def _tables(self, m):
         """The per-layer descriptors, the round step counts and the phase offsets: small
-        tables the controller reads combinationally. Returns the three memories."""
+        tables the controller reads combinationally. Returns the three memories, the
+        descriptor rows and the step counts (``count_m1``) they hold."""
         plan = self._plan
         lay = self._rec
         # the hazard wait of a group is max(n_valid, GROUP_LATENCY) (class docstring)
@@ -245,14 +277,14 @@ class Controller(wiring.Component):
         dl = data.StructLayout({k: unsigned(max(1, max(r[k] for r in rows).bit_length()))
                                 for k in rows[0]})
         m.submodules.desc = dmem = memory.Memory(shape=dl, depth=max(2, len(rows)), init=rows)
+        counts = check_unsigned("round_counts", [c - 1 for c in plan.round_counts],
+                                unsigned_bits(max(plan.round_counts) - 1))
         m.submodules.rounds = rmem = memory.Memory(
-            shape=lay.members["count_m1"], depth=max(2, len(plan.round_counts)),
-            init=check_unsigned("round_counts", [c - 1 for c in plan.round_counts],
-                                unsigned_bits(max(plan.round_counts) - 1)))
+            shape=lay.members["count_m1"], depth=max(2, len(plan.round_counts)), init=counts)
         m.submodules.phases = ptab = memory.Memory(
             shape=unsigned(plan.addr_bits), depth=max(2, len(plan.phase_table)),
             init=check_unsigned("phase_table", plan.phase_table, plan.addr_bits))
-        return dmem, rmem, ptab
+        return dmem, rmem, ptab, rows, list(counts)
 
     def _stage1(self, m, cur, issue, e0, elast, p0, is_last, phase_off) -> None:
         """The step's stage-1 registers (the outputs ``s1_*``): the issued step and its
@@ -371,7 +403,7 @@ class Controller(wiring.Component):
         m = Module()
         plan = self._plan
         lay = self._rec
-        dmem, rmem, ptab = self._tables(m)
+        dmem, rmem, ptab, rows, counts = self._tables(m)
         g0 = _record(plan, 0)
         g1 = _record(plan, min(1, len(plan.program) - 1))
         for key, val in list(g0.items()) + list(g1.items()):
@@ -379,12 +411,14 @@ class Controller(wiring.Component):
         cur = Signal(lay, init=g0)
         nxt = Signal(lay, init=g1)
 
-        succ = self._successor(m, nxt, dmem, rmem)
         # the record after ``nxt`` as a register (GROUP_LATENCY): ``nxt`` -> descriptor
         # tables -> adders -> ``nxt`` in one cycle was the ULX3S P = 64 route's worst path at
-        # 100 MHz (``nxt.glast`` -> record update -> carry chain, 11.70 ns)
+        # 100 MHz (``nxt.glast`` -> record update -> carry chain, 11.70 ns); ``_rows``
         succ_r = Signal(lay, name="succ_r",
                         init=_record(plan, 2) if len(plan.program) > 2 else g1)
+        grp_end_o = Signal(name="grp_end")
+        succ = self._successor(m, nxt, self._rows(m, cur, succ_r, g1,
+                                                  (dmem, rmem, rows, counts), grp_end_o))
         m.d.sync += succ_r.eq(succ)
 
         # ---- issue stage ----------------------------------------------------------------
@@ -448,7 +482,6 @@ class Controller(wiring.Component):
         # the enables of ``ph`` and of the group records as registers of their own (one
         # cycle ahead, like ``issue``): ``issue & elast`` and ``issue & elast & plast``
         step_end = Signal(name="step_end")
-        grp_end_o = Signal(name="grp_end")
         m.d.sync += [step_end.eq(issue_n & flags_n["elast"]),
                      grp_end_o.eq(issue_n & flags_n["il"]),
                      hz_ge2.eq(Mux(grp_end_o, cur.nvalid >= 3, hz >= 3))]
