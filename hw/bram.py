@@ -65,9 +65,13 @@ class RegisteredReadMemory(wiring.Component):
     With ``block`` on an ECP5 platform (``platform.family == "ecp5"``) and a width that fits a
     mode of :data:`DP16KD_MODES` (at most 9 bits), the memory is ``DP16KD`` block RAMs of that
     mode (:meth:`blocks`: one per 2,048 words at 5 to 9 bits, per 4,096 at up to 4) with port
-    A writing, port B reading and ``REGMODE_B = "OUTREG"``; with more than one, the address
-    bits above a block's select the write enable and, registered twice, the read data after
-    the output registers (one LUT level). The second cycle is the block's own
+    A writing, port B reading and ``REGMODE_B = "OUTREG"``. Words of 5 to 8 bits at 2,049 to
+    4,096 words sit in two x4 blocks side by side, one per 4-bit half (:meth:`slices`): the
+    read data leaves the output registers with no logic after them. Other memories of more
+    than one block stack them: the address bits above a block's select the write enable and,
+    registered twice, the read data after the output registers (one LUT level: on the P = 64
+    route at 100 MHz of ``docs/boards.md``, the copy's ``DOB`` -> that select -> ``x -
+    inz`` -> the multiplier was the worst path, 10.32 ns). The second cycle is the block's own
     output register, so the read leaves the RAM with a register's clock-to-out instead of
     the array's (5.83 ns: the P = 64 route's worst path at 95 MHz, ``docs/boards.md``). Yosys
     maps an inferred memory to a ``DP16KD`` without it (its ECP5 library has no output
@@ -94,16 +98,29 @@ class RegisteredReadMemory(wiring.Component):
             "rd_data": Out(unsigned(self._width)),
         })
 
+    def slices(self, platform) -> int:
+        """Blocks side by side, each holding a 4-bit slice of every word (x4 mode): 2 for 5
+        to 8 bits at 2,049 to 4,096 words (the overlap plan's copies), the blocks a pair of
+        x9 blocks one above the other would take, and no block select on the read data.
+        Else 1."""
+        wide = self.instance_mode(platform) == 4 and self._width > 4
+        return -(-self._width // 4) if wide else 1
+
     def instance_mode(self, platform) -> int | None:
         """The ``DP16KD`` mode this memory instantiates for ``platform``, or ``None``."""
         if not self._block or getattr(platform, "family", None) != "ecp5":
             return None
-        return dp16kd_width(self._width, min(self._depth, 2048))
+        mode = dp16kd_width(self._width, min(self._depth, 2048))
+        if mode == 9 and 4 < self._width <= 8 and 2048 < self._depth <= 4096:
+            return 4                            # two x4 slices side by side (:meth:`slices`)
+        return mode
 
     def blocks(self, platform) -> int:
         """``DP16KD`` instances for ``platform`` (0: an inferred memory)."""
         mode = self.instance_mode(platform)
-        return 0 if mode is None else -(-self._depth // DP16KD_MODES[mode][0])
+        if mode is None:
+            return 0
+        return self.slices(platform) * -(-self._depth // DP16KD_MODES[mode][0])
 
     def elaborate(self, platform):
         m = Module()
@@ -118,6 +135,14 @@ class RegisteredReadMemory(wiring.Component):
             m.d.sync += q.eq(rp.data)
             m.d.comb += self.rd_data.eq(q)
             return m
+        if self.slices(platform) > 1:        # 4-bit slices of every word, side by side
+            for b in range(self.slices(platform)):
+                bits = slice(4 * b, min(4 * b + 4, self._width))
+                width = bits.stop - bits.start
+                init = [(v >> bits.start) & ((1 << width) - 1) for v in self._init]
+                out = self._block_ram(m, b, mode, init, self.wr_en, self.wr_data[bits])
+                m.d.comb += self.rd_data[bits].eq(out)
+            return m
         # blocks of `words` words: address bits from log2(words) up pick the block (the write
         # enable decoded, the read data selected after the output registers by those bits
         # registered twice)
@@ -127,7 +152,8 @@ class RegisteredReadMemory(wiring.Component):
         outs = []
         for b in range(count):
             en = self.wr_en if count == 1 else self.wr_en & (self.wr_addr[lo:] == b)
-            outs.append(self._block_ram(m, b, mode, self._init[b * words:(b + 1) * words], en))
+            outs.append(self._block_ram(m, b, mode, self._init[b * words:(b + 1) * words], en,
+                                        self.wr_data))
         if count == 1:
             m.d.comb += self.rd_data.eq(outs[0])
             return m
@@ -138,9 +164,9 @@ class RegisteredReadMemory(wiring.Component):
             m.d.comb += self.rd_data.eq(out)
         return m
 
-    def _block_ram(self, m, b, mode, init, wr_en):
-        """``DP16KD`` ``b`` in ``mode``: port A writes, port B reads into ``OUTREG``; returns
-        its read data (the low ``width`` bits of ``DOB``)."""
+    def _block_ram(self, m, b, mode, init, wr_en, wr_data):
+        """``DP16KD`` ``b`` in ``mode``: port A writes ``wr_data``, port B reads into
+        ``OUTREG``; returns its read data (the low ``len(wr_data)`` bits of ``DOB``)."""
         words = DP16KD_MODES[mode][0]
         lo = (words - 1).bit_length()
         shift = 14 - lo                # the word address sits in AD[13:3] (x9) or AD[13:2] (x4)
@@ -150,7 +176,7 @@ class RegisteredReadMemory(wiring.Component):
         do = Signal(18, name=f"dob{b}")
         unused = Signal(18, name=f"doa{b}")
         m.d.comb += [wa.eq(self.wr_addr[:lo] << shift), ra.eq(self.rd_addr[:lo] << shift),
-                     di.eq(self.wr_data)]
+                     di.eq(wr_data)]
         ports = {}
         for i in range(14):
             ports[f"i_ADA{i}"] = wa[i]
@@ -176,4 +202,4 @@ class RegisteredReadMemory(wiring.Component):
             i_CEA=Const(1, 1), i_OCEA=Const(1, 1), i_WEA=wr_en, i_RSTA=Const(0, 1),
             i_CEB=Const(1, 1), i_OCEB=Const(1, 1), i_WEB=Const(0, 1), i_RSTB=Const(0, 1),
             **params, **ports)
-        return do[:self._width]
+        return do[:len(wr_data)]

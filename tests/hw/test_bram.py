@@ -147,7 +147,8 @@ endmodule
 
 
 @pytest.mark.parametrize("width,depth,blocks", [(8, 2048, 1), (4, 4096, 1), (8, 2600, 2),
-                                                (9, 5000, 3), (3, 4100, 2)])
+                                                (5, 4096, 2), (9, 5000, 3), (9, 2600, 2),
+                                                (3, 4100, 2)])
 def test_instance_reads_two_cycles_after_the_address(tmp_path, width, depth, blocks):
     """Through the instances and the primitive's model, one block or several (the overlap
     plan's 2,600-word copies): every seventh word of the init and the last readable, then
@@ -175,6 +176,28 @@ def test_instance_reads_two_cycles_after_the_address(tmp_path, width, depth, blo
     out = _model_run(dut, ECP5, tmp_path, width, depth, steps + [(0, 0, 0, 0)] * 2)
     # the value shown after edge k is the word of the address set before edge k - 1
     assert [int(v) for v in out[1:len(steps) + 1]] == want
+
+
+@pytest.mark.parametrize("width,depth,slices", [(8, 2600, 2), (5, 4096, 2), (8, 2048, 1),
+                                                (9, 2600, 1), (8, 4097, 1), (4, 4096, 1)])
+def test_words_of_up_to_8_bits_in_two_x4_halves(tmp_path, width, depth, slices):
+    """5 to 8 bits at 2,049 to 4,096 words: two x4 blocks side by side, each a 4-bit half of
+    every word (write enable and address shared), so synthesis gives two DP16KD and no fabric
+    cell at all (no block select); other shapes stack blocks or fit one."""
+    dut = RegisteredReadMemory(width=width, depth=depth, init=_words(width, depth, 3))
+    assert dut.slices(ECP5) == slices
+    assert dut.slices(None) == 1
+    if slices == 1:
+        return
+    assert dut.instance_mode(ECP5) == 4 and dut.blocks(ECP5) == 2
+    cells, bits = _dp16kd(tmp_path, "halves", dut, ECP5)
+    assert [c["type"] for c in cells] == ["DP16KD", "DP16KD"]
+    halves = sorted(_pins(c, bits, "DOB", 4) for c in cells)
+    assert halves[0] == [("rd_data", i) for i in range(4)]
+    assert halves[1][:width - 4] == [("rd_data", i) for i in range(4, width)]
+    for c in cells:
+        assert _pins(c, bits, "ADB", 14) == _pins(cells[0], bits, "ADB", 14)
+        assert c["parameters"]["DATA_WIDTH_B"] and int(c["parameters"]["DATA_WIDTH_B"], 2) == 4
 
 
 def test_the_model_makes_a_same_cycle_collision_x(tmp_path):
