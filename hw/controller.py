@@ -3,7 +3,7 @@ per cycle."""
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Shape, Signal, unsigned
+from amaranth.hdl import Cat, Module, Mux, Shape, Signal, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -18,6 +18,9 @@ __all__ = ["Controller", "group_layout"]
 #: everything else the flags drive (``Controller.elaborate``; ``plast`` drives only the
 #: decision: the enables it was part of are the registers ``step_end`` and ``grp_end``).
 _COPIED = ("e0", "p0", "elast", "il")
+#: The group record's fields the issue decision reads, kept in copies of their own
+#: (``Controller._decision_copies``).
+_DECIDED = ("pl", "c0", "c1", "ph0", "ph1", "lfirst", "one", "nvne1", "phases_m1")
 
 
 def group_layout(plan: HardwarePlan) -> data.StructLayout:
@@ -168,9 +171,9 @@ class Controller(wiring.Component):
         last step) for the record ``nxt`` takes (``succ_r``, or group 1 after the program's
         last group, ``cur.pl``): ``d``, the descriptor row of its layer; ``e``, the row of
         the layer of the round after it, and ``el`` that layer; ``cnt``, the step count
-        (``count_m1``) of the round after it. So :meth:`_successor` reads registers, not the
-        tables (ULX3S P = 64 at 95 MHz: ``nxt.final`` -> the descriptor table -> carry
-        chains -> ``succ_r``, 11.65 ns, was the worst path). Returns ``(d, e, el, cnt)``."""
+        (``count_m1``) of the round after it; ``rl``, that round is its layer's last. So
+        :meth:`_successor` reads registers, not the tables (ULX3S P = 64 at 95 MHz: ``nxt.final`` -> the descriptor table -> carry
+        chains -> ``succ_r``, 11.65 ns, was the worst path). Returns ``(d, e, el, cnt, rl)``."""
         dmem, rmem, rows, counts = tables
 
         def round_layer(rec, const):      # the layer of the round after ``rec``
@@ -195,17 +198,27 @@ class Controller(wiring.Component):
             ep.addr.eq(layer_el),
             rp.addr.eq(Mux(cur.pl, g1["ridx"], succ_r.ridx) + 1),
         ]
+        # ``rl``: the round after it is its layer's last (a compare on the round counter; at
+        # P = 64 at 100 MHz, ``nxt.rnd + 1 == e.rounds_m1`` -> the class and mask fields ->
+        # ``succ_r`` was the worst path, 10.64 ns, crossing the die twice)
+        new = Mux(cur.pl, g1["rlast"] & g1["glast"], succ_r.rlast & succ_r.glast)
+        rnd = Mux(cur.pl, g1["rnd"], succ_r.rnd)
+        g1_rounds = rows[round_layer(g1, True)]["rounds_m1"]
+        rl = Signal(name="rl_r", init=(g1_rounds == 0) if g1["rlast"] & g1["glast"]
+                    else g1["rnd"] + 1 == g1_rounds)
         with m.If(load):
-            m.d.sync += [d.eq(dp.data), e.eq(ep.data), el_r.eq(layer_el), cnt.eq(rp.data)]
-        return d, e, el_r, cnt
+            m.d.sync += [d.eq(dp.data), e.eq(ep.data), el_r.eq(layer_el), cnt.eq(rp.data),
+                         rl.eq(Mux(new, ~ep.data.rounds_m1.any(), rnd + 1 == ep.data.rounds_m1))]
+        return d, e, el_r, cnt, rl
 
     def _successor(self, m, nxt, rows):
         """The group record after ``nxt`` (comb): next window group of the round, else the
         next round of the layer, else the first round of the next layer; from ``nxt`` and the
         registered table reads ``rows`` = :meth:`_rows` (``d``: ``nxt``'s layer, ``e``: the
-        layer ``el`` of the round after ``nxt``, ``cnt``: that round's ``count_m1``)."""
+        layer ``el`` of the round after ``nxt``, ``cnt``: that round's ``count_m1``, ``rl``:
+        it is the layer's last)."""
         lay = self._rec
-        d, e, el, cnt = rows
+        d, e, el, cnt, rl = rows
         new_layer = nxt.rlast & nxt.glast
         succ = Signal(lay)
         m.d.comb += succ.eq(nxt)
@@ -229,9 +242,7 @@ class Controller(wiring.Component):
         with m.Else():                          # a new round (of this layer or the next)
             rlast, glast, c0, ph0 = Signal(), Signal(), Signal(), Signal()
             m.d.comb += [c0.eq(~cnt.any()), ph0.eq(~e.phases_m1.any())]
-            m.d.comb += [rlast.eq(Mux(new_layer, ~e.rounds_m1.any(),
-                                      nxt.rnd + 1 == e.rounds_m1)),
-                         glast.eq(~e.groups_m1.any())]
+            m.d.comb += [rlast.eq(rl), glast.eq(~e.groups_m1.any())]
             m.d.comb += [
                 succ.layer.eq(el), succ.rnd.eq(Mux(new_layer, 0, nxt.rnd + 1)),
                 succ.ridx.eq(nxt.ridx + 1), succ.g.eq(0), succ.g0.eq(1),
@@ -333,6 +344,25 @@ class Controller(wiring.Component):
             with m.Else():
                 m.d.sync += [cur.eq(nxt), nxt.eq(succ)]
 
+    def _decision_copies(self, m, cur, succ_r, first2, load):
+        """Copies of the record fields the issue decision reads (:data:`_DECIDED`), for
+        ``cur`` and ``nxt``, updated with them (``load``: a group's last step): ``dcur <=
+        dnxt <= succ_r``, or groups 0 and 1 after the program's last group. The records
+        drive the stage-1 registers, the banks and the successor logic all over the die; the
+        copies only the decision's few LUTs (``fpgac.hw.fanout`` names: synthesis keeps
+        them; ULX3S P = 75 at 100 MHz: ``cur.pl`` -> 4.51 ns across the die -> the decision
+        -> ``grp_end`` was the worst path, 11.45 ns). Returns ``(dcur, dnxt)``."""
+        lay = data.StructLayout({k: self._rec.members[k] for k in _DECIDED})
+        g0, g1 = ({k: g[k] for k in _DECIDED} for g in first2)
+        dcur = Signal(lay, init=g0, name=f"dcur_{TAG}0", attrs=VIVADO_ATTRS)
+        dnxt = Signal(lay, init=g1, name=f"dnxt_{TAG}0", attrs=VIVADO_ATTRS)
+        with m.If(load):
+            with m.If(cur.pl):
+                m.d.sync += [dcur.eq(lay.const(g0)), dnxt.eq(lay.const(g1))]
+            with m.Else():
+                m.d.sync += [dcur.eq(dnxt), dnxt.eq(Cat(*(succ_r[k] for k in _DECIDED)))]
+        return dcur, dnxt
+
     @staticmethod
     def _flags(g0: dict) -> dict:
         """The issue decision's flag registers (reset values: the first group's first step):
@@ -428,8 +458,7 @@ class Controller(wiring.Component):
         # starts at a flip-flop and its inputs are flip-flops. The barrier reads ``idle``
         # through a register (BARRIER_LATENCY; ``idle_r`` below).
         pp = ptab.read_port(domain="comb")
-        running = Signal()
-        draining = Signal()
+        running, draining = Signal(), Signal()
         erem = Signal.like(cur.count_m1, init=g0["count_m1"])   # steps left in the phase
         ph = Signal.like(cur.phases_m1)
         hz = Signal(unsigned(unsigned_bits(plan.pes)))
@@ -455,7 +484,8 @@ class Controller(wiring.Component):
         m.d.comb += running_n.eq(Mux(start, 1, Mux(grp_end & cur.pl, 0, running)))
         # hz >= 2 as a register (hz <= cur.nvalid - 1 after a group's last step, grp_end_o)
         hz_ge2 = Signal(name="hz_ge2")
-        issue_n, flags_n = self._decide(m, cur, nxt, g0, issue, f, (erem, ph, hz_ge2),
+        dcur, dnxt = self._decision_copies(m, cur, succ_r, (g0, g1), grp_end_o)
+        issue_n, flags_n = self._decide(m, dcur, dnxt, g0, issue, f, (erem, ph, hz_ge2),
                                         running | (self.start & ~draining),
                                         idle_r & ~self.s1_valid)
         m.d.sync += [issue.eq(issue_n), issue_o.eq(issue_n), running.eq(running_n)]
