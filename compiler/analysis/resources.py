@@ -357,8 +357,8 @@ def fits(plan, board) -> bool:
     return not _misfits(estimate(plan, board), board)
 
 
-def choose_pes(model, board, plan_fn) -> int:
-    """Largest P in ``1..MAX_AUTO_PES`` whose estimate fits ``board`` (FpgacError if none).
+def choose_pes(model, board, plan_fn, max_pes: int = MAX_AUTO_PES) -> int:
+    """Largest P in ``1..max_pes`` whose estimate fits ``board`` (FpgacError if none).
 
     The memory estimate is not monotone in P (ROM widths grow with P and cross block-size and
     logic/block-RAM boundaries), so P is searched downwards from the bound the multipliers and
@@ -372,7 +372,7 @@ def choose_pes(model, board, plan_fn) -> int:
     per_lane_dsp = max(1, est1.dsps - _mults(int(first.acc_bits), int(first.act_bits) + 1,
                                              board.flow))
     per_lane_lut = LUTS_PER_ACC_BIT * int(first.acc_bits)
-    top = min(MAX_AUTO_PES, 1 + (cap.dsps - est1.dsps) // per_lane_dsp,
+    top = min(int(max_pes), 1 + (cap.dsps - est1.dsps) // per_lane_dsp,
               1 + int(FILL_LIMIT * cap.luts - est1.luts) // per_lane_lut)
     for pes in range(max(top, 1), 1, -1):
         if fits(plan_fn(model, pes), board):

@@ -167,20 +167,23 @@ def auto_pes(model, board, plan_fn, clock_mhz=None) -> int:
     """``--pes auto``: the P whose design runs the most images per second at its clock.
 
     With ``clock_mhz`` (or a board whose default clock does not depend on P) that is the
-    largest P that fits (:func:`fpgac.compiler.analysis.resources.choose_pes`). A board whose
-    default clock falls with P (:data:`fpgac.boards.clock.DEFAULT_CLOCK_MHZ`, the ULX3S: the
-    clocks that met timing at the measured P) has one candidate per entry of its table, the
-    largest P that fits up to the entry's P (and the largest that fits overall); each is
-    priced as its default clock over its start-to-start cycles (``predict(plan).
+    largest P that fits (:func:`fpgac.compiler.analysis.resources.choose_pes`, up to
+    ``MAX_AUTO_PES``). A board whose default clock falls with P
+    (:data:`fpgac.boards.clock.DEFAULT_CLOCK_MHZ` / ``OVERLAP_CLOCK_MHZ``, the ULX3S: the
+    clocks that met timing at the measured P) looks only at the P its tables measured (up to
+    their largest entry, which may pass ``MAX_AUTO_PES``: no clock is assumed beyond a
+    route), with one candidate per entry, the largest P that fits up to the entry's P; each
+    is priced as its default clock over its start-to-start cycles (``predict(plan).
     interval_cycles``, exact), and the fastest wins (a tie: the smaller P)."""
-    from fpgac.boards.clock import DEFAULT_CLOCK_MHZ, default_clock_mhz
+    from fpgac.boards.clock import DEFAULT_CLOCK_MHZ, OVERLAP_CLOCK_MHZ, default_clock_mhz
     from fpgac.compiler.analysis.cycles import predict
     from fpgac.compiler.analysis.resources import choose_pes, fits
 
-    largest = choose_pes(model, board, plan_fn)
     table = DEFAULT_CLOCK_MHZ[board.name]
     if clock_mhz is not None or not isinstance(table, tuple):
-        return largest
+        return choose_pes(model, board, plan_fn)
+    table = table + OVERLAP_CLOCK_MHZ.get(board.name, ())
+    largest = choose_pes(model, board, plan_fn, max_pes=max(p for p, _ in table))
     plans = {}                          # each candidate P planned once
 
     def plan_at(p):
@@ -195,11 +198,16 @@ def auto_pes(model, board, plan_fn, clock_mhz=None) -> int:
             p -= 1
         candidates.add(p)
 
+    def measured(p):                    # within the table of the plan's kind
+        own = OVERLAP_CLOCK_MHZ if plan_at(p).overlap else {}
+        return p <= max(q for q, _ in own.get(board.name, DEFAULT_CLOCK_MHZ[board.name]))
+
     def speed(p):
         plan = plan_at(p)
         return default_clock_mhz(board.name, p, plan.overlap) / predict(plan).interval_cycles
 
-    return max(sorted(candidates), key=lambda p: (speed(p), -p))
+    return max(sorted(p for p in candidates if measured(p) or p == 1),
+               key=lambda p: (speed(p), -p))
 
 
 def _write_sources(plan, board, plat, clock, out: Path, baud: int) -> None:

@@ -339,3 +339,30 @@ def test_pes_auto_is_the_fastest_at_its_default_clock(monkeypatch):
     monkeypatch.setitem(clock.DEFAULT_CLOCK_MHZ, "ulx3s", ((16, 100), (32, 90), (64, 55)))
     plan, _ = board_plan(model, board, "auto", overlap="off")
     assert plan.pes == 32 and plan_clock(board, None, pes=plan.pes).mhz == 90
+
+
+def test_pes_auto_stays_within_the_measured_clock_table(monkeypatch):
+    """``--pes auto`` on a board with a clock table looks at no P above its table's largest
+    entry (no clock is assumed beyond a route), and goes past ``MAX_AUTO_PES`` where the
+    table does: LeNet-5's overlap plan at P = 80 (3 conv2 channels of 25 windows in 75
+    lanes) takes 2,681 cycles an image against 3,254 at P = 64."""
+    from fpgac.boards import clock
+    from fpgac.flows.build import auto_pes, board_plan
+
+    model = load_model("examples/lenet5_g90_8b.yml")
+    board = get_board("ulx3s")
+    _, plan_fn = board_plan(model, board, 1, overlap="on")
+    assert MAX_AUTO_PES == 64
+    monkeypatch.setitem(clock.OVERLAP_CLOCK_MHZ, "ulx3s", ((16, 100), (64, 85)))
+    assert auto_pes(model, board, plan_fn) == 64
+    iv = {p: predict(plan_fn(model, p)).interval_cycles for p in (64, 80)}
+    assert iv[80] < iv[64]
+    monkeypatch.setitem(clock.OVERLAP_CLOCK_MHZ, "ulx3s", ((16, 100), (64, 85), (80, 85)))
+    assert auto_pes(model, board, plan_fn) == 80
+    slow = 85 * iv[80] / iv[64] - 1                        # P = 80 now a little slower
+    monkeypatch.setitem(clock.OVERLAP_CLOCK_MHZ, "ulx3s", ((16, 100), (64, 85), (80, slow)))
+    assert auto_pes(model, board, plan_fn) == 64
+    # the plain plans' table (DEFAULT_CLOCK_MHZ) ends at 64: no plain plan above it
+    _, plain_fn = board_plan(model, board, 1, overlap="off")
+    monkeypatch.setitem(clock.OVERLAP_CLOCK_MHZ, "ulx3s", ((16, 100), (64, 85), (80, 85)))
+    assert auto_pes(model, board, plain_fn) <= 64
