@@ -166,54 +166,58 @@ class Controller(wiring.Component):
             "restart": Out(1),
         })
 
-    def _rows(self, m, cur, succ_r, g1, tables, load):
+    def _rows(self, m, succ_r, g1, tables, load):
         """The successor's table reads as registers, loaded with ``nxt`` (``load``: a group's
-        last step) for the record ``nxt`` takes (``succ_r``, or group 1 after the program's
-        last group, ``cur.pl``): ``d``, the descriptor row of its layer; ``e``, the row of
-        the layer of the round after it, and ``el`` that layer; ``cnt``, the step count
-        (``count_m1``) of the round after it; ``rl``, that round is its layer's last. So
-        :meth:`_successor` reads registers, not the tables (ULX3S P = 64 at 95 MHz: ``nxt.final`` -> the descriptor table -> carry
-        chains -> ``succ_r``, 11.65 ns, was the worst path). Returns ``(d, e, el, cnt, rl)``."""
+        last step) for the record ``nxt`` takes, ``succ_r``: ``d``, the descriptor row of its
+        layer; ``e``, the row of the layer of the round after it, and ``el`` that layer;
+        ``cnt``, the step count (``count_m1``) of the round after it; ``rl``, that round is
+        its layer's last. The round after the program's last group is group 0's (the
+        program is a cycle: :meth:`_successor`). So :meth:`_successor` reads registers, not
+        the tables (ULX3S P = 64 at 95 MHz: ``nxt.final`` -> the descriptor table -> carry
+        chains -> ``succ_r``, 11.65 ns, was the worst path). The reset values are those of
+        ``nxt``'s reset value, group 1 (``g1``). Returns ``(d, e, el, cnt, rl)``."""
         dmem, rmem, rows, counts = tables
+        depth_bits = max(0, (rmem.depth - 1).bit_length())
 
-        def round_layer(rec, const):      # the layer of the round after ``rec``
+        def after(rec, const):
+            """(the layer, the index in the round table, the first-round flag) of the round
+            after the group ``rec`` (a dict when ``const``)."""
             if const:
-                new = rec["rlast"] & rec["glast"]
-                return (0 if rec["final"] else rec["layer"] + 1) if new else rec["layer"]
-            return Mux(rec.rlast & rec.glast, Mux(rec.final, 0, rec.layer + 1), rec.layer)
-
-        def count_at(index):              # the round table as its read port sees ``index``
-            index %= 1 << max(0, (rmem.depth - 1).bit_length())
-            return counts[index] if index < len(counts) else 0
+                new, final = rec["rlast"] & rec["glast"], rec["final"]
+                index = 0 if new and final else (rec["ridx"] + 1) % (1 << depth_bits)
+                return (0 if final else rec["layer"] + 1) if new else rec["layer"], index, new
+            new = rec.rlast & rec.glast
+            return (Mux(new, Mux(rec.final, 0, rec.layer + 1), rec.layer),
+                    Mux(new & rec.final, 0, rec.ridx + 1), new)
 
         dp, ep, rp = (mem.read_port(domain="comb") for mem in (dmem, dmem, rmem))
         layer_el = Signal.like(succ_r.layer, name="el")
-        el_r = Signal.like(succ_r.layer, name="el_r", init=round_layer(g1, True))
+        c_layer, c_index, c_new = after(g1, True)
+        c_rounds = rows[c_layer]["rounds_m1"]
+        el_r = Signal.like(succ_r.layer, name="el_r", init=c_layer)
         d = Signal(dmem.shape, name="d_r", init=rows[g1["layer"]])
-        e = Signal(dmem.shape, name="e_r", init=rows[round_layer(g1, True)])
-        cnt = Signal.like(succ_r.count_m1, name="cnt_r", init=count_at(g1["ridx"] + 1))
-        m.d.comb += [
-            dp.addr.eq(Mux(cur.pl, g1["layer"], succ_r.layer)),
-            layer_el.eq(Mux(cur.pl, round_layer(g1, True), round_layer(succ_r, False))),
-            ep.addr.eq(layer_el),
-            rp.addr.eq(Mux(cur.pl, g1["ridx"], succ_r.ridx) + 1),
-        ]
+        e = Signal(dmem.shape, name="e_r", init=rows[c_layer])
+        cnt = Signal.like(succ_r.count_m1, name="cnt_r",
+                          init=counts[c_index] if c_index < len(counts) else 0)
         # ``rl``: the round after it is its layer's last (a compare on the round counter; at
         # P = 64 at 100 MHz, ``nxt.rnd + 1 == e.rounds_m1`` -> the class and mask fields ->
         # ``succ_r`` was the worst path, 10.64 ns, crossing the die twice)
-        new = Mux(cur.pl, g1["rlast"] & g1["glast"], succ_r.rlast & succ_r.glast)
-        rnd = Mux(cur.pl, g1["rnd"], succ_r.rnd)
-        g1_rounds = rows[round_layer(g1, True)]["rounds_m1"]
-        rl = Signal(name="rl_r", init=(g1_rounds == 0) if g1["rlast"] & g1["glast"]
-                    else g1["rnd"] + 1 == g1_rounds)
+        rl = Signal(name="rl_r", init=(c_rounds == 0) if c_new else g1["rnd"] + 1 == c_rounds)
+        s_layer, s_index, s_new = after(succ_r, False)
+        m.d.comb += [dp.addr.eq(succ_r.layer), layer_el.eq(s_layer), ep.addr.eq(layer_el),
+                     rp.addr.eq(s_index)]
         with m.If(load):
             m.d.sync += [d.eq(dp.data), e.eq(ep.data), el_r.eq(layer_el), cnt.eq(rp.data),
-                         rl.eq(Mux(new, ~ep.data.rounds_m1.any(), rnd + 1 == ep.data.rounds_m1))]
+                         rl.eq(Mux(s_new, ~ep.data.rounds_m1.any(),
+                                   succ_r.rnd + 1 == ep.data.rounds_m1))]
         return d, e, el_r, cnt, rl
 
     def _successor(self, m, nxt, rows):
         """The group record after ``nxt`` (comb): next window group of the round, else the
-        next round of the layer, else the first round of the next layer; from ``nxt`` and the
+        next round of the layer, else the first round of the next layer, and after the
+        program's last group its first (the group-0 record, ``_record(plan, 0)``: the program
+        is a cycle, so a group's last step always moves ``cur <= nxt <= succ_r``, with no
+        reload multiplexer on the records); from ``nxt`` and the
         registered table reads ``rows`` = :meth:`_rows` (``d``: ``nxt``'s layer, ``e``: the
         layer ``el`` of the round after ``nxt``, ``cnt``: that round's ``count_m1``, ``rl``:
         it is the layer's last)."""
@@ -245,7 +249,8 @@ class Controller(wiring.Component):
             m.d.comb += [rlast.eq(rl), glast.eq(~e.groups_m1.any())]
             m.d.comb += [
                 succ.layer.eq(el), succ.rnd.eq(Mux(new_layer, 0, nxt.rnd + 1)),
-                succ.ridx.eq(nxt.ridx + 1), succ.g.eq(0), succ.g0.eq(1),
+                succ.ridx.eq(Mux(new_layer & nxt.final, 0, nxt.ridx + 1)),
+                succ.g.eq(0), succ.g0.eq(1),
                 succ.glast.eq(glast), succ.rlast.eq(rlast), succ.lfirst.eq(new_layer),
                 succ.rank.eq(Mux(new_layer, e.rank_base, nxt.rank + e.slots)),
                 succ.count_m1.eq(cnt),
@@ -314,40 +319,35 @@ class Controller(wiring.Component):
             self.s1_off0.eq(cur.off0), self.s1_px0.eq(cur.px0), self.s1_nvc.eq(cur.nvc),
         ]
 
-    def _advance(self, m, cur, nxt, succ, first2, counters, ends, draining) -> None:
+    def _advance(self, m, cur, nxt, succ, counters, ends, draining) -> None:
         """The step counter ``erem`` (steps left in the phase after this one) in a cycle that
         issues a step; at a phase's last step the phase ``ph``; at a group's last step the
         hazard count ``hz`` and the group records (``cur <= nxt <= succ``, the registered
-        successor; after the
-        program's last step back to the first two groups ``first2`` and draining).
+        successor: after the program's last group ``nxt`` is group 0 and ``succ`` group 1,
+        :meth:`_successor`), and after the program's last step ``draining``.
         ``ends = (issue, step_end, grp_end)``: registers (``issue``, ``issue & elast``,
         ``issue & elast & plast``, each loaded from the next values), so each is the clock
         enable of its registers with no LUT in front (ULX3S P = 64 at 75 MHz: ``issue`` ->
         the ``ph`` enable -> the ``nxt`` record's enable was the worst path, 10.1 ns of
         routing in 12.9)."""
-        g0, g1 = first2
         erem, ph, hz = counters
         issue, step_end, grp_end = ends
-        lay = self._rec
         with m.If(issue):
             with m.If(step_end):
-                m.d.sync += erem.eq(Mux(grp_end, Mux(cur.pl, g0["count_m1"], nxt.count_m1),
-                                        cur.count_m1))
+                m.d.sync += erem.eq(Mux(grp_end, nxt.count_m1, cur.count_m1))
             with m.Else():
                 m.d.sync += erem.eq(erem - 1)
         with m.If(step_end):
             m.d.sync += ph.eq(Mux(grp_end, 0, ph + 1))
         with m.If(grp_end):
-            m.d.sync += hz.eq(cur.nvalid - 1)
+            m.d.sync += [hz.eq(cur.nvalid - 1), cur.eq(nxt), nxt.eq(succ)]
             with m.If(cur.pl):
-                m.d.sync += [cur.eq(lay.const(g0)), nxt.eq(lay.const(g1)), draining.eq(1)]
-            with m.Else():
-                m.d.sync += [cur.eq(nxt), nxt.eq(succ)]
+                m.d.sync += draining.eq(1)
 
-    def _decision_copies(self, m, cur, succ_r, first2, load):
+    def _decision_copies(self, m, succ_r, first2, load):
         """Copies of the record fields the issue decision reads (:data:`_DECIDED`), for
         ``cur`` and ``nxt``, updated with them (``load``: a group's last step): ``dcur <=
-        dnxt <= succ_r``, or groups 0 and 1 after the program's last group. The records
+        dnxt <= succ_r``. The records
         drive the stage-1 registers, the banks and the successor logic all over the die; the
         copies only the decision's few LUTs (``fpgac.hw.fanout`` names: synthesis keeps
         them; ULX3S P = 75 at 100 MHz: ``cur.pl`` -> 4.51 ns across the die -> the decision
@@ -357,10 +357,7 @@ class Controller(wiring.Component):
         dcur = Signal(lay, init=g0, name=f"dcur_{TAG}0", attrs=VIVADO_ATTRS)
         dnxt = Signal(lay, init=g1, name=f"dnxt_{TAG}0", attrs=VIVADO_ATTRS)
         with m.If(load):
-            with m.If(cur.pl):
-                m.d.sync += [dcur.eq(lay.const(g0)), dnxt.eq(lay.const(g1))]
-            with m.Else():
-                m.d.sync += [dcur.eq(dnxt), dnxt.eq(Cat(*(succ_r[k] for k in _DECIDED)))]
+            m.d.sync += [dcur.eq(dnxt), dnxt.eq(Cat(*(succ_r[k] for k in _DECIDED)))]
         return dcur, dnxt
 
     @staticmethod
@@ -378,7 +375,7 @@ class Controller(wiring.Component):
         return {k: (Signal(init=v, name=f"{k}_{TAG}0", attrs=VIVADO_ATTRS) if k in _COPIED
                     else Signal(init=v, name=k)) for k, v in init.items()}
 
-    def _decide(self, m, cur, nxt, g0, issue, f, counters, run_a, idle_a):
+    def _decide(self, m, cur, nxt, issue, f, counters, run_a, idle_a):
         """The next values of the flag registers ``f`` (``sync``) and the issue decision for
         cycle t + 1, made in cycle t; returns ``(issue_n, n)``, the decision and the flags'
         next values (the caller registers both, and copies of them). Every input is a
@@ -395,7 +392,7 @@ class Controller(wiring.Component):
         grp_end = step_end & f["plast"]
 
         def new(name):      # a flag of the record ``cur`` holds after a group's last step
-            return Mux(cur.pl, g0[name], getattr(nxt, name))
+            return getattr(nxt, name)
 
         n = {k: Signal(name=f"{k}_n") for k in f}
         m.d.comb += [
@@ -445,9 +442,9 @@ class Controller(wiring.Component):
         # tables -> adders -> ``nxt`` in one cycle was the ULX3S P = 64 route's worst path at
         # 100 MHz (``nxt.glast`` -> record update -> carry chain, 11.70 ns); ``_rows``
         succ_r = Signal(lay, name="succ_r",
-                        init=_record(plan, 2) if len(plan.program) > 2 else g1)
+                        init=_record(plan, 2 % len(plan.program)))
         grp_end_o = Signal(name="grp_end")
-        succ = self._successor(m, nxt, self._rows(m, cur, succ_r, g1,
+        succ = self._successor(m, nxt, self._rows(m, succ_r, g1,
                                                   (dmem, rmem, rows, counts), grp_end_o))
         m.d.sync += succ_r.eq(succ)
 
@@ -484,8 +481,8 @@ class Controller(wiring.Component):
         m.d.comb += running_n.eq(Mux(start, 1, Mux(grp_end & cur.pl, 0, running)))
         # hz >= 2 as a register (hz <= cur.nvalid - 1 after a group's last step, grp_end_o)
         hz_ge2 = Signal(name="hz_ge2")
-        dcur, dnxt = self._decision_copies(m, cur, succ_r, (g0, g1), grp_end_o)
-        issue_n, flags_n = self._decide(m, dcur, dnxt, g0, issue, f, (erem, ph, hz_ge2),
+        dcur, dnxt = self._decision_copies(m, succ_r, (g0, g1), grp_end_o)
+        issue_n, flags_n = self._decide(m, dcur, dnxt, issue, f, (erem, ph, hz_ge2),
                                         running | (self.start & ~draining),
                                         idle_r & ~self.s1_valid)
         m.d.sync += [issue.eq(issue_n), issue_o.eq(issue_n), running.eq(running_n)]
@@ -515,7 +512,7 @@ class Controller(wiring.Component):
         m.d.sync += [step_end.eq(issue_n & flags_n["elast"]),
                      grp_end_o.eq(issue_n & flags_n["il"]),
                      hz_ge2.eq(Mux(grp_end_o, cur.nvalid >= 3, hz >= 3))]
-        self._advance(m, cur, nxt, succ_r, (g0, g1), (erem, ph, hz),
+        self._advance(m, cur, nxt, succ_r, (erem, ph, hz),
                       (issue_o, step_end, grp_end_o), draining)
         # the end of the program reads ``idle`` registered too (``idle_r``: DONE_LATENCY), so
         # ``done`` and ``draining`` start at flip-flops, not at the OR of the whole

@@ -65,9 +65,10 @@ def test_controller_issues_exactly_the_schedule(monkeypatch):
     assert issued == want
 
 
-def _group_context(plan, monkeypatch):
-    """Run the core on one all-zero image; per latched group the controller's stage-1 context
-    ``(layer, rank, nch, nvw, glast, rlast, off0, px0, nvc)``."""
+def _group_context(plan, monkeypatch, images=2):
+    """Run the core on ``images`` all-zero images back to back; per latched group the
+    controller's stage-1 context ``(layer, rank, nch, nvw, glast, rlast, off0, px0, nvc)``
+    (the second image's groups follow the program's last group: the successor wraps)."""
     ctrls = capture_controller(monkeypatch)
     dut = Accelerator(plan)
     seen = []
@@ -75,14 +76,18 @@ def _group_context(plan, monkeypatch):
     async def bench(ctx):
         ctrl = ctrls[0]
         ctx.set(dut.pixels.valid, 1)
-        for _ in range(200000):
+        ctx.set(dut.result.ready, 1)
+        results = 0
+        for _ in range(200000 * images):
             await ctx.tick()
             if ctx.get(ctrl.s1_valid) and ctx.get(ctrl.s1_latch):
                 seen.append(tuple(int(ctx.get(getattr(ctrl, f"s1_{n}"))) for n in
                                   ("layer", "rank", "nch", "nvw", "glast", "rlast",
                                    "off0", "px0", "nvc")))
             if ctx.get(dut.result.valid):
-                return
+                results += 1
+                if results == images:
+                    return
         raise AssertionError("no result")
 
     run(dut, bench)
@@ -114,7 +119,7 @@ def test_controller_generates_the_groups_of_the_descriptors(monkeypatch):
     plan = plan_hardware(model, pes=7, pixel_lut=pixel_table(model))
     assert any(d.slots > 1 and d.width > 1 for d in plan.descriptors)
     assert any(d.groups > 1 for d in plan.descriptors)
-    assert _group_context(plan, monkeypatch) == _want_context(plan)
+    assert _group_context(plan, monkeypatch) == _want_context(plan) * 2
 
 
 def test_controller_generates_rectangle_groups(monkeypatch):
@@ -126,7 +131,7 @@ def test_controller_generates_rectangle_groups(monkeypatch):
     rects = [(d.br, d.bc, d.windows // d.win_w, d.win_w) for d in plan.descriptors if d.br]
     assert any(h % br for br, bc, h, w in rects) and any(w % bc for br, bc, h, w in rects)
     assert any(d.groups > 1 and d.rounds > 1 for d in plan.descriptors if d.br)
-    assert _group_context(plan, monkeypatch) == _want_context(plan)
+    assert _group_context(plan, monkeypatch) == _want_context(plan) * 2
 
 
 def test_one_step_rounds_back_to_back(monkeypatch):
@@ -154,7 +159,7 @@ def test_one_step_rounds_back_to_back(monkeypatch):
     assert all(plan.program[k].n_valid == 1 for k in ks)
     assert [sched[b][1] - sched[a][1] for a, b in zip(ks, ks[1:])] == \
         [cycles.GROUP_LATENCY] * (len(ks) - 1)
-    assert _group_context(plan, monkeypatch) == _want_context(plan)
+    assert _group_context(plan, monkeypatch) == _want_context(plan) * 2
     c, h, wd = plan.input_shape
     images = np.random.default_rng(3).integers(0, 256, (2, c, h, wd), dtype=np.uint8)
     runs = simulate(plan, images.reshape(2, -1))
