@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 from fpgac.compiler.analysis.widths import unsigned_bits
 from fpgac.hw.cases import full_case
 from fpgac.hw.checks import check_signed, check_unsigned
+from fpgac.hw.fanout import TAG, VIVADO_ATTRS
 from fpgac.hw.requant import Requantizer
 from fpgac.hw.tables import field_rom
 
@@ -93,7 +94,7 @@ class Writer(wiring.Component):
         """Cycles from reading a latched result to writing its requantized value."""
         return self.LATENCY
 
-    def _walk(self, m, lp, sp, rd):
+    def _walk(self, m, lp, sp, rd, lane_reps=()):
         """The drain counters (class docstring): channel slot, window, lane, offset and the
         channel-table address (``rd``); ``lp`` / ``sp``: the layer rows of the draining /
         starting group. Returns ``(layer, final, lane, off, active)``.
@@ -103,7 +104,8 @@ class Writer(wiring.Component):
         (``wrem``: windows left in the slot, ``prem``: columns left in the row) and from flags
         computed at ``start`` (``nvw1``, ``row1``, ``prem0_0``), so no compare's carry chain
         feeds the counters' wide enables (ULX3S P = 32: ``wi + 1 == nvw`` -> the enables of
-        ``ci``, ``rank``, ``lane`` was the critical path, 79.4 MHz)."""
+        ``ci``, ``rank``, ``lane`` was the critical path, 79.4 MHz). ``lane_reps``: registers
+        that hold the low bits of ``lane`` too (one per first-stage multiplexer)."""
         active = Signal()
         layer = Signal.like(self.start_layer)
         final = Signal()
@@ -125,6 +127,10 @@ class Writer(wiring.Component):
         ch_end, row_end = Signal(), Signal()        # wrem == 0, prem == 0
         nvw1, row1, prem0_0 = Signal(), Signal(), Signal()   # wrem0, row_m1, prem0 == 0
         m.d.comb += [lp.addr.eq(layer), sp.addr.eq(self.start_layer)]
+
+        def to_lane(value):         # ``lane <= value`` and its replicas' low bits
+            return [lane.eq(value)] + [r.eq(value) for r in lane_reps]   # low bits
+
         with m.If(self.start):
             m.d.comb += rd.addr.eq(self.start_rank)
         with m.Else():
@@ -134,17 +140,17 @@ class Writer(wiring.Component):
                 with m.If(ci + 1 == nch):
                     m.d.sync += active.eq(0)
                 m.d.sync += [ci.eq(ci + 1), lane_ci.eq(lane_ci + lp.data.width),
-                             lane.eq(lane_ci + lp.data.width), rank.eq(rank + 1),
+                             *to_lane(lane_ci + lp.data.width), rank.eq(rank + 1),
                              off.eq(off0), wrem.eq(wrem0), ch_end.eq(nvw1),
                              prem.eq(prem0), row_end.eq(prem0_0)]
             with m.Else():
                 m.d.sync += [wrem.eq(wrem - 1), ch_end.eq(wrem == 1)]
                 with m.If(row_end):
                     m.d.sync += [prem.eq(row_m1), row_end.eq(row1),
-                                 off.eq(off + 1 + oskip), lane.eq(lane + 1 + lskip)]
+                                 off.eq(off + 1 + oskip), *to_lane(lane + 1 + lskip)]
                 with m.Else():
                     m.d.sync += [prem.eq(prem - 1), row_end.eq(prem == 1),
-                                 off.eq(off + 1), lane.eq(lane + 1)]
+                                 off.eq(off + 1), *to_lane(lane + 1)]
         with m.If(self.start):
             first_m1 = Signal(unsigned(pw))         # prem0 of the starting group
             m.d.comb += first_m1.eq(Mux(sp.data.rect, self.start_nvc - 1,
@@ -153,7 +159,7 @@ class Writer(wiring.Component):
                          nch.eq(self.start_nch), off0.eq(self.start_off0), ci.eq(0),
                          wrem.eq(self.start_nvw - 1), wrem0.eq(self.start_nvw - 1),
                          ch_end.eq(self.start_nvw == 1), nvw1.eq(self.start_nvw == 1),
-                         lane.eq(0), lane_ci.eq(0), rank.eq(self.start_rank),
+                         *to_lane(0), lane_ci.eq(0), rank.eq(self.start_rank),
                          off.eq(self.start_off0), prem.eq(first_m1), prem0.eq(first_m1),
                          row_end.eq(~first_m1.any()), prem0_0.eq(~first_m1.any())]
             with m.If(sp.data.rect):
@@ -186,7 +192,15 @@ class Writer(wiring.Component):
         m.submodules.requant = rq = Requantizer(self._params, in_bits=sum_bits,
                                                 tag_bits=self._addr_bits + 1)
 
-        layer, final, lane, off, active = self._walk(m, lp, sp, rd)
+        group = self.LANE_GROUP
+        lo_bits = (group - 1).bit_length()
+        ngroups = -(-self._pes // group)
+        # each first-stage multiplexer reads a copy of the lane's low bits of its own
+        # (``fpgac.hw.fanout`` names: synthesis keeps them; ULX3S P = 64 at 100 MHz: ``lane``
+        # -> 5.36 ns across the die -> a far group's multiplexer -> its part, 10.30 ns)
+        reps = [Signal(unsigned(lo_bits), name=f"lane_{TAG}{j}", attrs=VIVADO_ATTRS)
+                for j in range(ngroups)] if lo_bits else []
+        layer, final, lane, off, active = self._walk(m, lp, sp, rd, reps)
 
         # read stages (cycles c + 1 + i and c + 2 + i): the lane multiplexer in two registered
         # halves, one LANE_GROUP:1 multiplexer per group of lanes on the lane's low bits, then
@@ -195,14 +209,11 @@ class Writer(wiring.Component):
         # them the table entry (a block RAM without its output register: its data registered
         # twice), the offset, the layer and the valid bit; then the sum stage: value + bias,
         # base + offset (the values have no reset: they are used only under valid0 / valid1)
-        group = self.LANE_GROUP
-        lo_bits = (group - 1).bit_length()
-        ngroups = -(-self._pes // group)
         parts = [Signal(signed(self._acc_bits), name=f"part{j}", reset_less=True)
                  for j in range(ngroups)]
         for j, part in enumerate(parts):
             members = range(group * j, min(group * (j + 1), self._pes))
-            for p in full_case(m, lane[:lo_bits], members):
+            for p in full_case(m, reps[j] if reps else lane[:lo_bits], members):
                 m.d.sync += part.eq(self.lanes[p])
 
         def delayed(value, name, *, reset_less=True):
