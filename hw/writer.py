@@ -198,8 +198,10 @@ class Writer(wiring.Component):
         # each first-stage multiplexer reads a copy of the lane's low bits of its own
         # (``fpgac.hw.fanout`` names: synthesis keeps them; ULX3S P = 64 at 100 MHz: ``lane``
         # -> 5.36 ns across the die -> a far group's multiplexer -> its part, 10.30 ns)
-        reps = [Signal(unsigned(lo_bits), name=f"lane_{TAG}{j}", attrs=VIVADO_ATTRS)
-                for j in range(ngroups)] if lo_bits else []
+        # (no reset: read only while draining, loaded at ``start``; with one, P = 75 at 100
+        # MHz on bcc9dbc: the core reset -> 6.49 ns across the die -> a copy's LSR, 10.08 ns)
+        reps = [Signal(unsigned(lo_bits), name=f"lane_{TAG}{j}", attrs=VIVADO_ATTRS,
+                       reset_less=True) for j in range(ngroups)] if lo_bits else []
         layer, final, lane, off, active = self._walk(m, lp, sp, rd, reps)
 
         # read stages (cycles c + 1 + i and c + 2 + i): the lane multiplexer in two registered

@@ -149,6 +149,26 @@ def test_controller_keeps_two_copies_of_issue_and_its_flags(tmp_path):
     assert kept(YOSYS_NAMES) == 7 + 7       # (abc9 needs the private names in either case)
 
 
+def test_writer_keeps_a_lane_select_copy_per_multiplexer(tmp_path):
+    """The writer's first-stage lane multiplexers (8 lanes each) read copies of the lane
+    counter's low bits of their own: at P = 20, 3 multiplexers x 3 bits = 9 flip-flops on
+    replica wires with the open flows' script, merged back into one copy's 3 without it."""
+    from fpgac.hw.writer import Writer
+
+    model = random_model(5)
+    plan = plan_hardware(model, pes=20, pixel_lut=pixel_table(model))
+    assert Writer.LANE_GROUP == 8
+    il = rtlil.convert(Writer(plan), name="top")
+
+    def kept(script: str) -> int:
+        synth_ecp5(tmp_path, "w", il, script,
+                   _COUNT_KEPT.replace(f"w:*_{fanout.TAG}*", f"w:lane_{fanout.TAG}*"))
+        return _kept(tmp_path)
+
+    assert kept(platform_overrides("ecp5")["script_after_read"]) == 9
+    assert kept(YOSYS_NAMES) == 3
+
+
 def test_controller_replicas_take_the_reset_on_their_own_pin(tmp_path):
     """Every replica flip-flop of the controller (all 12 have a reset) gets the domain reset on
     its ECP5 ``LSR`` pin with the open flows' script, and no LUT in front of a replica reads

@@ -44,14 +44,20 @@ def test_tiny_split_copies_icarus(tiny, build_dir, special_images):
     assert (res.compute_cycles == cycles.predict(plan).compute_cycles).all()
 
 
-def test_lenet5_ulx3s_overlap_plan_back_to_back(build_dir):
-    """The ULX3S default's shape: LeNet-5 at P = 64 with the overlapped load, whole copies of
-    2,600 words (two DP16KD each, the read selected after the output registers), Verilator,
+def test_lenet5_ulx3s_default_core_back_to_back(build_dir):
+    """The core of the ULX3S default build (``fpgac build examples/lenet5_g90_8b.yml --board
+    ulx3s``: ``--pes auto`` with the overlapped load, the build's own plan): LeNet-5's whole
+    copies of 2,600 words (two x4 DP16KD side by side each, no read select), Verilator,
     MNIST images back to back: bit-exact, every compute cycle count and interval predicted."""
+    from fpgac.boards.platforms import get_board
+    from fpgac.flows.build import board_plan
+
     model = load_model(ROOT / "examples" / "lenet5_g90_8b.yml")
-    plan = plan_hardware(model, pes=64, pixel_lut=pixel_table(model), overlap=True)
+    plan, _ = board_plan(model, get_board("ulx3s"), "auto")
+    assert plan.overlap and plan.pes >= 64
     assert (plan.act_body, plan.mem_depth) == (0, 2600)
-    assert RegisteredReadMemory(width=plan.act_bits, depth=plan.mem_depth).blocks(ECP5) == 2
+    copy = RegisteredReadMemory(width=plan.act_bits, depth=plan.mem_depth)
+    assert copy.blocks(ECP5) == 2 and copy.slices(ECP5) == 2
     images = load_mnist("test")[0][:4].reshape(4, 1, 28, 28)
     res = rtl.simulate(plan, images, build_dir=build_dir, primitives="ecp5")
     verdict = compare(model, plan, images, res)
