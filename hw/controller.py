@@ -175,37 +175,32 @@ class Controller(wiring.Component):
         program is a cycle: :meth:`_successor`). So :meth:`_successor` reads registers, not
         the tables (ULX3S P = 64 at 95 MHz: ``nxt.final`` -> the descriptor table -> carry
         chains -> ``succ_r``, 11.65 ns, was the worst path). The reset values are those of
-        ``nxt``'s reset value, group 1 (``g1``). Returns ``(d, e, el, cnt, rl)``."""
-        dmem, rmem, rows, counts = tables
-        depth_bits = max(0, (rmem.depth - 1).bit_length())
-
-        def after(rec, const):
-            """(the layer, the index in the round table, the first-round flag) of the round
-            after the group ``rec`` (a dict when ``const``)."""
-            if const:
-                new, final = rec["rlast"] & rec["glast"], rec["final"]
-                index = 0 if new and final else (rec["ridx"] + 1) % (1 << depth_bits)
-                return (0 if final else rec["layer"] + 1) if new else rec["layer"], index, new
-            new = rec.rlast & rec.glast
-            return (Mux(new, Mux(rec.final, 0, rec.layer + 1), rec.layer),
-                    Mux(new & rec.final, 0, rec.ridx + 1), new)
-
+        ``nxt``'s reset value, group 1 (``g1``), and of the first group of the round after it in
+        ``plan.program`` (read only once group 1 is its round's last). Returns ``(d, e, el,
+        cnt, rl)``."""
+        dmem, rmem, rows = tables
+        program = self._plan.program
+        k1 = min(1, len(program) - 1)
+        k = next(j % len(program) for j in range(k1 + 1, k1 + len(program) + 1)
+                 if program[j % len(program)].g == 0)
+        r1 = _record(self._plan, k)                 # the round after group 1: its first group
         dp, ep, rp = (mem.read_port(domain="comb") for mem in (dmem, dmem, rmem))
         layer_el = Signal.like(succ_r.layer, name="el")
-        c_layer, c_index, c_new = after(g1, True)
-        c_rounds = rows[c_layer]["rounds_m1"]
-        el_r = Signal.like(succ_r.layer, name="el_r", init=c_layer)
+        el_r = Signal.like(succ_r.layer, name="el_r", init=r1["layer"])
         d = Signal(dmem.shape, name="d_r", init=rows[g1["layer"]])
-        e = Signal(dmem.shape, name="e_r", init=rows[c_layer])
-        cnt = Signal.like(succ_r.count_m1, name="cnt_r",
-                          init=counts[c_index] if c_index < len(counts) else 0)
+        e = Signal(dmem.shape, name="e_r", init=rows[r1["layer"]])
+        cnt = Signal.like(succ_r.count_m1, name="cnt_r", init=r1["count_m1"])
         # ``rl``: the round after it is its layer's last (a compare on the round counter; at
         # P = 64 at 100 MHz, ``nxt.rnd + 1 == e.rounds_m1`` -> the class and mask fields ->
         # ``succ_r`` was the worst path, 10.64 ns, crossing the die twice)
-        rl = Signal(name="rl_r", init=(c_rounds == 0) if c_new else g1["rnd"] + 1 == c_rounds)
-        s_layer, s_index, s_new = after(succ_r, False)
-        m.d.comb += [dp.addr.eq(succ_r.layer), layer_el.eq(s_layer), ep.addr.eq(layer_el),
-                     rp.addr.eq(s_index)]
+        rl = Signal(name="rl_r", init=r1["rlast"])
+        # the layer, the round-table index and the new-layer flag of the round after succ_r
+        s_new = succ_r.rlast & succ_r.glast
+        m.d.comb += [dp.addr.eq(succ_r.layer),
+                     layer_el.eq(Mux(s_new, Mux(succ_r.final, 0, succ_r.layer + 1),
+                                     succ_r.layer)),
+                     ep.addr.eq(layer_el),
+                     rp.addr.eq(Mux(s_new & succ_r.final, 0, succ_r.ridx + 1))]
         with m.If(load):
             m.d.sync += [d.eq(dp.data), e.eq(ep.data), el_r.eq(layer_el), cnt.eq(rp.data),
                          rl.eq(Mux(s_new, ~ep.data.rounds_m1.any(),
@@ -283,8 +278,8 @@ class Controller(wiring.Component):
 
     def _tables(self, m):
         """The per-layer descriptors, the round step counts and the phase offsets: small
-        tables the controller reads combinationally. Returns the three memories, the
-        descriptor rows and the step counts (``count_m1``) they hold."""
+        tables the controller reads combinationally. Returns the three memories and the
+        descriptor rows."""
         plan = self._plan
         lay = self._rec
         # the hazard wait of a group is max(n_valid, GROUP_LATENCY) (class docstring)
@@ -293,14 +288,14 @@ class Controller(wiring.Component):
         dl = data.StructLayout({k: unsigned(max(1, max(r[k] for r in rows).bit_length()))
                                 for k in rows[0]})
         m.submodules.desc = dmem = memory.Memory(shape=dl, depth=max(2, len(rows)), init=rows)
-        counts = check_unsigned("round_counts", [c - 1 for c in plan.round_counts],
-                                unsigned_bits(max(plan.round_counts) - 1))
         m.submodules.rounds = rmem = memory.Memory(
-            shape=lay.members["count_m1"], depth=max(2, len(plan.round_counts)), init=counts)
+            shape=lay.members["count_m1"], depth=max(2, len(plan.round_counts)),
+            init=check_unsigned("round_counts", [c - 1 for c in plan.round_counts],
+                                unsigned_bits(max(plan.round_counts) - 1)))
         m.submodules.phases = ptab = memory.Memory(
             shape=unsigned(plan.addr_bits), depth=max(2, len(plan.phase_table)),
             init=check_unsigned("phase_table", plan.phase_table, plan.addr_bits))
-        return dmem, rmem, ptab, rows, list(counts)
+        return dmem, rmem, ptab, rows
 
     def _stage1(self, m, cur, issue, e0, elast, p0, is_last, phase_off) -> None:
         """The step's stage-1 registers (the outputs ``s1_*``): the issued step and its
@@ -391,24 +386,22 @@ class Controller(wiring.Component):
         step_end = issue & f["elast"]
         grp_end = step_end & f["plast"]
 
-        def new(name):      # a flag of the record ``cur`` holds after a group's last step
-            return getattr(nxt, name)
-
+        # ``nxt``'s flags: the record ``cur`` holds after a group's last step
         n = {k: Signal(name=f"{k}_n") for k in f}
         m.d.comb += [
             n["e0"].eq(Mux(issue, f["elast"], f["e0"])),
             n["p0"].eq(Mux(step_end, f["plast"], f["p0"])),
-            n["elast"].eq(Mux(issue, Mux(f["elast"], Mux(f["plast"], new("c0"), cur.c0),
+            n["elast"].eq(Mux(issue, Mux(f["elast"], Mux(f["plast"], nxt.c0, cur.c0),
                                          f["e1"]), f["elast"])),
-            n["e1"].eq(Mux(issue, Mux(f["elast"], Mux(f["plast"], new("c1"), cur.c1),
+            n["e1"].eq(Mux(issue, Mux(f["elast"], Mux(f["plast"], nxt.c1, cur.c1),
                                       erem == 2), f["e1"])),
-            n["plast"].eq(Mux(step_end, Mux(f["plast"], new("ph0"), f["p1"]), f["plast"])),
-            n["p1"].eq(Mux(step_end, Mux(f["plast"], new("ph1"), ph + 2 == cur.phases_m1),
+            n["plast"].eq(Mux(step_end, Mux(f["plast"], nxt.ph0, f["p1"]), f["plast"])),
+            n["p1"].eq(Mux(step_end, Mux(f["plast"], nxt.ph1, ph + 2 == cur.phases_m1),
                            f["p1"])),
-            n["fl"].eq(n["e0"] & n["p0"] & Mux(grp_end, new("lfirst"), cur.lfirst)),
+            n["fl"].eq(n["e0"] & n["p0"] & Mux(grp_end, nxt.lfirst, cur.lfirst)),
             n["il"].eq(n["elast"] & n["plast"]),
             n["bhz"].eq(n["e1"] & n["plast"]),
-            n["chz"].eq(Mux(grp_end, new("c0"), cur.c0) & n["p1"]),
+            n["chz"].eq(Mux(grp_end, nxt.c0, cur.c0) & n["p1"]),
         ]
         m.d.sync += [f[k].eq(n[k]) for k in f]
         # hz in t + 1 != 0, i.e. hz >= 2 in t: a register of its own (``hz_ge2``), so the
@@ -430,7 +423,7 @@ class Controller(wiring.Component):
         m = Module()
         plan = self._plan
         lay = self._rec
-        dmem, rmem, ptab, rows, counts = self._tables(m)
+        dmem, rmem, ptab, rows = self._tables(m)
         g0 = _record(plan, 0)
         g1 = _record(plan, min(1, len(plan.program) - 1))
         for key, val in list(g0.items()) + list(g1.items()):
@@ -445,7 +438,7 @@ class Controller(wiring.Component):
                         init=_record(plan, 2 % len(plan.program)))
         grp_end_o = Signal(name="grp_end")
         succ = self._successor(m, nxt, self._rows(m, succ_r, g1,
-                                                  (dmem, rmem, rows, counts), grp_end_o))
+                                                  (dmem, rmem, rows), grp_end_o))
         m.d.sync += succ_r.eq(succ)
 
         # ---- issue stage ----------------------------------------------------------------
