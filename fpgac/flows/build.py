@@ -42,7 +42,7 @@ def default_out_dir(model_path, board_name: str) -> Path:
 
 def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | None = None,
           clock_mhz: float | None = None, pnr: bool = True, progress=None,
-          weight_store: str = "auto", overlap: str = DEFAULT_OVERLAP) -> dict:
+          weight_store: str = "auto", overlap: str = DEFAULT_OVERLAP, seeds: int = 1) -> dict:
     """Build ``model_path`` for ``board_name``; returns the report (also written to disk).
 
     Parameters
@@ -72,6 +72,11 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
         ``off``, ``on`` or ``auto`` (:data:`DEFAULT_OVERLAP`): load the next image while the
         current one computes (:func:`fpgac.compiler.analysis.resources.plan_for_board`;
         ``report.json`` ``overlap``, ``interval_cycles``).
+    seeds : int
+        Open flows: place and route with up to this many nextpnr seeds, as many at a time as
+        the machine has cores, keeping the first route that meets the clock, else the
+        fastest (:func:`fpgac.boards.tools.run_tools`; ``report.json`` ``pnr_seeds``,
+        ``pnr_seed``). 1: one route, nextpnr's default seed.
 
     Raises
     ------
@@ -109,7 +114,8 @@ def build(model_path, board_name: str, *, pes="auto", out_dir=None, baud: int | 
     report = reports.new_report(model_path, board, plan, est, clock, baud, times)
     if pnr:
         t2 = time.monotonic()
-        reports.add_tool_results(report, run_tools(board, out, int(plan.pes), step), clock.hz)
+        found = run_tools(board, out, int(plan.pes), step, seeds, float(clock.hz) / 1e6)
+        reports.add_tool_results(report, found, clock.hz)
         times["tools_s"] = time.monotonic() - t2
     else:
         report["notes"].append("tools not run (--no-pnr): resources are the plan estimate")
