@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from fpgac.compiler import ir
 
-__all__ = ["SPATIAL", "CHANNEL_PARALLEL", "Requant", "Group", "LayerDesc", "desc_widths",
-           "desc_rows", "LayerPlan", "HardwarePlan", "plan_hardware", "WEIGHT_STORES"]
+__all__ = ["SPATIAL", "CHANNEL_PARALLEL", "MIN_POOLED_COUNT", "Requant", "Group", "LayerDesc",
+           "desc_widths", "desc_rows", "LayerPlan", "HardwarePlan", "plan_hardware",
+           "WEIGHT_STORES"]
 
 #: Layer mode: all lanes share one weight stream (one bank; different output windows).
 SPATIAL = "spatial"
@@ -44,6 +45,15 @@ class Requant:
     outz: int
     relu: bool
     n_bits: int
+
+
+#: Fewest steps per phase of a round of a layer with pool phases (``Group.count`` where
+#: ``phases > 1``; the compiler pads shorter rounds, :mod:`fpgac.compiler.passes.emit_tables`,
+#: and prices them so, :mod:`fpgac.compiler.passes.choose_mapping`): two phase ends of a group
+#: are then at least two cycles apart, which the lane's two-stage pool needs (its compare in
+#: one cycle reads the pool that the previous phase's end wrote in the cycle before:
+#: :class:`fpgac.hw.lane.Lane`).
+MIN_POOLED_COUNT = 2
 
 
 @dataclass(frozen=True)
@@ -314,9 +324,9 @@ class HardwarePlan:
     #: ROM output register (1) + bank stage (1).
     rom_latency: int = 4
     #: Step at a lane input -> latched value: address parts register, address register,
-    #: activation read, read register, ``x - inz``, multiply, accumulate, pool/latch (one
-    #: cycle each).
-    lane_latency: int = 8
+    #: activation read, read register, ``x - inz``, multiply, accumulate, pool compare,
+    #: pool/latch (one cycle each).
+    lane_latency: int = 9
     #: Writer reads a latched value -> its requantized value is written: read registers (the
     #: lane multiplexer's two halves, the channel table entry: 2) + sum register (1) +
     #: requantizer (constants, product, rounding, shift, zero point, clamp: 6).

@@ -34,10 +34,20 @@ class Lane(wiring.Component):
     The two multiplier registers are a :class:`~fpgac.hw.mul.RegisteredMultiplier`: on an
     ECP5 build, the ``MULT18X18D``'s own.
         c + 6  acc = (first ? 0 : acc) + product
-        c + 7  pool = phase0 ? acc : max(pool, acc)           if last  (last step of a phase)
+        c + 7  register gt = acc > pool and a copy of acc          (the compare's carry chain)
+        c + 8  pool = phase0 | gt ? acc : pool                 if last  (last step of a phase)
                result = that pooled value                     if latch (last step of the group)
 
-    ``result`` shows the latched value from ``c + latency`` (:attr:`LATENCY` = 8). ``busy`` is
+    The compare in ``c + 7`` reads ``pool`` as written by the previous phase's last step in
+    its ``c' + 8``; that is the pooled value of every earlier phase as long as two phase ends
+    of a group are at least two cycles apart, i.e. a pooled layer's rounds take at least two
+    steps per phase (``plan.program``'s ``count >= 2`` where ``phases > 1``: the compiler's
+    rule, :mod:`fpgac.compiler.passes.emit_tables`). A one-phase group needs no compare
+    (``phase0`` takes ``acc``). Why two stages: the compare's carry chain and the select of
+    ``acc_bits`` x 2 multiplexers in one cycle were the worst path of the ULX3S LeNet-5
+    routes at 100 MHz (P = 64 and 75, 2026-12-03: ``acc`` -> compare -> ``pool``, 9.5-10.6 ns).
+
+    ``result`` shows the latched value from ``c + latency`` (:attr:`LATENCY` = 9). ``busy`` is
     high while a valid step is in any stage after ``c``. The accumulator is ``acc_bits``
     signed; the compiler guarantees no overflow (:mod:`fpgac.compiler.analysis.widths`).
 
@@ -66,7 +76,7 @@ class Lane(wiring.Component):
         })
 
     #: Cycles from a step at the lane input to its latched value on ``result``.
-    LATENCY = 8
+    LATENCY = 9
     #: Cycles from ``rd_addr`` to its word on ``rd_data`` (the activation memory's read and
     #: output register): stages 2 -> 4.
     READ_LATENCY = 2
@@ -78,9 +88,9 @@ class Lane(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        # flags, d and inz follow the step through stages 1 .. 7 (stage s is cycle c + s)
+        # flags, d and inz follow the step through stages 1 .. 8 (stage s is cycle c + s)
         flags = [{n: getattr(self, n) for n in _FLAGS}]
-        for s in range(1, 8):
+        for s in range(1, 9):
             stage = {n: Signal(name=f"{n}{s}", reset_less=n != "valid") for n in _FLAGS}
             m.d.sync += [stage[n].eq(flags[-1][n]) for n in _FLAGS]
             flags.append(stage)
@@ -109,20 +119,25 @@ class Lane(wiring.Component):
         m.d.comb += [mul.a.eq(x4 - inz[4]), mul.b.eq(d[4])]
         prod6 = mul.p
         # stage 6: accumulate
-        f6, f7 = flags[6], flags[7]
+        f6 = flags[6]
         acc = Signal(signed(self._acc_bits), reset_less=True)
         with m.If(f6["valid"]):
             m.d.sync += acc.eq(Mux(f6["first"], 0, acc) + prod6)
-        # stage 7: pool and latch (acc holds the step's running sum)
+        # stage 7: the compare against the pool of the earlier phases, and acc's copy
+        f8 = flags[8]
         pool = Signal(signed(self._acc_bits), reset_less=True)
+        acc8 = Signal(signed(self._acc_bits), reset_less=True)
+        gt8 = Signal(reset_less=True)
+        m.d.sync += [acc8.eq(acc), gt8.eq(acc > pool)]
+        # stage 8: pool and latch
         pooled = Signal(signed(self._acc_bits))
         result = Signal(signed(self._acc_bits), reset_less=True)
         m.d.comb += self.result.eq(result)
-        m.d.comb += pooled.eq(Mux(f7["phase0"] | (acc > pool), acc, pool))
-        with m.If(f7["valid"]):
-            with m.If(f7["last"]):
+        m.d.comb += pooled.eq(Mux(f8["phase0"] | gt8, acc8, pool))
+        with m.If(f8["valid"]):
+            with m.If(f8["last"]):
                 m.d.sync += pool.eq(pooled)
-            with m.If(f7["latch"]):
+            with m.If(f8["latch"]):
                 m.d.sync += result.eq(pooled)
         m.d.comb += self.busy.eq(Cat(*(f["valid"] for f in flags[1:])).any())
         return m

@@ -18,7 +18,8 @@ Cycle numbers are relative to the cycle ``A`` in which the last input pixel is a
   offset, ``w - wz``) into a register (``t+4``); each lane registers its address parts
   (``t+4``) and its address (``t+5``), reads its activation in ``t+6`` (data in ``t+7``,
   registered), subtracts the zero point (``t+8``), multiplies (``t+9``), accumulates
-  (``t+10``), pools and (last step of the group) latches in ``t+11``:
+  (``t+10``), compares with the pool (``t+11``), pools and (last step of the group) latches
+  in ``t+12``:
   the latched values are visible from cycle ``u_k + rom_latency + lane_latency`` where
   ``u_k`` is the issue cycle of the group's last step. Fillers and list padding are steps
   like any other.
@@ -91,8 +92,9 @@ __all__ = ["ROM_LATENCY", "LANE_LATENCY", "WRITER_LATENCY", "RESULT_LATENCY",
 #: output register, bank stage).
 ROM_LATENCY = 4
 #: Step at the lane input -> latched value visible (address parts register, address
-#: register, activation read, read register, ``x - inz``, multiply, accumulate, pool/latch).
-LANE_LATENCY = 8
+#: register, activation read, read register, ``x - inz``, multiply, accumulate, pool compare,
+#: pool/latch).
+LANE_LATENCY = 9
 #: Writer reads a latched value -> cycle its requantized value is written (two read
 #: registers: the lane multiplexer's halves, the channel table entry; sum register; six
 #: requantizer stages).

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from fpgac.compiler.plan import MIN_POOLED_COUNT
+
 __all__ = ["Mapping", "choose_mapping", "layer_cycles", "mapping_cost", "rect_cost",
            "slice_order", "slice_rounds"]
 
@@ -123,7 +125,7 @@ def layer_cycles(groups) -> int:
 
 def _raster_groups(lists, windows: int, phases: int, a: int, b: int):
     """``(steps, n_valid)`` of the raster mapping's groups, in order."""
-    for nch, count in _rounds(lists, a, sort=a > 1):
+    for nch, count in _rounds(lists, a, sort=a > 1, phases=phases):
         for g in range(0, windows, b):
             yield phases * count, nch * min(b, windows - g)
 
@@ -133,20 +135,22 @@ def _rect_groups(lists, shape, phases: int, a: int, br: int, bc: int):
     hq, wq = shape
     valid = [min(br, hq - r) * min(bc, wq - c)
              for r in range(0, hq, br) for c in range(0, wq, bc)]
-    for nch, count in _rounds(lists, a, sort=a > 1):
+    for nch, count in _rounds(lists, a, sort=a > 1, phases=phases):
         for nv in valid:
             yield phases * count, nch * nv
 
 
-def _rounds(lists, a: int, sort: bool = True):
+def _rounds(lists, a: int, sort: bool = True, phases: int = 1):
     """Per round of ``a`` channels (descending list length; channel order if not ``sort``,
-    as :mod:`.emit_tables` deals them): ``(channels, count)``."""
+    as :mod:`.emit_tables` deals them): ``(channels, count)``, ``count`` at least
+    ``MIN_POOLED_COUNT`` for a layer with pool ``phases`` (as emitted)."""
+    least = MIN_POOLED_COUNT if phases > 1 else 1
     order = list(range(len(lists)))
     if sort:
         order.sort(key=lambda o: -len(lists[o]))
     for r in range(0, len(lists), a):
         chans = order[r:r + a]
-        yield len(chans), max(1, max(len(lists[o]) for o in chans))
+        yield len(chans), max(least, max(len(lists[o]) for o in chans))
 
 
 def mapping_cost(pes: int, lists, windows: int, phases: int, a: int) -> int:
@@ -154,7 +158,7 @@ def mapping_cost(pes: int, lists, windows: int, phases: int, a: int) -> int:
     window groups)."""
     b = pes // a
     cost = 0
-    for nch, count in _rounds(lists, a):
+    for nch, count in _rounds(lists, a, phases=phases):
         for g in range(0, windows, b):
             cost += max(phases * count, nch * min(b, windows - g))
     return cost

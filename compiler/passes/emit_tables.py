@@ -14,7 +14,10 @@ position.
 Mapping ``a`` (:mod:`.choose_mapping`): lane ``p < a * b`` (``b = P // a``) runs channel slot
 ``p // b`` (bank ``p // b``) and window slot ``p % b``; channels are dealt in descending list
 length (stable) when ``a > 1``, in channel order when ``a = 1``; a round lasts as long as its
-longest list and a bank that serves a shorter list stores the ``last`` column.
+longest list and a bank that serves a shorter list stores the ``last`` column. A round of a
+pooled layer (more than one phase) lasts at least ``plan.MIN_POOLED_COUNT`` steps per phase
+(the lane compares with the pool one cycle before it selects: ``hw/lane.py``); a shorter
+round's lists then all stop at their ``last`` entry.
 
 Rectangle groups ``(br, bc)`` (``br > 0``; :class:`~fpgac.compiler.plan.LayerDesc`): window
 slot ``k = p % b`` (``b = br * bc``) is lane ``(u, v) = divmod(k, bc)`` of the group, the
@@ -35,7 +38,7 @@ from dataclasses import dataclass
 
 from fpgac.compiler import ir
 from fpgac.compiler.passes.choose_mapping import slice_order
-from fpgac.compiler.plan import CHANNEL_PARALLEL, SPATIAL, Group, LayerDesc
+from fpgac.compiler.plan import CHANNEL_PARALLEL, MIN_POOLED_COUNT, SPATIAL, Group, LayerDesc
 
 __all__ = ["Windows", "layer_windows", "Tables"]
 
@@ -156,6 +159,8 @@ class Tables:
         streams = ([lists[o] for o in chans] if ns == 1
                    else [lists[o][i] for o in chans for i in range(ns)])
         count = max(len(x) for x in streams)
+        if phases > 1:
+            count = max(count, MIN_POOLED_COUNT)
         self.round_counts.append(count)
         for k, lst in enumerate(streams):
             self.banks[k].extend(lst)

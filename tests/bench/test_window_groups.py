@@ -20,7 +20,9 @@ def test_lenet5_p54_conv1_takes_rectangles_and_raster_is_the_before():
     assert after["layers"][0][:3] == ("conv1", "1 x 7x7", 1424)
     assert before["layers"][0][:3] == ("conv1", "1 x 54", 1424)
     assert after["layers"][1:] == before["layers"][1:]
-    assert (before["compute"], after["compute"]) == (3438, 3437)
+    # (3,438 / 3,437 when measured for docs/architecture.md; + 5 since the lane's pool
+    # compare stage, lane_latency 9: one cycle per layer)
+    assert (before["compute"], after["compute"]) == (3443, 3442)
 
 
 def test_lenet5_p64_slices_the_one_window_layers():
@@ -36,11 +38,11 @@ def test_lenet5_p64_slices_the_one_window_layers():
     assert [s for _, _, s, _ in after["layers"][2:]] == [101, 59, 13]
     for b, a in zip(before["layers"][:2], after["layers"][:2]):
         assert a[:3] == b[:3] and a[3] == b[3] + 4
-    assert (before["compute"], after["compute"]) == (3352, 3253)
+    assert (before["compute"], after["compute"]) == (3357, 3258)     # docs: 3,352 / 3,253 + 5
 
 
 def test_cli_prints_one_row_per_p(capsys):
     assert wg.main(["--pes", "16,54"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 2 and out[0].startswith("| 16 | 10,357 |") and "1 x 7x7" in out[1]
+    assert len(out) == 2 and out[0].startswith("| 16 | 10,362 |") and "1 x 7x7" in out[1]
     assert "4 x 4 slices" in out[0]

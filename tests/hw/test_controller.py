@@ -115,7 +115,7 @@ def _want_context(plan):
 def test_controller_generates_the_groups_of_the_descriptors(monkeypatch):
     """The loop counters (window group, round, layer) generate exactly the expanded program:
     several rounds and window groups per layer, lanes split into channel and window slots."""
-    model = random_model(33, size=(10, 10), max_convs=2, max_conv_channels=5, max_features=8)
+    model = random_model(39, size=(10, 10), max_convs=2, max_conv_channels=5, max_features=8)
     plan = plan_hardware(model, pes=7, pixel_lut=pixel_table(model))
     assert any(d.slots > 1 and d.width > 1 for d in plan.descriptors)
     assert any(d.groups > 1 for d in plan.descriptors)

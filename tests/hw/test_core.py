@@ -78,6 +78,47 @@ def test_core_in_amaranth_sim_vs_golden_and_cycles(seed, pes, ports, fanout):
 
 
 
+def _one_weight_filters(model, seed):
+    """``model`` with every filter of its convs cut to one non-zero weight (a random tap and
+    value), so every round of a pooled conv has one-entry lists."""
+    import dataclasses
+
+    from fpgac.compiler import ir
+
+    rng = np.random.default_rng(seed)
+    ops = []
+    for op in model.ops:
+        if isinstance(op, ir.Conv2d):
+            wz = op.w_zero_point
+            w = np.full_like(op.weight, wz)
+            for o in range(w.shape[0]):
+                tap = tuple(int(rng.integers(0, n)) for n in w.shape[1:])
+                w[(o, *tap)] = (wz + int(rng.integers(1, 1 << op.n_bits))) % (1 << op.n_bits)
+            op = dataclasses.replace(op, weight=w)
+        ops.append(op)
+    return dataclasses.replace(model, ops=type(model.ops)(ops))
+
+
+@pytest.mark.parametrize("seed,pes", [(10, 3), (16, 4), (11, 2)])
+def test_pooled_one_entry_rounds_take_two_steps_a_phase(seed, pes):
+    """Pooled convs whose filters have one non-zero weight each: the compiler gives their
+    rounds ``MIN_POOLED_COUNT`` steps per phase (the lane compares with the pool a cycle
+    before it selects, so a phase end must not follow the previous one in the next cycle);
+    bit-exact with golden on random images, cycles == ``predict``. With one step a phase
+    the lane's compare reads the pool of two phases before and this test fails."""
+    from fpgac.compiler.plan import MIN_POOLED_COUNT
+
+    model = _one_weight_filters(random_model(seed, size=(6, 8), max_convs=2,
+                                             max_conv_channels=3, max_features=6), seed)
+    plan = plan_hardware(model, pes=pes, pixel_lut=pixel_table(model))
+    pooled = [g for g in plan.program if g.phases > 1]
+    assert pooled and all(g.count == MIN_POOLED_COUNT for g in pooled)
+    assert all(g.count >= 1 for g in plan.program)
+    c, h, w = plan.input_shape
+    rng = np.random.default_rng(seed)
+    _assert_exact(model, plan, rng.integers(0, 256, (4, c, h, w), dtype=np.uint8))
+
+
 @pytest.mark.parametrize("seed,pes,fanout", [(7, 5, 8), (19, 8, 3), (12, 5, 2), (34, 8, 8)])
 def test_core_with_rectangle_groups_vs_golden_and_cycles(seed, pes, fanout):
     """Rectangle window groups forced on random models (``rect_plans``: partial rectangles at

@@ -60,3 +60,58 @@ def test_lane_mac_pool_latch_and_latency():
 
     run(dut, bench)
     assert seen == want
+
+
+def _pool_run(phase_values, count):
+    """The lane on one group of ``len(phase_values)`` phases of ``count`` steps (the first
+    reads the phase's value with ``d = 1``, the rest are fillers, ``d = 0``), issued back to
+    back; returns the latched result."""
+    dut = Lane(act_bits=8, w_bits=9, tap_bits=6, addr_bits=8, acc_bits=24)
+    mem = [0] * 256
+    for k, v in enumerate(phase_values):
+        mem[10 + k] = v
+    steps = []
+    for pi in range(len(phase_values)):
+        for e in range(count):
+            last = e == count - 1
+            steps.append(dict(valid=1, first=int(e == 0), last=int(last), phase0=int(pi == 0),
+                              latch=int(last and pi == len(phase_values) - 1), inz=0,
+                              d=int(e == 0), tap=0, in_base=10, phase_off=pi))
+    out = []
+
+    async def bench(ctx):
+        addrs = [0] * dut.READ_LATENCY
+        for k in range(len(steps) + dut.latency + 2):
+            step = steps[k] if k < len(steps) else dict(valid=0, latch=0)
+            for key, val in step.items():
+                ctx.set(getattr(dut, key), val)
+            addrs.append(ctx.get(dut.rd_addr))
+            ctx.set(dut.rd_data, mem[addrs[-1 - dut.READ_LATENCY]])
+            await ctx.tick()
+        out.append(ctx.get(dut.result))
+
+    run(dut, bench)
+    return out[0]
+
+
+# every order of four distinct phase sums, and ties
+_ORDERS = [tuple(p) for p in __import__("itertools").permutations((5, 50, 20, 1))] + [
+    (7, 7, 7, 7), (0, 9, 9, 0), (3, 1)]
+
+
+def test_pool_exact_at_the_compilers_least_count():
+    """Pooled phases of ``MIN_POOLED_COUNT`` steps back to back (the shortest the compiler
+    emits): the latched value is the maximum over the phases for every order of the phase
+    sums."""
+    from fpgac.compiler.plan import MIN_POOLED_COUNT
+
+    for values in _ORDERS:
+        assert _pool_run(values, MIN_POOLED_COUNT) == max(values), values
+
+
+def test_pool_needs_two_steps_a_phase():
+    """Why the compiler pads pooled rounds (``MIN_POOLED_COUNT``): with one step a phase, a
+    phase's compare reads the pool of two phases before, so a phase sum between that pool and
+    the previous phase's sum replaces the maximum (here 20 after 50)."""
+    assert _pool_run((5, 50, 20, 1), 1) == 20
+    assert _pool_run((5, 50, 20, 1), 2) == 50

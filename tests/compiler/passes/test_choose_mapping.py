@@ -165,3 +165,15 @@ def _chunks(lists, a):
     order = sorted(range(len(lists)), key=lambda o: -len(lists[o])) if a > 1 else list(
         range(len(lists)))
     return [order[r:r + a] for r in range(0, len(order), a)]
+
+
+def test_pooled_rounds_are_priced_at_their_padded_count():
+    """One-entry lists of a pooled layer cost ``MIN_POOLED_COUNT`` steps a phase, as emitted;
+    a one-phase layer one step."""
+    from fpgac.compiler.plan import MIN_POOLED_COUNT
+
+    lists = _lists([1, 1])
+    # a = 2, one window: one round; a = 1: two rounds, one result each
+    assert mapping_cost(2, lists, 1, 4, 2) == max(4 * MIN_POOLED_COUNT, 2)
+    assert mapping_cost(2, lists, 1, 4, 1) == 2 * 4 * MIN_POOLED_COUNT
+    assert mapping_cost(2, lists, 1, 1, 1) == 2 * 1

@@ -86,3 +86,23 @@ def test_slices_need_a_one_window_layer_and_enough_lanes():
         Tables(4).add_layer(0, final=True, lists=[[_list(1), _list(1)]] * 3, a=3, win=win,
                             bias=[0] * 3, wz=0, inz=0, in_offset=0, out_offset=0, out_pad=0,
                             slices=(2, (0, 3)))
+
+
+def test_pooled_rounds_take_at_least_two_steps_a_phase():
+    """A round of a pooled layer whose longest list is one entry lasts ``MIN_POOLED_COUNT``
+    steps a phase (the lane's two-stage pool, ``hw/lane.py``), its banks stopping at their
+    ``last`` entry; a one-phase layer keeps one step."""
+    from fpgac.compiler.plan import MIN_POOLED_COUNT
+
+    assert MIN_POOLED_COUNT == 2
+    pooled = Windows(count=1, width=1, row=0, col=0, phase_offs=(0, 1, 4, 5), used_outputs=1)
+    flat = Windows(count=1, width=1, row=0, col=0, phase_offs=(0,), used_outputs=1)
+    for win, want in ((pooled, [2, 3]), (flat, [1, 3])):
+        tables = Tables(2)
+        lists = [_list(1), _list(3)]
+        tables.add_layer(0, final=True, lists=lists, a=1, win=win, bias=[0, 0], wz=3, inz=4,
+                         in_offset=10, out_offset=100, out_pad=0)
+        # a = 1 deals channels in order: round 0 is the one-entry list
+        assert tables.round_counts == want
+        assert [g.count for g in tables.program] == want
+        assert tables.bank_last[0] == (win is pooled)
