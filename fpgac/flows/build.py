@@ -172,21 +172,24 @@ def board_plan(model, board, pes, weight_store="auto", overlap=DEFAULT_OVERLAP, 
 def auto_pes(model, board, plan_fn, clock_mhz=None) -> int:
     """``--pes auto``: the P whose design runs the most images per second at its clock.
 
-    With ``clock_mhz`` (or a board whose default clock does not depend on P) that is the
-    largest P that fits (:func:`fpgac.compiler.analysis.resources.choose_pes`, up to
-    ``MAX_AUTO_PES``). A board whose default clock falls with P
-    (:data:`fpgac.boards.clock.DEFAULT_CLOCK_MHZ` / ``OVERLAP_CLOCK_MHZ``, the ULX3S: the
-    clocks that met timing at the measured P) looks only at the P its tables measured (up to
-    their largest entry, which may pass ``MAX_AUTO_PES``: no clock is assumed beyond a
-    route), with one candidate per entry, the largest P that fits up to the entry's P; each
-    is priced as its default clock over its start-to-start cycles (``predict(plan).
-    interval_cycles``, exact), and the fastest wins (a tie: the smaller P)."""
+    On a board whose default clock does not depend on P that is the largest P that fits
+    (:func:`fpgac.compiler.analysis.resources.choose_pes`, up to ``MAX_AUTO_PES``). A board
+    whose default clock depends on P (:data:`fpgac.boards.clock.DEFAULT_CLOCK_MHZ` /
+    ``OVERLAP_CLOCK_MHZ``, the ULX3S: the clocks that met timing at the measured P) looks
+    only at the P its tables measured (up to their largest entry, which may pass
+    ``MAX_AUTO_PES``: no P is assumed to route beyond a route), with one candidate per
+    entry, the largest P that fits up to the entry's P; each is priced as its clock
+    (``clock_mhz``, else the entry's default) over its start-to-start cycles
+    (``predict(plan).interval_cycles``, exact), and the fastest wins (a tie: the smaller P).
+    So ``--clock-mhz`` keeps the measured P range (the ULX3S overlap plan: P = 75 at any
+    clock, whose interval is the shortest in the table, rather than the largest P up to 64
+    that fits)."""
     from fpgac.boards.clock import DEFAULT_CLOCK_MHZ, OVERLAP_CLOCK_MHZ, default_clock_mhz
     from fpgac.compiler.analysis.cycles import predict
     from fpgac.compiler.analysis.resources import choose_pes, fits
 
     table = DEFAULT_CLOCK_MHZ[board.name]
-    if clock_mhz is not None or not isinstance(table, tuple):
+    if not isinstance(table, tuple):
         return choose_pes(model, board, plan_fn)
     table = table + OVERLAP_CLOCK_MHZ.get(board.name, ())
     largest = choose_pes(model, board, plan_fn, max_pes=max(p for p, _ in table))
@@ -210,7 +213,9 @@ def auto_pes(model, board, plan_fn, clock_mhz=None) -> int:
 
     def speed(p):
         plan = plan_at(p)
-        return default_clock_mhz(board.name, p, plan.overlap) / predict(plan).interval_cycles
+        mhz = clock_mhz if clock_mhz is not None else default_clock_mhz(board.name, p,
+                                                                         plan.overlap)
+        return mhz / predict(plan).interval_cycles
 
     return max(sorted(p for p in candidates if measured(p) or p == 1),
                key=lambda p: (speed(p), -p))

@@ -310,8 +310,9 @@ def test_build_overlap_auto_reports_the_interval(tiny, tmp_path, board, want):
 def test_pes_auto_is_the_fastest_at_its_default_clock(monkeypatch):
     """``--pes auto`` on a board whose default clock falls with P (the ULX3S table): each
     table entry's largest fitting P is priced as its default clock over its exact
-    start-to-start cycles and the fastest wins; with ``--clock-mhz`` (one clock for every P)
-    or a table that favours the largest P, it is the largest that fits (``choose_pes``)."""
+    start-to-start cycles and the fastest wins; with ``--clock-mhz`` (one clock for every P;
+    the plain plans' intervals fall with P) or a table that favours the largest P, it is the
+    largest that fits (``choose_pes``)."""
     from fpgac.boards import clock
     from fpgac.flows.build import auto_pes, board_plan
 
@@ -355,6 +356,7 @@ def test_pes_auto_stays_within_the_measured_clock_table(monkeypatch):
     assert MAX_AUTO_PES == 64
     monkeypatch.setitem(clock.OVERLAP_CLOCK_MHZ, "ulx3s", ((16, 100), (64, 85)))
     assert auto_pes(model, board, plan_fn) == 64
+    assert auto_pes(model, board, plan_fn, clock_mhz=100) == 64
     iv = {p: predict(plan_fn(model, p)).interval_cycles for p in (64, 80)}
     assert iv[80] < iv[64]
     monkeypatch.setitem(clock.OVERLAP_CLOCK_MHZ, "ulx3s", ((16, 100), (64, 85), (80, 85)))
@@ -362,6 +364,9 @@ def test_pes_auto_stays_within_the_measured_clock_table(monkeypatch):
     slow = 85 * iv[80] / iv[64] - 1                        # P = 80 now a little slower
     monkeypatch.setitem(clock.OVERLAP_CLOCK_MHZ, "ulx3s", ((16, 100), (64, 85), (80, slow)))
     assert auto_pes(model, board, plan_fn) == 64
+    # one clock for every P (--clock-mhz): the fastest within the table, P = 80 (it used to
+    # be the largest that fits up to MAX_AUTO_PES: P = 64 at 100 MHz, 3,254 cycles)
+    assert auto_pes(model, board, plan_fn, clock_mhz=100) == 80
     # the plain plans' table (DEFAULT_CLOCK_MHZ) ends at 64: no plain plan above it
     _, plain_fn = board_plan(model, board, 1, overlap="off")
     monkeypatch.setitem(clock.OVERLAP_CLOCK_MHZ, "ulx3s", ((16, 100), (64, 85), (80, 85)))
