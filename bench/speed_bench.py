@@ -4,13 +4,14 @@ Usage::
 
     python bench/speed_bench.py [--model M] [--pes auto|P] [--clock-mhz F] [--images N]
                                 [--no-pnr | --build-report R] [--cpu-seconds S] [--out DIR]
-                                [--overlap off|on|auto]
+                                [--overlap off|on|auto] [--seeds N]
 
 Steps (each with progress output):
 
 1. ``fpgac build M --board ulx3s`` (``fpgac.flows.build.build``): PLL clock (default: the
    board's default clock), place and route with the open flow (11-18 min for LeNet-5 at
-   P = 54; ``--no-pnr`` skips it, ``--build-report`` reuses an earlier build's report.json);
+   P = 54; ``--no-pnr`` skips it, ``--build-report`` reuses an earlier build's report.json;
+   ``--seeds N``: up to N nextpnr seeds, ``fpgac build --seeds``);
 2. the RTL sample: ``fpgac verify`` on the first ``--images`` MNIST test images (Verilator):
    bit-exact against golden, simulated cycles per image (mean, min, max) == predicted;
    with ``--overlap on|auto`` and a build that took it (``report.json`` ``overlap``), the same
@@ -213,6 +214,8 @@ def _parse(argv):
                     help="PyTorch thread counts to time, comma-separated (default 1 and all "
                          "CPUs); the best is reported")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "speed"))
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="place and route with up to N nextpnr seeds (fpgac build --seeds)")
     ap.add_argument("--overlap", choices=("off", "on", "auto"), default=DEFAULT_OVERLAP,
                     help="fpgac build --overlap (load the next image during the compute; "
                          f"default {DEFAULT_OVERLAP}, as fpgac build)")
@@ -235,7 +238,7 @@ def _accelerator(args, out: Path, progress):
         build_dir = out / "ulx3s"
         rep = build(args.model, "ulx3s", pes=args.pes, out_dir=build_dir,
                     clock_mhz=args.clock_mhz, pnr=args.pnr, progress=progress,
-                    overlap=args.overlap)
+                    overlap=args.overlap, seeds=args.seeds)
     progress(f"RTL sample: {args.images} images at P = {rep['pes']} (Verilator)")
     ver = verify(args.model, images=args.images, pes=int(rep["pes"]),
                  clock_mhz=rep["clock_mhz"], fmax_mhz=rep.get("fmax_mhz"), progress=progress)
