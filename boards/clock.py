@@ -98,10 +98,13 @@ def default_clock_mhz(board_name: str, pes: int | None = None, overlap: bool = F
     overlapped load: ``overlap``, :data:`OVERLAP_CLOCK_MHZ` where the board has an entry).
 
     A board with a table (:data:`DEFAULT_CLOCK_MHZ`) takes the entry of the smallest measured
-    ``P >= pes`` (fewer lanes: shorter broadcast nets and a smaller die area, so the larger
-    ``P``'s routed clock is the conservative one), the last entry above the table, and the
-    lowest clock of the table without ``pes`` (the clock that met timing at every measured
-    ``P``: the default link rate of ``fpgac run --board``)."""
+    ``P >= pes``, the last entry above the table, and the lowest clock of the table without
+    ``pes`` (the clock that met timing at every measured ``P``: the default link rate of
+    ``fpgac run --board``). A ``P`` between two entries was not routed itself: it takes the
+    larger ``P``'s clock, which is an assumption (fewer lanes usually route at least as
+    fast, but not always: on 2026-12-03 P = 64 routed at 96.44-97.13 MHz where P = 75 reached
+    96.96-102.67), so ``--pes auto`` looks only at the ``P`` of the entries
+    (:func:`fpgac.flows.build.auto_pes`)."""
     entry = DEFAULT_CLOCK_MHZ[board_name]
     if overlap and board_name in OVERLAP_CLOCK_MHZ:
         entry = OVERLAP_CLOCK_MHZ[board_name]
