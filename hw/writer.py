@@ -105,11 +105,7 @@ class Writer(wiring.Component):
         computed at ``start`` (``nvw1``, ``row1``, ``prem0_0``), so no compare's carry chain
         feeds the counters' wide enables (ULX3S P = 32: ``wi + 1 == nvw`` -> the enables of
         ``ci``, ``rank``, ``lane`` was the critical path, 79.4 MHz). ``lane_reps``: registers
-        that hold the low bits of ``lane`` too (one per first-stage multiplexer); at a channel
-        slot's end they load ``lane_nc``, a register kept one slot ahead (``lane_nc + width``
-        when it is taken), not an adder on the layer's table row (ULX3S P = 75 at 100 MHz,
-        seed 2 on 3bd0b83: ``layer`` -> the row's ``width`` -> ``lane_ci + width`` -> 3.84 ns
-        across the die -> a copy, 10.20 ns)."""
+        that hold the low bits of ``lane`` too (one per first-stage multiplexer)."""
         active = Signal()
         layer = Signal.like(self.start_layer)
         final = Signal()
@@ -119,7 +115,7 @@ class Writer(wiring.Component):
         wrem = Signal.like(self.start_nvw)          # windows left in the slot after this one
         wrem0 = Signal.like(self.start_nvw)         # nvw - 1
         lane = Signal(unsigned(unsigned_bits(self._pes)))
-        lane_nc = Signal.like(lane)                 # the next channel slot's first lane
+        lane_ci = Signal.like(lane)
         rank = Signal.like(self.start_rank)
         off = Signal.like(off0)
         pw = self._px_bits + 1
@@ -143,8 +139,8 @@ class Writer(wiring.Component):
             with m.If(ch_end):
                 with m.If(ci + 1 == nch):
                     m.d.sync += active.eq(0)
-                m.d.sync += [ci.eq(ci + 1), lane_nc.eq(lane_nc + lp.data.width),
-                             *to_lane(lane_nc), rank.eq(rank + 1),
+                m.d.sync += [ci.eq(ci + 1), lane_ci.eq(lane_ci + lp.data.width),
+                             *to_lane(lane_ci + lp.data.width), rank.eq(rank + 1),
                              off.eq(off0), wrem.eq(wrem0), ch_end.eq(nvw1),
                              prem.eq(prem0), row_end.eq(prem0_0)]
             with m.Else():
@@ -163,7 +159,7 @@ class Writer(wiring.Component):
                          nch.eq(self.start_nch), off0.eq(self.start_off0), ci.eq(0),
                          wrem.eq(self.start_nvw - 1), wrem0.eq(self.start_nvw - 1),
                          ch_end.eq(self.start_nvw == 1), nvw1.eq(self.start_nvw == 1),
-                         *to_lane(0), lane_nc.eq(sp.data.width), rank.eq(self.start_rank),
+                         *to_lane(0), lane_ci.eq(0), rank.eq(self.start_rank),
                          off.eq(self.start_off0), prem.eq(first_m1), prem0.eq(first_m1),
                          row_end.eq(~first_m1.any()), prem0_0.eq(~first_m1.any())]
             with m.If(sp.data.rect):
