@@ -85,12 +85,15 @@ DEFAULT_CLOCK_MHZ = {"arty": 100, "arty-100t": 100, "icebreaker": 30,
 #: Default ``--clock-mhz`` of a plan with the overlapped load (``plan.overlap``, the default
 #: ``--overlap auto``) where it differs from :data:`DEFAULT_CLOCK_MHZ` (same form): its
 #: copies are whole block RAMs (no LUT-RAM tails), fewer LUTs and shorter routes. ULX3S:
-#: P <= 75 95 MHz: LeNet-5's routes at 100 MHz of 2026-12-03's third session reached
-#: 96.44 and 97.13 MHz at P = 64 and 96.96, 99.24 and 102.67 at P = 75 (``docs/boards.md``,
-#: "Toward 100 MHz at P = 64"), so every route of the last three designs meets 95; ``--pes
-#: auto`` looks up to P = 75 (the table's top), where conv2's 16 channels of 25 windows
-#: fill 75 lanes: 2,722 cycles an image instead of 3,254 at P = 64.
-OVERLAP_CLOCK_MHZ = {"ulx3s": ((16, 100), (75, 95))}
+#: P <= 75 100 MHz: the default build's own route (LeNet-5, P = 75 at 100 MHz, nextpnr's
+#: default seed, the lane's pool in two stages of 3bd0b83) reached 105.22 MHz, met; the same
+#: netlist with ``--seed 2`` 98.06 (``fpgac build --seeds 2`` keeps the route that meets).
+#: Before the two-stage pool, routes at 100 MHz of 2026-12-03 reached 94.25-105.13 MHz at
+#: P = 64 and 96.96-102.67 at P = 75, so this entry was 95 MHz (``docs/boards.md``, "Seeds
+#: and the lane's pool stage"). ``--pes auto`` looks up to P = 75 (the table's top), where
+#: conv2's 16 channels of 25 windows fill 75 lanes: 2,727 cycles an image instead of 3,259
+#: at P = 64.
+OVERLAP_CLOCK_MHZ = {"ulx3s": ((16, 100), (75, 100))}
 
 
 def default_clock_mhz(board_name: str, pes: int | None = None, overlap: bool = False) -> float:

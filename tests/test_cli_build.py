@@ -62,6 +62,24 @@ def test_build_clock_out_of_range_is_one_line_exit_2(tiny, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_build_timing_not_met_exits_1_with_what_to_try(tiny, tmp_path):
+    """A real iCEBreaker route of the tiny model at 120 MHz (it reaches about 40): exit 1, the
+    bitstream kept, and the hint names more seeds and the route's Fmax rounded down."""
+    _, path = tiny
+    proc = _cli("build", path, "--board", "icebreaker", "--pes", "1", "-o", tmp_path,
+                "--clock-mhz", "120")
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["timing_met"] is False and report["fmax_mhz"] < 120
+    assert (tmp_path / "top.bin").is_file()
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == (
+        f"fpgac build: error: timing not met (Fmax {report['fmax_mhz']:.2f} MHz < 120 MHz); "
+        f"the bitstream may not work; rebuild with --seeds 4 (other placements) or "
+        f"--clock-mhz {int(report['fmax_mhz'])} (a clock at or below this route's Fmax)")
+    assert "Traceback" not in proc.stderr
+
+
 def test_build_default_output_is_model_dash_board(tiny, tmp_path):
     _, path = tiny
     proc = _cli("build", path, "--board", "ulx3s", "--pes", "1", "--no-pnr", cwd=tmp_path)

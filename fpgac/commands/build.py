@@ -4,6 +4,7 @@ the open-flow bitstream (iCEBreaker, ULX3S) or Vivado / a resource estimate (Art
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 
@@ -110,6 +111,17 @@ def run(args) -> int:
     print(f"report: {out}/report.md")
     if report.get("timing_met") is False:
         print(f"fpgac build: error: timing not met (Fmax {report['fmax_mhz']:.2f} MHz < "
-              f"{report['clock_mhz']:g} MHz); the bitstream may not work", file=sys.stderr)
+              f"{report['clock_mhz']:g} MHz); the bitstream may not work; "
+              f"{timing_hint(report)}", file=sys.stderr)
         return 1
     return 0
+
+
+def timing_hint(report: dict) -> str:
+    """What to try after a route that missed the clock: more nextpnr seeds (twice those
+    tried, at least 4: one netlist's routes differ by up to 11 % in Fmax, docs/boards.md) and
+    a clock at or below the best route's Fmax (whole MHz, rounded down)."""
+    tried = len(report.get("pnr_seeds") or ()) or 1
+    clock = math.floor(report["fmax_mhz"])
+    return (f"rebuild with --seeds {max(4, 2 * tried)} (other placements) or "
+            f"--clock-mhz {clock} (a clock at or below this route's Fmax)")
