@@ -7,6 +7,7 @@ import argparse
 import math
 import sys
 
+from .args import positive_int
 
 __all__ = ["register", "run"]
 
@@ -21,16 +22,6 @@ def _pes(text: str):
             f"expected a positive integer or 'auto', found {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', found {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {value}")
     return value
 
 
@@ -74,7 +65,7 @@ def register(subparsers) -> None:
                    help="load the next image while the current one computes (the input map "
                         "in its own region): 'off', 'on', or 'auto' (default: where the "
                         "estimate fits, never on the iCE40; docs/architecture.md)")
-    p.add_argument("--seeds", type=_positive, default=1,
+    p.add_argument("--seeds", type=positive_int, default=1,
                    help="open flows: place and route with up to N nextpnr seeds, as many at a "
                         "time as there are cores, keeping the first route that meets the "
                         "clock, else the fastest (default 1: nextpnr's default seed)")
